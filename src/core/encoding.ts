@@ -1,0 +1,19 @@
+import { badInput } from "./errors.js";
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+/** Decodes strict base64 (padding optional); rejects anything Buffer.from would silently skip. */
+export function decodeBase64(text: string, what: string): Buffer {
+  const trimmed = text.trim();
+  if (trimmed.length === 0 || !BASE64.test(trimmed)) throw badInput(`${what} is not valid base64`);
+  return Buffer.from(trimmed, "base64");
+}
+
+/** Vault accepts shares as hex or base64; hex wins when both readings are possible, as in Vault. */
+export function decodeHexOrBase64(text: string, what: string): Buffer {
+  const trimmed = text.trim();
+  if (HEX.test(trimmed)) return Buffer.from(trimmed, "hex");
+  if (trimmed.length > 0 && BASE64.test(trimmed)) return Buffer.from(trimmed, "base64");
+  throw badInput(`${what} is neither hex nor base64`);
+}

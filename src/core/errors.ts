@@ -1,0 +1,36 @@
+/**
+ * Every failure a caller can cause or see, with a stable code. The HTTP layer maps codes to
+ * statuses in one place (http/errors.ts); nothing else decides a status.
+ * Messages are user-facing, lower-case, and never contain a secret.
+ */
+export type ErrorCode =
+  | "BAD_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "PERMISSION_DENIED"
+  | "SEALED"
+  | "NOT_INITIALIZED"
+  | "ALREADY_INITIALIZED"
+  | "AUDIT_UNAVAILABLE";
+
+export class BreakglassError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BreakglassError";
+  }
+}
+
+export const badInput = (message: string) => new BreakglassError("BAD_INPUT", message);
+export const notFound = (message: string) => new BreakglassError("NOT_FOUND", message);
+export const conflict = (message: string) => new BreakglassError("CONFLICT", message);
+export const permissionDenied = (message = "permission denied") =>
+  new BreakglassError("PERMISSION_DENIED", message);
+export const sealedError = () => new BreakglassError("SEALED", "Vault is sealed");
+export const auditUnavailable = () =>
+  new BreakglassError(
+    "AUDIT_UNAVAILABLE",
+    "audit log unavailable: the request was refused and nothing was released",
+  );

@@ -1,0 +1,23 @@
+import { badInput } from "./errors.js";
+
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function checkKeyName(name: string): string {
+  if (!KEY_NAME.test(name))
+    throw badInput(
+      "key name must be 1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+    );
+  return name;
+}
+
+/** A key name made from an account's issuer and label, for imports that do not name keys. */
+export function keyNameFor(issuer: string, accountName: string): string {
+  const base = [issuer, accountName]
+    .filter((part) => part.length > 0)
+    .join("-")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[^a-z0-9]+|-+$/g, "")
+    .slice(0, 100);
+  return base.length > 0 ? base : "imported";
+}

@@ -1,0 +1,50 @@
+import * as openpgp from "openpgp";
+import { badInput } from "./errors.js";
+
+/**
+ * Reads a custodian's public key as Vault accepts it: base64 of a binary key, or an armored key
+ * (also base64 of an armored key, which some tools produce). Private keys are refused: the server
+ * must only ever see public keys.
+ */
+export async function readPublicKey(text: string, what: string): Promise<openpgp.PublicKey> {
+  const trimmed = text.trim();
+  let key: openpgp.Key;
+  try {
+    if (trimmed.startsWith("-----BEGIN PGP")) {
+      key = await openpgp.readKey({ armoredKey: trimmed });
+    } else {
+      const bytes = Buffer.from(trimmed, "base64");
+      if (bytes.length === 0) throw new Error("empty");
+      const asText = bytes.toString("latin1");
+      key = asText.startsWith("-----BEGIN PGP")
+        ? await openpgp.readKey({ armoredKey: asText })
+        : await openpgp.readKey({ binaryKey: bytes });
+    }
+  } catch {
+    throw badInput(
+      `${what} is not an OpenPGP public key (expected base64 of a binary key, or an armored key)`,
+    );
+  }
+  if (key.isPrivate())
+    throw badInput(
+      `${what} is a private key: send the public key only, and treat that private key as exposed`,
+    );
+  try {
+    await key.getEncryptionKey();
+  } catch {
+    throw badInput(
+      `${what} (${key.getFingerprint()}) has no valid encryption subkey (expired, revoked or sign-only)`,
+    );
+  }
+  return key as openpgp.PublicKey;
+}
+
+/** An OpenPGP message to `key`, decryptable with `gpg -d` or a hardware token. */
+export async function encryptToKey(key: openpgp.PublicKey, plaintext: Uint8Array): Promise<Uint8Array> {
+  const message = await openpgp.createMessage({ binary: plaintext });
+  return openpgp.encrypt({ message, encryptionKeys: key, format: "binary" });
+}
+
+export function fingerprintOf(key: openpgp.PublicKey): string {
+  return key.getFingerprint();
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { badInput } from "../core/errors.js";
+import type { Services } from "../services/index.js";
+import { VERSION } from "../version.js";
+import { replyWithError } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import { installRequestContext } from "./request-context.js";
+import { auditRoutes } from "./routes/audit.js";
+import { authTokenRoutes } from "./routes/auth-token.js";
+import { metaRoutes } from "./routes/meta.js";
+import { sysSealRoutes } from "./routes/sys-seal.js";
+import { totpCodeRoutes } from "./routes/totp-code.js";
+import { totpKeyRoutes } from "./routes/totp-keys.js";
+
+/** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
+const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+export interface AppOptions {
+  /** A pino logger, or false for none (tests). */
+  logger: FastifyBaseLogger | false;
+  https?: { cert: Buffer; key: Buffer } | null;
+}
+
+/** The HTTP API: Vault's paths where Vault has the feature, breakglass's own elsewhere. */
+export async function buildApp(
+  services: Services,
+  metrics: Metrics,
+  options: AppOptions,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.https ? { https: options.https } : {}),
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    ajv: {
+      customOptions: {
+        removeAdditional: true,
+        coerceTypes: "array",
+        useDefaults: true,
+        allErrors: false,
+        allowUnionTypes: true,
+      },
+    },
+  }) as unknown as FastifyInstance;
+
+  // As Vault: a body is JSON whatever its Content-Type (curl --data sends form encoding).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
+    const text = String(body).trim();
+    if (text.length === 0) return done(null, {});
+    try {
+      const parsed = JSON.parse(text);
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+        return done(badInput("the request body must be a JSON object"), undefined);
+      done(null, parsed);
+    } catch {
+      done(badInput("the request body is not valid JSON"), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => replyWithError(error as Error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ errors: [`no handler for ${request.method} ${request.url.split("?")[0]}`] }),
+  );
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.requests.observe(
+      { method: request.method, route: request.routeOptions.url ?? "unknown", status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "breakglass",
+        version: VERSION,
+        description:
+          "Shared custody of MFA seeds. Vault-compatible where Vault has the feature (sys/*, auth/token/*, totp/*).",
+      },
+      components: {
+        securitySchemes: {
+          vaultToken: { type: "apiKey", in: "header", name: "X-Vault-Token" },
+          bearer: { type: "http", scheme: "bearer" },
+        },
+      },
+      security: [{ vaultToken: [] }, { bearer: [] }],
+    },
+  });
+
+  installRequestContext(app, services);
+  sysSealRoutes(app, services);
+  authTokenRoutes(app, services);
+  totpKeyRoutes(app, services);
+  totpCodeRoutes(app, services);
+  auditRoutes(app, services);
+  metaRoutes(app, metrics);
+  await app.ready();
+  return app;
+}

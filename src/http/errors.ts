@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { BreakglassError, type ErrorCode } from "../core/errors.js";
+
+/** The one place where an error becomes an HTTP status. Bodies are Vault's: {"errors": [message]}. */
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  NOT_INITIALIZED: 400,
+  ALREADY_INITIALIZED: 400,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  SEALED: 503,
+  AUDIT_UNAVAILABLE: 503,
+};
+
+export function replyWithError(
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error instanceof BreakglassError)
+    return reply.code(STATUS_BY_CODE[error.code]).send({ errors: [error.message] });
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    return reply.code(400).send({
+      errors: [`${fastifyError.validationContext ?? "request"}${describeValidation(fastifyError)}`],
+    });
+  }
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    // Fastify's own refusals (body too large, bad JSON, bad content length): their messages carry no input.
+    return reply.code(fastifyError.statusCode).send({ errors: [fastifyError.message] });
+  }
+  request.log.error(
+    { err: { type: error.name, message: error.message, stack: error.stack } },
+    "internal error",
+  );
+  return reply.code(500).send({ errors: [`internal error: see the server log for request ${request.id}`] });
+}
+
+function describeValidation(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return " is invalid";
+  const path = first.instancePath ? first.instancePath.replace(/^\//, "").replace(/\//g, ".") : "";
+  return `${path ? `.${path}` : ""} ${first.message ?? "is invalid"}`;
+}

@@ -1,0 +1,52 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { AuditObserver } from "../services/audit.js";
+
+/** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns. */
+export class Metrics implements AuditObserver {
+  readonly registry = new Registry();
+  readonly requests = new Histogram({
+    name: "breakglass_http_request_duration_seconds",
+    help: "HTTP request duration by route pattern and status",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  private readonly auditBatch = new Histogram({
+    name: "breakglass_audit_batch_size",
+    help: "Audit entries committed per transaction (group commit)",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+  private readonly auditCommit = new Histogram({
+    name: "breakglass_audit_commit_seconds",
+    help: "Time to commit one audit batch durably",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  });
+  private readonly auditFailures = new Counter({
+    name: "breakglass_audit_commit_failures_total",
+    help: "Audit batches that could not be committed (their requests were refused)",
+    registers: [this.registry],
+  });
+
+  constructor(isSealed: () => boolean) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "breakglass_sealed",
+      help: "1 while sealed (no key material in memory)",
+      registers: [this.registry],
+      collect() {
+        this.set(isSealed() ? 1 : 0);
+      },
+    });
+  }
+
+  batchCommitted(size: number, seconds: number): void {
+    this.auditBatch.observe(size);
+    this.auditCommit.observe(seconds);
+  }
+
+  commitFailed(): void {
+    this.auditFailures.inc();
+  }
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { badInput, sealedError } from "../core/errors.js";
+import type { RequestContext } from "../services/context.js";
+import type { Services } from "../services/index.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Answers while sealed (seal status, health, init, unseal, documentation, metrics). */
+    sealedOk?: boolean;
+    /** The audit action recorded if the request is refused for want of a valid token. */
+    auth?: string;
+  }
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+}
+
+const MAX_REASON_LENGTH = 500;
+
+/** Gates every request: sealed → 503 unless the route allows it; routes with `auth` get an authenticated actor. */
+export function installRequestContext(app: FastifyInstance, services: Services): void {
+  app.decorateRequest("ctx", null as unknown as RequestContext);
+  app.addHook("onRequest", async (request) => {
+    request.ctx = {
+      actor: null,
+      requestId: request.id,
+      remoteAddr: request.ip ?? null,
+      userAgent: headerValue(request, "user-agent")?.slice(0, 300) ?? null,
+    };
+    const config = request.routeOptions.config;
+    if (!config?.sealedOk && services.seal.isSealed) throw sealedError();
+  });
+  app.addHook("preHandler", async (request) => {
+    const action = request.routeOptions.config?.auth;
+    if (action)
+      request.ctx.actor = await services.tokens.authenticate(presentedToken(request), request.ctx, action);
+  });
+}
+
+export function presentedToken(request: FastifyRequest): string | undefined {
+  const vaultToken = headerValue(request, "x-vault-token");
+  if (vaultToken) return vaultToken.trim();
+  const authorization = headerValue(request, "authorization");
+  const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}
+
+/** The reason for a read: `reason` in the query or the X-Breakglass-Reason header. */
+export function reasonOf(request: FastifyRequest, fromQuery: string | undefined): string | null {
+  const reason = (fromQuery ?? headerValue(request, "x-breakglass-reason") ?? "").trim();
+  if (reason.length === 0) return null;
+  if (reason.length > MAX_REASON_LENGTH)
+    throw badInput(`reason is too long: at most ${MAX_REASON_LENGTH} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(reason))
+    throw badInput("reason must not contain control characters or line breaks");
+  return reason;
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,236 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Services } from "../../services/index.js";
+import type { SealStatus } from "../../services/seal.js";
+import { VERSION } from "../../version.js";
+import { errorSchema } from "../schemas.js";
+
+/** Vault's seal endpoints: init, unseal, seal, seal-status, health. Field names and statuses as Vault's. */
+
+const sealStatusSchema = {
+  type: "object",
+  properties: {
+    type: { type: "string" },
+    initialized: { type: "boolean" },
+    sealed: { type: "boolean" },
+    t: { type: "integer", description: "shares needed to unseal (threshold)" },
+    n: { type: "integer", description: "shares in all" },
+    progress: { type: "integer", description: "distinct shares given so far" },
+    nonce: { type: "string" },
+    version: { type: "string" },
+    build_date: { type: "string" },
+    migration: { type: "boolean" },
+    recovery_seal: { type: "boolean" },
+    storage_type: { type: "string" },
+    cluster_name: { type: "string" },
+    cluster_id: { type: "string" },
+  },
+} as const;
+
+export function sysSealRoutes(app: FastifyInstance, services: Services): void {
+  const { seal } = services;
+  const sealStatusBody = (status: SealStatus) => ({
+    type: "shamir",
+    initialized: status.initialized,
+    sealed: status.sealed,
+    t: status.threshold,
+    n: status.shares,
+    progress: status.progress,
+    nonce: status.nonce,
+    version: VERSION,
+    build_date: "",
+    migration: false,
+    recovery_seal: false,
+    storage_type: services.store.engine,
+    ...(status.sealed || !status.clusterId
+      ? {}
+      : { cluster_name: "breakglass", cluster_id: status.clusterId }),
+  });
+
+  app.get(
+    "/v1/sys/init",
+    {
+      config: { sealedOk: true },
+      schema: {
+        summary: "Whether the vault has been initialised",
+        tags: ["sys"],
+        response: { 200: { type: "object", properties: { initialized: { type: "boolean" } } } },
+      },
+    },
+    async () => ({ initialized: (await seal.status()).initialized }),
+  );
+
+  const initHandler = {
+    config: { sealedOk: true },
+    schema: {
+      summary:
+        "Initialise: create the root key, split it into shares, return the shares and a root token once",
+      tags: ["sys"],
+      body: {
+        type: "object",
+        required: ["secret_shares", "secret_threshold"],
+        properties: {
+          secret_shares: {
+            type: "integer",
+            minimum: 1,
+            maximum: 255,
+            description: "number of shares to split the root key into",
+          },
+          secret_threshold: {
+            type: "integer",
+            minimum: 1,
+            maximum: 255,
+            description: "shares needed to unseal",
+          },
+          pgp_keys: {
+            type: "array",
+            maxItems: 255,
+            items: { type: "string", maxLength: 200000 },
+            description:
+              "one OpenPGP public key per share (base64 of a binary key, or armored): each share is returned encrypted to it",
+          },
+          root_token_pgp_key: {
+            type: "string",
+            maxLength: 200000,
+            description: "an OpenPGP public key to encrypt the root token to",
+          },
+        },
+      },
+      response: {
+        200: {
+          type: "object",
+          properties: {
+            keys: {
+              type: "array",
+              items: { type: "string" },
+              description: "shares, hex (encrypted when pgp_keys were given)",
+            },
+            keys_base64: { type: "array", items: { type: "string" } },
+            root_token: { type: "string" },
+          },
+        },
+        400: errorSchema,
+      },
+    },
+  };
+  const initialize = async (request: FastifyRequest) => {
+    const body = request.body as {
+      secret_shares: number;
+      secret_threshold: number;
+      pgp_keys?: string[];
+      root_token_pgp_key?: string;
+    };
+    const result = await seal.initialize(
+      {
+        secretShares: body.secret_shares,
+        secretThreshold: body.secret_threshold,
+        pgpKeys: body.pgp_keys,
+        rootTokenPgpKey: body.root_token_pgp_key,
+      },
+      request.ctx,
+    );
+    return {
+      keys: result.shares.map((share) => Buffer.from(share).toString("hex")),
+      keys_base64: result.shares.map((share) => Buffer.from(share).toString("base64")),
+      root_token: result.rootToken,
+    };
+  };
+  app.put("/v1/sys/init", initHandler, initialize);
+  app.post("/v1/sys/init", initHandler, initialize);
+
+  const unsealHandler = {
+    config: { sealedOk: true },
+    schema: {
+      summary:
+        "Give one unseal share (hex or base64); unseals once the threshold of distinct shares is reached",
+      tags: ["sys"],
+      body: {
+        type: "object",
+        properties: {
+          key: { type: "string", maxLength: 1024, description: "one share, hex or base64" },
+          reset: { type: "boolean", description: "forget the shares given so far" },
+          migrate: { type: "boolean" },
+        },
+      },
+      response: { 200: sealStatusSchema, 400: errorSchema },
+    },
+  };
+  const unseal = async (request: FastifyRequest) => {
+    const body = (request.body ?? {}) as { key?: string; reset?: boolean };
+    return sealStatusBody(await seal.submitShare({ key: body.key, reset: body.reset }, request.ctx));
+  };
+  app.put("/v1/sys/unseal", unsealHandler, unseal);
+  app.post("/v1/sys/unseal", unsealHandler, unseal);
+
+  const sealHandler = {
+    config: { auth: "sys.seal" },
+    schema: {
+      summary: "Seal: drop every key from memory (root token)",
+      tags: ["sys"],
+      response: { 204: { type: "null" } },
+    },
+  };
+  const sealNow = async (request: FastifyRequest, reply: FastifyReply) => {
+    await services.tokens.authorize(request.ctx, "sys.seal");
+    await seal.seal(request.ctx);
+    return reply.code(204).send();
+  };
+  app.put("/v1/sys/seal", sealHandler, sealNow);
+  app.post("/v1/sys/seal", sealHandler, sealNow);
+
+  app.get(
+    "/v1/sys/seal-status",
+    {
+      config: { sealedOk: true },
+      schema: {
+        summary: "Seal status and unseal progress",
+        tags: ["sys"],
+        response: { 200: sealStatusSchema },
+      },
+    },
+    async () => sealStatusBody(await seal.status()),
+  );
+
+  app.route({
+    method: ["GET", "HEAD"],
+    url: "/v1/sys/health",
+    config: { sealedOk: true },
+    schema: {
+      summary:
+        "Health, with Vault's status codes: 200 active, 501 not initialised, 503 sealed (overridable by query)",
+      tags: ["sys"],
+      querystring: {
+        type: "object",
+        properties: {
+          standbyok: { type: "boolean" },
+          perfstandbyok: { type: "boolean" },
+          activecode: { type: "integer", minimum: 100, maximum: 599 },
+          standbycode: { type: "integer", minimum: 100, maximum: 599 },
+          sealedcode: { type: "integer", minimum: 100, maximum: 599 },
+          uninitcode: { type: "integer", minimum: 100, maximum: 599 },
+        },
+      },
+    },
+    handler: async (request, reply) => {
+      const query = request.query as { activecode?: number; sealedcode?: number; uninitcode?: number };
+      const status = await seal.status();
+      const code = !status.initialized
+        ? (query.uninitcode ?? 501)
+        : status.sealed
+          ? (query.sealedcode ?? 503)
+          : (query.activecode ?? 200);
+      return reply.code(code).send({
+        initialized: status.initialized,
+        sealed: status.sealed,
+        standby: false,
+        performance_standby: false,
+        replication_performance_mode: "disabled",
+        replication_dr_mode: "disabled",
+        server_time_utc: Math.floor(Date.now() / 1000),
+        version: VERSION,
+        ...(status.clusterId && !status.sealed
+          ? { cluster_name: "breakglass", cluster_id: status.clusterId }
+          : {}),
+      });
+    },
+  });
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services/index.js";
+import { reasonOf } from "../request-context.js";
+import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+
+/** Vault's TOTP engine, codes: totp/code/:name. A code leaves only after its audit entry is committed. */
+export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
+  const { totp } = services;
+
+  app.get(
+    "/v1/totp/code/:name",
+    {
+      config: { auth: "totp.code.read" },
+      schema: {
+        summary:
+          "The current code, its step and the end of its validity; with enroll=true also the next code",
+        tags: ["totp"],
+        params: keyNameParams,
+        querystring: {
+          type: "object",
+          properties: {
+            reason: {
+              type: "string",
+              description: "why the code is read (recorded); also X-Breakglass-Reason",
+            },
+            enroll: {
+              type: "boolean",
+              description: "add next_code, for services that ask for two consecutive codes",
+            },
+          },
+        },
+        response: {
+          200: dataEnvelope({
+            code: { type: "string" },
+            period: { type: "integer" },
+            digits: { type: "integer" },
+            algorithm: { type: "string" },
+            step: { type: "integer", description: "the time step the code belongs to" },
+            valid_from: { type: "integer", description: "unix seconds" },
+            expires_at: { type: "integer", description: "unix seconds: the end of the step" },
+            ttl: { type: "integer", description: "seconds left, by the server's clock" },
+            next_code: { type: "string" },
+          }),
+          400: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const query = request.query as { reason?: string; enroll?: boolean };
+      const released = await totp.releaseCode(
+        name,
+        { reason: reasonOf(request, query.reason), enroll: query.enroll === true },
+        request.ctx,
+      );
+      return {
+        data: {
+          code: released.code,
+          period: released.period,
+          digits: released.digits,
+          algorithm: released.algorithm,
+          step: released.step,
+          valid_from: released.validFrom,
+          expires_at: released.expiresAt,
+          ttl: Math.max(0, released.expiresAt - Math.floor(Date.now() / 1000)),
+          ...(released.nextCode ? { next_code: released.nextCode } : {}),
+        },
+      };
+    },
+  );
+
+  app.post(
+    "/v1/totp/code/:name",
+    {
+      config: { auth: "totp.code.validate" },
+      schema: {
+        summary: "Validate a code; each code is accepted once",
+        tags: ["totp"],
+        params: keyNameParams,
+        body: { type: "object", required: ["code"], properties: { code: { type: "string", maxLength: 16 } } },
+        response: { 200: dataEnvelope({ valid: { type: "boolean" } }), 400: errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const { code } = request.body as { code: string };
+      return { data: { valid: await totp.validateCode(name, code, request.ctx) } };
+    },
+  );
+}

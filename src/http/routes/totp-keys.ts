@@ -1,0 +1,227 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services/index.js";
+import type { KeyMetadata } from "../../services/totp.js";
+import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+
+/** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */
+
+const MAX_IMAGE_BASE64 = 12 * 1024 * 1024;
+
+const keyMetadataProperties = {
+  name: { type: "string" },
+  issuer: { type: "string" },
+  account_name: { type: "string" },
+  algorithm: { type: "string" },
+  digits: { type: "integer" },
+  period: { type: "integer" },
+  skew: { type: "integer" },
+  generated: { type: "boolean" },
+  created_at: { type: "string" },
+  created_by: { type: "string" },
+};
+
+export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
+  const { totp } = services;
+
+  app.post(
+    "/v1/totp/keys/:name",
+    {
+      config: { auth: "totp.key.write" },
+      schema: {
+        summary:
+          "Create a key: import (url, key, qr_image) or generate a seed inside (returned once, as url and barcode)",
+        tags: ["totp"],
+        params: keyNameParams,
+        body: {
+          type: "object",
+          properties: {
+            generate: { type: "boolean", description: "make the seed here" },
+            exported: {
+              type: "boolean",
+              description: "with generate: return url and barcode this once (default true)",
+            },
+            key_size: { type: "integer", description: "with generate: seed bytes (default 20)" },
+            qr_size: {
+              type: "integer",
+              minimum: 0,
+              maximum: 2000,
+              description: "barcode pixels; 0 for none",
+            },
+            url: { type: "string", maxLength: 4096, description: "an otpauth://totp/ URI" },
+            key: { type: "string", maxLength: 1024, description: "the seed, base32" },
+            qr_image: {
+              type: "string",
+              maxLength: MAX_IMAGE_BASE64,
+              description: "a PNG or JPEG showing the QR code, base64",
+            },
+            issuer: { type: "string", maxLength: 256 },
+            account_name: { type: "string", maxLength: 256 },
+            algorithm: { type: "string", maxLength: 16, description: "SHA1, SHA256 or SHA512" },
+            digits: { type: "integer", description: "6 or 8" },
+            period: { type: "integer", description: "seconds per code" },
+            skew: { type: "integer", description: "steps accepted either side when validating: 0 or 1" },
+          },
+        },
+        response: {
+          200: dataEnvelope({ url: { type: "string" }, barcode: { type: "string" } }),
+          204: { type: "null" },
+          400: errorSchema,
+          409: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const body = (request.body ?? {}) as Record<string, never>;
+      const enrolment = await totp.createKey(
+        name,
+        {
+          generate: body.generate,
+          exported: body.exported,
+          keySize: body.key_size,
+          qrSize: body.qr_size,
+          url: body.url,
+          key: body.key,
+          qrImage: body.qr_image,
+          issuer: body.issuer,
+          accountName: body.account_name,
+          algorithm: body.algorithm,
+          digits: body.digits,
+          period: body.period,
+          skew: body.skew,
+        },
+        request.ctx,
+      );
+      if (!enrolment) return reply.code(204).send();
+      return { data: enrolment };
+    },
+  );
+
+  app.post(
+    "/v1/totp/import/google-authenticator",
+    {
+      config: { auth: "totp.key.write" },
+      schema: {
+        summary:
+          "Import every account of a Google Authenticator export (otpauth-migration:// URI or its QR image)",
+        tags: ["totp"],
+        body: {
+          type: "object",
+          properties: {
+            url: { type: "string", maxLength: 65536 },
+            qr_image: { type: "string", maxLength: MAX_IMAGE_BASE64 },
+            prefix: { type: "string", maxLength: 64, description: "put before every key name" },
+          },
+        },
+        response: {
+          200: dataEnvelope({
+            imported: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  name: { type: "string" },
+                  issuer: { type: "string" },
+                  account_name: { type: "string" },
+                },
+              },
+            },
+            skipped: {
+              type: "array",
+              items: { type: "object", properties: { label: { type: "string" }, why: { type: "string" } } },
+            },
+          }),
+          400: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const body = (request.body ?? {}) as { url?: string; qr_image?: string; prefix?: string };
+      const summary = await totp.importGoogleAuthenticator(
+        { url: body.url, qrImage: body.qr_image, prefix: body.prefix },
+        request.ctx,
+      );
+      return {
+        data: {
+          imported: summary.imported.map((k) => ({
+            name: k.name,
+            issuer: k.issuer,
+            account_name: k.accountName,
+          })),
+          skipped: summary.skipped,
+        },
+      };
+    },
+  );
+
+  app.get(
+    "/v1/totp/keys/:name",
+    {
+      config: { auth: "totp.key.read" },
+      schema: {
+        summary: "A key's metadata (never its seed)",
+        tags: ["totp"],
+        params: keyNameParams,
+        response: { 200: dataEnvelope(keyMetadataProperties), 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      return { data: metadataBody(await totp.readKey(name, request.ctx)) };
+    },
+  );
+
+  app.get(
+    "/v1/totp/keys",
+    {
+      config: { auth: "totp.key.read" },
+      schema: {
+        summary: "List key names (Vault's LIST, as GET ?list=true); 404 when there are none, as Vault",
+        tags: ["totp"],
+        querystring: { type: "object", properties: { list: { type: "boolean" } } },
+        response: {
+          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
+          404: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const keys = await totp.listKeys(request.ctx);
+      if (keys.length === 0) return reply.code(404).send({ errors: [] });
+      return { data: { keys } };
+    },
+  );
+
+  app.delete(
+    "/v1/totp/keys/:name",
+    {
+      config: { auth: "totp.key.delete" },
+      schema: {
+        summary: "Delete a key (its seed is gone for good)",
+        tags: ["totp"],
+        params: keyNameParams,
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      await totp.deleteKey(name, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+}
+
+function metadataBody(key: KeyMetadata) {
+  return {
+    name: key.name,
+    issuer: key.issuer,
+    account_name: key.accountName,
+    algorithm: key.algorithm,
+    digits: key.digits,
+    period: key.period,
+    skew: key.skew,
+    generated: key.generated,
+    created_at: key.createdAt,
+    created_by: key.createdBy,
+  };
+}

@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import { buildApp } from "../http/app.js";
+import { Metrics } from "../http/metrics.js";
+import { createServices, type Services } from "../services/index.js";
+import { openSqliteStore } from "../store/sqlite.js";
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** SQLite data directory; ignored with `dev`, which keeps everything in memory. */
+  dataDir: string;
+  dev: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureListen?: boolean;
+  logLevel?: string;
+  /** Where dev mode prints its share and root token (never through the logger). */
+  announce?: (text: string) => void;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  services: Services;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A refusal to start that the CLI shows as a usage problem, not a crash. */
+export class ServerConfigError extends Error {}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const tls = Boolean(options.tlsCert || options.tlsKey);
+  if (tls && !(options.tlsCert && options.tlsKey))
+    throw new ServerConfigError("--tls-cert and --tls-key go together");
+  if (!tls && !LOOPBACK.test(options.host) && !options.insecureListen)
+    throw new ServerConfigError(
+      `refusing to listen on ${options.host} without TLS: give --tls-cert and --tls-key, or --insecure-listen if a TLS proxy is in front`,
+    );
+  const https = tls
+    ? { cert: readFileSync(options.tlsCert as string), key: readFileSync(options.tlsKey as string) }
+    : null;
+
+  const logger = pino({
+    level: options.logLevel ?? "info",
+    redact: { paths: ["req.headers.authorization", 'req.headers["x-vault-token"]'], censor: "[redacted]" },
+    ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}),
+  });
+  const store = await openSqliteStore(options.dev ? null : options.dataDir);
+  let services: Services | null = null;
+  const metrics = new Metrics(() => services?.seal.isSealed ?? true);
+  services = createServices(store, {
+    batchCommitted: (size, seconds) => metrics.batchCommitted(size, seconds),
+    commitFailed: (error) => {
+      logger.error(
+        { err: { message: error instanceof Error ? error.message : String(error) } },
+        "audit commit failed: requests refused",
+      );
+      metrics.commitFailed();
+    },
+  });
+  const app = await buildApp(services, metrics, { logger, https });
+  if (options.dev)
+    await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const running = services;
+  return {
+    app,
+    services: running,
+    url: `${tls ? "https" : "http"}://${host}:${port}`,
+    async close() {
+      running.seal.wipe();
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** --dev: one share, unsealed at once, everything in memory. Loud, because it is not for real seeds. */
+async function initialiseForDevelopment(services: Services, announce: (text: string) => void): Promise<void> {
+  const ctx = {
+    actor: null,
+    requestId: "dev-mode-start",
+    remoteAddr: null,
+    userAgent: "breakglass server --dev",
+  };
+  const { shares, rootToken } = await services.seal.initialize({ secretShares: 1, secretThreshold: 1 }, ctx);
+  const share = Buffer.from(shares[0] as Uint8Array).toString("hex");
+  await services.seal.submitShare({ key: share }, ctx);
+  announce(
+    [
+      "",
+      "WARNING: dev mode. Everything is in memory and lost at exit; the share and root token are printed here.",
+      "Never put a real seed into a dev server.",
+      "",
+      `Unseal key: ${share}`,
+      `Root token: ${rootToken}`,
+      "",
+      `  export BREAKGLASS_TOKEN=${rootToken}`,
+      "",
+    ].join("\n"),
+  );
+}

@@ -1,0 +1,146 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { badInput, permissionDenied } from "../core/errors.js";
+import { type Action, BUILT_IN_POLICIES, isAllowed, unknownPolicies } from "../core/policy.js";
+import type { Store, TokenRecord } from "../store/store.js";
+import type { AuditLog } from "./audit.js";
+import type { Actor, RequestContext } from "./context.js";
+
+const TOKEN_PREFIX = "bgs.";
+const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+
+export interface TokenRequest {
+  policies?: string[];
+  displayName?: string;
+  meta?: Record<string, string>;
+  ttlSeconds?: number;
+  noParent?: boolean;
+}
+
+export interface IssuedToken {
+  token: string;
+  record: TokenRecord;
+}
+
+/**
+ * API tokens: 32 random bytes, shown once; the store keeps only an HMAC of them under a key
+ * from the keyring. Also the single place where access is decided (`authorize`).
+ */
+export class TokenService {
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly hmacKey: () => Buffer,
+  ) {}
+
+  /** The root token of `init`; it is created while sealed, so the HMAC key is passed in. */
+  async issueRootToken(hmacKey: Buffer): Promise<string> {
+    const issued = await this.mint(hmacKey, { policies: ["root"], displayName: "root" }, null);
+    return issued.token;
+  }
+
+  /** Resolves a presented token to an actor; every refusal is on the audit log. */
+  async authenticate(presented: string | undefined, ctx: RequestContext, action: string): Promise<Actor> {
+    const refuse = async (problem: string) => {
+      await this.audit.record(ctx, { action, outcome: "denied", details: { problem } });
+      return permissionDenied();
+    };
+    if (!presented) throw await refuse("no token");
+    if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) throw await refuse("malformed token");
+    const record = await this.store.findToken(this.hmac(this.hmacKey(), presented));
+    if (!record) throw await refuse("unknown or revoked token");
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
+      throw await refuse("expired token");
+    const { tokenHmac: _hmac, ...actor } = record;
+    return actor;
+  }
+
+  /** The one authorisation decision. Denials are audited before the caller hears of them. */
+  async authorize(ctx: RequestContext, action: Action, target: string | null = null): Promise<Actor> {
+    const actor = ctx.actor;
+    if (actor && isAllowed(actor.policies, action)) return actor;
+    await this.audit.record(ctx, {
+      action,
+      target,
+      outcome: "denied",
+      details: { problem: "not allowed by policy" },
+    });
+    throw permissionDenied();
+  }
+
+  async create(request: TokenRequest, ctx: RequestContext): Promise<IssuedToken> {
+    const creator = await this.authorize(ctx, "token.create");
+    const policies = request.policies?.length ? [...new Set(request.policies)] : creator.policies;
+    const unknown = unknownPolicies(policies);
+    if (unknown.length > 0)
+      throw badInput(
+        `unknown policies: ${unknown.join(", ")} (known: ${Object.keys(BUILT_IN_POLICIES).join(", ")})`,
+      );
+    const ttl = request.ttlSeconds;
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0 && ttl <= MAX_TTL_SECONDS))
+      throw badInput(
+        `ttl must be seconds or a duration such as 8h, from 0 (no expiry) to ${MAX_TTL_SECONDS} seconds`,
+      );
+    const issued = await this.mint(
+      this.hmacKey(),
+      { ...request, policies },
+      request.noParent ? null : creator.accessor,
+    );
+    await this.audit.record(ctx, {
+      action: "token.create",
+      target: `token:${issued.record.accessor}`,
+      outcome: "allowed",
+      details: {
+        policies: policies.join(","),
+        display_name: issued.record.displayName,
+        expires_at: issued.record.expiresAt,
+      },
+    });
+    return issued;
+  }
+
+  async lookupSelf(ctx: RequestContext): Promise<Actor> {
+    const actor = await this.authorize(ctx, "token.self");
+    await this.audit.record(ctx, {
+      action: "token.lookup-self",
+      target: `token:${actor.accessor}`,
+      outcome: "allowed",
+    });
+    return actor;
+  }
+
+  async revokeSelf(ctx: RequestContext): Promise<void> {
+    const actor = await this.authorize(ctx, "token.self");
+    await this.audit.record(ctx, {
+      action: "token.revoke-self",
+      target: `token:${actor.accessor}`,
+      outcome: "allowed",
+    });
+    await this.store.deleteToken(actor.accessor);
+  }
+
+  private async mint(
+    hmacKey: Buffer,
+    request: TokenRequest,
+    parentAccessor: string | null,
+  ): Promise<IssuedToken> {
+    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+    const now = new Date();
+    const ttl = request.ttlSeconds ?? 0;
+    const record: TokenRecord = {
+      tokenHmac: this.hmac(hmacKey, token),
+      accessor: randomBytes(18).toString("base64url"),
+      displayName: request.displayName ?? "token",
+      policies: request.policies ?? ["default"],
+      meta: request.meta ?? {},
+      parentAccessor,
+      createdAt: now.toISOString(),
+      expiresAt: ttl > 0 ? new Date(now.getTime() + ttl * 1000).toISOString() : null,
+    };
+    await this.store.insertToken(record);
+    return { token, record };
+  }
+
+  private hmac(key: Buffer, token: string): string {
+    return createHmac("sha256", key).update(token, "utf8").digest("hex");
+  }
+}

@@ -1,0 +1,345 @@
+import QRCode from "qrcode";
+import { decodeBase64 } from "../core/encoding.js";
+import { badInput, conflict, notFound } from "../core/errors.js";
+import { parseMigrationUri } from "../core/google-migration.js";
+import { checkKeyName, keyNameFor } from "../core/key-names.js";
+import { type ImportedKey, parseOtpauthUri } from "../core/otpauth-uri.js";
+import { readQrCode } from "../core/qr-image.js";
+import {
+  checkParameters,
+  codeForStep,
+  enrolmentUri,
+  generateSeed,
+  MAX_SEED_BYTES,
+  MIN_SEED_BYTES,
+  matchingStep,
+  seedFromBase32,
+  stepAt,
+} from "../core/totp.js";
+import type { Store, TotpKeyRecord } from "../store/store.js";
+import type { AuditLog } from "./audit.js";
+import { actorLabel, type RequestContext } from "./context.js";
+import type { SealService } from "./seal.js";
+import type { TokenService } from "./tokens.js";
+
+export interface KeyInput {
+  generate?: boolean;
+  exported?: boolean;
+  keySize?: number;
+  qrSize?: number;
+  url?: string;
+  key?: string;
+  qrImage?: string;
+  issuer?: string;
+  accountName?: string;
+  algorithm?: string;
+  digits?: number;
+  period?: number;
+  skew?: number;
+}
+
+export interface KeyMetadata {
+  name: string;
+  issuer: string;
+  accountName: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  skew: number;
+  generated: boolean;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** Returned once, by `generate` with `exported`: the only time a seed leaves the server. */
+export interface Enrolment {
+  url: string;
+  barcode: string;
+}
+
+export interface ReleasedCode {
+  code: string;
+  nextCode: string | null;
+  algorithm: string;
+  digits: number;
+  period: number;
+  step: number;
+  validFrom: number;
+  expiresAt: number;
+}
+
+export interface ImportSummary {
+  imported: { name: string; issuer: string; accountName: string }[];
+  skipped: { label: string; why: string }[];
+}
+
+const DEFAULT_SKEW = 1;
+const DEFAULT_QR_SIZE = 200;
+const target = (name: string) => `totp/keys/${name}`;
+const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${name}/v${keyVersion}`;
+
+/** The TOTP engine: seeds go in, codes come out, and every code is on the audit chain before it leaves. */
+export class TotpService {
+  constructor(
+    private readonly store: Store,
+    private readonly seal: SealService,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
+    checkKeyName(name);
+    await this.tokens.authorize(ctx, "totp.key.write", target(name));
+    const sources = (["generate", "url", "key", "qrImage"] as const).filter((field) => Boolean(input[field]));
+    if (sources.length !== 1) throw badInput("give exactly one of: generate, url, key, qr_image");
+    const skew = input.skew ?? DEFAULT_SKEW;
+    if (skew !== 0 && skew !== 1) throw badInput("skew must be 0 or 1");
+
+    const imported = this.readKeyInput(input);
+    try {
+      if (await this.store.findTotpKey(name)) throw alreadyExists(name);
+      const source = input.qrImage ? "qr_image" : (sources[0] as string);
+      const exported = Boolean(input.generate) && input.exported !== false;
+      await this.storeKey(
+        name,
+        imported,
+        { skew, generated: Boolean(input.generate), source, exported },
+        ctx,
+      );
+      if (!exported) return null;
+      const url = enrolmentUri(imported.seed, imported);
+      const qrSize = input.qrSize ?? DEFAULT_QR_SIZE;
+      const barcode =
+        qrSize > 0 ? (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") : "";
+      return { url, barcode };
+    } finally {
+      imported.seed.fill(0);
+    }
+  }
+
+  /** Imports every account of a Google Authenticator export; key names come from issuer and account. */
+  async importGoogleAuthenticator(
+    input: { url?: string; qrImage?: string; prefix?: string },
+    ctx: RequestContext,
+  ): Promise<ImportSummary> {
+    await this.tokens.authorize(ctx, "totp.key.write", "totp/keys");
+    if (Boolean(input.url) === Boolean(input.qrImage)) throw badInput("give exactly one of: url, qr_image");
+    const prefix = input.prefix ?? "";
+    if (prefix) checkKeyName(`${prefix}x`);
+    const text = input.url ?? readQrCode(decodeBase64(input.qrImage as string, "qr_image"));
+    const migration = parseMigrationUri(text);
+    const summary: ImportSummary = { imported: [], skipped: migration.skipped };
+    const taken = new Set(await this.store.listTotpKeyNames());
+    try {
+      for (const key of migration.keys) {
+        const name = checkKeyName(uniqueName(`${prefix}${keyNameFor(key.issuer, key.accountName)}`, taken));
+        taken.add(name);
+        await this.storeKey(
+          name,
+          key,
+          { skew: DEFAULT_SKEW, generated: false, source: "google-authenticator", exported: false },
+          ctx,
+        );
+        summary.imported.push({ name, issuer: key.issuer, accountName: key.accountName });
+      }
+    } finally {
+      for (const key of migration.keys) key.seed.fill(0);
+    }
+    return summary;
+  }
+
+  async readKey(name: string, ctx: RequestContext): Promise<KeyMetadata> {
+    await this.tokens.authorize(ctx, "totp.key.read", target(name));
+    const key = await this.store.findTotpKey(name);
+    await this.audit.record(ctx, {
+      action: "totp.key.read",
+      target: target(name),
+      outcome: key ? "allowed" : "failed",
+    });
+    if (!key) throw notFound(`no key named ${name}`);
+    return metadataOf(key);
+  }
+
+  async listKeys(ctx: RequestContext): Promise<string[]> {
+    await this.tokens.authorize(ctx, "totp.key.read", "totp/keys");
+    const names = await this.store.listTotpKeyNames();
+    await this.audit.record(ctx, {
+      action: "totp.key.list",
+      target: "totp/keys",
+      outcome: "allowed",
+      details: { count: names.length },
+    });
+    return names;
+  }
+
+  async deleteKey(name: string, ctx: RequestContext): Promise<void> {
+    await this.tokens.authorize(ctx, "totp.key.delete", target(name));
+    const exists = (await this.store.findTotpKey(name)) !== null;
+    await this.audit.record(ctx, {
+      action: "totp.key.delete",
+      target: target(name),
+      outcome: exists ? "allowed" : "failed",
+    });
+    if (exists) await this.store.deleteTotpKey(name);
+  }
+
+  /** The current code (and the next, for enrolment), released only after its audit entry is committed. */
+  async releaseCode(
+    name: string,
+    options: { reason: string | null; enroll: boolean },
+    ctx: RequestContext,
+  ): Promise<ReleasedCode> {
+    const action = options.enroll ? "totp.code.enroll" : "totp.code.read";
+    await this.tokens.authorize(ctx, "totp.code.read", target(name));
+    const key = await this.store.findTotpKey(name);
+    if (!key) {
+      await this.audit.record(ctx, {
+        action,
+        target: target(name),
+        outcome: "failed",
+        reason: options.reason,
+        details: { problem: "unknown key" },
+      });
+      throw badInput(`unknown key: ${name}`);
+    }
+    const step = stepAt(key.period, Date.now() / 1000);
+    await this.audit.record(ctx, {
+      action,
+      target: target(name),
+      outcome: "allowed",
+      reason: options.reason,
+      details: { step },
+    });
+    const seed = this.openSeed(key);
+    try {
+      const params = checkParameters(key);
+      const current = codeForStep(seed, params, step);
+      const next = options.enroll ? codeForStep(seed, params, step + 1).code : null;
+      return { ...current, nextCode: next, algorithm: key.algorithm, digits: key.digits, period: key.period };
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  /** Checks a code; each code is accepted once, and never one older than the last accepted. */
+  async validateCode(name: string, code: string, ctx: RequestContext): Promise<boolean> {
+    await this.tokens.authorize(ctx, "totp.code.validate", target(name));
+    const key = await this.store.findTotpKey(name);
+    if (!key) throw badInput(`unknown key: ${name}`);
+    if (!new RegExp(`^[0-9]{${key.digits}}$`).test(code)) throw badInput(`code must be ${key.digits} digits`);
+    const seed = this.openSeed(key);
+    let step: number | null;
+    try {
+      step = matchingStep(seed, checkParameters(key), code, Date.now() / 1000, key.skew);
+    } finally {
+      seed.fill(0);
+    }
+    const accepted = step !== null && (await this.store.acceptTotpStep(name, step));
+    await this.audit.record(ctx, {
+      action: "totp.code.validate",
+      target: target(name),
+      outcome: "allowed",
+      details: { valid: accepted, reused: step !== null && !accepted },
+    });
+    return accepted;
+  }
+
+  private readKeyInput(input: KeyInput): ImportedKey {
+    if (input.generate) {
+      if (!input.issuer || !input.accountName) throw badInput("generate needs both issuer and account_name");
+      const keySize = input.keySize ?? 20;
+      if (!Number.isInteger(keySize) || keySize < MIN_SEED_BYTES || keySize > MAX_SEED_BYTES)
+        throw badInput(`key_size must be from ${MIN_SEED_BYTES} to ${MAX_SEED_BYTES} bytes`);
+      const params = checkParameters({
+        algorithm: input.algorithm ?? "SHA1",
+        digits: input.digits ?? 6,
+        period: input.period ?? 30,
+      });
+      return { seed: generateSeed(keySize), issuer: input.issuer, accountName: input.accountName, ...params };
+    }
+    if (input.url) return parseOtpauthUri(input.url);
+    if (input.qrImage) {
+      const text = readQrCode(decodeBase64(input.qrImage, "qr_image"));
+      if (text.startsWith("otpauth-migration:"))
+        throw badInput(
+          "this QR code is a Google Authenticator export: import it with import-google-authenticator",
+        );
+      if (!text.startsWith("otpauth://")) throw badInput("the QR code in the image is not an otpauth:// URI");
+      return parseOtpauthUri(text);
+    }
+    const params = checkParameters({
+      algorithm: input.algorithm ?? "SHA1",
+      digits: input.digits ?? 6,
+      period: input.period ?? 30,
+    });
+    const seed = seedFromBase32(input.key ?? "");
+    return { seed, issuer: input.issuer ?? "", accountName: input.accountName ?? "", ...params };
+  }
+
+  private async storeKey(
+    name: string,
+    key: ImportedKey,
+    how: { skew: number; generated: boolean; source: string; exported: boolean },
+    ctx: RequestContext,
+  ): Promise<void> {
+    const { ciphertext, keyVersion } = this.seal.sealSecret(key.seed, seedAad(name));
+    await this.audit.record(ctx, {
+      action: "totp.key.write",
+      target: target(name),
+      outcome: "allowed",
+      details: {
+        source: how.source,
+        issuer: key.issuer,
+        account_name: key.accountName,
+        algorithm: key.algorithm,
+        exported: how.exported,
+      },
+    });
+    const inserted = await this.store.insertTotpKey({
+      name,
+      issuer: key.issuer,
+      accountName: key.accountName,
+      algorithm: key.algorithm,
+      digits: key.digits,
+      period: key.period,
+      skew: how.skew,
+      seedCiphertext: ciphertext,
+      keyVersion,
+      generated: how.generated,
+      createdAt: new Date().toISOString(),
+      createdBy: actorLabel(ctx.actor),
+      lastAcceptedStep: null,
+    });
+    if (!inserted) throw alreadyExists(name);
+  }
+
+  private openSeed(key: TotpKeyRecord): Buffer {
+    return this.seal.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
+  }
+}
+
+function alreadyExists(name: string) {
+  return conflict(
+    `a key named ${name} already exists: delete it first (a seed is never overwritten in place)`,
+  );
+}
+
+function uniqueName(base: string, taken: Set<string>): string {
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+function metadataOf(key: TotpKeyRecord): KeyMetadata {
+  return {
+    name: key.name,
+    issuer: key.issuer,
+    accountName: key.accountName,
+    algorithm: key.algorithm,
+    digits: key.digits,
+    period: key.period,
+    skew: key.skew,
+    generated: key.generated,
+    createdAt: key.createdAt,
+    createdBy: key.createdBy,
+  };
+}

@@ -1,0 +1,80 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+
+/**
+ * Migrations, run at start. Portable column types only (text, integer, bigint), so one list
+ * serves SQLite and PostgreSQL. Append new migrations; never edit one that has shipped.
+ */
+const migrations: Record<string, Migration> = {
+  "0001-initial": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("seal_config")
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("secret_shares", "integer", (c) => c.notNull())
+        .addColumn("secret_threshold", "integer", (c) => c.notNull())
+        .addColumn("keyring", "text", (c) => c.notNull())
+        .addColumn("pgp_fingerprints", "text", (c) => c.notNull())
+        .addColumn("cluster_id", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("totp_keys")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("issuer", "text", (c) => c.notNull())
+        .addColumn("account_name", "text", (c) => c.notNull())
+        .addColumn("algorithm", "text", (c) => c.notNull())
+        .addColumn("digits", "integer", (c) => c.notNull())
+        .addColumn("period", "integer", (c) => c.notNull())
+        .addColumn("skew", "integer", (c) => c.notNull())
+        .addColumn("seed_ciphertext", "text", (c) => c.notNull())
+        .addColumn("key_version", "integer", (c) => c.notNull())
+        .addColumn("generated", "integer", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("created_by", "text", (c) => c.notNull())
+        .addColumn("last_accepted_step", "bigint")
+        .execute();
+      await db.schema
+        .createTable("tokens")
+        .addColumn("token_hmac", "text", (c) => c.primaryKey())
+        .addColumn("accessor", "text", (c) => c.notNull().unique())
+        .addColumn("display_name", "text", (c) => c.notNull())
+        .addColumn("policies", "text", (c) => c.notNull())
+        .addColumn("meta", "text", (c) => c.notNull())
+        .addColumn("parent_accessor", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text")
+        .execute();
+      await db.schema
+        .createTable("audit_entries")
+        .addColumn("seq", "bigint", (c) => c.primaryKey())
+        .addColumn("time", "text", (c) => c.notNull())
+        .addColumn("actor", "text", (c) => c.notNull())
+        .addColumn("action", "text", (c) => c.notNull())
+        .addColumn("target", "text")
+        .addColumn("outcome", "text", (c) => c.notNull())
+        .addColumn("reason", "text")
+        .addColumn("request_id", "text")
+        .addColumn("remote_addr", "text")
+        .addColumn("user_agent", "text")
+        .addColumn("approval_ids", "text", (c) => c.notNull())
+        .addColumn("details", "text", (c) => c.notNull())
+        .addColumn("prev_hash", "text", (c) => c.notNull())
+        .addColumn("hash", "text", (c) => c.notNull())
+        .execute();
+      await sql`create index audit_entries_actor on audit_entries (actor)`.execute(db);
+      await sql`create index audit_entries_target on audit_entries (target)`.execute(db);
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

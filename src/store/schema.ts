@@ -1,0 +1,70 @@
+import type { ColumnType } from "kysely";
+
+/**
+ * The database schema, one interface per table. Binary values (ciphertexts) are stored as
+ * base64 text and times as ISO-8601 text, so the schema is the same on SQLite and PostgreSQL.
+ */
+export interface Database {
+  seal_config: SealConfigTable;
+  totp_keys: TotpKeyTable;
+  tokens: TokenTable;
+  audit_entries: AuditEntryTable;
+}
+
+export interface SealConfigTable {
+  id: number;
+  secret_shares: number;
+  secret_threshold: number;
+  /** The keyring, AES-256-GCM under the root key (base64). */
+  keyring: string;
+  pgp_fingerprints: string;
+  cluster_id: string;
+  created_at: string;
+}
+
+export interface TotpKeyTable {
+  name: string;
+  issuer: string;
+  account_name: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  skew: number;
+  /** The seed, AES-256-GCM under data key `key_version`, associated data naming this row (base64). */
+  seed_ciphertext: string;
+  key_version: number;
+  generated: number;
+  created_at: string;
+  created_by: string;
+  /** The newest step whose code was accepted by validation; a code is accepted once. */
+  last_accepted_step: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export interface TokenTable {
+  /** HMAC-SHA-256 of the token under the keyring's token key (hex); the token itself is never stored. */
+  token_hmac: string;
+  accessor: string;
+  display_name: string;
+  policies: string;
+  meta: string;
+  parent_accessor: string | null;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface AuditEntryTable {
+  seq: ColumnType<number, number, never>;
+  time: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  reason: string | null;
+  request_id: string | null;
+  remote_addr: string | null;
+  user_agent: string | null;
+  approval_ids: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}

@@ -1,0 +1,37 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import { KyselyStore } from "./kysely-store.js";
+import { migrateToLatest } from "./migrations.js";
+import type { Database } from "./schema.js";
+import type { Store } from "./store.js";
+
+export const SQLITE_FILE_NAME = "breakglass.sqlite";
+
+/**
+ * The embedded default. WAL with synchronous=FULL: a commit returns only after the WAL is fsynced,
+ * which is what "durable before released" rests on. `dataDir` null means in memory (--dev).
+ */
+export async function openSqliteStore(dataDir: string | null): Promise<Store> {
+  let path = ":memory:";
+  if (dataDir !== null) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    path = join(resolve(dataDir), SQLITE_FILE_NAME);
+  }
+  const sqlite = new SQLite(path);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db as Kysely<unknown>);
+  return new KyselyStore(db, {
+    engine: "sqlite",
+    location: path,
+    // Kysely runs one transaction at a time on its single connection. A second process on the same
+    // file cannot fork the chain: its write after a stale read fails with SQLITE_BUSY and nothing is released.
+    lockAuditHead: async () => {},
+    close: async () => {},
+  });
+}

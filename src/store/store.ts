@@ -1,0 +1,88 @@
+import type { AuditEntry, AuditFields } from "../core/audit-chain.js";
+
+/**
+ * What the services need from storage, and nothing else. Each engine (SQLite now, PostgreSQL
+ * next) implements it; services never see SQL or the engine.
+ */
+export interface Store {
+  readonly engine: "sqlite" | "postgres";
+  /** A short description for status output: the file path or the database host. */
+  readonly location: string;
+
+  readSealConfig(): Promise<SealConfig | null>;
+  /** Stores the seal configuration once; false when the vault was already initialised. */
+  createSealConfig(config: SealConfig): Promise<boolean>;
+
+  insertTotpKey(key: TotpKeyRecord): Promise<boolean>;
+  findTotpKey(name: string): Promise<TotpKeyRecord | null>;
+  listTotpKeyNames(): Promise<string[]>;
+  deleteTotpKey(name: string): Promise<boolean>;
+  /** Records that the code of `step` was accepted, only if no later-or-equal step was; false otherwise. */
+  acceptTotpStep(name: string, step: number): Promise<boolean>;
+
+  insertToken(token: TokenRecord): Promise<void>;
+  findToken(tokenHmac: string): Promise<TokenRecord | null>;
+  deleteToken(accessor: string): Promise<boolean>;
+
+  /**
+   * Appends entries to the audit chain in one durable transaction: `link` receives the true head
+   * (read under the engine's lock) and returns the linked entries to write. Resolves after commit.
+   */
+  appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+  listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}
+
+export interface SealConfig {
+  secretShares: number;
+  secretThreshold: number;
+  sealedKeyring: Buffer;
+  pgpFingerprints: string[];
+  clusterId: string;
+  createdAt: string;
+}
+
+export interface TotpKeyRecord {
+  name: string;
+  issuer: string;
+  accountName: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  skew: number;
+  seedCiphertext: Buffer;
+  keyVersion: number;
+  generated: boolean;
+  createdAt: string;
+  createdBy: string;
+  lastAcceptedStep: number | null;
+}
+
+export interface TokenRecord {
+  tokenHmac: string;
+  accessor: string;
+  displayName: string;
+  policies: string[];
+  meta: Record<string, string>;
+  parentAccessor: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditFilter {
+  afterSeq?: number;
+  since?: string;
+  until?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  limit?: number;
+}
+
+export type { AuditEntry, AuditFields };

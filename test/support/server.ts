@@ -1,0 +1,58 @@
+import { type RunningServer, startServer } from "../../src/server/start.js";
+import { tempDir } from "./tools.js";
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; rawBody?: string; token?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  text: string;
+  json: any;
+}
+
+/** A real server on a random loopback port with its own SQLite data directory. */
+export async function startTestServer(options: { dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  const server = await startServer({ host: "127.0.0.1", port: 0, dataDir, dev: false, logLevel: "silent" });
+  return {
+    server,
+    dataDir,
+    async call(method, path, { body, rawBody, token, headers = {} } = {}) {
+      const response = await fetch(server.url + path, {
+        method,
+        headers: { ...(token ? { "X-Vault-Token": token } : {}), ...headers },
+        body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
+      const text = await response.text();
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      return { status: response.status, text, json };
+    },
+    close: () => server.close(),
+  };
+}
+
+/** Initialises (k of n) and unseals; returns the hex shares and the root token. */
+export async function initAndUnseal(
+  t: TestServer,
+  shares = 3,
+  threshold = 2,
+): Promise<{ keys: string[]; rootToken: string }> {
+  const init = await t.call("PUT", "/v1/sys/init", {
+    body: { secret_shares: shares, secret_threshold: threshold },
+  });
+  if (init.status !== 200) throw new Error(`init failed: ${init.text}`);
+  for (const key of init.json.keys.slice(0, threshold))
+    await t.call("PUT", "/v1/sys/unseal", { body: { key } });
+  return { keys: init.json.keys, rootToken: init.json.root_token };
+}

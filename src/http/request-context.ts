@@ -20,7 +20,8 @@ const MAX_REASON_LENGTH = 500;
 /** Gates every request: sealed → 503 unless the route allows it; routes with `auth` get an authenticated actor. */
 export function installRequestContext(app: FastifyInstance, services: Services): void {
   app.decorateRequest("ctx", null as unknown as RequestContext);
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id); // the same id as in the audit entry and the log
     request.ctx = {
       actor: null,
       requestId: request.id,

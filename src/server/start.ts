@@ -16,6 +16,8 @@ export interface ServerOptions {
   tlsKey?: string;
   insecureListen?: boolean;
   logLevel?: string;
+  /** Where log lines go (default stdout); tests capture them to prove no secret is logged. */
+  logStream?: NodeJS.WritableStream;
   /** Where dev mode prints its share and root token (never through the logger). */
   announce?: (text: string) => void;
 }
@@ -44,11 +46,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? { cert: readFileSync(options.tlsCert as string), key: readFileSync(options.tlsKey as string) }
     : null;
 
-  const logger = pino({
+  const logOptions = {
     level: options.logLevel ?? "info",
     redact: { paths: ["req.headers.authorization", 'req.headers["x-vault-token"]'], censor: "[redacted]" },
-    ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}),
-  });
+  };
+  const logger = options.logStream
+    ? pino(logOptions, options.logStream)
+    : pino({ ...logOptions, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   const store = await openSqliteStore(options.dev ? null : options.dataDir);
   let services: Services | null = null;
   const metrics = new Metrics(() => services?.seal.isSealed ?? true);

@@ -1,9 +1,12 @@
+import { Writable } from "node:stream";
 import { type RunningServer, startServer } from "../../src/server/start.js";
 import { tempDir } from "./tools.js";
 
 export interface TestServer {
   server: RunningServer;
   dataDir: string;
+  /** Everything the server logged (with captureLog). */
+  log(): string;
   call(
     method: string,
     path: string,
@@ -19,12 +22,29 @@ export interface ApiResponse {
 }
 
 /** A real server on a random loopback port with its own SQLite data directory. */
-export async function startTestServer(options: { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { dataDir?: string; captureLog?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const server = await startServer({ host: "127.0.0.1", port: 0, dataDir, dev: false, logLevel: "silent" });
+  const log: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      log.push(String(chunk));
+      done();
+    },
+  });
+  const server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    dev: false,
+    logLevel: options.captureLog ? "debug" : "silent",
+    logStream,
+  });
   return {
     server,
     dataDir,
+    log: () => log.join(""),
     async call(method, path, { body, rawBody, token, headers = {} } = {}) {
       const response = await fetch(server.url + path, {
         method,

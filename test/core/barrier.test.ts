@@ -1,0 +1,51 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { BarrierOpenError, openBytes, sealBytes } from "../../src/core/barrier.js";
+import { createKeyring, decodeKeyring, encodeKeyring, wipeKeyring } from "../../src/core/keyring.js";
+
+describe("the barrier (AES-256-GCM with associated data)", () => {
+  const key = randomBytes(32);
+
+  it("opens what it sealed, with the same associated data", () => {
+    const sealed = sealBytes(key, Buffer.from("seed bytes"), "totp_keys/a/v1");
+    expect(openBytes(key, sealed, "totp_keys/a/v1").toString()).toBe("seed bytes");
+  });
+
+  it("refuses a ciphertext moved to another row (different associated data)", () => {
+    const sealed = sealBytes(key, Buffer.from("seed bytes"), "totp_keys/a/v1");
+    expect(() => openBytes(key, sealed, "totp_keys/b/v1")).toThrow(BarrierOpenError);
+  });
+
+  it("refuses a ciphertext with one flipped bit, a wrong key, or a truncated one", () => {
+    const sealed = sealBytes(key, Buffer.from("seed bytes"), "aad");
+    const flipped = Buffer.from(sealed);
+    flipped[15] = (flipped[15] as number) ^ 1;
+    expect(() => openBytes(key, flipped, "aad")).toThrow(BarrierOpenError);
+    expect(() => openBytes(randomBytes(32), sealed, "aad")).toThrow(BarrierOpenError);
+    expect(() => openBytes(key, sealed.subarray(0, 20), "aad")).toThrow(BarrierOpenError);
+  });
+
+  it("uses a fresh nonce each time", () => {
+    expect(sealBytes(key, Buffer.from("x"), "a").equals(sealBytes(key, Buffer.from("x"), "a"))).toBe(false);
+  });
+});
+
+describe("the keyring", () => {
+  it("round-trips through its binary encoding", () => {
+    const keyring = createKeyring();
+    const decoded = decodeKeyring(encodeKeyring(keyring));
+    expect(decoded.tokenHmacKey.equals(keyring.tokenHmacKey)).toBe(true);
+    expect(decoded.auditSigningSeed.equals(keyring.auditSigningSeed)).toBe(true);
+    expect(decoded.currentDataKeyVersion).toBe(1);
+    expect(decoded.dataKeys.get(1)?.equals(keyring.dataKeys.get(1) as Buffer)).toBe(true);
+  });
+
+  it("is overwritten with zeros when wiped", () => {
+    const keyring = createKeyring();
+    const dataKey = keyring.dataKeys.get(1) as Buffer;
+    wipeKeyring(keyring);
+    expect(keyring.tokenHmacKey.every((b) => b === 0)).toBe(true);
+    expect(dataKey.every((b) => b === 0)).toBe(true);
+    expect(keyring.dataKeys.size).toBe(0);
+  });
+});

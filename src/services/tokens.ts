@@ -4,8 +4,10 @@ import { type Action, BUILT_IN_POLICIES, isAllowed, unknownPolicies } from "../c
 import type { Store, TokenRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
+import { TtlCache } from "./ttl-cache.js";
 
 const TOKEN_PREFIX = "bgs.";
+const TOKEN_CACHE_MS = 5_000;
 const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 export interface TokenRequest {
@@ -26,6 +28,8 @@ export interface IssuedToken {
  * from the keyring. Also the single place where access is decided (`authorize`).
  */
 export class TokenService {
+  private readonly cache = new TtlCache<TokenRecord>(TOKEN_CACHE_MS);
+
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
@@ -46,7 +50,8 @@ export class TokenService {
     };
     if (!presented) throw await refuse("no token");
     if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) throw await refuse("malformed token");
-    const record = await this.store.findToken(this.hmac(this.hmacKey(), presented));
+    const tokenHmac = this.hmac(this.hmacKey(), presented);
+    const record = await this.cache.getOrLoad(tokenHmac, () => this.store.findToken(tokenHmac));
     if (!record) throw await refuse("unknown or revoked token");
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
       throw await refuse("expired token");
@@ -116,6 +121,7 @@ export class TokenService {
       outcome: "allowed",
     });
     await this.store.deleteToken(actor.accessor);
+    this.cache.clear();
   }
 
   private async mint(

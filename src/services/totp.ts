@@ -21,6 +21,7 @@ import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
 import type { SealService } from "./seal.js";
 import type { TokenService } from "./tokens.js";
+import { TtlCache } from "./ttl-cache.js";
 
 export interface KeyInput {
   generate?: boolean;
@@ -74,12 +75,16 @@ export interface ImportSummary {
 }
 
 const DEFAULT_SKEW = 1;
+const KEY_CACHE_MS = 5_000;
 const DEFAULT_QR_SIZE = 200;
 const target = (name: string) => `totp/keys/${name}`;
 const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${name}/v${keyVersion}`;
 
 /** The TOTP engine: seeds go in, codes come out, and every code is on the audit chain before it leaves. */
 export class TotpService {
+  /** Key rows for code reads (ciphertext and parameters only; validation always reads the store). */
+  private readonly keyCache = new TtlCache<TotpKeyRecord>(KEY_CACHE_MS);
+
   constructor(
     private readonly store: Store,
     private readonly seal: SealService,
@@ -181,6 +186,7 @@ export class TotpService {
       outcome: exists ? "allowed" : "failed",
     });
     if (exists) await this.store.deleteTotpKey(name);
+    this.keyCache.delete(name);
   }
 
   /** The current code (and the next, for enrolment), released only after its audit entry is committed. */
@@ -191,7 +197,7 @@ export class TotpService {
   ): Promise<ReleasedCode> {
     const action = options.enroll ? "totp.code.enroll" : "totp.code.read";
     await this.tokens.authorize(ctx, "totp.code.read", target(name));
-    const key = await this.store.findTotpKey(name);
+    const key = await this.keyCache.getOrLoad(name, () => this.store.findTotpKey(name));
     if (!key) {
       await this.audit.record(ctx, {
         action,

@@ -9,6 +9,11 @@ export interface EngineSpecifics {
   location: string;
   /** Serialises audit appends across connections/nodes for the rest of the transaction. */
   lockAuditHead(trx: Transaction<Database>): Promise<void>;
+  /**
+   * Optional: writes linked entries off the event loop, refusing them if the head moved. When
+   * given, appends read the head, link, and hand the batch over instead of using a transaction here.
+   */
+  writeAuditEntries?(entries: AuditEntry[], expectedHead: AuditHead | null): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -143,15 +148,16 @@ export class KyselyStore implements Store {
   }
 
   async appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]> {
+    const { writeAuditEntries } = this.specifics;
+    if (writeAuditEntries) {
+      const head = await readAuditHead(this.db);
+      const entries = link(head);
+      await writeAuditEntries(entries, head);
+      return entries;
+    }
     return this.db.transaction().execute(async (trx) => {
       await this.specifics.lockAuditHead(trx);
-      const head = await trx
-        .selectFrom("audit_entries")
-        .select(["seq", "hash"])
-        .orderBy("seq", "desc")
-        .limit(1)
-        .executeTakeFirst();
-      const entries = link(head ? { seq: Number(head.seq), hash: head.hash } : null);
+      const entries = link(await readAuditHead(trx));
       if (entries.length > 0)
         await trx.insertInto("audit_entries").values(entries.map(auditRowFromEntry)).execute();
       return entries;
@@ -175,6 +181,16 @@ export class KyselyStore implements Store {
     await this.db.destroy();
     await this.specifics.close();
   }
+}
+
+async function readAuditHead(db: Kysely<Database>): Promise<AuditHead | null> {
+  const head = await db
+    .selectFrom("audit_entries")
+    .select(["seq", "hash"])
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return head ? { seq: Number(head.seq), hash: head.hash } : null;
 }
 
 function totpKeyFromRow(row: Selectable<TotpKeyTable>): TotpKeyRecord {

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
+import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
 import type { Store } from "./store.js";
 
 export const SQLITE_FILE_NAME = "breakglass.sqlite";
@@ -26,12 +27,17 @@ export async function openSqliteStore(dataDir: string | null): Promise<Store> {
   sqlite.pragma("foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrateToLatest(db as Kysely<unknown>);
+  // In memory (--dev) there is no file for a second connection to share, and no fsync to hide.
+  const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path);
   return new KyselyStore(db, {
     engine: "sqlite",
     location: path,
+    ...(auditWriter ? { writeAuditEntries: (entries, head) => auditWriter.write(entries, head) } : {}),
     // Kysely runs one transaction at a time on its single connection. A second process on the same
     // file cannot fork the chain: its write after a stale read fails with SQLITE_BUSY and nothing is released.
     lockAuditHead: async () => {},
-    close: async () => {},
+    close: async () => {
+      await auditWriter?.close();
+    },
   });
 }

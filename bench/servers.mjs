@@ -1,0 +1,32 @@
+// The two servers the benchmark compares, each run in its own process:
+//   node bench/servers.mjs breakglass DATA_DIR   — the real server (dist/), SQLite with durable audit
+//   node bench/servers.mjs baseline              — a bare node:http server computing the same HMAC-based code
+// Each prints its URL as the first line on stdout.
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+
+const [kind, dataDir] = process.argv.slice(2);
+process.on("SIGTERM", () => process.exit(0)); // a clean exit, so --cpu-prof can write its profile
+
+if (kind === "breakglass") {
+  const { startServer } = await import("../dist/server/start.js");
+  const server = await startServer({ host: "127.0.0.1", port: 0, dataDir, dev: false, logLevel: "warn" });
+  process.stdout.write(`${server.url}\n`);
+} else if (kind === "baseline") {
+  const seed = Buffer.from("12345678901234567890");
+  const server = createServer((_request, response) => {
+    // RFC 4226 dynamic truncation over HMAC-SHA1 of the current 30 s step: the same work a code read does.
+    const step = Math.floor(Date.now() / 30000);
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(step));
+    const mac = createHmac("sha1", seed).update(counter).digest();
+    const offset = mac[mac.length - 1] & 0xf;
+    const code = String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+    response.setHeader("content-type", "application/json");
+    response.end(JSON.stringify({ data: { code, period: 30, step, expires_at: (step + 1) * 30 } }));
+  });
+  server.listen(0, "127.0.0.1", () => process.stdout.write(`http://127.0.0.1:${server.address().port}\n`));
+} else {
+  process.stderr.write("usage: servers.mjs breakglass DATA_DIR | baseline\n");
+  process.exit(2);
+}

@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyChain } from "../../src/core/audit-chain.js";
+import { encodeBase32Upper } from "../support/encodings.js";
+import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+
+let t: TestServer;
+let root: string;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  root = (await initAndUnseal(t)).rootToken;
+  await t.call("POST", "/v1/totp/keys/aws-prod-root", {
+    token: root,
+    body: { key: encodeBase32Upper(randomBytes(20)), issuer: "AWS" },
+  });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+/** A second connection to the server's SQLite file, as an operator (or an attacker) would open it. */
+function openDatabaseFile(): SQLite.Database {
+  return new SQLite(join(t.dataDir, "breakglass.sqlite"));
+}
+
+describe("a code read", () => {
+  it("is committed to the audit file before the code is sent, with who, what, why and from where", async () => {
+    const response = await t.call("GET", "/v1/totp/code/aws-prod-root?reason=INC-4411%20billing%20lockout", {
+      token: root,
+      headers: { "User-Agent": "oncall-laptop/1.0" },
+    });
+    expect(response.status).toBe(200);
+    const requestId = (await fetch(`${t.server.url}/v1/sys/health`)).headers.get("x-request-id");
+    expect(requestId).toBeTruthy();
+    // Read straight from the file through another connection: committed means visible there.
+    const db = openDatabaseFile();
+    const row = db
+      .prepare("select * from audit_entries where action = 'totp.code.read' order by seq desc limit 1")
+      .get() as Record<string, unknown>;
+    db.close();
+    expect(row).toMatchObject({
+      target: "totp/keys/aws-prod-root",
+      outcome: "allowed",
+      reason: "INC-4411 billing lockout",
+      remote_addr: "127.0.0.1",
+      user_agent: "oncall-laptop/1.0",
+    });
+    expect(String(row.actor)).toMatch(/^token:/);
+    expect(JSON.parse(String(row.details))).toEqual({ step: response.json.data.step });
+  });
+
+  it("fails closed: when the audit write fails the answer is 503 and holds no code, and service resumes after", async () => {
+    const db = openDatabaseFile();
+    db.exec(
+      "create trigger refuse_audit before insert on audit_entries begin select raise(abort, 'disk full'); end",
+    );
+    try {
+      const refused = await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root });
+      expect(refused.status).toBe(503);
+      expect(refused.json).toEqual({ errors: [expect.stringContaining("audit log unavailable")] });
+      expect(refused.text).not.toMatch(/"code"/);
+      expect(refused.text).not.toMatch(/\d{6}/);
+    } finally {
+      db.exec("drop trigger refuse_audit");
+      db.close();
+    }
+    expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(200);
+    const metrics = await t.call("GET", "/metrics");
+    expect(metrics.text).toMatch(/breakglass_audit_commit_failures_total 1/);
+  });
+
+  it("shares a commit with concurrent reads (group commit), and every read has its own entry", async () => {
+    const before = await auditCount();
+    const batchesBefore = await commitCount();
+    const responses = await Promise.all(
+      Array.from({ length: 32 }, () => t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })),
+    );
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect((await auditCount()) - before).toBe(32 + 1); // the 32 reads and the audit read counting them
+    expect((await commitCount()) - batchesBefore).toBeLessThan(32);
+  });
+});
+
+describe("the chain", () => {
+  it("verifies end to end as served by the API, including entries of denied requests", async () => {
+    await t.call("GET", "/v1/totp/code/aws-prod-root", { token: "bgs.not-a-token" });
+    const entries = (await t.call("GET", "/v1/audit?limit=100000", { token: root })).json.data.entries;
+    expect(entries.some((e: { outcome: string }) => e.outcome === "denied")).toBe(true);
+    expect(verifyChain(entries)).toMatchObject({ count: entries.length, firstProblem: null });
+  });
+
+  it("is filtered by actor, action, target and time", async () => {
+    const all = (
+      await t.call("GET", "/v1/audit?action=totp.code.read&target=totp/keys/aws-prod-root", { token: root })
+    ).json.data.entries;
+    expect(all.length).toBeGreaterThan(30);
+    expect(all.every((e: { action: string }) => e.action === "totp.code.read")).toBe(true);
+    const future = await t.call("GET", "/v1/audit?since=2999-01-01T00:00:00Z", { token: root });
+    expect(future.json.data.entries).toEqual([]);
+    const anonymous = (await t.call("GET", "/v1/audit?actor=anonymous", { token: root })).json.data.entries;
+    expect(anonymous.every((e: { actor: string }) => e.actor === "anonymous")).toBe(true);
+  });
+
+  it("exports as JSON lines that verify offline", async () => {
+    const response = await fetch(`${t.server.url}/v1/audit/export`, { headers: { "X-Vault-Token": root } });
+    expect(response.headers.get("content-type")).toMatch(/ndjson/);
+    const lines = (await response.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(verifyChain(lines).firstProblem).toBeNull();
+  });
+});
+
+async function auditCount(): Promise<number> {
+  return (await t.call("GET", "/v1/audit?limit=100000", { token: root })).json.data.entries.length;
+}
+
+async function commitCount(): Promise<number> {
+  const text = (await t.call("GET", "/metrics")).text;
+  return Number(text.match(/^breakglass_audit_batch_size_count (\d+)/m)?.[1]);
+}

@@ -34,6 +34,10 @@ export async function buildApp(
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
+    // Long enough that a too-long key name reaches our own validation and its clear message.
+    routerOptions: { maxParamLength: 512 },
+    // Malformed URLs and the like: answered in Vault's error shape like everything else.
+    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply),
     ajv: {
       customOptions: {
         removeAdditional: true,

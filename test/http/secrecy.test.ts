@@ -1,0 +1,113 @@
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containsSeed, encodeBase32Upper } from "../support/encodings.js";
+import { migrationUri } from "../support/google-export.js";
+import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import { qrencodePng, tempDir } from "../support/tools.js";
+
+/**
+ * The seed is write-only: once imported it never appears — raw, hex, base32 (either case),
+ * base64 — in any response of any endpoint the OpenAPI document lists, in the server log, or in
+ * any file of the data directory.
+ */
+
+let t: TestServer;
+let root: string;
+const seeds = { uri: randomBytes(20), base32: randomBytes(32), qr: randomBytes(20), google: randomBytes(20) };
+const responses: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer({ captureLog: true });
+  root = (await initAndUnseal(t)).rootToken;
+  const record = async (...args: Parameters<TestServer["call"]>) => {
+    const response = await t.call(...args);
+    responses.push(response.text);
+    return response;
+  };
+  await record("POST", "/v1/totp/keys/by-uri", {
+    token: root,
+    body: { url: `otpauth://totp/AWS:root?secret=${encodeBase32Upper(seeds.uri)}&issuer=AWS` },
+  });
+  await record("POST", "/v1/totp/keys/by-key", {
+    token: root,
+    body: { key: encodeBase32Upper(seeds.base32).toLowerCase(), algorithm: "SHA256" },
+  });
+  const png = readFileSync(
+    qrencodePng(`otpauth://totp/Bank:treasury?secret=${encodeBase32Upper(seeds.qr)}`, tempDir()),
+  );
+  await record("POST", "/v1/totp/keys/by-qr", { token: root, body: { qr_image: png.toString("base64") } });
+  await record("POST", "/v1/totp/import/google-authenticator", {
+    token: root,
+    body: { url: migrationUri([{ secret: seeds.google, name: "GitHub:owner", issuer: "GitHub" }]) },
+  });
+  // A refused import of an existing name must not echo the seed either.
+  await record("POST", "/v1/totp/keys/by-key", {
+    token: root,
+    body: { key: encodeBase32Upper(seeds.base32) },
+  });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe("a seed, once imported", () => {
+  it("appears in no response of any endpoint in the OpenAPI document", async () => {
+    const document = (await t.call("GET", "/v1/openapi.json")).json;
+    const names = ["by-uri", "by-key", "by-qr", "github-owner"];
+    let calls = 0;
+    for (const [path, operations] of Object.entries(
+      document.paths as Record<string, Record<string, unknown>>,
+    )) {
+      for (const method of Object.keys(operations)) {
+        if (path === "/v1/sys/seal" || path.endsWith("revoke-self")) continue; // would end the session; covered elsewhere
+        for (const name of path.includes("{name}") ? names : [""]) {
+          const url = path.replace("{name}", name) + (path === "/v1/totp/keys" ? "?list=true" : "");
+          const body = method === "post" || method === "put" ? bodyFor(path) : undefined;
+          const response = await t.call(method.toUpperCase(), url, { token: root, body });
+          responses.push(response.text);
+          calls++;
+        }
+      }
+    }
+    expect(calls).toBeGreaterThan(20);
+    for (const [which, seed] of Object.entries(seeds)) {
+      expect(
+        responses.some((text) => containsSeed(text, seed)),
+        `the ${which} seed appeared in a response`,
+      ).toBe(false);
+    }
+  });
+
+  it("appears nowhere in the server log", () => {
+    const log = t.log();
+    expect(log.length).toBeGreaterThan(1000);
+    for (const seed of Object.values(seeds)) expect(containsSeed(log, seed)).toBe(false);
+  });
+
+  it("appears in no file of the data directory (database, WAL, anything)", async () => {
+    const files = readdirSync(t.dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.map((f) => f.name)).toContain("breakglass.sqlite");
+    for (const file of files) {
+      const bytes = readFileSync(join(file.parentPath, file.name));
+      for (const seed of Object.values(seeds)) expect(containsSeed(bytes, seed), file.name).toBe(false);
+    }
+  });
+
+  it("and neither does the root token (only its HMAC is stored)", () => {
+    for (const file of readdirSync(t.dataDir))
+      expect(readFileSync(join(t.dataDir, file)).includes(Buffer.from(root))).toBe(false);
+    expect(t.log()).not.toContain(root);
+  });
+});
+
+function bodyFor(path: string): unknown {
+  if (path === "/v1/sys/init") return { secret_shares: 1, secret_threshold: 1 };
+  if (path === "/v1/sys/unseal") return { reset: true };
+  if (path.startsWith("/v1/totp/code/")) return { code: "000000" };
+  if (path.startsWith("/v1/totp/keys/"))
+    return { generate: true, exported: false, issuer: "x", account_name: "y" };
+  if (path === "/v1/auth/token/create") return { policies: ["totp-reader"] };
+  return {};
+}

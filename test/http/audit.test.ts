@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
@@ -113,6 +114,21 @@ describe("the chain", () => {
       .map((line) => JSON.parse(line));
     expect(verifyChain(lines).firstProblem).toBeNull();
   });
+});
+
+it("can be checked entry by entry with jq and sha256sum, as docs/audit-format.md shows auditors", async () => {
+  const text = await (
+    await fetch(`${t.server.url}/v1/audit/export`, { headers: { "X-Vault-Token": root } })
+  ).text();
+  const lines = text.trim().split("\n");
+  for (const line of [lines[0], lines[4], lines.at(-1)] as string[]) {
+    const script = `printf '%s%s' "$(jq -r .prev_hash <<<"$LINE")" "$(jq -cS 'del(.hash)' <<<"$LINE")" | sha256sum`;
+    const computed = execFileSync("bash", ["-c", script], {
+      env: { ...process.env, LINE: line },
+      encoding: "utf8",
+    }).split(" ")[0];
+    expect(computed).toBe(JSON.parse(line).hash);
+  }
 });
 
 async function auditCount(): Promise<number> {

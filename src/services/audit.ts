@@ -1,4 +1,4 @@
-import { type AuditEntry, type AuditFields, chainEntries, verifyChain } from "../core/audit-chain.js";
+import { type AuditEntry, type AuditFields, chainEntries } from "../core/audit-chain.js";
 import { auditUnavailable } from "../core/errors.js";
 import type { AuditFilter, Store } from "../store/store.js";
 import { actorLabel, type RequestContext } from "./context.js";
@@ -60,10 +60,6 @@ export class AuditLog {
 
   list(filter: AuditFilter): Promise<AuditEntry[]> {
     return this.store.listAuditEntries(filter);
-  }
-
-  async verify(): Promise<ReturnType<typeof verifyChain>> {
-    return verifyChain(await this.store.listAuditEntries({}));
   }
 
   private scheduleFlush(): void {

@@ -1,8 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
-import { makeGpgKey } from "../support/tools.js";
+import { gpg, makeGpgKey } from "../support/tools.js";
 
 let t: TestServer;
 afterEach(async () => {
@@ -123,9 +122,7 @@ describe("init with custodians' OpenPGP keys made by GnuPG", () => {
   it("returns each share encrypted to its key; gpg -d gives the hex share, and the decrypted shares unseal", async () => {
     t = await startTestServer();
     const custodians = ["alice", "bob", "carol"].map(makeGpgKey);
-    const binaryKey = execFileSync("gpg", ["--export"], {
-      env: { ...process.env, GNUPGHOME: custodians[2]?.home },
-    });
+    const binaryKey = gpg(custodians[2]?.home as string, ["--export"]);
     const pgpKeys = [
       custodians[0]?.armoredPublicKey,
       Buffer.from(custodians[1]?.armoredPublicKey ?? "").toString("base64"),
@@ -148,14 +145,7 @@ describe("init with custodians' OpenPGP keys made by GnuPG", () => {
   it("refuses a key count that differs from the shares, a non-key, and a private key", async () => {
     t = await startTestServer();
     const alice = makeGpgKey("alice");
-    const secretKey = execFileSync(
-      "gpg",
-      ["--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--armor", "--export-secret-keys"],
-      {
-        env: { ...process.env, GNUPGHOME: alice.home },
-        encoding: "utf8",
-      },
-    );
+    const secretKey = gpg(alice.home, ["--armor", "--export-secret-keys"]).toString();
     const cases: [unknown, RegExp][] = [
       [[alice.armoredPublicKey], /one key per share/],
       [[alice.armoredPublicKey, "bm90IGEga2V5"], /pgp_keys\[1\] is not an OpenPGP public key/],

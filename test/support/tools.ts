@@ -35,66 +35,36 @@ export interface GpgHome {
   decrypt(message: Uint8Array): string;
 }
 
-/** A fresh GnuPG home with one RSA key (sign + encrypt subkey), made by gpg itself, no passphrase. */
+/** A fresh GnuPG home with one RSA key (certify + encrypt subkey), made by gpg itself, no passphrase. */
 export function makeGpgKey(name: string): GpgHome {
   const home = tempDir("breakglass-gnupg-");
-  const env = { ...process.env, GNUPGHOME: home };
   const email = `${name}@custodians.example`;
-  execFileSync(
-    "gpg",
-    [
-      "--batch",
-      "--pinentry-mode",
-      "loopback",
-      "--passphrase",
-      "",
-      "--quick-generate-key",
-      `${name} <${email}>`,
-      "rsa2048",
-      "default",
-      "never",
-    ],
-    {
-      env,
-      stdio: "pipe",
-    },
-  );
-  execFileSync(
-    "gpg",
-    [
-      "--batch",
-      "--pinentry-mode",
-      "loopback",
-      "--passphrase",
-      "",
-      "--quick-add-key",
-      fingerprint(home, email),
-      "rsa2048",
-      "encr",
-      "never",
-    ],
-    {
-      env,
-      stdio: "pipe",
-    },
-  );
-  const armoredPublicKey = execFileSync("gpg", ["--armor", "--export", email], { env, encoding: "utf8" });
+  gpg(home, ["--quick-generate-key", `${name} <${email}>`, "rsa2048", "cert", "never"]);
+  const listing = gpg(home, ["--with-colons", "--list-keys", email]).toString();
+  const fingerprint = listing
+    .split("\n")
+    .find((line) => line.startsWith("fpr:"))
+    ?.split(":")[9];
+  if (!fingerprint) throw new Error("gpg made no key");
+  gpg(home, ["--quick-add-key", fingerprint, "rsa2048", "encr", "never"]);
   return {
     home,
-    armoredPublicKey,
-    decrypt: (message) =>
-      execFileSync("gpg", ["--batch", "--quiet", "--decrypt"], { env, input: message, encoding: "utf8" }),
+    armoredPublicKey: gpg(home, ["--armor", "--export", email]).toString(),
+    decrypt: (message) => gpg(home, ["--decrypt"], message).toString(),
   };
 }
 
-function fingerprint(home: string, email: string): string {
-  const listing = execFileSync("gpg", ["--batch", "--with-colons", "--list-keys", email], {
-    env: { ...process.env, GNUPGHOME: home },
-    encoding: "utf8",
-  });
-  const line = listing.split("\n").find((l) => l.startsWith("fpr:"));
-  if (!line) throw new Error("gpg made no key");
-  return line.split(":")[9] as string;
+/** Runs gpg non-interactively in `home`; throws (with gpg's stderr) when gpg fails. */
+export function gpg(home: string, args: string[], input?: Uint8Array): Buffer {
+  return execFileSync(
+    "gpg",
+    ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "", ...args],
+    {
+      env: { ...process.env, GNUPGHOME: home },
+      input,
+      stdio: "pipe",
+    },
+  );
 }
 
 /** A PNG of a QR code made by qrencode. */

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import { errorSchema } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
 
 /** Vault's token endpoints: create, lookup-self, revoke-self. The token itself is returned once, at creation. */
 export function authTokenRoutes(app: FastifyInstance, services: Services): void {
   const { tokens } = services;
 
-  app.post(
+  vaultWrite(
+    app,
     "/v1/auth/token/create",
     {
       config: { auth: "token.create" },
@@ -150,7 +152,8 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
     },
   );
 
-  app.post(
+  vaultWrite(
+    app,
     "/v1/auth/token/revoke-self",
     {
       config: { auth: "token.self" },

@@ -3,6 +3,7 @@ import type { Services } from "../../services/index.js";
 import type { SealStatus } from "../../services/seal.js";
 import { VERSION } from "../../version.js";
 import { errorSchema } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
 
 /** Vault's seal endpoints: init, unseal, seal, seal-status, health. Field names and statuses as Vault's. */
 
@@ -134,8 +135,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       root_token: result.rootToken,
     };
   };
-  app.put("/v1/sys/init", initHandler, initialize);
-  app.post("/v1/sys/init", initHandler, initialize);
+  vaultWrite(app, "/v1/sys/init", initHandler, initialize);
 
   const unsealHandler = {
     config: { sealedOk: true },
@@ -158,8 +158,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
     const body = (request.body ?? {}) as { key?: string; reset?: boolean };
     return sealStatusBody(await seal.submitShare({ key: body.key, reset: body.reset }, request.ctx));
   };
-  app.put("/v1/sys/unseal", unsealHandler, unseal);
-  app.post("/v1/sys/unseal", unsealHandler, unseal);
+  vaultWrite(app, "/v1/sys/unseal", unsealHandler, unseal);
 
   const sealHandler = {
     config: { auth: "sys.seal" },
@@ -174,8 +173,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
     await seal.seal(request.ctx);
     return reply.code(204).send();
   };
-  app.put("/v1/sys/seal", sealHandler, sealNow);
-  app.post("/v1/sys/seal", sealHandler, sealNow);
+  vaultWrite(app, "/v1/sys/seal", sealHandler, sealNow);
 
   app.get(
     "/v1/sys/seal-status",

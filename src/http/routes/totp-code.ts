@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import { reasonOf } from "../request-context.js";
 import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, codes: totp/code/:name. A code leaves only after its audit entry is committed. */
 export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
@@ -70,7 +71,8 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
     },
   );
 
-  app.post(
+  vaultWrite(
+    app,
     "/v1/totp/code/:name",
     {
       config: { auth: "totp.code.validate" },

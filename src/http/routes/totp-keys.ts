@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp.js";
 import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */
 
@@ -23,7 +24,8 @@ const keyMetadataProperties = {
 export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   const { totp } = services;
 
-  app.post(
+  vaultWrite(
+    app,
     "/v1/totp/keys/:name",
     {
       config: { auth: "totp.key.write" },
@@ -97,7 +99,8 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     },
   );
 
-  app.post(
+  vaultWrite(
+    app,
     "/v1/totp/import/google-authenticator",
     {
       config: { auth: "totp.key.write" },
@@ -178,7 +181,8 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "List key names (Vault's LIST, as GET ?list=true); 404 when there are none, as Vault",
         tags: ["totp"],
-        querystring: { type: "object", properties: { list: { type: "boolean" } } },
+        // Any value: Vault reads list=true, list=1, list=t alike, and this path only lists.
+        querystring: { type: "object", properties: { list: { type: "string" } } },
         response: {
           200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
           404: errorSchema,

@@ -1,0 +1,132 @@
+import { CliError } from "./output.js";
+import { readSavedToken } from "./saved-token.js";
+
+/** The HTTP client every command uses: BREAKGLASS_ADDR, a token, Vault's X-Vault-Token header. */
+
+export const DEFAULT_ADDR = "http://127.0.0.1:8470";
+
+export interface ApiReply {
+  status: number;
+  /** The parsed JSON body, or null when the body is empty or not JSON. */
+  body: unknown;
+  text: string;
+  /** When the server sent the reply, by its own clock (the Date header), in ms; null if absent. */
+  serverDate: number | null;
+  receivedAt: number;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Statuses to return rather than raise as errors (e.g. a LIST's 404 meaning "none"). */
+  accept?: number[];
+  /** Overrides the configured token (login checks a token before saving it). */
+  token?: string;
+}
+
+/** An error answered by the server: its first message and the HTTP status. */
+export class ApiError extends CliError {
+  constructor(
+    readonly status: number,
+    message: string,
+    hint?: string,
+  ) {
+    super(`${message} (HTTP ${status})${hint ? `: ${hint}` : ""}`);
+  }
+}
+
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+
+export class BreakglassClient {
+  constructor(
+    readonly addr: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  static fromEnvironment(): BreakglassClient {
+    const addr = (process.env.BREAKGLASS_ADDR || DEFAULT_ADDR).replace(/\/+$/, "");
+    if (!/^https?:\/\/[^/]+$/.test(addr))
+      throw new CliError(`BREAKGLASS_ADDR must look like http://HOST:PORT or https://HOST:PORT, not ${addr}`);
+    return new BreakglassClient(addr, process.env.BREAKGLASS_TOKEN?.trim() || readSavedToken());
+  }
+
+  /** Calls the API; any status of 400 or more (unless accepted) becomes an ApiError. */
+  async call(method: string, path: string, options: CallOptions = {}): Promise<ApiReply> {
+    const url = new URL(this.addr + path);
+    for (const [name, value] of Object.entries(options.query ?? {}))
+      if (value !== undefined && value !== "") url.searchParams.set(name, String(value));
+    const token = options.token ?? this.token;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          ...(token ? { "X-Vault-Token": token } : {}),
+          ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch (error) {
+      throw this.connectionError(error);
+    }
+    const receivedAt = Date.now();
+    const text = await response.text();
+    const reply: ApiReply = {
+      status: response.status,
+      body: parseJson(text),
+      text,
+      serverDate: Date.parse(response.headers.get("date") ?? "") || null,
+      receivedAt,
+    };
+    if (response.status >= 400 && !options.accept?.includes(response.status)) {
+      const message = firstErrorOf(reply);
+      throw new ApiError(response.status, message, hintFor(response.status, message, token));
+    }
+    return reply;
+  }
+
+  /** The `data` of a Vault-style envelope, or the whole body for endpoints without one (sys/*). */
+  async data<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const { body } = await this.call(method, path, options);
+    if (body !== null && typeof body === "object" && "data" in body) return body.data as T;
+    return (body ?? {}) as T;
+  }
+
+  private connectionError(error: unknown): CliError {
+    const code = causeCode(error);
+    if (code && UNREACHABLE.has(code))
+      return new CliError(`cannot reach breakglass at ${this.addr} (is "breakglass server" running?)`);
+    const cause = (error as { cause?: unknown })?.cause;
+    const detail = code ?? (cause instanceof Error ? cause.message : String(error));
+    return new CliError(`cannot reach breakglass at ${this.addr}: ${detail}`);
+  }
+}
+
+/** What to do next, for the refusals a user meets first. */
+function hintFor(status: number, message: string, token: string | undefined): string | undefined {
+  if (status === 403 && !token) return 'no token given: set BREAKGLASS_TOKEN or run "breakglass login"';
+  if (status === 503 && /\bsealed\b/i.test(message)) return 'unseal it with "breakglass operator unseal"';
+  return undefined;
+}
+
+/** Vault's `{"errors": [message]}`, or the start of whatever else came back. */
+function firstErrorOf(reply: ApiReply): string {
+  const errors = (reply.body as { errors?: unknown } | null)?.errors;
+  if (Array.isArray(errors) && typeof errors[0] === "string") return errors[0];
+  return reply.text.trim().slice(0, 200) || "request failed";
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim().length === 0) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** fetch hides the socket error in `cause` (an AggregateError when several addresses were tried). */
+function causeCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } })?.cause;
+  return cause?.code ?? cause?.errors?.[0]?.code;
+}

@@ -1,0 +1,94 @@
+import type { Command } from "commander";
+import { contextOf, wholeNumber } from "../command-context.js";
+import { readInputFile } from "../local-files.js";
+import { emit } from "../output.js";
+import { readSecret } from "../secret-input.js";
+import type { SealStatus } from "./status.js";
+
+interface InitResponse {
+  keys: string[];
+  keys_base64: string[];
+  root_token: string;
+}
+
+export function registerOperator(program: Command): void {
+  const operator = program.command("operator").description("initialise, unseal and seal the server");
+
+  operator
+    .command("init")
+    .description("create the root key, split it into shares and print them with a root token, once")
+    .requiredOption("--shares <n>", "number of unseal key shares", wholeNumber)
+    .requiredOption("--threshold <k>", "shares needed to unseal", wholeNumber)
+    .option("--pgp-keys <files>", "comma-separated OpenPGP public key files, one per share, in order")
+    .option("--root-token-pgp-key <file>", "an OpenPGP public key file to encrypt the root token to")
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      const pgpFiles: string[] = options.pgpKeys ? splitList(options.pgpKeys) : [];
+      const body = {
+        secret_shares: options.shares,
+        secret_threshold: options.threshold,
+        ...(pgpFiles.length > 0 ? { pgp_keys: pgpFiles.map(readKeyFile) } : {}),
+        ...(options.rootTokenPgpKey ? { root_token_pgp_key: readKeyFile(options.rootTokenPgpKey) } : {}),
+      };
+      const init = await ctx.client.data<InitResponse>("PUT", "/v1/sys/init", { body });
+      emit(ctx, init, (data) =>
+        describeInit(data, pgpFiles, options.threshold, Boolean(options.rootTokenPgpKey)),
+      );
+    });
+
+  operator
+    .command("unseal")
+    .description("give one unseal key share (prompted without echo when omitted; '-' reads stdin)")
+    .argument("[share]", "the share, hex or base64 (as `gpg -d` prints it), or - for stdin")
+    .option("--reset", "forget the shares given so far")
+    .action(async (share: string | undefined, options, command: Command) => {
+      const ctx = contextOf(command);
+      const body = options.reset ? { reset: true } : { key: await readSecret(share, "unseal key share") };
+      const status = await ctx.client.data<SealStatus>("PUT", "/v1/sys/unseal", { body });
+      emit(ctx, status, (data) =>
+        data.sealed ? `Unseal progress: ${data.progress}/${data.t}` : "Unsealed.",
+      );
+    });
+
+  operator
+    .command("seal")
+    .description("seal now: the server drops every key from memory (root token)")
+    .action(async (_options, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.client.call("PUT", "/v1/sys/seal");
+      emit(ctx, { sealed: true }, () => "Sealed.");
+    });
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** Armored keys go as they are; binary keys as base64, the other form Vault accepts. */
+function readKeyFile(file: string): string {
+  const bytes = readInputFile(file, "PGP key file");
+  const text = bytes.toString("utf8");
+  return text.includes("-----BEGIN PGP") ? text : bytes.toString("base64");
+}
+
+function describeInit(init: InitResponse, pgpFiles: string[], threshold: number, tokenEncrypted: boolean) {
+  const encrypted = pgpFiles.length > 0;
+  const lines = init.keys.map((hex, i) =>
+    encrypted
+      ? `Unseal Key ${i + 1} (encrypted to ${pgpFiles[i]}): ${init.keys_base64[i]}`
+      : `Unseal Key ${i + 1}: ${hex}`,
+  );
+  lines.push("", `Root Token${tokenEncrypted ? " (encrypted)" : ""}: ${init.root_token}`, "");
+  lines.push(
+    `The server is initialised and sealed. Give each unseal key to a different custodian: ${threshold} of them unseal it.`,
+    "These keys and the root token are shown only this once.",
+  );
+  if (encrypted)
+    lines.push(
+      "A custodian decrypts their key with: echo KEY | base64 -d | gpg -d | breakglass operator unseal -",
+    );
+  return lines;
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { CliError, usageError } from "../output.js";
+
+/**
+ * `breakglass server`. Settings come from, in order of precedence: flags, environment variables,
+ * the JSON config file (--config / BREAKGLASS_CONFIG), then the defaults. Paths in the config file
+ * are relative to the file itself, so a config file means the same thing from any directory.
+ */
+
+interface ServerSettings {
+  listen: string;
+  data: string;
+  database?: string;
+  tls_cert?: string;
+  tls_key?: string;
+  insecure_listen?: boolean;
+  log_level?: string;
+}
+
+const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const FILE_KEYS = ["listen", "data", "database", "tls_cert", "tls_key", "insecure_listen", "log_level"];
+const PATH_KEYS = ["data", "tls_cert", "tls_key"];
+
+export function registerServer(program: Command): void {
+  program
+    .command("server")
+    .description("run the breakglass server (logs as JSON lines on stdout)")
+    .addOption(withEnv("--listen <host:port>", `address (default ${DEFAULTS.listen})`, "BREAKGLASS_LISTEN"))
+    .addOption(withEnv("--data <dir>", `SQLite data directory (default ${DEFAULTS.data})`, "BREAKGLASS_DATA"))
+    .addOption(withEnv("--database <url>", "PostgreSQL URL (not implemented yet)", "BREAKGLASS_DATABASE_URL"))
+    .addOption(
+      withEnv("--config <file>", `JSON config file with keys ${FILE_KEYS.join(", ")}`, "BREAKGLASS_CONFIG"),
+    )
+    .option("--dev", "in memory, initialised and unsealed at start: for trying things out, never real seeds")
+    .addOption(withEnv("--tls-cert <file>", "TLS certificate (PEM)", "BREAKGLASS_TLS_CERT"))
+    .addOption(withEnv("--tls-key <file>", "TLS private key (PEM)", "BREAKGLASS_TLS_KEY"))
+    .option("--insecure-listen", "allow a non-loopback address without TLS (a TLS proxy is in front)")
+    .addOption(
+      withEnv("--log-level <level>", "log level (default info)", "BREAKGLASS_LOG_LEVEL").choices(LOG_LEVELS),
+    )
+    .addHelpText(
+      "after",
+      "\nPrecedence: flags, then environment variables, then the config file, then defaults.",
+    )
+    .action(async (options) => {
+      const settings = resolveSettings(options);
+      if (settings.database)
+        throw usageError(
+          "PostgreSQL (--database, BREAKGLASS_DATABASE_URL) is not implemented yet: use --data DIR",
+        );
+      await runServer(settings, Boolean(options.dev));
+    });
+}
+
+const withEnv = (flags: string, description: string, variable: string) =>
+  new Option(flags, description).env(variable);
+
+function resolveSettings(flags: Record<string, string | boolean | undefined>): ServerSettings {
+  const file = flags.config ? readConfigFile(String(flags.config)) : {};
+  const pick = (flag: string, key: keyof ServerSettings) => flags[flag] ?? file[key];
+  const settings = {
+    listen: String(pick("listen", "listen") ?? DEFAULTS.listen),
+    data: String(pick("data", "data") ?? DEFAULTS.data),
+    database: pick("database", "database") as string | undefined,
+    tls_cert: pick("tlsCert", "tls_cert") as string | undefined,
+    tls_key: pick("tlsKey", "tls_key") as string | undefined,
+    insecure_listen: Boolean(pick("insecureListen", "insecure_listen")),
+    log_level: pick("logLevel", "log_level") as string | undefined,
+  };
+  if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
+    throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
+  return settings;
+}
+
+function readConfigFile(path: string): Partial<ServerSettings> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    const why = error instanceof SyntaxError ? "it is not valid JSON" : (error as NodeJS.ErrnoException).code;
+    throw usageError(`cannot read config file ${path}: ${why}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw usageError(`config file ${path} must hold a JSON object`);
+  const config = parsed as Record<string, unknown>;
+  for (const key of Object.keys(config)) {
+    if (!FILE_KEYS.includes(key))
+      throw usageError(`config file ${path}: unknown key ${key} (known: ${FILE_KEYS.join(", ")})`);
+    const expected = key === "insecure_listen" ? "boolean" : "string";
+    if (typeof config[key] !== expected)
+      throw usageError(`config file ${path}: ${key} must be a ${expected}`);
+    if (PATH_KEYS.includes(key)) config[key] = resolve(dirname(path), config[key] as string);
+  }
+  return config as Partial<ServerSettings>;
+}
+
+/** "127.0.0.1:8470", "[::1]:8470", "0.0.0.0:443". */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = text.trim().match(/^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535)
+    throw usageError(`--listen must be HOST:PORT (such as 127.0.0.1:8470 or [::1]:8470), not ${text}`);
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+async function runServer(settings: ServerSettings, dev: boolean): Promise<void> {
+  const { host, port } = parseListen(settings.listen);
+  // Loaded here, not at the top: the other commands start faster without the server's dependencies.
+  const { startServer, ServerConfigError } = await import("../../server/start.js");
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer({
+      host,
+      port,
+      dataDir: settings.data,
+      dev,
+      tlsCert: settings.tls_cert,
+      tlsKey: settings.tls_key,
+      insecureListen: settings.insecure_listen,
+      logLevel: settings.log_level,
+      announce: (text) => process.stderr.write(text),
+    });
+  } catch (error) {
+    if (error instanceof ServerConfigError) throw usageError(error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE")
+      throw new CliError(`cannot listen on ${settings.listen}: the address is in use`);
+    throw error;
+  }
+  const status = await running.services.seal.status();
+  const state = !status.initialized ? "sealed, not initialized" : status.sealed ? "sealed" : "unsealed";
+  process.stderr.write(`listening on ${running.url} (${state})\n`);
+
+  // Closing wipes the keys from memory before the process goes.
+  const stop = () => {
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`error: shutting down: ${error instanceof Error ? error.message : error}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}

@@ -1,0 +1,39 @@
+import type { Command } from "commander";
+import { contextOf } from "../command-context.js";
+import { emit, table } from "../output.js";
+
+export interface SealStatus {
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  storage_type?: string;
+  version?: string;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("show whether the server is initialised and sealed (needs no token)")
+    .addHelpText(
+      "after",
+      "\nExits 0 whenever the server answers, sealed or not: read Sealed (or .sealed with --json).",
+    )
+    .action(async (_options, command: Command) => {
+      const ctx = contextOf(command);
+      const status = await ctx.client.data<SealStatus>("GET", "/v1/sys/seal-status");
+      emit(ctx, status, describeSealStatus);
+    });
+}
+
+export function describeSealStatus(status: SealStatus): string[] {
+  return table([
+    ["Initialized", status.initialized],
+    ["Sealed", status.sealed],
+    ["Threshold", `${status.t} of ${status.n}`],
+    ["Progress", `${status.progress}/${status.t}`],
+    ["Storage", status.storage_type ?? "unknown"],
+    ["Version", status.version ?? "unknown"],
+  ]);
+}

@@ -151,8 +151,6 @@ export class SealService {
     }
     if (request.key === undefined)
       throw badInput("'key' must be specified in request body as JSON, or 'reset' set to true");
-    if (this.keyring !== null) return this.status();
-
     const share = decodeHexOrBase64(request.key, "key");
     const expected = expectedShareLength(config.secretThreshold, KEY_BYTES);
     if (share.length !== expected) {
@@ -166,7 +164,7 @@ export class SealService {
         `key is not a share of this vault: a share is ${expected} bytes (${expected * 2} hex characters)`,
       );
     }
-    if (this.submittedShares.some((known) => timingSafeEqual(known, share))) {
+    if (this.keyring !== null || this.submittedShares.some((known) => timingSafeEqual(known, share))) {
       share.fill(0);
       return this.status();
     }

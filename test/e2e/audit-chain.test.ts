@@ -3,7 +3,6 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir, writeFile } from "../support/tools.js";
 import {
-  buildCliOnce,
   type Cli,
   initialisedServer,
   type ServerProcess,
@@ -32,7 +31,6 @@ describe("verifying the audit chain with the CLI", () => {
   }
 
   beforeAll(async () => {
-    buildCliOnce();
     ({ server, cli, shares } = await initialisedServer());
     await cli.run(["totp", "add", "audited", "--secret", "-"], { input: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" });
     await cli.run(["totp", "code", "audited", "--reason", "quarterly check"]);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/tools.js";
 import {
-  buildCliOnce,
   Cli,
   type CliResult,
   freePort,
@@ -21,7 +20,6 @@ function expectOneLineError(result: CliResult, exitCode: number, message: RegExp
 describe("bad input on the command line", () => {
   let nowhere: Cli;
   beforeAll(async () => {
-    buildCliOnce();
     nowhere = new Cli({ BREAKGLASS_ADDR: `http://127.0.0.1:${await freePort()}` });
   });
 
@@ -93,7 +91,6 @@ describe("bad input sent to a server", () => {
   let shares: string[];
 
   beforeAll(async () => {
-    buildCliOnce();
     server = await startServerProcess(tempDir("breakglass-e2e-data-"));
     cli = new Cli({ BREAKGLASS_ADDR: server.url });
     const init = await cli.json(["operator", "init", "--shares", "2", "--threshold", "2"]);

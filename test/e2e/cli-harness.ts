@@ -1,8 +1,6 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as OTPAuth from "otpauth";
@@ -12,70 +10,6 @@ import { tempDir } from "../support/tools.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(REPO, "bin", "breakglass");
-const BUILD_STAMP = join(REPO, "dist", ".e2e-build-stamp");
-
-/**
- * Compiles src/ to dist/ unless dist is already built from the current sources. Test files run in
- * parallel workers, so a lock directory makes one of them build while the others wait.
- */
-export function buildCliOnce(): void {
-  const lock = join(
-    tmpdir(),
-    `breakglass-e2e-build-${createHash("sha256").update(REPO).digest("hex").slice(0, 12)}`,
-  );
-  acquireLock(lock);
-  try {
-    const sources = newestSourceChange();
-    if (existsSync(join(REPO, "dist", "cli", "main.js")) && readOr(BUILD_STAMP, "") === sources) return;
-    try {
-      execFileSync(join(REPO, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], {
-        cwd: REPO,
-        stdio: "pipe",
-      });
-    } catch (error) {
-      // Exit status 2: type errors, but JavaScript was emitted (tsc --noEmit is the type check, not this).
-      if ((error as { status?: number }).status !== 2) throw error;
-      console.warn(`tsc reported type errors:\n${(error as { stdout?: Buffer }).stdout}`);
-    }
-    writeFileSync(BUILD_STAMP, sources);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function acquireLock(lock: string): void {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      // A lock left by a killed run is stale after two minutes.
-      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-      if (Date.now() - since > 120_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    }
-  }
-}
-
-function newestSourceChange(): string {
-  const times = listFiles(join(REPO, "src")).map((file) => statSync(file).mtimeMs);
-  times.push(
-    statSync(join(REPO, "tsconfig.json")).mtimeMs,
-    statSync(join(REPO, "tsconfig.build.json")).mtimeMs,
-  );
-  return `${times.length}:${Math.max(...times)}`;
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return fallback;
-  }
-}
 
 /** Every file below a directory, recursively. */
 export function listFiles(dir: string): string[] {

@@ -1,8 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GpgHome, makeGpgKey, tempDir, writeFile } from "../support/tools.js";
-import { buildCliOnce, Cli, type ServerProcess, startServerProcess } from "./cli-harness.js";
+import { Cli, type ServerProcess, startServerProcess } from "./cli-harness.js";
 
 describe("initialising with custodians' GnuPG keys, and unsealing with what they decrypt", () => {
   let server: ServerProcess;
@@ -13,7 +11,6 @@ describe("initialising with custodians' GnuPG keys, and unsealing with what they
   let rootToken: string;
 
   beforeAll(async () => {
-    buildCliOnce();
     server = await startServerProcess(tempDir("breakglass-e2e-data-"));
     cli = new Cli({ BREAKGLASS_ADDR: server.url });
     custodians = ["ada", "brian", "chen"].map((name) => makeGpgKey(name));
@@ -24,11 +21,7 @@ describe("initialising with custodians' GnuPG keys, and unsealing with what they
   });
   afterAll(async () => {
     await server?.stop();
-    // gpg started an agent per home; stop each one, or they outlive the test run.
-    for (const custodian of custodians ?? []) {
-      execFileSync("gpgconf", ["--homedir", custodian.home, "--kill", "all"]);
-      rmSync(custodian.home, { recursive: true, force: true });
-    }
+    for (const custodian of custodians ?? []) custodian.dispose();
   });
 
   it("status on a new server says it is not initialised and sealed", async () => {

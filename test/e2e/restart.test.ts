@@ -5,7 +5,6 @@ import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../support/tools.js";
 import {
-  buildCliOnce,
   type Cli,
   initialisedServer,
   type ServerProcess,
@@ -21,7 +20,6 @@ describe("a server restarted on the same data directory", () => {
   const seed = randomBytes(20);
 
   beforeAll(async () => {
-    buildCliOnce();
     ({ server, cli, shares, rootToken } = await initialisedServer());
     const base32 = new OTPAuth.Secret({ buffer: Uint8Array.from(seed).buffer }).base32;
     for (const name of ["aws-root", "gcp-root"])

@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { tempDir, writeFile } from "../support/tools.js";
-import { buildCliOnce, freePort, type ServerProcess, spawnServer } from "./cli-harness.js";
+import { freePort, type ServerProcess, spawnServer } from "./cli-harness.js";
 
 describe("breakglass server settings: flags, then environment, then config file, then defaults", () => {
   let server: ServerProcess | undefined;
-  beforeAll(() => buildCliOnce());
   afterEach(async () => {
     await server?.stop();
     server = undefined;

@@ -8,7 +8,6 @@ import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oathtoolCode, qrencodePng, tempDir, writeFile } from "../support/tools.js";
 import {
-  buildCliOnce,
   type Cli,
   dataDirFiles,
   findSeedLeaks,
@@ -76,7 +75,6 @@ describe("TOTP keys through the CLI", () => {
   }
 
   beforeAll(async () => {
-    buildCliOnce();
     ({ server, cli } = await initialisedServer());
     work = tempDir("breakglass-e2e-files-");
   });

@@ -101,6 +101,20 @@ const cases: Case[] = [
     message: /'key' must be specified/,
   },
   {
+    what: "unseal with a share that is neither hex nor base64",
+    method: "PUT",
+    path: "/v1/sys/unseal",
+    body: { key: "zz!!" },
+    message: /neither hex nor base64/,
+  },
+  {
+    what: "unseal with a share of the wrong length",
+    method: "PUT",
+    path: "/v1/sys/unseal",
+    body: { key: "abcd" },
+    message: /33 bytes/,
+  },
+  {
     what: "unseal with a number",
     method: "PUT",
     path: "/v1/sys/unseal",

@@ -140,6 +140,7 @@ describe("init with custodians' OpenPGP keys made by GnuPG", () => {
     expect(() => custodians[0]?.decrypt(Buffer.from(init.json.keys_base64[1], "base64"))).toThrow();
     await t.call("PUT", "/v1/sys/unseal", { body: { key: decrypted[2] } });
     expect((await t.call("PUT", "/v1/sys/unseal", { body: { key: decrypted[0] } })).json.sealed).toBe(false);
+    for (const custodian of custodians) custodian.dispose();
   });
 
   it("refuses a key count that differs from the shares, a non-key, and a private key", async () => {
@@ -160,6 +161,7 @@ describe("init with custodians' OpenPGP keys made by GnuPG", () => {
       expect(response.text).not.toContain("PRIVATE KEY");
     }
     expect((await t.call("GET", "/v1/sys/init")).json.initialized).toBe(false);
+    alice.dispose();
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,6 +33,8 @@ export interface GpgHome {
   /** The custodian's public key, armored, as a custodian would hand it over. */
   armoredPublicKey: string;
   decrypt(message: Uint8Array): string;
+  /** Stops the gpg-agent this home started (it would outlive the test run) and removes the home. */
+  dispose(): void;
 }
 
 /** A fresh GnuPG home with one RSA key (certify + encrypt subkey), made by gpg itself, no passphrase. */
@@ -51,6 +53,10 @@ export function makeGpgKey(name: string): GpgHome {
     home,
     armoredPublicKey: gpg(home, ["--armor", "--export", email]).toString(),
     decrypt: (message) => gpg(home, ["--decrypt"], message).toString(),
+    dispose: () => {
+      execFileSync("gpgconf", ["--homedir", home, "--kill", "all"]);
+      rmSync(home, { recursive: true, force: true });
+    },
   };
 }
 

@@ -11,15 +11,15 @@ export class Metrics implements AuditObserver {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
-  private readonly auditBatch = new Histogram({
-    name: "breakglass_audit_batch_size",
-    help: "Audit entries committed per transaction (group commit)",
+  private readonly auditTransaction = new Histogram({
+    name: "breakglass_audit_transaction_entries",
+    help: "Audit entries made durable per transaction, i.e. per fsync (group commit)",
     buckets: [1, 2, 4, 8, 16, 32, 64, 128],
     registers: [this.registry],
   });
   private readonly auditCommit = new Histogram({
     name: "breakglass_audit_commit_seconds",
-    help: "Time to commit one audit batch durably",
+    help: "Time from handing a batch of audit entries to the store to their durable commit",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [this.registry],
   });
@@ -41,9 +41,12 @@ export class Metrics implements AuditObserver {
     });
   }
 
-  batchCommitted(size: number, seconds: number): void {
-    this.auditBatch.observe(size);
+  batchCommitted(seconds: number): void {
     this.auditCommit.observe(seconds);
+  }
+
+  auditTransactionCommitted(entries: number): void {
+    this.auditTransaction.observe(entries);
   }
 
   commitFailed(): void {

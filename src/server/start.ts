@@ -53,11 +53,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logStream
     ? pino(logOptions, options.logStream)
     : pino({ ...logOptions, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
-  const store = await openSqliteStore(options.dev ? null : options.dataDir);
   let services: Services | null = null;
   const metrics = new Metrics(() => services?.seal.isSealed ?? true);
+  const store = await openSqliteStore(options.dev ? null : options.dataDir, (entries) =>
+    metrics.auditTransactionCommitted(entries),
+  );
   services = createServices(store, {
-    batchCommitted: (size, seconds) => metrics.batchCommitted(size, seconds),
+    batchCommitted: (seconds) => metrics.batchCommitted(seconds),
     commitFailed: (error) => {
       logger.error(
         { err: { message: error instanceof Error ? error.message : String(error) } },

@@ -13,7 +13,8 @@ export interface AuditRecord {
 }
 
 export interface AuditObserver {
-  batchCommitted(size: number, seconds: number): void;
+  /** A batch of entries is durable, `seconds` after it was handed to the store. */
+  batchCommitted(seconds: number): void;
   commitFailed(error: unknown): void;
 }
 
@@ -25,13 +26,13 @@ interface Pending {
 
 /**
  * The audit log. `record` resolves only once the entry is committed durably; callers release
- * nothing before that. Group commit: entries that arrive while the event loop is busy are
- * written together in one transaction (one fsync), so concurrent code reads share the cost.
+ * nothing before that. Entries recorded in the same turn of the event loop go to the store as one
+ * batch; the store groups batches that arrive while it syncs into one transaction (one fsync),
+ * so concurrent code reads share the cost.
  */
 export class AuditLog {
   private pending: Pending[] = [];
   private flushScheduled = false;
-  private flushing = false;
 
   constructor(
     private readonly store: Store,
@@ -63,14 +64,13 @@ export class AuditLog {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushing) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
-    this.flushing = true;
     const batch = this.pending;
     this.pending = [];
     const started = process.hrtime.bigint();
@@ -81,16 +81,13 @@ export class AuditLog {
           batch.map((p) => p.fields),
         ),
       );
-      this.observer.batchCommitted(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+      this.observer.batchCommitted(Number(process.hrtime.bigint() - started) / 1e9);
       batch.forEach((p, i) => {
         p.resolve(entries[i] as AuditEntry);
       });
     } catch (error) {
       this.observer.commitFailed(error);
       for (const p of batch) p.reject(auditUnavailable());
-    } finally {
-      this.flushing = false;
-      if (this.pending.length > 0) this.scheduleFlush();
     }
   }
 }

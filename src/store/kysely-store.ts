@@ -10,16 +10,21 @@ export interface EngineSpecifics {
   /** Serialises audit appends across connections/nodes for the rest of the transaction. */
   lockAuditHead(trx: Transaction<Database>): Promise<void>;
   /**
-   * Optional: writes linked entries off the event loop, refusing them if the head moved. When
-   * given, appends read the head, link, and hand the batch over instead of using a transaction here.
+   * Optional: writes linked entries off the event loop, refusing them if the head moved, and
+   * resolves once they are durable. When given, appends are linked here and handed over.
    */
   writeAuditEntries?(entries: AuditEntry[], expectedHead: AuditHead | null): Promise<void>;
+  /** Told the number of entries each durable audit transaction (one fsync) committed. */
+  onAuditTransaction(entries: number): void;
   close(): Promise<void>;
 }
 
 export class KyselyStore implements Store {
   readonly engine: Store["engine"];
   readonly location: string;
+  /** The head of the audit chain as linked so far by this process; undefined: read it from the store. */
+  private knownAuditHead: AuditHead | null | undefined = undefined;
+  private auditLinkQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -149,19 +154,39 @@ export class KyselyStore implements Store {
 
   async appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]> {
     const { writeAuditEntries } = this.specifics;
-    if (writeAuditEntries) {
-      const head = await readAuditHead(this.db);
-      const entries = link(head);
-      await writeAuditEntries(entries, head);
+    if (!writeAuditEntries) {
+      const entries = await this.db.transaction().execute(async (trx) => {
+        await this.specifics.lockAuditHead(trx);
+        const linked = link(await readAuditHead(trx));
+        if (linked.length > 0)
+          await trx.insertInto("audit_entries").values(linked.map(auditRowFromEntry)).execute();
+        return linked;
+      });
+      this.specifics.onAuditTransaction(entries.length);
       return entries;
     }
-    return this.db.transaction().execute(async (trx) => {
-      await this.specifics.lockAuditHead(trx);
-      const entries = link(await readAuditHead(trx));
-      if (entries.length > 0)
-        await trx.insertInto("audit_entries").values(entries.map(auditRowFromEntry)).execute();
-      return entries;
+    // Pipelined: batches are linked one after another on the head this process knows (read from
+    // the store only at first and after a failure) and handed to the writer in that order, so the
+    // next batch can be linked while the previous one is still being made durable.
+    const linking = this.auditLinkQueue.then(async () => {
+      const head = this.knownAuditHead !== undefined ? this.knownAuditHead : await readAuditHead(this.db);
+      const entries = link(head);
+      const last = entries.at(-1);
+      this.knownAuditHead = last ? { seq: last.seq, hash: last.hash } : head;
+      return { entries, written: writeAuditEntries(entries, head) };
     });
+    this.auditLinkQueue = linking.then(
+      () => undefined,
+      () => undefined,
+    );
+    const { entries, written } = await linking;
+    try {
+      await written;
+    } catch (error) {
+      this.knownAuditHead = undefined; // every batch linked after this one fails too; start again from the store
+      throw error;
+    }
+    return entries;
   }
 
   async listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]> {

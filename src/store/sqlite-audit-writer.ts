@@ -3,34 +3,46 @@ import { Worker } from "node:worker_threads";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditHead } from "./store.js";
 
-type Reply = { id: number; ok: true } | { id: number; ok: false; message: string };
+interface Reply {
+  results: ({ id: number; ok: true } | { id: number; ok: false; message: string })[];
+  /** Entries made durable by the transaction behind this reply (one fsync). */
+  committed: number;
+}
 
 /**
- * Main-thread side of the audit writer worker (sqlite-audit-writer.cjs). One batch at a time is
- * in flight: the caller (the audit log) serialises flushes, and links each batch to the head it
- * read; the worker refuses the batch if the head moved, so the chain cannot fork.
+ * Main-thread side of the audit writer worker (sqlite-audit-writer.cjs). Batches are posted in
+ * the order they were linked; the worker commits whatever has queued in one transaction, and
+ * refuses a batch linked to a head that is not the true one, so the chain cannot fork.
  */
 export class SqliteAuditWriter {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private nextId = 1;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    private readonly onTransaction: (entries: number) => void,
+  ) {
     const driverPath = createRequire(import.meta.url).resolve("better-sqlite3");
     this.worker = new Worker(new URL("./sqlite-audit-writer.cjs", import.meta.url), {
       workerData: { file, driverPath },
     });
     this.worker.unref();
     this.worker.on("message", (reply: Reply) => {
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if (reply.ok) waiter?.resolve();
-      else waiter?.reject(new Error(`audit write failed: ${reply.message}`));
+      if (reply.committed > 0) this.onTransaction(reply.committed);
+      for (const result of reply.results) {
+        const waiter = this.waiting.get(result.id);
+        this.waiting.delete(result.id);
+        if (result.ok) waiter?.resolve();
+        else waiter?.reject(new Error(`audit write failed: ${result.message}`));
+      }
+      if (this.waiting.size === 0) this.worker.unref();
     });
     this.worker.on("error", (error) => this.failAll(error));
     this.worker.on("exit", () => this.failAll(new Error("audit writer stopped")));
   }
 
+  /** Resolves once the entries are committed durably. */
   write(entries: AuditEntry[], expectedHead: AuditHead | null): Promise<void> {
     const id = this.nextId++;
     const rows = entries.map((entry) => ({
@@ -42,8 +54,6 @@ export class SqliteAuditWriter {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref(); // keep the process alive while a commit is pending
       this.worker.postMessage({ id, rows, expectedHead });
-    }).finally(() => {
-      if (this.waiting.size === 0) this.worker.unref();
     });
   }
 

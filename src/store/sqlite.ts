@@ -14,7 +14,10 @@ export const SQLITE_FILE_NAME = "breakglass.sqlite";
  * The embedded default. WAL with synchronous=FULL: a commit returns only after the WAL is fsynced,
  * which is what "durable before released" rests on. `dataDir` null means in memory (--dev).
  */
-export async function openSqliteStore(dataDir: string | null): Promise<Store> {
+export async function openSqliteStore(
+  dataDir: string | null,
+  onAuditTransaction: (entries: number) => void = () => {},
+): Promise<Store> {
   let path = ":memory:";
   if (dataDir !== null) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -28,13 +31,14 @@ export async function openSqliteStore(dataDir: string | null): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrateToLatest(db as Kysely<unknown>);
   // In memory (--dev) there is no file for a second connection to share, and no fsync to hide.
-  const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path);
+  const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, onAuditTransaction);
   return new KyselyStore(db, {
     engine: "sqlite",
     location: path,
     ...(auditWriter ? { writeAuditEntries: (entries, head) => auditWriter.write(entries, head) } : {}),
-    // Kysely runs one transaction at a time on its single connection. A second process on the same
-    // file cannot fork the chain: its write after a stale read fails with SQLITE_BUSY and nothing is released.
+    onAuditTransaction,
+    // In memory, Kysely runs one transaction at a time on its single connection. On a file, the
+    // writer worker refuses a batch whose head moved (a second process, say): nothing is released.
     lockAuditHead: async () => {},
     close: async () => {
       await auditWriter?.close();

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyChain } from "../../src/core/audit-chain.js";
+import { type AuditFields, chainEntries, verifyChain } from "../../src/core/audit-chain.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 
@@ -21,6 +21,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
+
+const someFields: AuditFields = {
+  time: new Date().toISOString(),
+  actor: "x",
+  action: "x",
+  target: null,
+  outcome: "allowed",
+  reason: null,
+  request_id: null,
+  remote_addr: null,
+  user_agent: null,
+  approval_ids: [],
+  details: {},
+};
 
 /** A second connection to the server's SQLite file, as an operator (or an attacker) would open it. */
 function openDatabaseFile(): SQLite.Database {
@@ -86,6 +100,30 @@ describe("a code read", () => {
 });
 
 describe("the chain", () => {
+  it("never forks: when another writer appends behind this server's back, the stale batch is refused, then the chain goes on from the true head", async () => {
+    await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root }); // the server now knows its head
+    const db = openDatabaseFile();
+    const head = db.prepare("select seq, hash from audit_entries order by seq desc limit 1").get() as {
+      seq: number;
+      hash: string;
+    };
+    const [foreign] = chainEntries({ seq: Number(head.seq), hash: head.hash }, [
+      { ...someFields, action: "external.write", actor: "another-process" },
+    ]);
+    if (!foreign) throw new Error("no entry");
+    db.prepare(
+      "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
+    ).run({ ...foreign, approval_ids: "[]", details: "{}" });
+    db.close();
+    const refused = await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root });
+    expect(refused.status).toBe(503);
+    expect(refused.text).not.toMatch(/"code"/);
+    expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(200);
+    const entries = (await t.call("GET", "/v1/audit?limit=100000", { token: root })).json.data.entries;
+    expect(verifyChain(entries)).toMatchObject({ count: entries.length, firstProblem: null });
+    expect(entries.some((e: { action: string }) => e.action === "external.write")).toBe(true);
+  });
+
   it("verifies end to end as served by the API, including entries of denied requests", async () => {
     await t.call("GET", "/v1/totp/code/aws-prod-root", { token: "bgs.not-a-token" });
     const entries = (await t.call("GET", "/v1/audit?limit=100000", { token: root })).json.data.entries;
@@ -137,5 +175,5 @@ async function auditCount(): Promise<number> {
 
 async function commitCount(): Promise<number> {
   const text = (await t.call("GET", "/metrics")).text;
-  return Number(text.match(/^breakglass_audit_batch_size_count (\d+)/m)?.[1]);
+  return Number(text.match(/^breakglass_audit_transaction_entries_count (\d+)/m)?.[1]);
 }

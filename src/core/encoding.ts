@@ -17,3 +17,12 @@ export function decodeHexOrBase64(text: string, what: string): Buffer {
   if (trimmed.length > 0 && BASE64.test(trimmed)) return Buffer.from(trimmed, "base64");
   throw badInput(`${what} is neither hex nor base64`);
 }
+
+/** Parses a URI the user gave; the message names what was expected, never the text itself. */
+export function parseUri(text: string, expected: string): URL {
+  try {
+    return new URL(text.trim());
+  } catch {
+    throw badInput(`url is not a valid ${expected} URI`);
+  }
+}

@@ -1,4 +1,5 @@
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { parseUri } from "./encoding.js";
 import { badInput } from "./errors.js";
 import type { ImportedKey } from "./otpauth-uri.js";
 import { checkSeedLength } from "./totp.js";
@@ -25,12 +26,7 @@ const DIGITS_BY_ENUM: Record<number, number | undefined> = { 0: 6, 1: 6, 2: 8 };
 const OTP_TYPE_HOTP = 1;
 
 export function parseMigrationUri(text: string): MigrationResult {
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    throw badInput("url is not a valid otpauth-migration:// URI");
-  }
+  const url = parseUri(text, "otpauth-migration://");
   if (url.protocol !== "otpauth-migration:" || url.host !== "offline")
     throw badInput("url must start with otpauth-migration://offline");
   const data = url.searchParams.get("data");

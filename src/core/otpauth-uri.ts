@@ -1,4 +1,5 @@
 import * as OTPAuth from "otpauth";
+import { parseUri } from "./encoding.js";
 import { badInput } from "./errors.js";
 import { checkParameters, checkSeedLength, seedFromBase32, type TotpDefinition } from "./totp.js";
 
@@ -11,12 +12,7 @@ export interface ImportedKey extends TotpDefinition {
  * wrong; the library then does the parsing proper. No message ever quotes the secret.
  */
 export function parseOtpauthUri(text: string): ImportedKey {
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    throw badInput("url is not a valid otpauth:// URI");
-  }
+  const url = parseUri(text, "otpauth://");
   if (url.protocol !== "otpauth:") throw badInput("url must start with otpauth://");
   if (url.host === "hotp")
     throw badInput("url is an HOTP (counter-based) key: breakglass serves time-based (TOTP) codes only");

@@ -39,18 +39,8 @@ export interface KeyInput {
   skew?: number;
 }
 
-export interface KeyMetadata {
-  name: string;
-  issuer: string;
-  accountName: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  skew: number;
-  generated: boolean;
-  createdAt: string;
-  createdBy: string;
-}
+/** What anyone may know of a key: everything but the seed ciphertext and validation state. */
+export type KeyMetadata = Omit<TotpKeyRecord, "seedCiphertext" | "keyVersion" | "lastAcceptedStep">;
 
 /** Returned once, by `generate` with `exported`: the only time a seed leaves the server. */
 export interface Enrolment {
@@ -336,16 +326,6 @@ function uniqueName(base: string, taken: Set<string>): string {
 }
 
 function metadataOf(key: TotpKeyRecord): KeyMetadata {
-  return {
-    name: key.name,
-    issuer: key.issuer,
-    accountName: key.accountName,
-    algorithm: key.algorithm,
-    digits: key.digits,
-    period: key.period,
-    skew: key.skew,
-    generated: key.generated,
-    createdAt: key.createdAt,
-    createdBy: key.createdBy,
-  };
+  const { seedCiphertext: _seed, keyVersion: _version, lastAcceptedStep: _step, ...metadata } = key;
+  return metadata;
 }

@@ -50,6 +50,16 @@ describe("init and unseal", () => {
     expect(again.json.errors[0]).toMatch(/already initialized/);
   });
 
+  it("read the body as JSON whatever its Content-Type, as Vault does for curl --data", async () => {
+    t = await startTestServer();
+    const init = await t.call("PUT", "/v1/sys/init", {
+      rawBody: '{"secret_shares":1,"secret_threshold":1}',
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    expect(init.status).toBe(200);
+    expect(init.json.keys).toHaveLength(1);
+  });
+
   it("count progress like Vault: a repeated share counts once, hex or base64 alike", async () => {
     t = await startTestServer();
     const init = await t.call("PUT", "/v1/sys/init", { body: { secret_shares: 3, secret_threshold: 3 } });

@@ -1,23 +1,39 @@
 import { execFileSync } from "node:child_process";
+import { dropTestDatabases, POSTGRES_ADMIN_URL, POSTGRES_HOW_TO, TEST_ENGINE } from "./support/storage.js";
 
 /**
- * Once before all test files: the tests check breakglass against independent tools, so say
- * plainly which are missing; and the end-to-end tests run the built CLI, so build it.
+ * Once around the whole run: the tests check breakglass against independent tools, so say
+ * plainly which are missing; the end-to-end tests run the built CLI, so build it; PostgreSQL
+ * test databases are dropped afterwards.
  */
-export default function prepareTestRun(): void {
-  const missing = ["oathtool", "gpg", "gpgconf", "qrencode", "zbarimg", "sha256sum", "python3", "jq"].filter(
-    (tool) => {
-      try {
-        execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
-        return false;
-      } catch {
-        return true;
-      }
-    },
-  );
+export default async function prepareTestRun(): Promise<() => Promise<void>> {
+  const missing = [
+    "oathtool",
+    "gpg",
+    "gpgconf",
+    "qrencode",
+    "zbarimg",
+    "sha256sum",
+    "python3",
+    "jq",
+    "pg_dump",
+  ].filter((tool) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
   if (missing.length > 0)
     throw new Error(
-      `missing test tools: ${missing.join(", ")}. Install them: apt-get install -y oathtool gnupg qrencode zbar-tools jq`,
+      `missing test tools: ${missing.join(", ")}. Install them: apt-get install -y oathtool gnupg qrencode zbar-tools jq postgresql-client`,
     );
+  if (TEST_ENGINE === "postgres" && !POSTGRES_ADMIN_URL)
+    throw new Error(`BREAKGLASS_TEST_ENGINE=postgres needs a database. ${POSTGRES_HOW_TO}`);
+  if (!POSTGRES_ADMIN_URL) console.warn(POSTGRES_HOW_TO);
+  console.log(`storage engine under test: ${TEST_ENGINE}`);
   execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  await dropTestDatabases();
+  return dropTestDatabases;
 }

@@ -11,7 +11,8 @@ export type ErrorCode =
   | "SEALED"
   | "NOT_INITIALIZED"
   | "ALREADY_INITIALIZED"
-  | "AUDIT_UNAVAILABLE";
+  | "AUDIT_UNAVAILABLE"
+  | "STORE_UNAVAILABLE";
 
 export class BreakglassError extends Error {
   constructor(

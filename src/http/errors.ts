@@ -11,6 +11,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   CONFLICT: 409,
   SEALED: 503,
   AUDIT_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
 };
 
 export function replyWithError(

@@ -4,13 +4,16 @@ import { pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
 import { createServices, type Services } from "../services/index.js";
+import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
 
 export interface ServerOptions {
   host: string;
   port: number;
-  /** SQLite data directory; ignored with `dev`, which keeps everything in memory. */
+  /** SQLite data directory; ignored with `dev` (in memory) or a database URL. */
   dataDir: string;
+  /** A PostgreSQL URL: several nodes may share it. */
+  databaseUrl?: string;
   dev: boolean;
   tlsCert?: string;
   tlsKey?: string;
@@ -55,9 +58,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     : pino({ ...logOptions, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
   const metrics = new Metrics(() => services?.seal.isSealed ?? true);
-  const store = await openSqliteStore(options.dev ? null : options.dataDir, (entries) =>
-    metrics.auditTransactionCommitted(entries),
-  );
+  const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
+  const store = options.databaseUrl
+    ? await openPostgresStore(options.databaseUrl, onAuditTransaction)
+    : await openSqliteStore(options.dev ? null : options.dataDir, onAuditTransaction);
   services = createServices(store, {
     batchCommitted: (seconds) => metrics.batchCommitted(seconds),
     commitFailed: (error) => {

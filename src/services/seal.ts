@@ -64,16 +64,17 @@ export class SealService {
   }
 
   async status(): Promise<SealStatus> {
-    const config = await this.loadConfig();
-    return {
-      initialized: config !== null,
-      sealed: this.keyring === null,
-      threshold: config?.secretThreshold ?? 0,
-      shares: config?.secretShares ?? 0,
-      progress: this.submittedShares.length,
-      nonce: this.unsealNonce,
-      clusterId: config?.clusterId ?? null,
-    };
+    return this.statusWith(await this.loadConfig());
+  }
+
+  /** Seal status, and whether the store answers: a node that lost its database is not healthy. */
+  async health(): Promise<SealStatus & { storageReachable: boolean }> {
+    try {
+      await this.store.ping();
+      return { ...(await this.status()), storageReachable: true };
+    } catch {
+      return { ...this.statusWith(this.config), storageReachable: false };
+    }
   }
 
   async initialize(request: InitRequest, ctx: RequestContext): Promise<InitResult> {
@@ -245,6 +246,18 @@ export class SealService {
       this.wipe(); // an unseal that is not on the record does not happen
       throw error;
     }
+  }
+
+  private statusWith(config: SealConfig | null): SealStatus {
+    return {
+      initialized: config !== null,
+      sealed: this.keyring === null,
+      threshold: config?.secretThreshold ?? 0,
+      shares: config?.secretShares ?? 0,
+      progress: this.submittedShares.length,
+      nonce: this.unsealNonce,
+      clusterId: config?.clusterId ?? null,
+    };
   }
 
   private resetProgress(): void {

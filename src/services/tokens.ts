@@ -7,7 +7,7 @@ import type { Actor, RequestContext } from "./context.js";
 import { TtlCache } from "./ttl-cache.js";
 
 const TOKEN_PREFIX = "bgs.";
-const TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_MS = 1_000; // a revocation on another node is in force here within this
 const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 export interface TokenRequest {

@@ -65,7 +65,7 @@ export interface ImportSummary {
 }
 
 const DEFAULT_SKEW = 1;
-const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_MS = 1_000; // a deletion on another node is in force here within this
 const DEFAULT_QR_SIZE = 200;
 const target = (name: string) => `totp/keys/${name}`;
 const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${name}/v${keyVersion}`;

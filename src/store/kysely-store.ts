@@ -1,5 +1,6 @@
-import type { Kysely, Selectable, Transaction } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
+import type { AuditAppender } from "./audit-appenders.js";
 import type { AuditEntryTable, Database, TotpKeyTable } from "./schema.js";
 import type { AuditFilter, AuditHead, SealConfig, Store, TokenRecord, TotpKeyRecord } from "./store.js";
 
@@ -7,24 +8,13 @@ import type { AuditFilter, AuditHead, SealConfig, Store, TokenRecord, TotpKeyRec
 export interface EngineSpecifics {
   engine: Store["engine"];
   location: string;
-  /** Serialises audit appends across connections/nodes for the rest of the transaction. */
-  lockAuditHead(trx: Transaction<Database>): Promise<void>;
-  /**
-   * Optional: writes linked entries off the event loop, refusing them if the head moved, and
-   * resolves once they are durable. When given, appends are linked here and handed over.
-   */
-  writeAuditEntries?(entries: AuditEntry[], expectedHead: AuditHead | null): Promise<void>;
-  /** Told the number of entries each durable audit transaction (one fsync) committed. */
-  onAuditTransaction(entries: number): void;
+  auditAppender: AuditAppender;
   close(): Promise<void>;
 }
 
 export class KyselyStore implements Store {
   readonly engine: Store["engine"];
   readonly location: string;
-  /** The head of the audit chain as linked so far by this process; undefined: read it from the store. */
-  private knownAuditHead: AuditHead | null | undefined = undefined;
-  private auditLinkQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -152,41 +142,8 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows) === 1;
   }
 
-  async appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]> {
-    const { writeAuditEntries } = this.specifics;
-    if (!writeAuditEntries) {
-      const entries = await this.db.transaction().execute(async (trx) => {
-        await this.specifics.lockAuditHead(trx);
-        const linked = link(await readAuditHead(trx));
-        if (linked.length > 0)
-          await trx.insertInto("audit_entries").values(linked.map(auditRowFromEntry)).execute();
-        return linked;
-      });
-      this.specifics.onAuditTransaction(entries.length);
-      return entries;
-    }
-    // Pipelined: batches are linked one after another on the head this process knows (read from
-    // the store only at first and after a failure) and handed to the writer in that order, so the
-    // next batch can be linked while the previous one is still being made durable.
-    const linking = this.auditLinkQueue.then(async () => {
-      const head = this.knownAuditHead !== undefined ? this.knownAuditHead : await readAuditHead(this.db);
-      const entries = link(head);
-      const last = entries.at(-1);
-      this.knownAuditHead = last ? { seq: last.seq, hash: last.hash } : head;
-      return { entries, written: writeAuditEntries(entries, head) };
-    });
-    this.auditLinkQueue = linking.then(
-      () => undefined,
-      () => undefined,
-    );
-    const { entries, written } = await linking;
-    try {
-      await written;
-    } catch (error) {
-      this.knownAuditHead = undefined; // every batch linked after this one fails too; start again from the store
-      throw error;
-    }
-    return entries;
+  appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]> {
+    return this.specifics.auditAppender.append(link);
   }
 
   async listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -202,20 +159,14 @@ export class KyselyStore implements Store {
     return rows.map(auditEntryFromRow);
   }
 
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
     await this.specifics.close();
   }
-}
-
-async function readAuditHead(db: Kysely<Database>): Promise<AuditHead | null> {
-  const head = await db
-    .selectFrom("audit_entries")
-    .select(["seq", "hash"])
-    .orderBy("seq", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  return head ? { seq: Number(head.seq), hash: head.hash } : null;
 }
 
 function totpKeyFromRow(row: Selectable<TotpKeyTable>): TotpKeyRecord {
@@ -233,25 +184,6 @@ function totpKeyFromRow(row: Selectable<TotpKeyTable>): TotpKeyRecord {
     createdAt: row.created_at,
     createdBy: row.created_by,
     lastAcceptedStep: row.last_accepted_step === null ? null : Number(row.last_accepted_step),
-  };
-}
-
-function auditRowFromEntry(entry: AuditEntry) {
-  return {
-    seq: entry.seq,
-    time: entry.time,
-    actor: entry.actor,
-    action: entry.action,
-    target: entry.target,
-    outcome: entry.outcome,
-    reason: entry.reason,
-    request_id: entry.request_id,
-    remote_addr: entry.remote_addr,
-    user_agent: entry.user_agent,
-    approval_ids: JSON.stringify(entry.approval_ids),
-    details: JSON.stringify(entry.details),
-    prev_hash: entry.prev_hash,
-    hash: entry.hash,
   };
 }
 

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { AuditEntry } from "../core/audit-chain.js";
+import { auditRowFromEntry } from "./audit-appenders.js";
 import type { AuditHead } from "./store.js";
 
 interface Reply {
@@ -45,11 +46,7 @@ export class SqliteAuditWriter {
   /** Resolves once the entries are committed durably. */
   write(entries: AuditEntry[], expectedHead: AuditHead | null): Promise<void> {
     const id = this.nextId++;
-    const rows = entries.map((entry) => ({
-      ...entry,
-      approval_ids: JSON.stringify(entry.approval_ids),
-      details: JSON.stringify(entry.details),
-    }));
+    const rows = entries.map(auditRowFromEntry);
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref(); // keep the process alive while a commit is pending

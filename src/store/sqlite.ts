@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
+import { PipelinedAuditAppender, TransactionalAuditAppender } from "./audit-appenders.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
@@ -30,16 +31,15 @@ export async function openSqliteStore(
   sqlite.pragma("foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrateToLatest(db as Kysely<unknown>);
-  // In memory (--dev) there is no file for a second connection to share, and no fsync to hide.
+  // On a file, a writer thread makes audit entries durable without blocking the event loop. In
+  // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
   const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, onAuditTransaction);
   return new KyselyStore(db, {
     engine: "sqlite",
     location: path,
-    ...(auditWriter ? { writeAuditEntries: (entries, head) => auditWriter.write(entries, head) } : {}),
-    onAuditTransaction,
-    // In memory, Kysely runs one transaction at a time on its single connection. On a file, the
-    // writer worker refuses a batch whose head moved (a second process, say): nothing is released.
-    lockAuditHead: async () => {},
+    auditAppender: auditWriter
+      ? new PipelinedAuditAppender(db, (entries, head) => auditWriter.write(entries, head))
+      : new TransactionalAuditAppender(db, async () => {}, onAuditTransaction),
     close: async () => {
       await auditWriter?.close();
     },

@@ -31,6 +31,8 @@ export interface Store {
   appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
   listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
 
+  /** Resolves when the store answers; rejects when it cannot be reached. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,5 @@
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openRawDatabase, type RawDatabase } from "../support/storage.js";
 import { tempDir, writeFile } from "../support/tools.js";
 import {
   type Cli,
@@ -16,16 +15,16 @@ describe("verifying the audit chain with the CLI", () => {
   let shares: string[];
   const work = tempDir("breakglass-e2e-audit-");
 
-  /** Stops the server, lets `tamper` edit its SQLite file as an intruder would, starts and unseals it again. */
-  async function restartAfter(tamper: (db: Database.Database) => void): Promise<void> {
+  /** Stops the server, lets `tamper` edit its database as an intruder would, starts and unseals it again. */
+  async function restartAfter(tamper: (db: RawDatabase) => Promise<void>): Promise<void> {
     expect(await server.stop()).toBe(0);
-    const db = new Database(join(server.dataDir, "breakglass.sqlite"));
+    const db = await openRawDatabase(server.storage);
     try {
-      tamper(db);
+      await tamper(db);
     } finally {
-      db.close();
+      await db.close();
     }
-    server = await startServerProcess(server.dataDir);
+    server = await startServerProcess(server.storage);
     cli.env.BREAKGLASS_ADDR = server.url;
     await unsealWith(cli, shares.slice(0, 2));
   }
@@ -79,13 +78,13 @@ describe("verifying the audit chain with the CLI", () => {
 
   let originalReason: string | null;
   it("an audit row edited in the database makes audit verify fail, naming that entry", async () => {
-    await restartAfter((db) => {
-      originalReason = (
-        db.prepare("select reason from audit_entries where seq = 5").get() as { reason: string | null }
-      ).reason;
-      expect(
-        db.prepare("update audit_entries set reason = 'nothing to see' where seq = 5").run().changes,
-      ).toBe(1);
+    await restartAfter(async (db) => {
+      const [row] = await db.rows<{ reason: string | null }>(
+        "select reason from audit_entries where seq = 5",
+      );
+      originalReason = row?.reason ?? null;
+      await db.run("update audit_entries set reason = 'nothing to see' where seq = 5");
+      expect(await db.rows("select seq from audit_entries where reason = 'nothing to see'")).toHaveLength(1);
     });
     const result = await cli.run(["audit", "verify"]);
     expect(result.code).toBe(1);
@@ -94,9 +93,10 @@ describe("verifying the audit chain with the CLI", () => {
   });
 
   it("an audit row deleted from the database makes audit verify fail, naming the missing entry", async () => {
-    await restartAfter((db) => {
-      db.prepare("update audit_entries set reason = ? where seq = 5").run(originalReason);
-      expect(db.prepare("delete from audit_entries where seq = 4").run().changes).toBe(1);
+    await restartAfter(async (db) => {
+      await db.run("update audit_entries set reason = ? where seq = 5", [originalReason]);
+      await db.run("delete from audit_entries where seq = 4");
+      expect(await db.rows("select seq from audit_entries where seq = 4")).toHaveLength(0);
     });
     const result = await cli.run(["audit", "verify", "--json"]);
     expect(result.code).toBe(1);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newTestStorage } from "../support/storage.js";
 import { tempDir } from "../support/tools.js";
 import {
   Cli,
@@ -57,9 +58,20 @@ describe("bad input on the command line", () => {
     expect(result.stderr).toMatch(/^\s+at /m);
   });
 
-  it("server --database is refused (PostgreSQL is not implemented yet): exit 2", async () => {
-    const result = await nowhere.run(["server", "--database", "postgres://db.example/breakglass"]);
-    expectOneLineError(result, 2, /PostgreSQL .*not implemented yet/);
+  it("server --database that is not a PostgreSQL URL is refused: exit 2", async () => {
+    const result = await nowhere.run(["server", "--database", "mysql://db.example/breakglass"]);
+    expectOneLineError(result, 2, /--database must be a PostgreSQL URL/);
+  });
+
+  it("server --database pointing at nothing fails with a clear message: exit 1", async () => {
+    const result = await nowhere.run([
+      "server",
+      "--listen",
+      "127.0.0.1:1",
+      "--database",
+      "postgres://postgres@127.0.0.1:1/none",
+    ]);
+    expectOneLineError(result, 1, /cannot use the database/);
   });
 
   it("server --listen without a port, or on a public address without TLS, is refused: exit 2", async () => {
@@ -91,7 +103,7 @@ describe("bad input sent to a server", () => {
   let shares: string[];
 
   beforeAll(async () => {
-    server = await startServerProcess(tempDir("breakglass-e2e-data-"));
+    server = await startServerProcess(await newTestStorage());
     cli = new Cli({ BREAKGLASS_ADDR: server.url });
     const init = await cli.json(["operator", "init", "--shares", "2", "--threshold", "2"]);
     shares = init.keys;

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as OTPAuth from "otpauth";
+import { newTestStorage, serverStorageFlags, type TestStorage } from "../support/storage.js";
 import { tempDir } from "../support/tools.js";
 
 /** Runs the real `bin/breakglass`: a server as a child process and CLI commands against it. */
@@ -31,31 +31,34 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface ServerProcess {
+export interface SpawnedServer {
   url: string;
-  dataDir: string;
   /** Everything the server wrote on stdout and stderr so far. */
   log(): string;
   /** SIGTERM, then the exit code once it has exited. */
   stop(): Promise<number | null>;
 }
 
-/** `breakglass server --listen 127.0.0.1:PORT --data DIR` as a child process, ready to answer. */
-export async function startServerProcess(dataDir: string): Promise<ServerProcess> {
+export interface ServerProcess extends SpawnedServer {
+  storage: TestStorage;
+}
+
+/** `breakglass server --listen 127.0.0.1:PORT --data DIR|--database URL` as a child process, ready to answer. */
+export async function startServerProcess(storage: TestStorage): Promise<ServerProcess> {
   const port = await freePort();
-  return spawnServer(["--listen", `127.0.0.1:${port}`, "--data", dataDir], {
+  const server = await spawnServer(["--listen", `127.0.0.1:${port}`, ...serverStorageFlags(storage)], {
     url: `http://127.0.0.1:${port}`,
-    dataDir,
   });
+  return { ...server, storage };
 }
 
 /** `breakglass server ARGS` as a child process, ready once /v1/sys/health at `url` answers (any status). */
 export async function spawnServer(
   args: string[],
-  where: { url: string; dataDir: string; env?: Record<string, string> },
-): Promise<ServerProcess> {
+  where: { url: string; cwd?: string; env?: Record<string, string> },
+): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [BIN, "server", ...args], {
-    cwd: where.dataDir,
+    cwd: where.cwd ?? tempDir("breakglass-e2e-cwd-"),
     env: { PATH: process.env.PATH ?? "", ...where.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -66,7 +69,6 @@ export async function spawnServer(
   await waitForHealth(where.url, child, () => log);
   return {
     url: where.url,
-    dataDir: where.dataDir,
     log: () => log,
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
@@ -147,7 +149,7 @@ export async function initialisedServer(
   options: { shares?: number; threshold?: number } = {},
 ): Promise<{ server: ServerProcess; cli: Cli; shares: string[]; rootToken: string }> {
   const { shares = 3, threshold = 2 } = options;
-  const server = await startServerProcess(tempDir("breakglass-e2e-data-"));
+  const server = await startServerProcess(await newTestStorage());
   const cli = new Cli({ BREAKGLASS_ADDR: server.url });
   const init = await cli.json([
     "operator",
@@ -168,39 +170,4 @@ export async function unsealWith(cli: Cli, shares: string[]): Promise<void> {
     const result = await cli.run(["operator", "unseal", "-"], { input: `${share}\n` });
     if (result.code !== 0) throw new Error(`unseal failed: ${result.stderr}`);
   }
-}
-
-/** The ways a seed could be written down: raw bytes, hex, base32, base64, in the cases tools use. */
-export function seedEncodings(seed: Buffer): { name: string; bytes: Buffer }[] {
-  const base32 = new OTPAuth.Secret({ buffer: Uint8Array.from(seed).buffer }).base32;
-  const texts: [string, string][] = [
-    ["hex", seed.toString("hex")],
-    ["HEX", seed.toString("hex").toUpperCase()],
-    ["BASE32", base32],
-    ["base32", base32.toLowerCase()],
-    ["base64", seed.toString("base64")],
-    ["base64url", seed.toString("base64url")],
-  ];
-  return [
-    { name: "raw bytes", bytes: seed },
-    ...texts.map(([name, text]) => ({ name, bytes: Buffer.from(text) })),
-  ];
-}
-
-/** Where (and how) any of the seeds shows up in the given places; empty when none does. */
-export function findSeedLeaks(
-  seeds: Buffer[],
-  places: { where: string; content: Buffer | string }[],
-): string[] {
-  const leaks: string[] = [];
-  for (const [index, seed] of seeds.entries())
-    for (const { name, bytes } of seedEncodings(seed))
-      for (const { where, content } of places)
-        if (Buffer.from(content).includes(bytes)) leaks.push(`seed ${index} as ${name} in ${where}`);
-  return leaks;
-}
-
-/** Every file of a data directory (the SQLite file, its WAL and shared memory) as bytes. */
-export function dataDirFiles(dir: string): { where: string; content: Buffer }[] {
-  return listFiles(dir).map((file) => ({ where: file, content: readFileSync(file) }));
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newTestStorage } from "../support/storage.js";
 import { type GpgHome, makeGpgKey, tempDir, writeFile } from "../support/tools.js";
 import { Cli, type ServerProcess, startServerProcess } from "./cli-harness.js";
 
@@ -11,7 +12,7 @@ describe("initialising with custodians' GnuPG keys, and unsealing with what they
   let rootToken: string;
 
   beforeAll(async () => {
-    server = await startServerProcess(tempDir("breakglass-e2e-data-"));
+    server = await startServerProcess(await newTestStorage());
     cli = new Cli({ BREAKGLASS_ADDR: server.url });
     custodians = ["ada", "brian", "chen"].map((name) => makeGpgKey(name));
     const dir = tempDir("breakglass-e2e-keys-");

@@ -51,7 +51,7 @@ describe("a server restarted on the same data directory", () => {
 
   it("SIGTERM stops the server with exit 0, and it comes back sealed", async () => {
     expect(await server.stop()).toBe(0);
-    server = await startServerProcess(server.dataDir);
+    server = await startServerProcess(server.storage);
     cli.env.BREAKGLASS_ADDR = server.url;
     expect(server.log()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ \(sealed\)/);
     const status = await cli.run(["status"]);

@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir, writeFile } from "../support/tools.js";
-import { freePort, type ServerProcess, spawnServer } from "./cli-harness.js";
+import { freePort, type SpawnedServer, spawnServer } from "./cli-harness.js";
 
 describe("breakglass server settings: flags, then environment, then config file, then defaults", () => {
-  let server: ServerProcess | undefined;
+  let server: SpawnedServer | undefined;
   afterEach(async () => {
     await server?.stop();
     server = undefined;
@@ -20,7 +20,7 @@ describe("breakglass server settings: flags, then environment, then config file,
       JSON.stringify({ listen: `127.0.0.1:${port}`, data: "./vault" }),
     );
     const url = `http://127.0.0.1:${port}`;
-    server = await spawnServer(["--config", config], { url, dataDir: tempDir() });
+    server = await spawnServer(["--config", config], { url });
     expect(server.log()).toContain(`listening on ${url} (sealed, not initialized)`);
     expect(existsSync(join(dir, "vault", "breakglass.sqlite"))).toBe(true);
   });
@@ -32,7 +32,7 @@ describe("breakglass server settings: flags, then environment, then config file,
     const url = `http://127.0.0.1:${envPort}`;
     server = await spawnServer([], {
       url,
-      dataDir: dir,
+      cwd: dir,
       env: {
         BREAKGLASS_CONFIG: config,
         BREAKGLASS_LISTEN: `127.0.0.1:${envPort}`,
@@ -46,7 +46,7 @@ describe("breakglass server settings: flags, then environment, then config file,
     const dir = tempDir("breakglass-e2e-config-");
     const config = writeFile(dir, "breakglass.json", JSON.stringify({ listne: "127.0.0.1:1" }));
     const url = `http://127.0.0.1:${await freePort()}`;
-    await expect(spawnServer(["--config", config], { url, dataDir: dir })).rejects.toThrow(
+    await expect(spawnServer(["--config", config], { url, cwd: dir })).rejects.toThrow(
       /exited with 2:[\s\S]*unknown key listne/,
     );
   });

@@ -1,11 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import SQLite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditFields, chainEntries, verifyChain } from "../../src/core/audit-chain.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import { openRawDatabase, refuseAuditWrites } from "../support/storage.js";
 
 let t: TestServer;
 let root: string;
@@ -36,11 +35,6 @@ const someFields: AuditFields = {
   details: {},
 };
 
-/** A second connection to the server's SQLite file, as an operator (or an attacker) would open it. */
-function openDatabaseFile(): SQLite.Database {
-  return new SQLite(join(t.dataDir, "breakglass.sqlite"));
-}
-
 describe("a code read", () => {
   it("is committed to the audit file before the code is sent, with who, what, why and from where", async () => {
     const response = await t.call("GET", "/v1/totp/code/aws-prod-root?reason=INC-4411%20billing%20lockout", {
@@ -50,12 +44,12 @@ describe("a code read", () => {
     expect(response.status).toBe(200);
     const requestId = (await fetch(`${t.server.url}/v1/sys/health`)).headers.get("x-request-id");
     expect(requestId).toBeTruthy();
-    // Read straight from the file through another connection: committed means visible there.
-    const db = openDatabaseFile();
-    const row = db
-      .prepare("select * from audit_entries where action = 'totp.code.read' order by seq desc limit 1")
-      .get() as Record<string, unknown>;
-    db.close();
+    // Read straight from the database through another connection: committed means visible there.
+    const db = await openRawDatabase(t.storage);
+    const [row] = await db.rows(
+      "select * from audit_entries where action = 'totp.code.read' order by seq desc limit 1",
+    );
+    await db.close();
     expect(row).toMatchObject({
       target: "totp/keys/aws-prod-root",
       outcome: "allowed",
@@ -63,15 +57,12 @@ describe("a code read", () => {
       remote_addr: "127.0.0.1",
       user_agent: "oncall-laptop/1.0",
     });
-    expect(String(row.actor)).toMatch(/^token:/);
-    expect(JSON.parse(String(row.details))).toEqual({ step: response.json.data.step });
+    expect(String(row?.actor)).toMatch(/^token:/);
+    expect(JSON.parse(String(row?.details))).toEqual({ step: response.json.data.step });
   });
 
   it("fails closed: when the audit write fails the answer is 503 and holds no code, and service resumes after", async () => {
-    const db = openDatabaseFile();
-    db.exec(
-      "create trigger refuse_audit before insert on audit_entries begin select raise(abort, 'disk full'); end",
-    );
+    const allowAuditWrites = await refuseAuditWrites(t.storage);
     try {
       const refused = await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root });
       expect(refused.status).toBe(503);
@@ -79,8 +70,7 @@ describe("a code read", () => {
       expect(refused.text).not.toMatch(/"code"/);
       expect(refused.text).not.toMatch(/\d{6}/);
     } finally {
-      db.exec("drop trigger refuse_audit");
-      db.close();
+      await allowAuditWrites();
     }
     expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(200);
     const metrics = await t.call("GET", "/metrics");
@@ -100,24 +90,41 @@ describe("a code read", () => {
 });
 
 describe("the chain", () => {
-  it("never forks: when another writer appends behind this server's back, the stale batch is refused, then the chain goes on from the true head", async () => {
+  it("never forks: when another writer appends behind this server's back, the chain goes on from the true head", async () => {
     await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root }); // the server now knows its head
-    const db = openDatabaseFile();
-    const head = db.prepare("select seq, hash from audit_entries order by seq desc limit 1").get() as {
-      seq: number;
-      hash: string;
-    };
-    const [foreign] = chainEntries({ seq: Number(head.seq), hash: head.hash }, [
+    const db = await openRawDatabase(t.storage);
+    const [head] = await db.rows<{ seq: number; hash: string }>(
+      "select seq, hash from audit_entries order by seq desc limit 1",
+    );
+    const [foreign] = chainEntries({ seq: Number(head?.seq), hash: String(head?.hash) }, [
       { ...someFields, action: "external.write", actor: "another-process" },
     ]);
     if (!foreign) throw new Error("no entry");
-    db.prepare(
-      "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
-    ).run({ ...foreign, approval_ids: "[]", details: "{}" });
-    db.close();
-    const refused = await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root });
-    expect(refused.status).toBe(503);
-    expect(refused.text).not.toMatch(/"code"/);
+    await db.run("insert into audit_entries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+      foreign.seq,
+      foreign.time,
+      foreign.actor,
+      foreign.action,
+      foreign.target,
+      foreign.outcome,
+      foreign.reason,
+      foreign.request_id,
+      foreign.remote_addr,
+      foreign.user_agent,
+      "[]",
+      "{}",
+      foreign.prev_hash,
+      foreign.hash,
+    ]);
+    await db.close();
+    const next = await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root });
+    if (t.storage.engine === "sqlite") {
+      // The SQLite writer had linked it to the head it knew: refused, nothing released.
+      expect(next.status).toBe(503);
+      expect(next.text).not.toMatch(/"code"/);
+    } else {
+      expect(next.status).toBe(200); // the advisory lock made it read the true head
+    }
     expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(200);
     const entries = (await t.call("GET", "/v1/audit?limit=100000", { token: root })).json.data.entries;
     expect(verifyChain(entries)).toMatchObject({ count: entries.length, firstProblem: null });

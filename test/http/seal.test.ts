@@ -187,10 +187,10 @@ describe("restart", () => {
       token: rootToken,
       body: { policies: ["totp-reader"] },
     });
-    const dataDir = t.dataDir;
+    const storage = t.storage;
     await t.close();
 
-    t = await startTestServer({ dataDir });
+    t = await startTestServer({ storage });
     expect((await t.call("GET", "/v1/sys/seal-status")).json).toMatchObject({
       initialized: true,
       sealed: true,

@@ -1,10 +1,11 @@
 import { Writable } from "node:stream";
 import { type RunningServer, startServer } from "../../src/server/start.js";
-import { tempDir } from "./tools.js";
+import { newTestStorage, serverStorageOptions, type TestStorage } from "./storage.js";
 
 export interface TestServer {
   server: RunningServer;
-  dataDir: string;
+  /** Where it keeps its data: give it to another server to share (PostgreSQL) or reuse it (restart). */
+  storage: TestStorage;
   /** Everything the server logged (with captureLog). */
   log(): string;
   call(
@@ -21,11 +22,11 @@ export interface ApiResponse {
   json: any;
 }
 
-/** A real server on a random loopback port with its own SQLite data directory. */
+/** A real server on a random loopback port, with fresh storage of the engine under test unless given some. */
 export async function startTestServer(
-  options: { dataDir?: string; captureLog?: boolean } = {},
+  options: { storage?: TestStorage; captureLog?: boolean } = {},
 ): Promise<TestServer> {
-  const dataDir = options.dataDir ?? tempDir();
+  const storage = options.storage ?? (await newTestStorage());
   const log: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -36,14 +37,14 @@ export async function startTestServer(
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
-    dataDir,
+    ...serverStorageOptions(storage),
     dev: false,
     logLevel: options.captureLog ? "debug" : "silent",
     logStream,
   });
   return {
     server,
-    dataDir,
+    storage,
     log: () => log.join(""),
     async call(method, path, { body, rawBody, token, headers = {} } = {}) {
       const response = await fetch(server.url + path, {

@@ -30,7 +30,7 @@ export function registerServer(program: Command): void {
     .description("run the breakglass server (logs as JSON lines on stdout)")
     .addOption(withEnv("--listen <host:port>", `address (default ${DEFAULTS.listen})`, "BREAKGLASS_LISTEN"))
     .addOption(withEnv("--data <dir>", `SQLite data directory (default ${DEFAULTS.data})`, "BREAKGLASS_DATA"))
-    .addOption(withEnv("--database <url>", "PostgreSQL URL (not implemented yet)", "BREAKGLASS_DATABASE_URL"))
+    .addOption(withEnv("--database <url>", "PostgreSQL URL instead of SQLite (postgres://…)", "BREAKGLASS_DATABASE_URL"))
     .addOption(
       withEnv("--config <file>", `JSON config file with keys ${FILE_KEYS.join(", ")}`, "BREAKGLASS_CONFIG"),
     )
@@ -47,10 +47,8 @@ export function registerServer(program: Command): void {
     )
     .action(async (options) => {
       const settings = resolveSettings(options);
-      if (settings.database)
-        throw usageError(
-          "PostgreSQL (--database, BREAKGLASS_DATABASE_URL) is not implemented yet: use --data DIR",
-        );
+      if (settings.database && !/^postgres(ql)?:\/\//.test(settings.database))
+        throw usageError("--database must be a PostgreSQL URL such as postgres://user@host:5432/breakglass");
       await runServer(settings, Boolean(options.dev));
     });
 }
@@ -116,6 +114,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       host,
       port,
       dataDir: settings.data,
+      databaseUrl: settings.database,
       dev,
       tlsCert: settings.tls_cert,
       tlsKey: settings.tls_key,
@@ -128,6 +127,8 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE")
       throw new CliError(`cannot listen on ${settings.listen}: the address is in use`);
+    if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "28P01" || code === "3D000")
+      throw new CliError(`cannot use the database: ${(error as Error).message}`);
     throw error;
   }
   const status = await running.services.seal.status();

@@ -210,12 +210,15 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
     },
     handler: async (request, reply) => {
       const query = request.query as { activecode?: number; sealedcode?: number; uninitcode?: number };
-      const status = await seal.status();
-      const code = !status.initialized
-        ? (query.uninitcode ?? 501)
-        : status.sealed
-          ? (query.sealedcode ?? 503)
-          : (query.activecode ?? 200);
+      const status = await seal.health();
+      // A node that cannot reach its database answers as sealed would: take it out of the pool.
+      const code = !status.storageReachable
+        ? (query.sealedcode ?? 503)
+        : !status.initialized
+          ? (query.uninitcode ?? 501)
+          : status.sealed
+            ? (query.sealedcode ?? 503)
+            : (query.activecode ?? 200);
       return reply.code(code).send({
         initialized: status.initialized,
         sealed: status.sealed,
@@ -224,6 +227,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
         replication_performance_mode: "disabled",
         replication_dr_mode: "disabled",
         server_time_utc: Math.floor(Date.now() / 1000),
+        storage_reachable: status.storageReachable,
         version: VERSION,
         ...(status.clusterId && !status.sealed
           ? { cluster_name: "breakglass", cluster_id: status.clusterId }

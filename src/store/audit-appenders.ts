@@ -1,0 +1,127 @@
+import type { Kysely, Transaction } from "kysely";
+import type { AuditEntry } from "../core/audit-chain.js";
+import type { Database } from "./schema.js";
+import type { AuditHead } from "./store.js";
+
+/**
+ * How linked audit entries reach durable storage. Both strategies group commit: batches that
+ * arrive while a commit is in progress are written together by the next one (one fsync).
+ */
+export interface AuditAppender {
+  append(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+}
+
+type Link = (head: AuditHead | null) => AuditEntry[];
+interface Waiting {
+  link: Link;
+  resolve: (entries: AuditEntry[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * One transaction at a time on this node: it takes the engine's lock (a PostgreSQL advisory lock,
+ * shared by every node), reads the true head, links every waiting batch after it, commits.
+ */
+export class TransactionalAuditAppender implements AuditAppender {
+  private waiting: Waiting[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly lockAuditHead: (trx: Transaction<Database>) => Promise<void>,
+    private readonly onTransaction: (entries: number) => void,
+  ) {}
+
+  append(link: Link): Promise<AuditEntry[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ link, resolve, reject });
+      if (!this.writing) void this.writeWaiting();
+    });
+  }
+
+  private async writeWaiting(): Promise<void> {
+    this.writing = true;
+    while (this.waiting.length > 0) {
+      const group = this.waiting;
+      this.waiting = [];
+      try {
+        const linked = await this.db.transaction().execute(async (trx) => {
+          await this.lockAuditHead(trx);
+          let head = await readAuditHead(trx);
+          const perBatch = group.map(({ link }) => {
+            const entries = link(head);
+            const last = entries.at(-1);
+            if (last) head = { seq: last.seq, hash: last.hash };
+            return entries;
+          });
+          const rows = perBatch.flat().map(auditRowFromEntry);
+          if (rows.length > 0) await trx.insertInto("audit_entries").values(rows).execute();
+          return perBatch;
+        });
+        this.onTransaction(linked.flat().length);
+        group.forEach((waiting, i) => {
+          waiting.resolve(linked[i] as AuditEntry[]);
+        });
+      } catch (error) {
+        for (const waiting of group) waiting.reject(error);
+      }
+    }
+    this.writing = false;
+  }
+}
+
+/**
+ * Batches are linked one after another on the head this process knows (read from the store at
+ * first and after a failure) and handed to `write` in that order, so the next batch is linked
+ * while the previous one is still being made durable elsewhere (the SQLite writer thread).
+ */
+export class PipelinedAuditAppender implements AuditAppender {
+  private knownHead: AuditHead | null | undefined = undefined;
+  private linkQueue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly write: (entries: AuditEntry[], expectedHead: AuditHead | null) => Promise<void>,
+  ) {}
+
+  async append(link: Link): Promise<AuditEntry[]> {
+    const linking = this.linkQueue.then(async () => {
+      const head = this.knownHead !== undefined ? this.knownHead : await readAuditHead(this.db);
+      const entries = link(head);
+      const last = entries.at(-1);
+      this.knownHead = last ? { seq: last.seq, hash: last.hash } : head;
+      return { entries, written: this.write(entries, head) };
+    });
+    this.linkQueue = linking.then(
+      () => undefined,
+      () => undefined,
+    );
+    const { entries, written } = await linking;
+    try {
+      await written;
+    } catch (error) {
+      this.knownHead = undefined; // every batch linked after this one fails too; start again from the store
+      throw error;
+    }
+    return entries;
+  }
+}
+
+export async function readAuditHead(db: Kysely<Database>): Promise<AuditHead | null> {
+  const head = await db
+    .selectFrom("audit_entries")
+    .select(["seq", "hash"])
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return head ? { seq: Number(head.seq), hash: head.hash } : null;
+}
+
+/** The row as stored: lists and objects as JSON text, the same on every engine. */
+export function auditRowFromEntry(entry: AuditEntry) {
+  return {
+    ...entry,
+    approval_ids: JSON.stringify(entry.approval_ids),
+    details: JSON.stringify(entry.details),
+  };
+}

@@ -1,0 +1,138 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import pg from "pg";
+import { tempDir } from "./tools.js";
+
+/**
+ * Where a test server keeps its data: a fresh SQLite directory, or a fresh PostgreSQL database
+ * on the real server named by BREAKGLASS_TEST_DATABASE_URL. The whole suite runs once per
+ * engine (BREAKGLASS_TEST_ENGINE=sqlite|postgres); tests reach the raw database only through here.
+ */
+
+export type Engine = "sqlite" | "postgres";
+export type TestStorage = { engine: "sqlite"; dataDir: string } | { engine: "postgres"; databaseUrl: string };
+
+export const TEST_ENGINE: Engine = process.env.BREAKGLASS_TEST_ENGINE === "postgres" ? "postgres" : "sqlite";
+/** An administrative URL (any database) on the PostgreSQL server the tests may use. */
+export const POSTGRES_ADMIN_URL = process.env.BREAKGLASS_TEST_DATABASE_URL;
+export const POSTGRES_HOW_TO =
+  "PostgreSQL tests skipped: set BREAKGLASS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run them";
+export const TEST_DATABASE_PREFIX = "breakglass_test_";
+
+export async function newTestStorage(engine: Engine = TEST_ENGINE): Promise<TestStorage> {
+  if (engine === "sqlite") return { engine, dataDir: tempDir() };
+  if (!POSTGRES_ADMIN_URL) throw new Error(POSTGRES_HOW_TO);
+  const name = TEST_DATABASE_PREFIX + randomBytes(6).toString("hex");
+  await withAdminClient((client) => client.query(`create database ${name}`));
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { engine, databaseUrl: url.toString() };
+}
+
+/** Options for startServer. */
+export function serverStorageOptions(storage: TestStorage): { dataDir: string; databaseUrl?: string } {
+  return storage.engine === "sqlite"
+    ? { dataDir: storage.dataDir }
+    : { dataDir: tempDir(), databaseUrl: storage.databaseUrl };
+}
+
+/** Flags for `breakglass server`. */
+export function serverStorageFlags(storage: TestStorage): string[] {
+  return storage.engine === "sqlite" ? ["--data", storage.dataDir] : ["--database", storage.databaseUrl];
+}
+
+/** A direct connection to the server's database, as an operator (or an intruder) would open one. */
+export interface RawDatabase {
+  /** Runs one statement; `?` placeholders on both engines. */
+  run(statement: string, params?: unknown[]): Promise<void>;
+  rows<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export async function openRawDatabase(storage: TestStorage): Promise<RawDatabase> {
+  if (storage.engine === "sqlite") {
+    const db = new SQLite(join(storage.dataDir, "breakglass.sqlite"));
+    return {
+      run: async (statement, params = []) => {
+        db.prepare(statement).run(...params);
+      },
+      rows: async <T>(query: string, params: unknown[] = []) => db.prepare(query).all(...params) as T[],
+      close: async () => {
+        db.close();
+      },
+    };
+  }
+  const client = new pg.Client({ connectionString: storage.databaseUrl });
+  await client.connect();
+  const numbered = (text: string) => {
+    let n = 0;
+    return text.replace(/\?/g, () => `$${++n}`);
+  };
+  return {
+    run: async (statement, params = []) => {
+      await client.query(numbered(statement), params);
+    },
+    rows: async <T>(query: string, params: unknown[] = []) =>
+      (await client.query(numbered(query), params)).rows as T[],
+    close: () => client.end(),
+  };
+}
+
+/** Makes every audit insert fail (as a full disk would), until the returned function undoes it. */
+export async function refuseAuditWrites(storage: TestStorage): Promise<() => Promise<void>> {
+  const db = await openRawDatabase(storage);
+  if (storage.engine === "sqlite") {
+    await db.run(
+      "create trigger refuse_audit before insert on audit_entries begin select raise(abort, 'disk full'); end",
+    );
+  } else {
+    await db.run(
+      "create function refuse_audit() returns trigger language plpgsql as $$ begin raise exception 'disk full'; end $$",
+    );
+    await db.run(
+      "create trigger refuse_audit before insert on audit_entries for each row execute function refuse_audit()",
+    );
+  }
+  return async () => {
+    await db.run(
+      storage.engine === "sqlite"
+        ? "drop trigger refuse_audit"
+        : "drop trigger refuse_audit on audit_entries",
+    );
+    await db.close();
+  };
+}
+
+/** Everything the server has stored, as bytes: every file of the data directory, or a dump of the database. */
+export function storedBytes(storage: TestStorage): { where: string; content: Buffer }[] {
+  if (storage.engine === "sqlite") {
+    return readdirSync(storage.dataDir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => ({ where: entry.name, content: readFileSync(join(entry.parentPath, entry.name)) }));
+  }
+  return [{ where: "pg_dump", content: execFileSync("pg_dump", ["--no-owner", storage.databaseUrl]) }];
+}
+
+export async function withAdminClient<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the databases earlier test runs made (also those of a run that was killed). */
+export async function dropTestDatabases(): Promise<void> {
+  if (!POSTGRES_ADMIN_URL) return;
+  await withAdminClient(async (client) => {
+    const { rows } = await client.query("select datname from pg_database where datname like $1", [
+      `${TEST_DATABASE_PREFIX}%`,
+    ]);
+    for (const { datname } of rows) await client.query(`drop database if exists ${datname} with (force)`);
+  });
+}

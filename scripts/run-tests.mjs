@@ -15,9 +15,10 @@ if (engines.length === 1)
 const reports = mkdtempSync(join(tmpdir(), "breakglass-test-report-"));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let allPassed = true;
-for (const engine of engines) {
-  console.log(`\n=== test suite on ${engine} ===`);
-  const report = join(reports, `${engine}.json`);
+for (const { engine, disruptive } of passes) {
+  const name = disruptive ? `${engine}, disruptive` : engine;
+  console.log(`\n=== test suite on ${name} ===`);
+  const report = join(reports, `${name}.json`);
   const run = spawnSync(
     "npx",
     [
@@ -28,7 +29,14 @@ for (const engine of engines) {
       `--outputFile.json=${report}`,
       ...process.argv.slice(2),
     ],
-    { stdio: "inherit", env: { ...process.env, BREAKGLASS_TEST_ENGINE: engine } },
+    {
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        BREAKGLASS_TEST_ENGINE: engine,
+        BREAKGLASS_TEST_DISRUPTIVE: disruptive ? "1" : "0",
+      },
+    },
   );
   let result = null;
   try {
@@ -42,7 +50,7 @@ for (const engine of engines) {
   totals.passed += result.numPassedTests;
   totals.failed += result.numFailedTests;
   totals.skipped += result.numPendingTests + result.numTodoTests;
-  console.log(`${engine}: ${result.numPassedTests} passed, ${result.numFailedTests} failed`);
+  console.log(`${name}: ${result.numPassedTests} passed, ${result.numFailedTests} failed`);
 }
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(allPassed && totals.failed === 0 ? 0 : 1);

@@ -17,7 +17,10 @@ const CONNECT_TIMEOUT_MS = 3000;
  * the head it reads is the true head on every node. Connection failures surface as
  * STORE_UNAVAILABLE (503), and the pool reconnects by itself when the database is back.
  */
-export async function openPostgresStore(url: string, onAuditTransaction: (entries: number) => void = () => {}): Promise<Store> {
+export async function openPostgresStore(
+  url: string,
+  onAuditTransaction: (entries: number) => void = () => {},
+): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle connection dropped by the server (restart, failover) must not crash the process.
   pool.on("error", () => {});
@@ -73,7 +76,14 @@ function translateConnectionFailures(store: Store): Store {
   });
 }
 
-const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"]);
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+]);
 
 function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -88,5 +98,8 @@ function isConnectionFailure(error: unknown): boolean {
 }
 
 function storageUnavailable(): BreakglassError {
-  return new BreakglassError("STORE_UNAVAILABLE", "storage unavailable: the database cannot be reached; nothing was changed or released");
+  return new BreakglassError(
+    "STORE_UNAVAILABLE",
+    "storage unavailable: the database cannot be reached; nothing was changed or released",
+  );
 }

@@ -37,6 +37,8 @@ export interface SpawnedServer {
   log(): string;
   /** SIGTERM, then the exit code once it has exited. */
   stop(): Promise<number | null>;
+  /** SIGKILL: the process dies at once, as in a crash. */
+  kill(): Promise<void>;
 }
 
 export interface ServerProcess extends SpawnedServer {
@@ -73,6 +75,10 @@ export async function spawnServer(
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
       return exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
     },
   };
 }

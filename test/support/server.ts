@@ -2,17 +2,20 @@ import { Writable } from "node:stream";
 import { type RunningServer, startServer } from "../../src/server/start.js";
 import { newTestStorage, serverStorageOptions, type TestStorage } from "./storage.js";
 
+export interface CallOptions {
+  body?: unknown;
+  rawBody?: string;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
 export interface TestServer {
   server: RunningServer;
   /** Where it keeps its data: give it to another server to share (PostgreSQL) or reuse it (restart). */
   storage: TestStorage;
   /** Everything the server logged (with captureLog). */
   log(): string;
-  call(
-    method: string,
-    path: string,
-    options?: { body?: unknown; rawBody?: string; token?: string; headers?: Record<string, string> },
-  ): Promise<ApiResponse>;
+  call(method: string, path: string, options?: CallOptions): Promise<ApiResponse>;
   close(): Promise<void>;
 }
 
@@ -20,6 +23,28 @@ export interface ApiResponse {
   status: number;
   text: string;
   json: any;
+  headers: Headers;
+}
+
+/** One HTTP call to a breakglass server at `baseUrl`, as a Vault client would make it. */
+export async function callApi(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<ApiResponse> {
+  const { body, rawBody, token, headers = {} } = options;
+  const response = await fetch(baseUrl + path, {
+    method,
+    headers: { ...(token ? { "X-Vault-Token": token } : {}), ...headers },
+    body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: response.status, text, json, headers: response.headers };
 }
 
 /** A real server on a random loopback port, with fresh storage of the engine under test unless given some. */
@@ -46,19 +71,7 @@ export async function startTestServer(
     server,
     storage,
     log: () => log.join(""),
-    async call(method, path, { body, rawBody, token, headers = {} } = {}) {
-      const response = await fetch(server.url + path, {
-        method,
-        headers: { ...(token ? { "X-Vault-Token": token } : {}), ...headers },
-        body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
-      });
-      const text = await response.text();
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {}
-      return { status: response.status, text, json };
-    },
+    call: (method, path, options) => callApi(server.url, method, path, options),
     close: () => server.close(),
   };
 }

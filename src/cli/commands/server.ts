@@ -30,7 +30,13 @@ export function registerServer(program: Command): void {
     .description("run the breakglass server (logs as JSON lines on stdout)")
     .addOption(withEnv("--listen <host:port>", `address (default ${DEFAULTS.listen})`, "BREAKGLASS_LISTEN"))
     .addOption(withEnv("--data <dir>", `SQLite data directory (default ${DEFAULTS.data})`, "BREAKGLASS_DATA"))
-    .addOption(withEnv("--database <url>", "PostgreSQL URL instead of SQLite (postgres://…)", "BREAKGLASS_DATABASE_URL"))
+    .addOption(
+      withEnv(
+        "--database <url>",
+        "PostgreSQL URL instead of SQLite (postgres://…)",
+        "BREAKGLASS_DATABASE_URL",
+      ),
+    )
     .addOption(
       withEnv("--config <file>", `JSON config file with keys ${FILE_KEYS.join(", ")}`, "BREAKGLASS_CONFIG"),
     )

@@ -1,16 +1,19 @@
-// The two servers the benchmark compares, each run in its own process:
-//   node bench/servers.mjs breakglass DATA_DIR   — the real server (dist/), SQLite with durable audit
-//   node bench/servers.mjs baseline              — a bare node:http server computing the same HMAC-based code
+// The servers the benchmark compares, each run in its own process:
+//   node bench/servers.mjs breakglass --data DIR          — the real server (dist/), SQLite, durable audit
+//   node bench/servers.mjs breakglass --database URL      — the real server on PostgreSQL (several may share URL)
+//   node bench/servers.mjs baseline                       — a bare node:http server computing the same HMAC-based code
 // Each prints its URL as the first line on stdout.
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 
-const [kind, dataDir] = process.argv.slice(2);
+const [kind, storageFlag, location] = process.argv.slice(2);
 process.on("SIGTERM", () => process.exit(0)); // a clean exit, so --cpu-prof can write its profile
 
 if (kind === "breakglass") {
   const { startServer } = await import("../dist/server/start.js");
-  const server = await startServer({ host: "127.0.0.1", port: 0, dataDir, dev: false, logLevel: "warn" });
+  const storage =
+    storageFlag === "--database" ? { dataDir: "unused", databaseUrl: location } : { dataDir: location };
+  const server = await startServer({ host: "127.0.0.1", port: 0, ...storage, dev: false, logLevel: "warn" });
   process.stdout.write(`${server.url}\n`);
 } else if (kind === "baseline") {
   const seed = Buffer.from("12345678901234567890");
@@ -27,6 +30,6 @@ if (kind === "breakglass") {
   });
   server.listen(0, "127.0.0.1", () => process.stdout.write(`http://127.0.0.1:${server.address().port}\n`));
 } else {
-  process.stderr.write("usage: servers.mjs breakglass DATA_DIR | baseline\n");
+  process.stderr.write("usage: servers.mjs breakglass --data DIR | breakglass --database URL | baseline\n");
   process.exit(2);
 }

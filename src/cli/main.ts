@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerLogin } from "./commands/login.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerOperator } from "./commands/operator.js";
 import { registerServer } from "./commands/server.js";
 import { registerStatus } from "./commands/status.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerTotp(program);
   registerAudit(program);
+  registerMigrate(program);
   return program;
 }
 

@@ -21,20 +21,10 @@ export async function openPostgresStore(
   url: string,
   onAuditTransaction: (entries: number) => void = () => {},
 ): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  // An idle connection dropped by the server (restart, failover) must not crash the process.
-  pool.on("error", () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  try {
-    await pool.query("select 1"); // a clear "cannot connect" (with its code) before any migration
-    await migrateToLatest(db as Kysely<unknown>);
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
+  const db = await openPostgresDatabase(url);
   const store = new KyselyStore(db, {
     engine: "postgres",
-    location: describeLocation(url),
+    location: urlWithoutPassword(url),
     auditAppender: new TransactionalAuditAppender(
       db,
       async (trx) => {
@@ -47,14 +37,35 @@ export async function openPostgresStore(
   return translateConnectionFailures(store);
 }
 
-/** The database URL without its password, for status output and logs. */
-function describeLocation(url: string): string {
+/** A Kysely handle on PostgreSQL, connected and migrated. A failure to connect keeps its code (ECONNREFUSED, 3D000…). */
+export async function openPostgresDatabase(url: string, poolSize = 10): Promise<Kysely<Database>> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  // An idle connection dropped by the server (restart, failover) must not crash the process.
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await pool.query("select 1"); // a clear "cannot connect" before any migration
+    await migrateToLatest(db as Kysely<unknown>);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+/** The database URL with its password masked, for status output, logs and messages. */
+export function urlWithoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
-    parsed.password = "";
+    if (parsed.password) parsed.password = "****";
+    if (parsed.searchParams.has("password")) parsed.searchParams.set("password", "****");
     return parsed.toString();
   } catch {
-    return "postgres";
+    return "the PostgreSQL URL given";
   }
 }
 

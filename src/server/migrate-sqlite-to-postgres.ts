@@ -1,0 +1,277 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, type Selectable, SqliteDialect, sql } from "kysely";
+import { type AuditEntry, verifyChain } from "../core/audit-chain.js";
+import { migrateToLatest } from "../store/migrations.js";
+import { openPostgresDatabase, openPostgresStore, urlWithoutPassword } from "../store/postgres.js";
+import type { AuditEntryTable, Database, TokenTable, TotpKeyTable } from "../store/schema.js";
+import { SQLITE_FILE_NAME } from "../store/sqlite.js";
+
+/**
+ * Moves a single-node install (a SQLite data directory) into an empty PostgreSQL database. Rows
+ * are copied as stored: ciphertexts stay valid because their associated data names the table,
+ * key and version, never the engine. The whole copy is one PostgreSQL transaction, read under a
+ * write lock on the SQLite file, and the audit chain is verified again from PostgreSQL after commit.
+ */
+
+/** The tables of a vault, in the order they are copied. */
+const VAULT_TABLES = ["seal_config", "totp_keys", "tokens", "audit_entries"] as const;
+export type VaultTable = (typeof VAULT_TABLES)[number];
+export type RowCounts = Record<VaultTable, number>;
+
+/** A refusal or failure the user can act on; the message says what happened to the target. */
+export class MigrationError extends Error {
+  override readonly name = "MigrationError";
+}
+
+export interface CopyProgress {
+  /** Once, before the first row is copied. */
+  counted(rows: RowCounts): void;
+  /** After each chunk written to the target. */
+  copied(table: VaultTable, rows: number): void;
+  tableCopied(table: VaultTable, rows: number): void;
+}
+
+export interface MigrationSummary {
+  /** The SQLite file read. */
+  source: string;
+  /** The target URL, its password masked. */
+  target: string;
+  rows: RowCounts;
+  /** The audit chain as verified on PostgreSQL after commit. */
+  audit: { entries: number; head_seq: number; head_hash: string | null };
+}
+
+const CHUNK_ROWS = 500;
+const _CONNECT_TIMEOUT_MS = 3000;
+/** How long to wait for a running server's write before saying the file is in use. */
+const SOURCE_BUSY_TIMEOUT_MS = 2000;
+const DROP_THE_TARGET = "drop the target database before trying again";
+
+const NO_PROGRESS: CopyProgress = { counted() {}, copied() {}, tableCopied() {} };
+
+export async function migrateSqliteToPostgres(
+  dataDir: string,
+  databaseUrl: string,
+  progress: CopyProgress = NO_PROGRESS,
+): Promise<MigrationSummary> {
+  const target = urlWithoutPassword(databaseUrl);
+  const sourcePath = join(resolve(dataDir), SQLITE_FILE_NAME);
+  const source = await openSource(dataDir, sourcePath);
+  let copy: { rows: RowCounts; auditHead: { seq: number; hash: string } | null };
+  try {
+    const targetDb = await openTarget(databaseUrl, target);
+    try {
+      copy = await source
+        .connection()
+        .execute((reader) =>
+          underWriteLock(reader, sourcePath, () => copyVault(reader, targetDb, dataDir, target, progress)),
+        );
+    } finally {
+      await targetDb.destroy();
+    }
+  } finally {
+    await source.destroy();
+  }
+  const audit = await verifyCopiedChain(databaseUrl, target, copy.rows.audit_entries, copy.auditHead);
+  return { source: sourcePath, target, rows: copy.rows, audit };
+}
+
+/** The URL as it may be shown: the password (in the authority or as a parameter) replaced by ****. */
+async function openSource(dataDir: string, path: string): Promise<Kysely<Database>> {
+  if (!existsSync(path))
+    throw new MigrationError(`no breakglass data in ${dataDir} (no ${SQLITE_FILE_NAME})`);
+  const sqlite = new SQLite(path, { fileMustExist: true });
+  sqlite.pragma(`busy_timeout = ${SOURCE_BUSY_TIMEOUT_MS}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  try {
+    await migrateToLatest(db as Kysely<unknown>);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+async function openTarget(url: string, target: string): Promise<Kysely<Database>> {
+  try {
+    return await openPostgresDatabase(url, 1);
+  } catch (error) {
+    throw new MigrationError(`cannot use ${target}: ${describeError(error)}`);
+  }
+}
+
+/**
+ * BEGIN IMMEDIATE takes SQLite's write lock for the whole copy (the dialect keeps one connection),
+ * so a server still running on the file cannot append an entry the copy would miss: it fails closed.
+ */
+async function underWriteLock<T>(reader: Kysely<Database>, path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    await sql`begin immediate`.execute(reader);
+  } catch (error) {
+    if ((error as { code?: string }).code === "SQLITE_BUSY")
+      throw new MigrationError(
+        `${path} is in use: stop the breakglass server on it first; nothing was copied`,
+      );
+    throw error;
+  }
+  try {
+    return await read();
+  } finally {
+    await sql`rollback`.execute(reader);
+  }
+}
+
+async function copyVault(
+  reader: Kysely<Database>,
+  targetDb: Kysely<Database>,
+  dataDir: string,
+  target: string,
+  progress: CopyProgress,
+): Promise<{ rows: RowCounts; auditHead: { seq: number; hash: string } | null }> {
+  const rows = await countRows(reader);
+  if (rows.seal_config === 0)
+    throw new MigrationError(`${dataDir} holds no initialised vault; nothing was copied`);
+  progress.counted(rows);
+  try {
+    return await targetDb.transaction().execute(async (trx) => {
+      // Concurrent writers (a node started on the target too early) wait until the copy commits.
+      await sql`lock table seal_config, totp_keys, tokens, audit_entries in exclusive mode`.execute(trx);
+      await refuseUnlessEmpty(trx);
+      await copyInChunks(
+        "seal_config",
+        () => reader.selectFrom("seal_config").selectAll().execute(),
+        (chunk) => trx.insertInto("seal_config").values(chunk).execute(),
+        progress,
+      );
+      await copyInChunks(
+        "totp_keys",
+        (last?: Selectable<TotpKeyTable>) =>
+          reader
+            .selectFrom("totp_keys")
+            .selectAll()
+            .where("name", ">", last?.name ?? "")
+            .orderBy("name")
+            .limit(CHUNK_ROWS)
+            .execute(),
+        (chunk) => trx.insertInto("totp_keys").values(chunk).execute(),
+        progress,
+      );
+      await copyInChunks(
+        "tokens",
+        (last?: Selectable<TokenTable>) =>
+          reader
+            .selectFrom("tokens")
+            .selectAll()
+            .where("token_hmac", ">", last?.token_hmac ?? "")
+            .orderBy("token_hmac")
+            .limit(CHUNK_ROWS)
+            .execute(),
+        (chunk) => trx.insertInto("tokens").values(chunk).execute(),
+        progress,
+      );
+      const auditHead = await copyInChunks(
+        "audit_entries",
+        (last?: Selectable<AuditEntryTable>) =>
+          reader
+            .selectFrom("audit_entries")
+            .selectAll()
+            .where("seq", ">", last?.seq ?? 0)
+            .orderBy("seq")
+            .limit(CHUNK_ROWS)
+            .execute(),
+        (chunk) => trx.insertInto("audit_entries").values(chunk).execute(),
+        progress,
+      );
+      return { rows, auditHead: auditHead ? { seq: Number(auditHead.seq), hash: auditHead.hash } : null };
+    });
+  } catch (error) {
+    if (error instanceof MigrationError) throw error;
+    throw new MigrationError(
+      `copying into ${target} failed and was rolled back; nothing was copied: ${describeError(error)}`,
+    );
+  }
+}
+
+async function countRows(db: Kysely<Database>): Promise<RowCounts> {
+  const rows = {} as RowCounts;
+  for (const table of VAULT_TABLES) {
+    const { count } = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll().as("count"))
+      .executeTakeFirstOrThrow();
+    rows[table] = Number(count); // PostgreSQL returns a bigint count as a string
+  }
+  return rows;
+}
+
+async function refuseUnlessEmpty(db: Kysely<Database>): Promise<void> {
+  const rows = await countRows(db);
+  if (VAULT_TABLES.some((table) => rows[table] > 0))
+    throw new MigrationError("the target database already holds a breakglass vault; nothing was copied");
+}
+
+/** Copies a table in chunks of CHUNK_ROWS rows; returns the last row copied. */
+async function copyInChunks<R>(
+  table: VaultTable,
+  readAfter: (last?: R) => Promise<R[]>,
+  write: (rows: R[]) => Promise<unknown>,
+  progress: CopyProgress,
+): Promise<R | undefined> {
+  let last: R | undefined;
+  let copied = 0;
+  for (;;) {
+    const rows = await readAfter(last);
+    if (rows.length > 0) {
+      await write(rows);
+      copied += rows.length;
+      last = rows[rows.length - 1];
+      progress.copied(table, rows.length);
+    }
+    if (rows.length < CHUNK_ROWS) break;
+  }
+  progress.tableCopied(table, copied);
+  return last;
+}
+
+/** Reads the chain back the way a server on the target will, and holds it against the source's. */
+async function verifyCopiedChain(
+  url: string,
+  target: string,
+  sourceEntries: number,
+  sourceHead: { seq: number; hash: string } | null,
+): Promise<MigrationSummary["audit"]> {
+  const entries: AuditEntry[] = [];
+  try {
+    const store = await openPostgresStore(url);
+    try {
+      for (;;) {
+        const chunk = await store.listAuditEntries({ afterSeq: entries.at(-1)?.seq ?? 0, limit: CHUNK_ROWS });
+        entries.push(...chunk);
+        if (chunk.length < CHUNK_ROWS) break;
+      }
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    throw new MigrationError(
+      `the copy into ${target} was committed but could not be read back to verify it: ${describeError(error)}; ${DROP_THE_TARGET}`,
+    );
+  }
+  const { count, head, firstProblem } = verifyChain(entries);
+  if (firstProblem)
+    throw new MigrationError(
+      `the audit chain copied into ${target} is broken at entry ${firstProblem.seq}: ${firstProblem.problem}; ${DROP_THE_TARGET}`,
+    );
+  if (count !== sourceEntries || head?.seq !== sourceHead?.seq || head?.hash !== sourceHead?.hash)
+    throw new MigrationError(
+      `the audit chain copied into ${target} differs from the source: ${count} entries up to seq ${head?.seq ?? 0}, ` +
+        `the source has ${sourceEntries} up to seq ${sourceHead?.seq ?? 0}; ${DROP_THE_TARGET}`,
+    );
+  return { entries: count, head_seq: head?.seq ?? 0, head_hash: head?.hash ?? null };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -7,16 +7,14 @@ import {
   newTestStorage,
   openRawDatabase,
   POSTGRES_ADMIN_URL,
-  POSTGRES_HOW_TO,
-  TEST_ENGINE,
+  skipOutsidePostgresPass,
   type TestStorage,
 } from "../support/storage.js";
 import { oathtoolCode, tempDir } from "../support/tools.js";
 import { Cli, type ServerProcess, startServerProcess, unsealWith } from "./cli-harness.js";
 
 // Needs both engines at once, so it runs in the PostgreSQL pass only.
-const withoutPostgres = TEST_ENGINE !== "postgres";
-if (withoutPostgres) console.warn(POSTGRES_HOW_TO);
+const withoutPostgres = skipOutsidePostgresPass("migration tests");
 
 const TOTP = { algorithm: "SHA1", digits: 6, period: 30 };
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/core/audit-chain.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { callApi } from "../support/server.js";
-import { newTestStorage, POSTGRES_HOW_TO, TEST_ENGINE, type TestStorage } from "../support/storage.js";
+import { newTestStorage, skipOutsidePostgresPass, type TestStorage } from "../support/storage.js";
 import { oathtoolCode } from "../support/tools.js";
 import { type ServerProcess, startServerProcess } from "./cli-harness.js";
 
@@ -11,9 +11,7 @@ import { type ServerProcess, startServerProcess } from "./cli-harness.js";
  * Two `breakglass server` processes on one PostgreSQL database: one vault, one audit chain.
  * Runs in the PostgreSQL pass of the suite only.
  */
-const onPostgres = TEST_ENGINE === "postgres";
-if (!onPostgres)
-  console.warn(`several-nodes tests: run with BREAKGLASS_TEST_ENGINE=postgres. ${POSTGRES_HOW_TO}`);
+const onPostgres = !skipOutsidePostgresPass("several-nodes tests");
 
 describe.skipIf(!onPostgres)("two nodes on one PostgreSQL database", () => {
   let storage: TestStorage;

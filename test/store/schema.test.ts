@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/store/postgres.js";
 import { openSqliteStore } from "../../src/store/sqlite.js";
-import { newTestStorage, openRawDatabase, POSTGRES_HOW_TO, TEST_ENGINE } from "../support/storage.js";
+import { newTestStorage, openRawDatabase, skipOutsidePostgresPass } from "../support/storage.js";
 
 /** One migration set gives the same schema on both engines: same tables, columns, types and nullability. */
-const onPostgres = TEST_ENGINE === "postgres";
-if (!onPostgres) console.warn(`schema comparison runs in the PostgreSQL pass. ${POSTGRES_HOW_TO}`);
+const onPostgres = !skipOutsidePostgresPass("schema comparison");
 
 type Column = { table: string; column: string; type: string; nullable: boolean };
 

@@ -22,6 +22,18 @@ export const POSTGRES_HOW_TO =
   "PostgreSQL tests skipped: set BREAKGLASS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run them";
 export const TEST_DATABASE_PREFIX = "breakglass_test_";
 
+/**
+ * For tests that need PostgreSQL itself (several nodes, migration, schema comparison): true when
+ * this pass is not the PostgreSQL one, after saying where they run instead.
+ */
+export function skipOutsidePostgresPass(what: string): boolean {
+  if (TEST_ENGINE === "postgres") return false;
+  console.warn(
+    `${what}: skipped in the ${TEST_ENGINE} pass; they run in the PostgreSQL pass, which npm test adds when BREAKGLASS_TEST_DATABASE_URL is set`,
+  );
+  return true;
+}
+
 export async function newTestStorage(engine: Engine = TEST_ENGINE): Promise<TestStorage> {
   if (engine === "sqlite") return { engine, dataDir: tempDir() };
   if (!POSTGRES_ADMIN_URL) throw new Error(POSTGRES_HOW_TO);

@@ -62,14 +62,21 @@ export function hashEntry(entry: Omit<AuditEntry, "hash">): string {
     .digest("hex");
 }
 
+/** The line of an entry in exports, sinks and files: canonical JSON, so every copy is byte-for-byte the same. */
+export function auditLine(entry: AuditEntry): string {
+  return canonicalJson(entry as unknown as Json);
+}
+
+export type ChainHead = { seq: number; hash: string };
+/** An entry's fields, or a function making them from the entry before it (a checkpoint signs that one). */
+export type FieldsToLink = AuditFields | ((previous: ChainHead | null) => AuditFields);
+
 /** Links new entries after the head (seq, hash) of the stored chain. */
-export function chainEntries(
-  head: { seq: number; hash: string } | null,
-  fields: AuditFields[],
-): AuditEntry[] {
+export function chainEntries(head: ChainHead | null, fields: FieldsToLink[]): AuditEntry[] {
   let seq = head?.seq ?? 0;
   let prev = head?.hash ?? GENESIS_HASH;
-  return fields.map((entry) => {
+  return fields.map((toLink) => {
+    const entry = typeof toLink === "function" ? toLink(seq === 0 ? null : { seq, hash: prev }) : toLink;
     seq += 1;
     const linked = { ...entry, seq, prev_hash: prev };
     const hash = hashEntry(linked);

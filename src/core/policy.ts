@@ -13,6 +13,7 @@ export const ACTIONS = [
   "totp.code.read",
   "totp.code.validate",
   "audit.read",
+  "audit.configure",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

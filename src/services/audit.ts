@@ -1,4 +1,4 @@
-import { type AuditEntry, type AuditFields, chainEntries } from "../core/audit-chain.js";
+import { type AuditEntry, type AuditFields, chainEntries, type FieldsToLink } from "../core/audit-chain.js";
 import { auditUnavailable } from "../core/errors.js";
 import type { AuditFilter, Store } from "../store/store.js";
 import { actorLabel, type RequestContext } from "./context.js";
@@ -18,8 +18,18 @@ export interface AuditObserver {
   commitFailed(error: unknown): void;
 }
 
+/** Where committed entries go besides the store (the sinks). */
+export interface AuditDelivery {
+  /**
+   * Every batch of committed entries, in chain order. Resolves once every `required` sink has
+   * them; rejects if one failed, and the requests of the batch are then refused (fail closed).
+   * Other sinks are fed in the background and never delay the caller.
+   */
+  deliver(entries: AuditEntry[]): Promise<void>;
+}
+
 interface Pending {
-  fields: AuditFields;
+  fields: FieldsToLink;
   resolve: (entry: AuditEntry) => void;
   reject: (error: Error) => void;
 }
@@ -33,6 +43,8 @@ interface Pending {
 export class AuditLog {
   private pending: Pending[] = [];
   private flushScheduled = false;
+  private delivery: AuditDelivery | null = null;
+  private readonly committedListeners: ((entries: AuditEntry[]) => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -53,10 +65,24 @@ export class AuditLog {
       approval_ids: record.approvalIds ?? [],
       details: record.details ?? {},
     };
+    return this.append(fields);
+  }
+
+  /** Appends an entry made from the one before it, in the same durable way (checkpoints). */
+  append(fields: FieldsToLink): Promise<AuditEntry> {
     return new Promise((resolve, reject) => {
       this.pending.push({ fields, resolve, reject });
       this.scheduleFlush();
     });
+  }
+
+  setDelivery(delivery: AuditDelivery | null): void {
+    this.delivery = delivery;
+  }
+
+  /** Called after every committed batch (the checkpoint scheduler counts entries with it). */
+  onCommitted(listener: (entries: AuditEntry[]) => void): void {
+    this.committedListeners.push(listener);
   }
 
   list(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -82,6 +108,8 @@ export class AuditLog {
         ),
       );
       this.observer.batchCommitted(Number(process.hrtime.bigint() - started) / 1e9);
+      for (const listener of this.committedListeners) listener(entries);
+      await this.delivery?.deliver(entries);
       batch.forEach((p, i) => {
         p.resolve(entries[i] as AuditEntry);
       });

@@ -2,7 +2,15 @@ import { type Kysely, type Selectable, sql } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditAppender } from "./audit-appenders.js";
 import type { AuditEntryTable, Database, TotpKeyTable } from "./schema.js";
-import type { AuditFilter, AuditHead, SealConfig, Store, TokenRecord, TotpKeyRecord } from "./store.js";
+import type {
+  AuditFilter,
+  AuditHead,
+  AuditSinkRecord,
+  SealConfig,
+  Store,
+  TokenRecord,
+  TotpKeyRecord,
+} from "./store.js";
 
 /** What differs between engines; everything else is the same Kysely code. */
 export interface EngineSpecifics {
@@ -34,6 +42,7 @@ export class KyselyStore implements Store {
       pgpFingerprints: JSON.parse(row.pgp_fingerprints),
       clusterId: row.cluster_id,
       createdAt: row.created_at,
+      auditPublicKey: row.audit_public_key,
     };
   }
 
@@ -154,9 +163,55 @@ export class KyselyStore implements Store {
     if (filter.actor) query = query.where("actor", "=", filter.actor);
     if (filter.action) query = query.where("action", "=", filter.action);
     if (filter.target) query = query.where("target", "=", filter.target);
+    if (filter.outcome) query = query.where("outcome", "=", filter.outcome);
+    if (filter.reasonContains)
+      query = query.where(
+        sql<boolean>`lower(reason) like ${`%${escapeLike(filter.reasonContains.toLowerCase())}%`} escape '\\'`,
+      );
     if (filter.limit) query = query.limit(filter.limit);
     const rows = await query.execute();
     return rows.map(auditEntryFromRow);
+  }
+
+  async setAuditPublicKey(pem: string): Promise<void> {
+    await this.db.updateTable("seal_config").set({ audit_public_key: pem }).where("id", "=", 1).execute();
+  }
+
+  async listAuditSinks(): Promise<AuditSinkRecord[]> {
+    const rows = await this.db.selectFrom("audit_sinks").selectAll().orderBy("name").execute();
+    return rows.map((row) => ({
+      name: row.name,
+      type: row.type,
+      description: row.description,
+      options: JSON.parse(row.options),
+      required: Number(row.required) === 1,
+      secretCiphertext: row.secret_ciphertext === null ? null : Buffer.from(row.secret_ciphertext, "base64"),
+      keyVersion: row.key_version === null ? null : Number(row.key_version),
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  async putAuditSink(sink: AuditSinkRecord): Promise<void> {
+    const row = {
+      name: sink.name,
+      type: sink.type,
+      description: sink.description,
+      options: JSON.stringify(sink.options),
+      required: sink.required ? 1 : 0,
+      secret_ciphertext: sink.secretCiphertext?.toString("base64") ?? null,
+      key_version: sink.keyVersion,
+      updated_at: sink.updatedAt,
+    };
+    await this.db
+      .insertInto("audit_sinks")
+      .values(row)
+      .onConflict((oc) => oc.column("name").doUpdateSet(row))
+      .execute();
+  }
+
+  async deleteAuditSink(name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom("audit_sinks").where("name", "=", name).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async ping(): Promise<void> {
@@ -213,4 +268,9 @@ function parseTamperableJson<T>(text: string): T {
   } catch {
     return text as unknown as T;
   }
+}
+
+/** LIKE patterns treat % and _ as wildcards; a reason searched for is taken literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

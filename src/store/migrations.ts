@@ -65,6 +65,26 @@ const migrations: Record<string, Migration> = {
       await sql`create index audit_entries_target on audit_entries (target)`.execute(db);
     },
   },
+  "0002-audit-trust": {
+    async up(db: Kysely<unknown>) {
+      // Public, so auditors can fetch it while the vault is sealed.
+      await db.schema.alterTable("seal_config").addColumn("audit_public_key", "text").execute();
+      await db.schema
+        .createTable("audit_sinks")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("description", "text", (c) => c.notNull())
+        .addColumn("options", "text", (c) => c.notNull())
+        .addColumn("required", "integer", (c) => c.notNull())
+        .addColumn("secret_ciphertext", "text")
+        .addColumn("key_version", "integer")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await sql`create index audit_entries_time on audit_entries (time)`.execute(db);
+      await sql`create index audit_entries_action on audit_entries (action)`.execute(db);
+      await sql`create index audit_entries_outcome on audit_entries (outcome)`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -9,6 +9,7 @@ export interface Database {
   totp_keys: TotpKeyTable;
   tokens: TokenTable;
   audit_entries: AuditEntryTable;
+  audit_sinks: AuditSinkTable;
 }
 
 export interface SealConfigTable {
@@ -20,6 +21,8 @@ export interface SealConfigTable {
   pgp_fingerprints: string;
   cluster_id: string;
   created_at: string;
+  /** The audit checkpoint verification key, PEM (public). */
+  audit_public_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface TotpKeyTable {
@@ -67,4 +70,17 @@ export interface AuditEntryTable {
   details: string;
   prev_hash: string;
   hash: string;
+}
+
+export interface AuditSinkTable {
+  name: string;
+  type: string;
+  description: string;
+  /** Non-secret options as JSON. */
+  options: string;
+  required: number;
+  /** Secret options (a webhook credential), AES-256-GCM under data key `key_version` (base64). */
+  secret_ciphertext: string | null;
+  key_version: number | null;
+  updated_at: string;
 }

@@ -30,6 +30,13 @@ export interface Store {
    */
   appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
   listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** Records the audit checkpoint public key (PEM) beside the seal configuration. */
+  setAuditPublicKey(pem: string): Promise<void>;
+
+  listAuditSinks(): Promise<AuditSinkRecord[]>;
+  /** Creates or replaces a sink's configuration. */
+  putAuditSink(sink: AuditSinkRecord): Promise<void>;
+  deleteAuditSink(name: string): Promise<boolean>;
 
   /** Resolves when the store answers; rejects when it cannot be reached. */
   ping(): Promise<void>;
@@ -43,6 +50,18 @@ export interface SealConfig {
   pgpFingerprints: string[];
   clusterId: string;
   createdAt: string;
+  auditPublicKey?: string | null;
+}
+
+export interface AuditSinkRecord {
+  name: string;
+  type: string;
+  description: string;
+  options: Record<string, unknown>;
+  required: boolean;
+  secretCiphertext: Buffer | null;
+  keyVersion: number | null;
+  updatedAt: string;
 }
 
 export interface TotpKeyRecord {
@@ -79,6 +98,9 @@ export interface AuditHead {
 
 export interface AuditFilter {
   afterSeq?: number;
+  outcome?: string;
+  /** Entries whose reason contains this text (case-insensitive). */
+  reasonContains?: string;
   since?: string;
   until?: string;
   actor?: string;

@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
+import { CHECKPOINT_ACTION, checkpointProblem } from "./audit-checkpoint.js";
 
 /**
  * The audit hash chain: hash = SHA-256(prev_hash || canonical_json(entry)), both as UTF-8 text,
@@ -87,48 +88,56 @@ export function chainEntries(head: ChainHead | null, fields: FieldsToLink[]): Au
 
 export type ChainProblem = { seq: number; problem: string };
 
-/** Walks entries in order and reports the first one that does not hold: edited, missing or reordered. */
-export function verifyChain(entries: Iterable<AuditEntry>): {
+export interface ChainReport {
   count: number;
   head: AuditEntry | null;
+  /** The last checkpoint that holds (signature checked when a key was given). */
+  lastCheckpoint: { seq: number; signedSeq: number; time: string } | null;
+  /** Entries after the last checkpoint: intact links, but not yet signed by anyone. */
+  unsignedTail: { from: number; to: number } | null;
+  signaturesChecked: boolean;
+  /** The first entry that does not hold: edited, missing, reordered, or a checkpoint that fails. */
   firstProblem: ChainProblem | null;
-} {
-  let expectedSeq = 1;
+}
+
+/**
+ * Walks entries in order: each must follow the one before (seq, prev_hash), hash to its own
+ * content, and — for checkpoints — sign the entry before it with the given key.
+ */
+export function verifyChain(entries: Iterable<AuditEntry>, publicKey?: KeyObject): ChainReport {
+  const report: ChainReport = {
+    count: 0,
+    head: null,
+    lastCheckpoint: null,
+    unsignedTail: null,
+    signaturesChecked: publicKey !== undefined,
+    firstProblem: null,
+  };
   let prev = GENESIS_HASH;
-  let count = 0;
-  let head: AuditEntry | null = null;
   for (const entry of entries) {
-    if (entry.seq !== expectedSeq)
-      return {
-        count,
-        head,
-        firstProblem: {
-          seq: expectedSeq,
-          problem: `entry ${expectedSeq} is missing (next present is ${entry.seq})`,
-        },
-      };
-    if (entry.prev_hash !== prev)
-      return {
-        count,
-        head,
-        firstProblem: {
-          seq: entry.seq,
-          problem: `entry ${entry.seq} does not link to entry ${entry.seq - 1} (prev_hash differs)`,
-        },
-      };
-    if (hashEntry(entry) !== entry.hash)
-      return {
-        count,
-        head,
-        firstProblem: {
-          seq: entry.seq,
-          problem: `entry ${entry.seq} was altered (its hash does not match its content)`,
-        },
-      };
+    const expectedSeq = report.count + 1;
+    const problem =
+      entry.seq !== expectedSeq
+        ? `entry ${expectedSeq} is missing (next present is ${entry.seq})`
+        : entry.prev_hash !== prev
+          ? `entry ${entry.seq} does not link to entry ${entry.seq - 1} (prev_hash differs)`
+          : hashEntry(entry) !== entry.hash
+            ? `entry ${entry.seq} was altered (its hash does not match its content)`
+            : entry.action === CHECKPOINT_ACTION
+              ? checkpointProblem(entry, publicKey, (report.lastCheckpoint?.seq ?? 0) + 1)
+              : null;
+    if (problem) {
+      report.firstProblem = { seq: expectedSeq, problem };
+      break;
+    }
+    if (entry.action === CHECKPOINT_ACTION)
+      report.lastCheckpoint = { seq: entry.seq, signedSeq: entry.seq - 1, time: entry.time };
     prev = entry.hash;
-    expectedSeq += 1;
-    count += 1;
-    head = entry;
+    report.count += 1;
+    report.head = entry;
   }
-  return { count, head, firstProblem: null };
+  const signedUpTo = report.lastCheckpoint?.seq ?? 0;
+  if (report.head && report.head.seq > signedUpTo)
+    report.unsignedTail = { from: signedUpTo + 1, to: report.head.seq };
+  return report;
 }

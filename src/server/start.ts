@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
+import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
@@ -21,6 +22,8 @@ export interface ServerOptions {
   logLevel?: string;
   /** Where log lines go (default stdout); tests capture them to prove no secret is logged. */
   logStream?: NodeJS.WritableStream;
+  /** How often the audit chain is signed (defaults: every 1000 entries, at least every 30 s). */
+  auditCheckpoints?: Partial<CheckpointPolicy>;
   /** Where dev mode prints its share and root token (never through the logger). */
   announce?: (text: string) => void;
 }
@@ -62,16 +65,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = options.databaseUrl
     ? await openPostgresStore(options.databaseUrl, onAuditTransaction)
     : await openSqliteStore(options.dev ? null : options.dataDir, onAuditTransaction);
-  services = createServices(store, {
-    batchCommitted: (seconds) => metrics.batchCommitted(seconds),
-    commitFailed: (error) => {
-      logger.error(
-        { err: { message: error instanceof Error ? error.message : String(error) } },
-        "audit commit failed: requests refused",
-      );
-      metrics.commitFailed();
+  services = createServices(
+    store,
+    {
+      batchCommitted: (seconds) => metrics.batchCommitted(seconds),
+      commitFailed: (error) => {
+        logger.error(
+          { err: { message: error instanceof Error ? error.message : String(error) } },
+          "audit commit failed: requests refused",
+        );
+        metrics.commitFailed();
+      },
     },
-  });
+    { ...DEFAULT_CHECKPOINT_POLICY, ...options.auditCheckpoints },
+  );
+  services.checkpoints.start();
   const app = await buildApp(services, metrics, { logger, https });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
@@ -85,6 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: running,
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
+      running.checkpoints.stop();
       running.seal.wipe();
       await app.close();
       await store.close();

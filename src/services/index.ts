@@ -1,5 +1,6 @@
 import type { Store } from "../store/store.js";
 import { AuditLog, type AuditObserver } from "./audit.js";
+import { AuditCheckpoints, type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "./audit-checkpoints.js";
 import { SealService } from "./seal.js";
 import { TokenService } from "./tokens.js";
 import { TotpService } from "./totp.js";
@@ -7,16 +8,22 @@ import { TotpService } from "./totp.js";
 export interface Services {
   store: Store;
   audit: AuditLog;
+  checkpoints: AuditCheckpoints;
   seal: SealService;
   tokens: TokenService;
   totp: TotpService;
 }
 
-export function createServices(store: Store, auditObserver: AuditObserver): Services {
+export function createServices(
+  store: Store,
+  auditObserver: AuditObserver,
+  checkpointPolicy: CheckpointPolicy = DEFAULT_CHECKPOINT_POLICY,
+): Services {
   const audit = new AuditLog(store, auditObserver);
   // Tokens are checked with a key from the keyring, which exists only once the seal service has unsealed.
   const tokens: TokenService = new TokenService(store, audit, () => seal.keyringOrThrow().tokenHmacKey);
   const seal = new SealService(store, audit, tokens);
   const totp = new TotpService(store, seal, tokens, audit);
-  return { store, audit, seal, tokens, totp };
+  const checkpoints = new AuditCheckpoints(audit, seal, checkpointPolicy);
+  return { store, audit, checkpoints, seal, tokens, totp };
 }

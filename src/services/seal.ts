@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { publicKeyFromSeed, publicKeyPem } from "../core/audit-checkpoint.js";
 import { openBytes, sealBytes } from "../core/barrier.js";
 import { decodeHexOrBase64 } from "../core/encoding.js";
 import { BreakglassError, badInput, sealedError } from "../core/errors.js";
@@ -103,6 +104,7 @@ export class SealService {
         pgpFingerprints: custodianKeys.map(fingerprintOf),
         clusterId: randomUUID(),
         createdAt: new Date().toISOString(),
+        auditPublicKey: publicKeyPem(publicKeyFromSeed(keyring.auditSigningSeed)),
       };
       const rawShares = await splitRootKey(rootKey, request.secretShares, request.secretThreshold);
       // Audited before the configuration is stored: a vault whose shares were never handed out is
@@ -195,6 +197,11 @@ export class SealService {
     this.resetProgress();
   }
 
+  /** The audit checkpoint verification key (PEM), public; null before init. */
+  async auditPublicKey(): Promise<string | null> {
+    return (await this.loadConfig())?.auditPublicKey ?? null;
+  }
+
   keyringOrThrow(): Keyring {
     if (this.keyring === null) throw sealedError();
     return this.keyring;
@@ -241,6 +248,11 @@ export class SealService {
     }
     this.resetProgress();
     try {
+      if (!config.auditPublicKey) {
+        // A vault initialised before checkpoints existed publishes its key on first unseal.
+        config.auditPublicKey = publicKeyPem(publicKeyFromSeed(this.keyring.auditSigningSeed));
+        await this.store.setAuditPublicKey(config.auditPublicKey);
+      }
       await this.audit.record(ctx, { action: "sys.unseal", outcome: "allowed", details: { unsealed: true } });
     } catch (error) {
       this.wipe(); // an unseal that is not on the record does not happen

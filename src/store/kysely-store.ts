@@ -57,6 +57,7 @@ export class KyselyStore implements Store {
         pgp_fingerprints: JSON.stringify(config.pgpFingerprints),
         cluster_id: config.clusterId,
         created_at: config.createdAt,
+        audit_public_key: config.auditPublicKey ?? null,
       })
       .onConflict((oc) => oc.column("id").doNothing())
       .executeTakeFirst();

@@ -9,8 +9,8 @@ export interface OutputMode {
 export class CliError extends Error {
   constructor(
     message: string,
-    /** 1 for errors, 2 for usage errors (as commander's own). */
-    readonly exitCode: 1 | 2 = 1,
+    /** 1 for errors, 2 for usage errors (as commander's own), 3 for "intact, but not all signed" (audit verify). */
+    readonly exitCode: 1 | 2 | 3 = 1,
   ) {
     super(message);
     this.name = "CliError";

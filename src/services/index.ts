@@ -1,5 +1,6 @@
 import type { Store } from "../store/store.js";
 import { AuditLog, type AuditObserver } from "./audit.js";
+import { AuditAccess } from "./audit-access.js";
 import { AuditCheckpoints, type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "./audit-checkpoints.js";
 import { SealService } from "./seal.js";
 import { TokenService } from "./tokens.js";
@@ -9,6 +10,7 @@ export interface Services {
   store: Store;
   audit: AuditLog;
   checkpoints: AuditCheckpoints;
+  auditAccess: AuditAccess;
   seal: SealService;
   tokens: TokenService;
   totp: TotpService;
@@ -25,5 +27,6 @@ export function createServices(
   const seal = new SealService(store, audit, tokens);
   const totp = new TotpService(store, seal, tokens, audit);
   const checkpoints = new AuditCheckpoints(audit, seal, checkpointPolicy);
-  return { store, audit, checkpoints, seal, tokens, totp };
+  const auditAccess = new AuditAccess(audit, checkpoints, tokens, seal);
+  return { store, audit, checkpoints, auditAccess, seal, tokens, totp };
 }

@@ -1,5 +1,6 @@
-import type { Command } from "commander";
-import { type AuditEntry, verifyChain } from "../../core/audit-chain.js";
+import { type Command, Option } from "commander";
+import { type AuditEntry, type ChainReport, verifyChain } from "../../core/audit-chain.js";
+import { parsePublicKey } from "../../core/audit-checkpoint.js";
 import { contextOf, wholeNumber } from "../command-context.js";
 import { readInputFile } from "../local-files.js";
 import { CliError, emit } from "../output.js";
@@ -15,46 +16,119 @@ export function registerAudit(program: Command): void {
     .option("--actor <actor>", "e.g. token:ACCESSOR")
     .option("--action <action>", "e.g. totp.code.read")
     .option("--target <target>", "e.g. totp/keys/aws-prod-root")
+    .option("--outcome <outcome>", "allowed, denied or failed")
+    .option("--text <text>", "entries whose reason contains this text")
+    .option("--after <seq>", "entries after this sequence number (the next page)", wholeNumber)
     .option("--limit <n>", "at most this many entries (default 1000)", wholeNumber)
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const { since, until, actor, action, target, limit } = options;
-      const { entries } = await ctx.client.data<{ entries: AuditEntry[] }>("GET", "/v1/audit", {
-        query: { since, until, actor, action, target, limit },
-      });
-      emit(ctx, { entries }, (data) => data.entries.map(describeEntry));
+      const { since, until, actor, action, target, outcome, text, after, limit } = options;
+      const page = await ctx.client.data<{ entries: AuditEntry[]; next_after: number | null }>(
+        "GET",
+        "/v1/audit",
+        {
+          query: { since, until, actor, action, target, outcome, q: text, after, limit },
+        },
+      );
+      emit(ctx, page, (data) => [
+        ...data.entries.map(describeEntry),
+        ...(data.next_after === null ? [] : [`(more: --after ${data.next_after})`]),
+      ]);
     });
 
   audit
     .command("export")
-    .description("the whole chain as JSON lines on stdout, for `audit verify --file` or your own tools")
+    .description("the whole chain as canonical JSON lines on stdout, ending with a fresh signed checkpoint")
     .action(async (_options, command: Command) => {
       const reply = await contextOf(command).client.call("GET", "/v1/audit/export");
       process.stdout.write(reply.text);
     });
 
   audit
+    .command("public-key")
+    .description("the Ed25519 key that verifies the chain's checkpoints (no token needed)")
+    .addOption(new Option("--format <format>", "pem or openssh").choices(["pem", "openssh"]).default("pem"))
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      const key = await ctx.client.data<PublicKeyData>("GET", "/v1/audit/public-key");
+      emit(ctx, key, (data) =>
+        options.format === "openssh" ? data.public_key_openssh : data.public_key_pem.trimEnd(),
+      );
+    });
+
+  audit
     .command("verify")
-    .description("check every link of the chain: exits 1 and names the first entry that does not hold")
-    .option("--file <export.jsonl>", "verify an export offline instead of asking the server")
+    .description(
+      "check every hash and every checkpoint signature; exit 0 when intact and signed to the end, 1 when broken (naming the first bad entry), 3 when intact but an unsigned tail or unchecked signatures remain",
+    )
+    .option("--file <export.jsonl>", "verify an export offline, with no server")
+    .option(
+      "--public-key <file>",
+      "the verification key (PEM or ssh-ed25519); without it, online, the server's key",
+    )
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
       const text = options.file
         ? readInputFile(options.file, "audit export").toString("utf8")
         : (await ctx.client.call("GET", "/v1/audit/export")).text;
-      const { count, head, firstProblem } = verifyChain(parseExport(text));
-      if (firstProblem) {
-        if (ctx.json)
-          emit(ctx, { verified: false, seq: firstProblem.seq, problem: firstProblem.problem }, () => "");
-        throw new CliError(`audit chain BROKEN at entry ${firstProblem.seq}: ${firstProblem.problem}`);
-      }
-      emit(
-        ctx,
-        { verified: true, entries: count, head_seq: head?.seq ?? 0, head_hash: head?.hash ?? null },
-        (data) =>
-          `audit chain verified: ${data.entries} entries, head seq ${data.head_seq} hash ${data.head_hash ?? "-"}`,
-      );
+      const keyText = options.publicKey
+        ? readInputFile(options.publicKey, "public key").toString("utf8")
+        : options.file
+          ? null
+          : (await ctx.client.data<PublicKeyData>("GET", "/v1/audit/public-key")).public_key_pem;
+      const report = verifyChain(parseExport(text), keyText === null ? undefined : readPublicKey(keyText));
+      const summary = {
+        verified: report.firstProblem === null,
+        entries: report.count,
+        head_seq: report.head?.seq ?? 0,
+        head_hash: report.head?.hash ?? null,
+        signatures_checked: report.signaturesChecked,
+        last_checkpoint: report.lastCheckpoint,
+        unsigned_tail: report.unsignedTail,
+        problem: report.firstProblem,
+      };
+      emit(ctx, summary, () => describeReport(report));
+      if (report.firstProblem)
+        throw new CliError(
+          `audit chain BROKEN at entry ${report.firstProblem.seq}: ${report.firstProblem.problem}`,
+        );
+      if (!report.signaturesChecked) throw new CliError("signatures not checked: give --public-key FILE", 3);
+      if (report.unsignedTail)
+        throw new CliError(
+          `unsigned tail: entries ${report.unsignedTail.from} to ${report.unsignedTail.to} are not covered by a signed checkpoint`,
+          3,
+        );
     });
+}
+
+interface PublicKeyData {
+  algorithm: string;
+  key_id: string;
+  public_key_pem: string;
+  public_key_openssh: string;
+}
+
+function readPublicKey(text: string) {
+  try {
+    return parsePublicKey(text);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function describeReport(report: ChainReport): string[] {
+  const lines = [
+    `audit chain: ${report.count} entries, head seq ${report.head?.seq ?? 0} hash ${report.head?.hash ?? "-"}`,
+  ];
+  const checkpoint = report.lastCheckpoint;
+  lines.push(
+    checkpoint
+      ? `last signed checkpoint: entry ${checkpoint.seq} (signs entries up to ${checkpoint.signedSeq}, at ${checkpoint.time})`
+      : "no signed checkpoint",
+  );
+  if (report.firstProblem === null && report.signaturesChecked && report.unsignedTail === null)
+    lines.push("verified: every entry intact and signed");
+  return lines;
 }
 
 function describeEntry(entry: AuditEntry): string {

@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { AuditEntry } from "../../core/audit-chain.js";
+import type { FastifyInstance } from "fastify";
+import { keyIdOf, parsePublicKey, publicKeyOpenSsh, publicKeyPem } from "../../core/audit-checkpoint.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import type { AuditFilter } from "../../store/store.js";
@@ -36,56 +36,54 @@ const filterQuery = {
     actor: { type: "string", description: "e.g. token:ACCESSOR" },
     action: { type: "string", description: "e.g. totp.code.read" },
     target: { type: "string", description: "e.g. totp/keys/aws-prod-root" },
-    after: { type: "integer", minimum: 0, description: "only entries after this sequence number" },
+    outcome: { type: "string", enum: ["allowed", "denied", "failed"] },
+    q: { type: "string", maxLength: 200, description: "text the reason contains (case-insensitive)" },
+    after: {
+      type: "integer",
+      minimum: 0,
+      description: "only entries after this sequence number (pagination)",
+    },
     limit: { type: "integer", minimum: 1, maximum: MAX_LIMIT },
   },
 } as const;
 
-/** Reading the audit chain. Reading it is itself recorded. */
-export function auditRoutes(app: FastifyInstance, services: Services): void {
-  const { audit, tokens } = services;
+interface FilterQuery {
+  since?: string;
+  until?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  outcome?: string;
+  q?: string;
+  after?: number;
+  limit?: number;
+}
 
-  const readEntries = async (request: FastifyRequest, defaultLimit?: number): Promise<AuditEntry[]> => {
-    const query = request.query as {
-      since?: string;
-      until?: string;
-      actor?: string;
-      action?: string;
-      target?: string;
-      after?: number;
-      limit?: number;
-    };
-    const filter: AuditFilter = {
-      since: isoTime(query.since, "since"),
-      until: isoTime(query.until, "until"),
-      actor: query.actor,
-      action: query.action,
-      target: query.target,
-      afterSeq: query.after,
-      limit: query.limit ?? defaultLimit,
-    };
-    await tokens.authorize(request.ctx, "audit.read", "audit");
-    await audit.record(request.ctx, {
-      action: "audit.read",
-      target: "audit",
-      outcome: "allowed",
-      details: { filter: JSON.stringify(query) },
-    });
-    return audit.list(filter);
-  };
+/** Reading the audit chain (auditors: the `auditor` policy), and its public verification key. */
+export function auditRoutes(app: FastifyInstance, services: Services): void {
+  const { auditAccess } = services;
 
   app.get(
     "/v1/audit",
     {
       config: { auth: "audit.read" },
       schema: {
-        summary: "Audit entries, oldest first, filtered",
+        summary: "Audit entries, oldest first, filtered; next_after continues a full page",
         tags: ["audit"],
         querystring: filterQuery,
-        response: { 200: dataEnvelope({ entries: { type: "array", items: entrySchema } }), 400: errorSchema },
+        response: {
+          200: dataEnvelope({
+            entries: { type: "array", items: entrySchema },
+            next_after: { type: ["integer", "null"] },
+          }),
+          400: errorSchema,
+        },
       },
     },
-    async (request) => ({ data: { entries: await readEntries(request, DEFAULT_LIMIT) } }),
+    async (request) => {
+      const page = await auditAccess.list(filterOf(request.query as FilterQuery, DEFAULT_LIMIT), request.ctx);
+      return { data: { entries: page.entries, next_after: page.nextAfter } };
+    },
   );
 
   app.get(
@@ -93,18 +91,65 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     {
       config: { auth: "audit.read" },
       schema: {
-        summary: "The whole chain (or a filtered part) as JSON lines, for offline verification",
+        summary:
+          "The chain as canonical JSON lines, ending with a fresh signed checkpoint, for offline verification",
         tags: ["audit"],
         querystring: filterQuery,
       },
     },
     async (request, reply) => {
-      const entries = await readEntries(request);
-      return reply
-        .type("application/x-ndjson")
-        .send(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(""));
+      const lines = await auditAccess.exportLines(filterOf(request.query as FilterQuery), request.ctx);
+      return reply.type("application/x-ndjson").send(lines.map((line) => `${line}\n`).join(""));
     },
   );
+
+  app.get(
+    "/v1/audit/public-key",
+    {
+      config: { sealedOk: true },
+      schema: {
+        summary:
+          "The Ed25519 key that verifies audit checkpoints (public: no token needed, also while sealed)",
+        tags: ["audit"],
+        security: [],
+        response: {
+          200: dataEnvelope({
+            algorithm: { type: "string" },
+            key_id: { type: "string" },
+            public_key_pem: { type: "string" },
+            public_key_openssh: { type: "string" },
+          }),
+          400: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async () => {
+      const key = parsePublicKey(await auditAccess.publicKey());
+      return {
+        data: {
+          algorithm: "ed25519",
+          key_id: keyIdOf(key),
+          public_key_pem: publicKeyPem(key),
+          public_key_openssh: publicKeyOpenSsh(key),
+        },
+      };
+    },
+  );
+}
+
+function filterOf(query: FilterQuery, defaultLimit?: number): AuditFilter {
+  return {
+    since: isoTime(query.since, "since"),
+    until: isoTime(query.until, "until"),
+    actor: query.actor,
+    action: query.action,
+    target: query.target,
+    outcome: query.outcome,
+    reasonContains: query.q,
+    afterSeq: query.after,
+    limit: query.limit ?? defaultLimit,
+  };
 }
 
 function isoTime(value: string | undefined, what: string): string | undefined {

@@ -1,0 +1,51 @@
+import { type AuditEntry, auditLine } from "../core/audit-chain.js";
+import { BreakglassError } from "../core/errors.js";
+import type { AuditFilter } from "../store/store.js";
+import type { AuditLog } from "./audit.js";
+import type { AuditCheckpoints } from "./audit-checkpoints.js";
+import type { RequestContext } from "./context.js";
+import type { SealService } from "./seal.js";
+import type { TokenService } from "./tokens.js";
+
+/** Reading the audit log, for auditors: every read is itself on the log. */
+export class AuditAccess {
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly checkpoints: AuditCheckpoints,
+    private readonly tokens: TokenService,
+    private readonly seal: SealService,
+  ) {}
+
+  /** A page of entries, oldest first; `nextAfter` continues after the last one when the page is full. */
+  async list(filter: AuditFilter, ctx: RequestContext): Promise<{ entries: AuditEntry[]; nextAfter: number | null }> {
+    await this.recordRead(filter, ctx, "audit.read");
+    const entries = await this.audit.list(filter);
+    const full = filter.limit !== undefined && entries.length === filter.limit;
+    return { entries, nextAfter: full ? (entries.at(-1)?.seq ?? null) : null };
+  }
+
+  /**
+   * Entries as canonical JSON lines. The head is signed first, so a whole-chain export ends
+   * with a checkpoint and verifies offline with nothing but the public key.
+   */
+  async exportLines(filter: AuditFilter, ctx: RequestContext): Promise<string[]> {
+    await this.recordRead(filter, ctx, "audit.export");
+    await this.checkpoints.checkpoint();
+    return (await this.audit.list(filter)).map(auditLine);
+  }
+
+  /** The checkpoint verification key (PEM); public, readable while sealed. */
+  async publicKey(): Promise<string> {
+    const pem = await this.seal.auditPublicKey();
+    if (pem) return pem;
+    const { initialized } = await this.seal.status();
+    throw initialized
+      ? new BreakglassError("SEALED", "the audit public key is published at the first unseal: unseal once")
+      : new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
+  }
+
+  private async recordRead(filter: AuditFilter, ctx: RequestContext, action: string): Promise<void> {
+    await this.tokens.authorize(ctx, "audit.read", "audit");
+    await this.audit.record(ctx, { action, target: "audit", outcome: "allowed", details: { filter: JSON.stringify(filter) } });
+  }
+}

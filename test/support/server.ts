@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { type RunningServer, startServer } from "../../src/server/start.js";
+import { type RunningServer, type ServerOptions, startServer } from "../../src/server/start.js";
 import { newTestStorage, serverStorageOptions, type TestStorage } from "./storage.js";
 
 export interface CallOptions {
@@ -49,7 +49,11 @@ export async function callApi(
 
 /** A real server on a random loopback port, with fresh storage of the engine under test unless given some. */
 export async function startTestServer(
-  options: { storage?: TestStorage; captureLog?: boolean } = {},
+  options: {
+    storage?: TestStorage;
+    captureLog?: boolean;
+    auditCheckpoints?: ServerOptions["auditCheckpoints"];
+  } = {},
 ): Promise<TestServer> {
   const storage = options.storage ?? (await newTestStorage());
   const log: string[] = [];
@@ -65,6 +69,7 @@ export async function startTestServer(
     ...serverStorageOptions(storage),
     dev: false,
     logLevel: options.captureLog ? "debug" : "silent",
+    auditCheckpoints: options.auditCheckpoints,
     logStream,
   });
   return {

@@ -4,7 +4,7 @@ import { CHECKPOINT_ACTION, checkpointProblem } from "./audit-checkpoint.js";
 /**
  * The audit hash chain: hash = SHA-256(prev_hash || canonical_json(entry)), both as UTF-8 text,
  * where entry is every field but `hash`. Canonical JSON: keys sorted, no whitespace.
- * docs/audit-format.md states this for auditors who verify with their own tools.
+ * The README ("The audit log, for auditors") states this for auditors who verify with their own tools.
  */
 
 export const GENESIS_HASH = "0".repeat(64);

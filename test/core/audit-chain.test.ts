@@ -26,7 +26,7 @@ describe("the audit chain", () => {
   it("hashes SHA-256(prev_hash || canonical JSON) exactly as an auditor's own tools compute it", () => {
     const [entry] = chainEntries(null, [fields("totp.code.read", "INC-4411 billing lockout")]);
     if (!entry) throw new Error("no entry");
-    // Canonical JSON written out by hand from docs/audit-format.md: keys sorted, no whitespace.
+    // Canonical JSON written out by hand from the README: keys sorted, no whitespace.
     const canonical =
       '{"action":"totp.code.read","actor":"token:abc","approval_ids":[],"details":{"step":59429110},"outcome":"allowed",' +
       `"prev_hash":"${GENESIS_HASH}","reason":"INC-4411 billing lockout","remote_addr":"127.0.0.1","request_id":"r-1",` +

@@ -161,7 +161,7 @@ describe("the chain", () => {
   });
 });
 
-it("can be checked entry by entry with jq and sha256sum, as docs/audit-format.md shows auditors", async () => {
+it("can be checked entry by entry with jq and sha256sum, as the README shows auditors", async () => {
   const text = await (
     await fetch(`${t.server.url}/v1/audit/export`, { headers: { "X-Vault-Token": root } })
   ).text();

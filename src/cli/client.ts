@@ -52,23 +52,7 @@ export class BreakglassClient {
 
   /** Calls the API; any status of 400 or more (unless accepted) becomes an ApiError. */
   async call(method: string, path: string, options: CallOptions = {}): Promise<ApiReply> {
-    const url = new URL(this.addr + path);
-    for (const [name, value] of Object.entries(options.query ?? {}))
-      if (value !== undefined && value !== "") url.searchParams.set(name, String(value));
-    const token = options.token ?? this.token;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          ...(token ? { "X-Vault-Token": token } : {}),
-          ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      });
-    } catch (error) {
-      throw this.connectionError(error);
-    }
+    const response = await this.send(method, path, options);
     const receivedAt = Date.now();
     const text = await response.text();
     const reply: ApiReply = {
@@ -80,9 +64,52 @@ export class BreakglassClient {
     };
     if (response.status >= 400 && !options.accept?.includes(response.status)) {
       const message = firstErrorOf(reply);
-      throw new ApiError(response.status, message, hintFor(response.status, message, token));
+      throw new ApiError(
+        response.status,
+        message,
+        hintFor(response.status, message, options.token ?? this.token),
+      );
     }
     return reply;
+  }
+
+  /** A long text answer (an audit export) as it arrives, chunk by chunk, without holding it all. */
+  async *stream(path: string): AsyncGenerator<string> {
+    const response = await this.send("GET", path, {});
+    if (response.status >= 400 || !response.body) {
+      const text = await response.text();
+      const message = firstErrorOf({
+        status: response.status,
+        body: parseJson(text),
+        text,
+        serverDate: null,
+        receivedAt: 0,
+      });
+      throw new ApiError(response.status, message, hintFor(response.status, message, this.token));
+    }
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) yield decoder.decode(chunk, { stream: true });
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  }
+
+  private async send(method: string, path: string, options: CallOptions): Promise<Response> {
+    const url = new URL(this.addr + path);
+    for (const [name, value] of Object.entries(options.query ?? {}))
+      if (value !== undefined && value !== "") url.searchParams.set(name, String(value));
+    const token = options.token ?? this.token;
+    try {
+      return await fetch(url, {
+        method,
+        headers: {
+          ...(token ? { "X-Vault-Token": token } : {}),
+          ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch (error) {
+      throw this.connectionError(error);
+    }
   }
 
   /** The `data` of a Vault-style envelope, or the whole body for endpoints without one (sys/*). */

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { CliError } from "./output.js";
 
 /** Reading the user's input files and writing secret outputs, with errors that name the file. */
@@ -9,6 +9,17 @@ export function readInputFile(file: string, what: string): Buffer {
   } catch (error) {
     throw new CliError(`cannot read ${what} ${file}: ${describeFsError(error)}`);
   }
+}
+
+/** A large input file (an audit export) as text chunks, opened first so a missing file is named clearly. */
+export async function* streamInputFile(file: string, what: string): AsyncGenerator<string> {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (error) {
+    throw new CliError(`cannot read ${what} ${file}: ${describeFsError(error)}`);
+  }
+  for await (const chunk of createReadStream(file, { fd, encoding: "utf8" })) yield chunk as string;
 }
 
 export interface PrivateFile {

@@ -101,43 +101,63 @@ export interface ChainReport {
 }
 
 /**
- * Walks entries in order: each must follow the one before (seq, prev_hash), hash to its own
- * content, and — for checkpoints — sign the entry before it with the given key.
+ * Walks entries in order, one at a time (so a log of millions of lines streams through): each
+ * must follow the one before (seq, prev_hash), hash to its own content, and — for checkpoints —
+ * sign the entry before it with the given key.
  */
-export function verifyChain(entries: Iterable<AuditEntry>, publicKey?: KeyObject): ChainReport {
-  const report: ChainReport = {
-    count: 0,
-    head: null,
-    lastCheckpoint: null,
-    unsignedTail: null,
-    signaturesChecked: publicKey !== undefined,
-    firstProblem: null,
-  };
-  let prev = GENESIS_HASH;
-  for (const entry of entries) {
-    const expectedSeq = report.count + 1;
+export class ChainVerifier {
+  private readonly state: ChainReport;
+  private prev = GENESIS_HASH;
+
+  constructor(private readonly publicKey?: KeyObject) {
+    this.state = {
+      count: 0,
+      head: null,
+      lastCheckpoint: null,
+      unsignedTail: null,
+      signaturesChecked: publicKey !== undefined,
+      firstProblem: null,
+    };
+  }
+
+  /** Checks the next entry; false once a problem was found (later entries are not looked at). */
+  add(entry: AuditEntry): boolean {
+    if (this.state.firstProblem) return false;
+    const expectedSeq = this.state.count + 1;
     const problem =
       entry.seq !== expectedSeq
         ? `entry ${expectedSeq} is missing (next present is ${entry.seq})`
-        : entry.prev_hash !== prev
+        : entry.prev_hash !== this.prev
           ? `entry ${entry.seq} does not link to entry ${entry.seq - 1} (prev_hash differs)`
           : hashEntry(entry) !== entry.hash
             ? `entry ${entry.seq} was altered (its hash does not match its content)`
             : entry.action === CHECKPOINT_ACTION
-              ? checkpointProblem(entry, publicKey, (report.lastCheckpoint?.seq ?? 0) + 1)
+              ? checkpointProblem(entry, this.publicKey, (this.state.lastCheckpoint?.seq ?? 0) + 1)
               : null;
     if (problem) {
-      report.firstProblem = { seq: expectedSeq, problem };
-      break;
+      this.state.firstProblem = { seq: expectedSeq, problem };
+      return false;
     }
     if (entry.action === CHECKPOINT_ACTION)
-      report.lastCheckpoint = { seq: entry.seq, signedSeq: entry.seq - 1, time: entry.time };
-    prev = entry.hash;
-    report.count += 1;
-    report.head = entry;
+      this.state.lastCheckpoint = { seq: entry.seq, signedSeq: entry.seq - 1, time: entry.time };
+    this.prev = entry.hash;
+    this.state.count += 1;
+    this.state.head = entry;
+    return true;
   }
-  const signedUpTo = report.lastCheckpoint?.seq ?? 0;
-  if (report.head && report.head.seq > signedUpTo)
-    report.unsignedTail = { from: signedUpTo + 1, to: report.head.seq };
-  return report;
+
+  report(): ChainReport {
+    const signedUpTo = this.state.lastCheckpoint?.seq ?? 0;
+    const head = this.state.head;
+    return {
+      ...this.state,
+      unsignedTail: head && head.seq > signedUpTo ? { from: signedUpTo + 1, to: head.seq } : null,
+    };
+  }
+}
+
+export function verifyChain(entries: Iterable<AuditEntry>, publicKey?: KeyObject): ChainReport {
+  const verifier = new ChainVerifier(publicKey);
+  for (const entry of entries) if (!verifier.add(entry)) break;
+  return verifier.report();
 }

@@ -7,6 +7,8 @@ import type { RequestContext } from "./context.js";
 import type { SealService } from "./seal.js";
 import type { TokenService } from "./tokens.js";
 
+const EXPORT_PAGE = 5000;
+
 /** Reading the audit log, for auditors: every read is itself on the log. */
 export class AuditAccess {
   constructor(
@@ -17,7 +19,10 @@ export class AuditAccess {
   ) {}
 
   /** A page of entries, oldest first; `nextAfter` continues after the last one when the page is full. */
-  async list(filter: AuditFilter, ctx: RequestContext): Promise<{ entries: AuditEntry[]; nextAfter: number | null }> {
+  async list(
+    filter: AuditFilter,
+    ctx: RequestContext,
+  ): Promise<{ entries: AuditEntry[]; nextAfter: number | null }> {
     await this.recordRead(filter, ctx, "audit.read");
     const entries = await this.audit.list(filter);
     const full = filter.limit !== undefined && entries.length === filter.limit;
@@ -25,13 +30,25 @@ export class AuditAccess {
   }
 
   /**
-   * Entries as canonical JSON lines. The head is signed first, so a whole-chain export ends
-   * with a checkpoint and verifies offline with nothing but the public key.
+   * Entries as canonical JSON lines, read page by page (a log of millions streams through). The
+   * head is signed first, so a whole-chain export ends with a checkpoint and verifies offline
+   * with nothing but the public key.
    */
-  async exportLines(filter: AuditFilter, ctx: RequestContext): Promise<string[]> {
+  async exportLines(filter: AuditFilter, ctx: RequestContext): Promise<AsyncIterable<string>> {
     await this.recordRead(filter, ctx, "audit.export");
     await this.checkpoints.checkpoint();
-    return (await this.audit.list(filter)).map(auditLine);
+    const audit = this.audit;
+    return (async function* pages() {
+      let afterSeq = filter.afterSeq;
+      let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
+      while (remaining > 0) {
+        const page = await audit.list({ ...filter, afterSeq, limit: Math.min(EXPORT_PAGE, remaining) });
+        for (const entry of page) yield `${auditLine(entry)}\n`;
+        if (page.length < EXPORT_PAGE) return;
+        remaining -= page.length;
+        afterSeq = page.at(-1)?.seq;
+      }
+    })();
   }
 
   /** The checkpoint verification key (PEM); public, readable while sealed. */
@@ -46,6 +63,11 @@ export class AuditAccess {
 
   private async recordRead(filter: AuditFilter, ctx: RequestContext, action: string): Promise<void> {
     await this.tokens.authorize(ctx, "audit.read", "audit");
-    await this.audit.record(ctx, { action, target: "audit", outcome: "allowed", details: { filter: JSON.stringify(filter) } });
+    await this.audit.record(ctx, {
+      action,
+      target: "audit",
+      outcome: "allowed",
+      details: { filter: JSON.stringify(filter) },
+    });
   }
 }

@@ -66,7 +66,9 @@ describe("verifying an export offline with the public key", () => {
   });
 
   it("the signature checks with OpenSSL, from the message as the README describes it", () => {
-    const checkpoint = entries().filter((e) => e.action === "audit.checkpoint").at(-1) as AuditEntry;
+    const checkpoint = entries()
+      .filter((e) => e.action === "audit.checkpoint")
+      .at(-1) as AuditEntry;
     const message = writeFile(work, "message.txt", checkpointMessageOf(checkpoint));
     const signature = writeFile(
       work,

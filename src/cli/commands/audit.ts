@@ -1,8 +1,9 @@
+import { once } from "node:events";
 import { type Command, Option } from "commander";
-import { type AuditEntry, type ChainReport, verifyChain } from "../../core/audit-chain.js";
+import { type AuditEntry, type ChainReport, ChainVerifier } from "../../core/audit-chain.js";
 import { parsePublicKey } from "../../core/audit-checkpoint.js";
 import { contextOf, wholeNumber } from "../command-context.js";
-import { readInputFile } from "../local-files.js";
+import { readInputFile, streamInputFile } from "../local-files.js";
 import { CliError, emit } from "../output.js";
 
 export function registerAudit(program: Command): void {
@@ -40,8 +41,8 @@ export function registerAudit(program: Command): void {
     .command("export")
     .description("the whole chain as canonical JSON lines on stdout, ending with a fresh signed checkpoint")
     .action(async (_options, command: Command) => {
-      const reply = await contextOf(command).client.call("GET", "/v1/audit/export");
-      process.stdout.write(reply.text);
+      for await (const chunk of contextOf(command).client.stream("/v1/audit/export"))
+        if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
     });
 
   audit
@@ -68,15 +69,17 @@ export function registerAudit(program: Command): void {
     )
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const text = options.file
-        ? readInputFile(options.file, "audit export").toString("utf8")
-        : (await ctx.client.call("GET", "/v1/audit/export")).text;
       const keyText = options.publicKey
         ? readInputFile(options.publicKey, "public key").toString("utf8")
         : options.file
           ? null
           : (await ctx.client.data<PublicKeyData>("GET", "/v1/audit/public-key")).public_key_pem;
-      const report = verifyChain(parseExport(text), keyText === null ? undefined : readPublicKey(keyText));
+      const verifier = new ChainVerifier(keyText === null ? undefined : readPublicKey(keyText));
+      const chunks = options.file
+        ? streamInputFile(options.file, "audit export")
+        : ctx.client.stream("/v1/audit/export");
+      for await (const entry of exportEntries(chunks)) if (!verifier.add(entry)) break;
+      const report = verifier.report();
       const summary = {
         verified: report.firstProblem === null,
         entries: report.count,
@@ -144,21 +147,32 @@ function describeEntry(entry: AuditEntry): string {
   return fields.map((field) => (field === null || field === "" ? "-" : String(field))).join("  ");
 }
 
-/** One entry per line; a line that is not an audit entry is named, not skipped. */
-function parseExport(text: string): AuditEntry[] {
-  const entries: AuditEntry[] = [];
-  text.split("\n").forEach((line, index) => {
-    if (line.trim().length === 0) return;
+/** One entry per line, as the chunks arrive; a line that is not an audit entry is named, not skipped. */
+async function* exportEntries(chunks: AsyncIterable<string>): AsyncGenerator<AuditEntry> {
+  let pending = "";
+  let lineNumber = 0;
+  const parse = (line: string): AuditEntry | null => {
+    lineNumber += 1;
+    if (line.trim().length === 0) return null;
     let entry: unknown;
     try {
       entry = JSON.parse(line);
     } catch {
-      throw new CliError(`audit export line ${index + 1} is not valid JSON`);
+      throw new CliError(`audit export line ${lineNumber} is not valid JSON`);
     }
-    if (!isEntryShaped(entry)) throw new CliError(`audit export line ${index + 1} is not an audit entry`);
-    entries.push(entry);
-  });
-  return entries;
+    if (!isEntryShaped(entry)) throw new CliError(`audit export line ${lineNumber} is not an audit entry`);
+    return entry;
+  };
+  for await (const chunk of chunks) {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      const entry = parse(line);
+      if (entry) yield entry;
+    }
+  }
+  const last = parse(pending);
+  if (last) yield last;
 }
 
 function isEntryShaped(value: unknown): value is AuditEntry {

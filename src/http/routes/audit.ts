@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { keyIdOf, parsePublicKey, publicKeyOpenSsh, publicKeyPem } from "../../core/audit-checkpoint.js";
 import { badInput } from "../../core/errors.js";
@@ -99,7 +100,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const lines = await auditAccess.exportLines(filterOf(request.query as FilterQuery), request.ctx);
-      return reply.type("application/x-ndjson").send(lines.map((line) => `${line}\n`).join(""));
+      return reply.type("application/x-ndjson").send(Readable.from(lines));
     },
   );
 

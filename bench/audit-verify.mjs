@@ -1,0 +1,88 @@
+// npm run bench:audit: `breakglass audit verify` on a large export (default 1,000,000 entries,
+// a signed checkpoint every 1000), beside `sha256sum` of the same file, timed in the same run.
+// Prints figures; asserts nothing.  BENCH_AUDIT_ENTRIES changes the size.
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { auditLine, chainEntries } from "../dist/core/audit-chain.js";
+import {
+  checkpointFields,
+  publicKeyFromSeed,
+  publicKeyPem,
+  signingKeyFromSeed,
+} from "../dist/core/audit-checkpoint.js";
+
+const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
+const CHECKPOINT_EVERY = 1000;
+const here = new URL(".", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "breakglass-bench-audit-"));
+const file = join(dir, "audit.jsonl");
+const keyFile = join(dir, "audit.pem");
+
+function timed(command, args) {
+  const started = performance.now();
+  const run = spawnSync(command, args, { encoding: "utf8", maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) throw new Error(`${command} failed (${run.status}): ${run.stderr}`);
+  return { seconds, output: run.stdout.trim() };
+}
+
+try {
+  const seed = randomBytes(32);
+  writeFileSync(keyFile, publicKeyPem(publicKeyFromSeed(seed)));
+  const privateKey = signingKeyFromSeed(seed);
+  const out = createWriteStream(file);
+  let head = null;
+  const started = performance.now();
+  for (let written = 0; written < ENTRIES; ) {
+    const batch = [];
+    for (let i = 0; i < CHECKPOINT_EVERY - 1 && written + batch.length < ENTRIES - 1; i++) {
+      batch.push({
+        time: new Date(1_795_000_000_000 + written + i).toISOString(),
+        actor: "token:Q2x1c3RlckFjY2Vzc29y",
+        action: "totp.code.read",
+        target: `totp/keys/aws-account-${(written + i) % 5000}-root`,
+        outcome: "allowed",
+        reason: `INC-${written + i} on-call break-glass read`,
+        request_id: "0b7c1f5e-8d3a-4f2b-9c61-2a4e5d7f8b90",
+        remote_addr: "10.20.30.40",
+        user_agent: "breakglass-cli/0.1.0",
+        approval_ids: [],
+        details: { step: 59_833_333 + written + i },
+      });
+    }
+    batch.push((previous) => checkpointFields(previous, new Date().toISOString(), privateKey));
+    const entries = chainEntries(head, batch);
+    head = entries.at(-1);
+    written += entries.length;
+    if (!out.write(`${entries.map(auditLine).join("\n")}\n`)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  const megabytes = statSync(file).size / 1e6;
+  console.log(
+    `export of ${ENTRIES} entries, ${megabytes.toFixed(0)} MB, made in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+
+  const sha = timed("sha256sum", [file]);
+  console.log(`sha256sum                                  ${sha.seconds.toFixed(2)} s`);
+  const verify = timed(process.execPath, [
+    join(here, "..", "bin", "breakglass"),
+    "audit",
+    "verify",
+    "--file",
+    file,
+    "--public-key",
+    keyFile,
+  ]);
+  console.log(
+    `breakglass audit verify --file --public-key ${verify.seconds.toFixed(2)} s   (${(ENTRIES / verify.seconds / 1000).toFixed(0)}k entries/s)`,
+  );
+  console.log(`ratio verify / sha256sum: ${(verify.seconds / sha.seconds).toFixed(1)}`);
+  console.log(verify.output.split("\n").slice(-1)[0]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

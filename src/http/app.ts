@@ -10,6 +10,7 @@ import { installRequestContext } from "./request-context.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
 import { metaRoutes } from "./routes/meta.js";
+import { sysAuditSinkRoutes } from "./routes/sys-audit-sinks.js";
 import { sysSealRoutes } from "./routes/sys-seal.js";
 import { totpCodeRoutes } from "./routes/totp-code.js";
 import { totpKeyRoutes } from "./routes/totp-keys.js";
@@ -100,6 +101,7 @@ export async function buildApp(
   totpKeyRoutes(app, services);
   totpCodeRoutes(app, services);
   auditRoutes(app, services);
+  sysAuditSinkRoutes(app, services);
   metaRoutes(app, metrics);
   await app.ready();
   return app;

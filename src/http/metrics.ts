@@ -1,8 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditObserver } from "../services/audit.js";
+import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
 
-/** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns. */
-export class Metrics implements AuditObserver {
+/** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns and sink names. */
+export class Metrics implements AuditObserver, AuditSinkObserver {
   readonly registry = new Registry();
   readonly requests = new Histogram({
     name: "breakglass_http_request_duration_seconds",
@@ -23,9 +24,39 @@ export class Metrics implements AuditObserver {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [this.registry],
   });
+  private readonly requiredSinkRefusals = new Counter({
+    name: "breakglass_audit_required_sink_refusals_total",
+    help: "Committed audit batches whose requests were refused because a required sink did not take them",
+    registers: [this.registry],
+  });
   private readonly auditFailures = new Counter({
     name: "breakglass_audit_commit_failures_total",
     help: "Audit batches that could not be committed (their requests were refused)",
+    registers: [this.registry],
+  });
+
+  private readonly sinkDeliveries = new Counter({
+    name: "breakglass_audit_sink_delivered_total",
+    help: "Audit entries a sink acknowledged",
+    labelNames: ["sink"],
+    registers: [this.registry],
+  });
+  private readonly sinkFailures = new Counter({
+    name: "breakglass_audit_sink_failures_total",
+    help: "Failed attempts to deliver to a sink (each is retried)",
+    labelNames: ["sink"],
+    registers: [this.registry],
+  });
+  private readonly sinkDeadLetters = new Counter({
+    name: "breakglass_audit_sink_dead_letters_total",
+    help: "Audit entries a sink will never get (queue full, or still queued when the sink was closed)",
+    labelNames: ["sink"],
+    registers: [this.registry],
+  });
+  private readonly sinkQueue = new Gauge({
+    name: "breakglass_audit_sink_queue",
+    help: "Audit entries waiting for a sink",
+    labelNames: ["sink"],
     registers: [this.registry],
   });
 
@@ -51,5 +82,25 @@ export class Metrics implements AuditObserver {
 
   commitFailed(): void {
     this.auditFailures.inc();
+  }
+
+  deliveryFailed(): void {
+    this.requiredSinkRefusals.inc();
+  }
+
+  sinkDelivered(sink: string, entries: number): void {
+    this.sinkDeliveries.inc({ sink }, entries);
+  }
+
+  sinkFailed(sink: string): void {
+    this.sinkFailures.inc({ sink });
+  }
+
+  sinkDeadLettered(sink: string, entries: number): void {
+    this.sinkDeadLetters.inc({ sink }, entries);
+  }
+
+  sinkQueueLength(sink: string, entries: number): void {
+    this.sinkQueue.set({ sink }, entries);
   }
 }

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
+import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
@@ -26,6 +27,8 @@ export interface ServerOptions {
   auditCheckpoints?: Partial<CheckpointPolicy>;
   /** Where dev mode prints its share and root token (never through the logger). */
   announce?: (text: string) => void;
+  /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
+  auditSinks?: unknown;
 }
 
 export interface RunningServer {
@@ -48,6 +51,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new ServerConfigError(
       `refusing to listen on ${options.host} without TLS: give --tls-cert and --tls-key, or --insecure-listen if a TLS proxy is in front`,
     );
+  const sinks = parseConfigSinks(options.auditSinks);
+  if (sinks.problems.length > 0) throw new ServerConfigError(sinks.problems.join("; "));
   const https = tls
     ? { cert: readFileSync(options.tlsCert as string), key: readFileSync(options.tlsKey as string) }
     : null;
@@ -65,9 +70,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = options.databaseUrl
     ? await openPostgresStore(options.databaseUrl, onAuditTransaction)
     : await openSqliteStore(options.dev ? null : options.dataDir, onAuditTransaction);
-  services = createServices(
-    store,
-    {
+  services = createServices(store, {
+    auditObserver: {
       batchCommitted: (seconds) => metrics.batchCommitted(seconds),
       commitFailed: (error) => {
         logger.error(
@@ -76,9 +80,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         );
         metrics.commitFailed();
       },
+      deliveryFailed: (error) => {
+        logger.error(
+          { err: { message: error instanceof Error ? error.message : String(error) } },
+          "a required audit sink failed: requests refused",
+        );
+        metrics.deliveryFailed();
+      },
     },
-    { ...DEFAULT_CHECKPOINT_POLICY, ...options.auditCheckpoints },
-  );
+    checkpointPolicy: { ...DEFAULT_CHECKPOINT_POLICY, ...options.auditCheckpoints },
+    configSinks: sinks.specs,
+    sinkObserver: metrics,
+    log: logger,
+  });
+  await services.auditSinkManager.start();
   services.checkpoints.start();
   const app = await buildApp(services, metrics, { logger, https });
   if (options.dev)
@@ -94,8 +109,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
       running.checkpoints.stop();
-      running.seal.wipe();
       await app.close();
+      // Sinks drain first: a webhook's stored credential needs the keyring to send what is queued.
+      await running.auditSinkManager.close();
+      running.seal.wipe();
       await store.close();
     },
   };

@@ -16,6 +16,8 @@ export interface AuditObserver {
   /** A batch of entries is durable, `seconds` after it was handed to the store. */
   batchCommitted(seconds: number): void;
   commitFailed(error: unknown): void;
+  /** Committed, but a required sink did not take them: the requests are refused all the same. */
+  deliveryFailed(error: unknown): void;
 }
 
 /** Where committed entries go besides the store (the sinks). */
@@ -109,7 +111,13 @@ export class AuditLog {
       );
       this.observer.batchCommitted(Number(process.hrtime.bigint() - started) / 1e9);
       for (const listener of this.committedListeners) listener(entries);
-      await this.delivery?.deliver(entries);
+      try {
+        await this.delivery?.deliver(entries);
+      } catch (error) {
+        this.observer.deliveryFailed(error);
+        for (const p of batch) p.reject(auditUnavailable());
+        return;
+      }
       batch.forEach((p, i) => {
         p.resolve(entries[i] as AuditEntry);
       });

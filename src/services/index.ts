@@ -1,7 +1,11 @@
 import type { Store } from "../store/store.js";
 import { AuditLog, type AuditObserver } from "./audit.js";
 import { AuditAccess } from "./audit-access.js";
-import { AuditCheckpoints, type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "./audit-checkpoints.js";
+import { AuditCheckpoints, type CheckpointPolicy } from "./audit-checkpoints.js";
+import { AuditSinkService } from "./audit-sinks/sink-admin.js";
+import type { SinkSpec } from "./audit-sinks/sink-config.js";
+import { AuditSinkManager } from "./audit-sinks/sink-manager.js";
+import type { AuditSinkObserver, SinkLog } from "./audit-sinks/sink-queue.js";
 import { SealService } from "./seal.js";
 import { TokenService } from "./tokens.js";
 import { TotpService } from "./totp.js";
@@ -14,19 +18,36 @@ export interface Services {
   seal: SealService;
   tokens: TokenService;
   totp: TotpService;
+  auditSinks: AuditSinkService;
+  /** Feeds the sinks; started before the server listens, closed at shutdown. */
+  auditSinkManager: AuditSinkManager;
 }
 
-export function createServices(
-  store: Store,
-  auditObserver: AuditObserver,
-  checkpointPolicy: CheckpointPolicy = DEFAULT_CHECKPOINT_POLICY,
-): Services {
-  const audit = new AuditLog(store, auditObserver);
+export interface ServiceSettings {
+  auditObserver: AuditObserver;
+  checkpointPolicy: CheckpointPolicy;
+  /** Sinks from the config file: active from start, never stored. */
+  configSinks: SinkSpec[];
+  sinkObserver: AuditSinkObserver;
+  log: SinkLog;
+}
+
+export function createServices(store: Store, settings: ServiceSettings): Services {
+  const audit = new AuditLog(store, settings.auditObserver);
   // Tokens are checked with a key from the keyring, which exists only once the seal service has unsealed.
   const tokens: TokenService = new TokenService(store, audit, () => seal.keyringOrThrow().tokenHmacKey);
   const seal = new SealService(store, audit, tokens);
   const totp = new TotpService(store, seal, tokens, audit);
-  const checkpoints = new AuditCheckpoints(audit, seal, checkpointPolicy);
+  const checkpoints = new AuditCheckpoints(audit, seal, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, tokens, seal);
-  return { store, audit, checkpoints, auditAccess, seal, tokens, totp };
+  const auditSinkManager = new AuditSinkManager(
+    store,
+    seal,
+    settings.configSinks,
+    settings.sinkObserver,
+    settings.log,
+  );
+  audit.setDelivery(auditSinkManager);
+  const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
+  return { store, audit, checkpoints, auditAccess, seal, tokens, totp, auditSinks, auditSinkManager };
 }

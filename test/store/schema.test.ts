@@ -56,7 +56,7 @@ describe.skipIf(!onPostgres)("the migrations", () => {
     }));
     await postgres.close();
 
-    expect(tables).toEqual(["audit_entries", "seal_config", "tokens", "totp_keys"]);
+    expect(tables).toEqual(["audit_entries", "audit_sinks", "seal_config", "tokens", "totp_keys"]);
     expect(postgresColumns).toEqual(sqliteColumns);
   });
 });

@@ -17,11 +17,22 @@ interface ServerSettings {
   tls_key?: string;
   insecure_listen?: boolean;
   log_level?: string;
+  /** Checked by the server at start (docs/audit-sinks.md). */
+  audit_sinks?: Record<string, unknown>;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-const FILE_KEYS = ["listen", "data", "database", "tls_cert", "tls_key", "insecure_listen", "log_level"];
+const FILE_KEYS = [
+  "listen",
+  "data",
+  "database",
+  "tls_cert",
+  "tls_key",
+  "insecure_listen",
+  "log_level",
+  "audit_sinks",
+];
 const PATH_KEYS = ["data", "tls_cert", "tls_key"];
 
 export function registerServer(program: Command): void {
@@ -73,6 +84,7 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     tls_key: pick("tlsKey", "tls_key") as string | undefined,
     insecure_listen: Boolean(pick("insecureListen", "insecure_listen")),
     log_level: pick("logLevel", "log_level") as string | undefined,
+    audit_sinks: file.audit_sinks,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -93,6 +105,12 @@ function readConfigFile(path: string): Partial<ServerSettings> {
   for (const key of Object.keys(config)) {
     if (!FILE_KEYS.includes(key))
       throw usageError(`config file ${path}: unknown key ${key} (known: ${FILE_KEYS.join(", ")})`);
+    if (key === "audit_sinks") {
+      const sinks = config[key];
+      if (sinks === null || typeof sinks !== "object" || Array.isArray(sinks))
+        throw usageError(`config file ${path}: audit_sinks must be an object of sinks by name`);
+      continue;
+    }
     const expected = key === "insecure_listen" ? "boolean" : "string";
     if (typeof config[key] !== expected)
       throw usageError(`config file ${path}: ${key} must be a ${expected}`);
@@ -126,6 +144,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       tlsKey: settings.tls_key,
       insecureListen: settings.insecure_listen,
       logLevel: settings.log_level,
+      auditSinks: settings.audit_sinks,
       announce: (text) => process.stderr.write(text),
     });
   } catch (error) {

@@ -1,5 +1,5 @@
-import { isAbsolute } from "node:path";
 import { isIP } from "node:net";
+import { isAbsolute } from "node:path";
 import { badInput } from "../../core/errors.js";
 
 /**
@@ -237,8 +237,7 @@ export function parseSinkSpec(
 /** The `audit_sinks` object of the config file: every sink, or every problem (prefixed with its place). */
 export function parseConfigSinks(input: unknown): { specs: SinkSpec[]; problems: string[] } {
   if (input === undefined || input === null) return { specs: [], problems: [] };
-  if (!isObject(input))
-    return { specs: [], problems: ["audit_sinks must be an object of sinks by name"] };
+  if (!isObject(input)) return { specs: [], problems: ["audit_sinks must be an object of sinks by name"] };
   const specs: SinkSpec[] = [];
   const problems: string[] = [];
   for (const [name, value] of Object.entries(input)) {

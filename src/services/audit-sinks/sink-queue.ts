@@ -132,7 +132,12 @@ export class SinkQueue {
     let retryMs = FIRST_RETRY_MS;
     while (this.items.length > 0 && !this.closed) {
       const waited = this.items.some((item) => item.waiters.length > 0);
-      if (!waited && !this.closing && this.settings.lingerMs > 0 && this.items.length < this.settings.maxBatch)
+      if (
+        !waited &&
+        !this.closing &&
+        this.settings.lingerMs > 0 &&
+        this.items.length < this.settings.maxBatch
+      )
         await this.pause(this.settings.lingerMs);
       if (this.closed) return;
       const batch = this.items.slice(0, this.settings.maxBatch);

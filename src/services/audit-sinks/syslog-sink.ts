@@ -21,7 +21,10 @@ export function syslogMessage(entry: AuditEntry, options: SyslogOptions): string
 }
 
 /** RFC 5424 HOSTNAME: printable ASCII, at most 255, "-" when unknown. */
-const HOSTNAME = hostname().replace(/[^\x21-\x7e]/g, "-").slice(0, 255) || "-";
+const HOSTNAME =
+  hostname()
+    .replace(/[^\x21-\x7e]/g, "-")
+    .slice(0, 255) || "-";
 
 /** UDP: one datagram per entry; delivered means sent (UDP has no acknowledgement). */
 export class UdpSyslogSink implements SinkTransport {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { callApi } from "../support/server.js";
 import { tempDir, writeFile } from "../support/tools.js";
 import { freePort, type SpawnedServer, spawnServer } from "./cli-harness.js";
 
@@ -48,6 +49,36 @@ describe("breakglass server settings: flags, then environment, then config file,
     const url = `http://127.0.0.1:${await freePort()}`;
     await expect(spawnServer(["--config", config], { url, cwd: dir })).rejects.toThrow(
       /exited with 2:[\s\S]*unknown key listne/,
+    );
+  });
+
+  it("audit_checkpoint_seconds makes a quiet server sign its chain that often", async () => {
+    const dir = tempDir("breakglass-e2e-config-");
+    const port = await freePort();
+    const config = writeFile(
+      dir,
+      "breakglass.json",
+      JSON.stringify({ listen: `127.0.0.1:${port}`, data: "./vault", audit_checkpoint_seconds: 1 }),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    server = await spawnServer(["--config", config], { url });
+    const init = await callApi(url, "PUT", "/v1/sys/init", {
+      body: { secret_shares: 1, secret_threshold: 1 },
+    });
+    await callApi(url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const actions = (
+      await callApi(url, "GET", "/v1/audit", { token: init.json.root_token })
+    ).json.data.entries.map((e: { action: string }) => e.action);
+    expect(actions.slice(0, 3)).toEqual(["sys.init", "sys.unseal", "audit.checkpoint"]);
+  });
+
+  it("a checkpoint interval that is not a whole number of seconds is refused: exit 2", async () => {
+    const dir = tempDir("breakglass-e2e-config-");
+    const config = writeFile(dir, "breakglass.json", JSON.stringify({ audit_checkpoint_seconds: 0.5 }));
+    const url = `http://127.0.0.1:${await freePort()}`;
+    await expect(spawnServer(["--config", config], { url, cwd: dir })).rejects.toThrow(
+      /exited with 2:[\s\S]*audit_checkpoint_seconds must be a whole number from 1 to 3600/,
     );
   });
 });

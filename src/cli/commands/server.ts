@@ -19,6 +19,10 @@ interface ServerSettings {
   log_level?: string;
   /** Checked by the server at start (docs/audit-sinks.md). */
   audit_sinks?: Record<string, unknown>;
+  /** Sign the audit chain after this many entries (default 1000)… */
+  audit_checkpoint_entries?: number;
+  /** …and at least this often, in seconds, while entries are unsigned (default 30). */
+  audit_checkpoint_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -32,7 +36,13 @@ const FILE_KEYS = [
   "insecure_listen",
   "log_level",
   "audit_sinks",
+  "audit_checkpoint_entries",
+  "audit_checkpoint_seconds",
 ];
+const NUMBER_KEYS: Record<string, [number, number]> = {
+  audit_checkpoint_entries: [1, 1_000_000],
+  audit_checkpoint_seconds: [1, 3600],
+};
 const PATH_KEYS = ["data", "tls_cert", "tls_key"];
 
 export function registerServer(program: Command): void {
@@ -85,6 +95,8 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     insecure_listen: Boolean(pick("insecureListen", "insecure_listen")),
     log_level: pick("logLevel", "log_level") as string | undefined,
     audit_sinks: file.audit_sinks,
+    audit_checkpoint_entries: file.audit_checkpoint_entries,
+    audit_checkpoint_seconds: file.audit_checkpoint_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -109,6 +121,15 @@ function readConfigFile(path: string): Partial<ServerSettings> {
       const sinks = config[key];
       if (sinks === null || typeof sinks !== "object" || Array.isArray(sinks))
         throw usageError(`config file ${path}: audit_sinks must be an object of sinks by name`);
+      continue;
+    }
+    const range = NUMBER_KEYS[key];
+    if (range) {
+      const value = config[key];
+      if (!Number.isInteger(value) || (value as number) < range[0] || (value as number) > range[1])
+        throw usageError(
+          `config file ${path}: ${key} must be a whole number from ${range[0]} to ${range[1]}`,
+        );
       continue;
     }
     const expected = key === "insecure_listen" ? "boolean" : "string";
@@ -145,6 +166,10 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       insecureListen: settings.insecure_listen,
       logLevel: settings.log_level,
       auditSinks: settings.audit_sinks,
+      auditCheckpoints: {
+        ...(settings.audit_checkpoint_entries ? { everyEntries: settings.audit_checkpoint_entries } : {}),
+        ...(settings.audit_checkpoint_seconds ? { everySeconds: settings.audit_checkpoint_seconds } : {}),
+      },
       announce: (text) => process.stderr.write(text),
     });
   } catch (error) {

@@ -1,5 +1,6 @@
 // npm run bench:audit: `breakglass audit verify` on a large export (default 1,000,000 entries,
-// a signed checkpoint every 1000), beside `sha256sum` of the same file, timed in the same run.
+// a signed checkpoint every 1000), beside `sha256sum` of the same file, timed in the same run;
+// then the same entries in a SQLite store, and how long the searches of GET /v1/audit take there.
 // Prints figures; asserts nothing.  BENCH_AUDIT_ENTRIES changes the size.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -7,6 +8,7 @@ import { once } from "node:events";
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { auditLine, chainEntries } from "../dist/core/audit-chain.js";
 import {
   checkpointFields,
@@ -14,6 +16,8 @@ import {
   publicKeyPem,
   signingKeyFromSeed,
 } from "../dist/core/audit-checkpoint.js";
+import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
+import { openSqliteStore } from "../dist/store/sqlite.js";
 
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
 const CHECKPOINT_EVERY = 1000;
@@ -35,6 +39,14 @@ try {
   writeFileSync(keyFile, publicKeyPem(publicKeyFromSeed(seed)));
   const privateKey = signingKeyFromSeed(seed);
   const out = createWriteStream(file);
+  const store = await openSqliteStore(join(dir, "data"));
+  const db = new Database(join(dir, "data", "breakglass.sqlite"));
+  const insert = db.prepare(
+    "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
+  );
+  const insertAll = db.transaction((rows) => {
+    for (const row of rows) insert.run(row);
+  });
   let head = null;
   const started = performance.now();
   for (let written = 0; written < ENTRIES; ) {
@@ -58,6 +70,7 @@ try {
     const entries = chainEntries(head, batch);
     head = entries.at(-1);
     written += entries.length;
+    insertAll(entries.map(auditRowFromEntry));
     if (!out.write(`${entries.map(auditLine).join("\n")}\n`)) await once(out, "drain");
   }
   out.end();
@@ -83,6 +96,33 @@ try {
   );
   console.log(`ratio verify / sha256sum: ${(verify.seconds / sha.seconds).toFixed(1)}`);
   console.log(verify.output.split("\n").slice(-1)[0]);
+
+  // The searches of GET /v1/audit, through the store, on the same entries.
+  db.close();
+  const searches = {
+    "a page of 1000, oldest first": { limit: 1000 },
+    "a page deep in the log (after=900000)": { afterSeq: Math.floor(ENTRIES * 0.9), limit: 1000 },
+    "one target (about 200 entries)": { target: "totp/keys/aws-account-42-root", limit: 1000 },
+    "one action, a time range": {
+      action: "audit.checkpoint",
+      since: new Date(1_795_000_000_000 + 500_000).toISOString(),
+      limit: 1000,
+    },
+    "outcome=denied (none)": { outcome: "denied", limit: 1000 },
+    "reason contains text (scan)": { reasonContains: "inc-777777 on-call", limit: 1000 },
+  };
+  console.log(
+    `\nsearches over ${ENTRIES} entries (SQLite, indexes on time, actor, target, action, outcome):`,
+  );
+  for (const [name, filter] of Object.entries(searches)) {
+    await store.listAuditEntries(filter); // warm the page cache
+    const started = performance.now();
+    const found = await store.listAuditEntries(filter);
+    console.log(
+      `  ${name.padEnd(42)} ${(performance.now() - started).toFixed(1).padStart(8)} ms   ${found.length} entries`,
+    );
+  }
+  await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

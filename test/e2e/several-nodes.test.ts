@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/core/audit-chain.js";
+import { parsePublicKey } from "../../src/core/audit-checkpoint.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { callApi } from "../support/server.js";
 import { newTestStorage, skipOutsidePostgresPass, type TestStorage } from "../support/storage.js";
@@ -79,7 +80,16 @@ describe.skipIf(!onPostgres)("two nodes on one PostgreSQL database", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line));
-    expect(verifyChain(entries)).toMatchObject({ count: entries.length, firstProblem: null });
+    // Checkpoints appended by either node verify with the one published key, and the export ends signed.
+    const publicKey = parsePublicKey(
+      (await callApi(node1.url, "GET", "/v1/audit/public-key")).json.data.public_key_pem,
+    );
+    expect(verifyChain(entries, publicKey)).toMatchObject({
+      count: entries.length,
+      firstProblem: null,
+      unsignedTail: null,
+    });
+    expect(entries.filter((e) => e.action === "audit.checkpoint").length).toBeGreaterThan(1);
     const reads = new Map<string, number>();
     for (const entry of entries)
       if (entry.action === "totp.code.read" && entry.outcome === "allowed")

@@ -12,7 +12,8 @@ export type ErrorCode =
   | "NOT_INITIALIZED"
   | "ALREADY_INITIALIZED"
   | "AUDIT_UNAVAILABLE"
-  | "STORE_UNAVAILABLE";
+  | "STORE_UNAVAILABLE"
+  | "TOO_MANY_ATTEMPTS";
 
 export class BreakglassError extends Error {
   constructor(

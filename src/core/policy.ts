@@ -1,3 +1,5 @@
+import { badInput } from "./errors.js";
+
 /**
  * Who may do what, until people, groups and per-credential rules arrive: a fixed set of
  * built-in policies naming the actions they allow. Every decision goes through `isAllowed`.
@@ -14,6 +16,8 @@ export const ACTIONS = [
   "totp.code.validate",
   "audit.read",
   "audit.configure",
+  "people.read",
+  "people.write",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -21,16 +25,25 @@ const READER: Action[] = ["totp.key.read", "totp.code.read", "totp.code.validate
 
 export const BUILT_IN_POLICIES: Record<string, readonly Action[]> = {
   root: ACTIONS,
+  // Roles for people (userpass users and groups). Access rules per credential come next.
+  admin: ACTIONS,
+  operator: ["sys.seal", "token.self"],
+  member: ["token.self"],
   default: ["token.self"],
   "totp-reader": READER,
   "totp-admin": [...READER, "totp.key.write", "totp.key.delete"],
-  auditor: ["audit.read"],
+  auditor: ["audit.read", "token.self"],
 };
 
 export function isAllowed(policies: readonly string[], action: Action): boolean {
   return policies.some((policy) => BUILT_IN_POLICIES[policy]?.includes(action) ?? false);
 }
 
-export function unknownPolicies(policies: readonly string[]): string[] {
-  return policies.filter((policy) => !(policy in BUILT_IN_POLICIES));
+/** Refuses names that are not built-in policies, listing those that are. */
+export function checkPolicies(policies: readonly string[]): void {
+  const unknown = policies.filter((policy) => !(policy in BUILT_IN_POLICIES));
+  if (unknown.length > 0)
+    throw badInput(
+      `unknown policies: ${unknown.join(", ")} (known: ${Object.keys(BUILT_IN_POLICIES).join(", ")})`,
+    );
 }

@@ -9,6 +9,8 @@ import type { Metrics } from "./metrics.js";
 import { installRequestContext } from "./request-context.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
+import { authUserpassRoutes } from "./routes/auth-userpass.js";
+import { groupRoutes } from "./routes/groups.js";
 import { metaRoutes } from "./routes/meta.js";
 import { sysAuditSinkRoutes } from "./routes/sys-audit-sinks.js";
 import { sysSealRoutes } from "./routes/sys-seal.js";
@@ -101,6 +103,8 @@ export async function buildApp(
   totpKeyRoutes(app, services);
   totpCodeRoutes(app, services);
   auditRoutes(app, services);
+  authUserpassRoutes(app, services);
+  groupRoutes(app, services);
   sysAuditSinkRoutes(app, services);
   metaRoutes(app, metrics);
   await app.ready();

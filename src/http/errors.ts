@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   SEALED: 503,
   AUDIT_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
+  TOO_MANY_ATTEMPTS: 429,
 };
 
 export function replyWithError(

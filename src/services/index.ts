@@ -6,9 +6,11 @@ import { AuditSinkService } from "./audit-sinks/sink-admin.js";
 import type { SinkSpec } from "./audit-sinks/sink-config.js";
 import { AuditSinkManager } from "./audit-sinks/sink-manager.js";
 import type { AuditSinkObserver, SinkLog } from "./audit-sinks/sink-queue.js";
+import { PeopleService } from "./people.js";
 import { SealService } from "./seal.js";
 import { TokenService } from "./tokens.js";
 import { TotpService } from "./totp.js";
+import { UserpassLogin } from "./userpass-login.js";
 
 export interface Services {
   store: Store;
@@ -19,6 +21,8 @@ export interface Services {
   tokens: TokenService;
   totp: TotpService;
   auditSinks: AuditSinkService;
+  people: PeopleService;
+  userpass: UserpassLogin;
   /** Feeds the sinks; started before the server listens, closed at shutdown. */
   auditSinkManager: AuditSinkManager;
 }
@@ -30,6 +34,8 @@ export interface ServiceSettings {
   configSinks: SinkSpec[];
   sinkObserver: AuditSinkObserver;
   log: SinkLog;
+  /** How long a token from a userpass login lives. */
+  loginTtlSeconds?: number;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
@@ -49,5 +55,19 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   );
   audit.setDelivery(auditSinkManager);
   const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
-  return { store, audit, checkpoints, auditAccess, seal, tokens, totp, auditSinks, auditSinkManager };
+  const people = new PeopleService(store, tokens, audit);
+  const userpass = new UserpassLogin(store, people, tokens, audit, settings.loginTtlSeconds);
+  return {
+    store,
+    audit,
+    checkpoints,
+    auditAccess,
+    seal,
+    tokens,
+    totp,
+    auditSinks,
+    auditSinkManager,
+    people,
+    userpass,
+  };
 }

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { badInput, permissionDenied } from "../core/errors.js";
-import { type Action, BUILT_IN_POLICIES, isAllowed, unknownPolicies } from "../core/policy.js";
+import { type Action, checkPolicies, isAllowed } from "../core/policy.js";
 import type { Store, TokenRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
@@ -16,6 +16,8 @@ export interface TokenRequest {
   meta?: Record<string, string>;
   ttlSeconds?: number;
   noParent?: boolean;
+  /** Set for tokens issued at a user's login. */
+  username?: string;
 }
 
 export interface IssuedToken {
@@ -75,11 +77,7 @@ export class TokenService {
   async create(request: TokenRequest, ctx: RequestContext): Promise<IssuedToken> {
     const creator = await this.authorize(ctx, "token.create");
     const policies = request.policies?.length ? [...new Set(request.policies)] : creator.policies;
-    const unknown = unknownPolicies(policies);
-    if (unknown.length > 0)
-      throw badInput(
-        `unknown policies: ${unknown.join(", ")} (known: ${Object.keys(BUILT_IN_POLICIES).join(", ")})`,
-      );
+    checkPolicies(policies);
     const ttl = request.ttlSeconds;
     if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0 && ttl <= MAX_TTL_SECONDS))
       throw badInput(
@@ -124,6 +122,21 @@ export class TokenService {
     this.cache.clear();
   }
 
+  /** A token for a user who just logged in (the caller checked the password); it expires. */
+  issueLoginToken(username: string, policies: string[], ttlSeconds: number): Promise<IssuedToken> {
+    return this.mint(
+      this.hmacKey(),
+      { username, policies, ttlSeconds, displayName: `userpass-${username}`, meta: { username } },
+      null,
+    );
+  }
+
+  /** Ends every token of a user (deleted, or their password changed), on this node at once. */
+  async revokeTokensOf(username: string): Promise<void> {
+    await this.store.deleteTokensOfUser(username);
+    this.cache.clear();
+  }
+
   private async mint(
     hmacKey: Buffer,
     request: TokenRequest,
@@ -141,6 +154,7 @@ export class TokenService {
       parentAccessor,
       createdAt: now.toISOString(),
       expiresAt: ttl > 0 ? new Date(now.getTime() + ttl * 1000).toISOString() : null,
+      username: request.username ?? null,
     };
     await this.store.insertToken(record);
     return { token, record };

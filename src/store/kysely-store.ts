@@ -1,15 +1,18 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditAppender } from "./audit-appenders.js";
-import type { AuditEntryTable, Database, TotpKeyTable } from "./schema.js";
+import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
 import type {
   AuditFilter,
   AuditHead,
   AuditSinkRecord,
+  GroupRecord,
+  LoginFailures,
   SealConfig,
   Store,
   TokenRecord,
   TotpKeyRecord,
+  UserRecord,
 } from "./store.js";
 
 /** What differs between engines; everything else is the same Kysely code. */
@@ -124,8 +127,119 @@ export class KyselyStore implements Store {
         parent_accessor: token.parentAccessor,
         created_at: token.createdAt,
         expires_at: token.expiresAt,
+        username: token.username,
       })
       .execute();
+  }
+
+  async deleteTokensOfUser(username: string): Promise<number> {
+    const result = await this.db.deleteFrom("tokens").where("username", "=", username).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async findUser(username: string): Promise<UserRecord | null> {
+    const row = await this.db
+      .selectFrom("users")
+      .selectAll()
+      .where("username", "=", username)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      username: row.username,
+      passwordHash: row.password_hash,
+      policies: JSON.parse(row.policies),
+      displayName: row.display_name,
+      email: row.email,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  async putUser(user: UserRecord): Promise<void> {
+    const row = {
+      username: user.username,
+      password_hash: user.passwordHash,
+      policies: JSON.stringify(user.policies),
+      display_name: user.displayName,
+      email: user.email,
+      created_at: user.createdAt,
+      updated_at: user.updatedAt,
+    };
+    await this.db
+      .insertInto("users")
+      .values(row)
+      .onConflict((oc) => oc.column("username").doUpdateSet(row))
+      .execute();
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    const result = await this.db.deleteFrom("users").where("username", "=", username).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async listUsernames(): Promise<string[]> {
+    return (await this.db.selectFrom("users").select("username").orderBy("username").execute()).map(
+      (r) => r.username,
+    );
+  }
+
+  async findGroup(name: string): Promise<GroupRecord | null> {
+    const row = await this.db.selectFrom("groups").selectAll().where("name", "=", name).executeTakeFirst();
+    return row ? groupFromRow(row) : null;
+  }
+
+  async putGroup(group: GroupRecord): Promise<void> {
+    const row = {
+      name: group.name,
+      members: JSON.stringify(group.members),
+      policies: JSON.stringify(group.policies),
+      updated_at: group.updatedAt,
+    };
+    await this.db
+      .insertInto("groups")
+      .values(row)
+      .onConflict((oc) => oc.column("name").doUpdateSet(row))
+      .execute();
+  }
+
+  async deleteGroup(name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom("groups").where("name", "=", name).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async listGroups(): Promise<GroupRecord[]> {
+    return (await this.db.selectFrom("groups").selectAll().orderBy("name").execute()).map(groupFromRow);
+  }
+
+  async readLoginFailures(subject: string): Promise<LoginFailures | null> {
+    const row = await this.db
+      .selectFrom("login_failures")
+      .selectAll()
+      .where("subject", "=", subject)
+      .executeTakeFirst();
+    return row ? { failures: Number(row.failures), lockedUntil: row.locked_until } : null;
+  }
+
+  async addLoginFailure(subject: string, lockedUntil: (failures: number) => string | null): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom("login_failures")
+        .select("failures")
+        .where("subject", "=", subject)
+        .executeTakeFirst();
+      const failures = Number(row?.failures ?? 0) + 1;
+      const values = { subject, failures, locked_until: lockedUntil(failures) };
+      await trx
+        .insertInto("login_failures")
+        .values(values)
+        .onConflict((oc) => oc.column("subject").doUpdateSet(values))
+        .execute();
+      return failures;
+    });
+  }
+
+  async clearLoginFailures(subject: string): Promise<void> {
+    await this.db.deleteFrom("login_failures").where("subject", "=", subject).execute();
   }
 
   async findToken(tokenHmac: string): Promise<TokenRecord | null> {
@@ -144,6 +258,7 @@ export class KyselyStore implements Store {
       parentAccessor: row.parent_accessor,
       createdAt: row.created_at,
       expiresAt: row.expires_at,
+      username: row.username,
     };
   }
 
@@ -223,6 +338,15 @@ export class KyselyStore implements Store {
     await this.db.destroy();
     await this.specifics.close();
   }
+}
+
+function groupFromRow(row: Selectable<GroupTable>): GroupRecord {
+  return {
+    name: row.name,
+    members: JSON.parse(row.members),
+    policies: JSON.parse(row.policies),
+    updatedAt: row.updated_at,
+  };
 }
 
 function totpKeyFromRow(row: Selectable<TotpKeyTable>): TotpKeyRecord {

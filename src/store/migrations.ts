@@ -85,6 +85,36 @@ const migrations: Record<string, Migration> = {
       await sql`create index audit_entries_outcome on audit_entries (outcome)`.execute(db);
     },
   },
+  "0003-people": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("users")
+        .addColumn("username", "text", (c) => c.primaryKey())
+        .addColumn("password_hash", "text", (c) => c.notNull())
+        .addColumn("policies", "text", (c) => c.notNull())
+        .addColumn("display_name", "text", (c) => c.notNull())
+        .addColumn("email", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("groups")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("members", "text", (c) => c.notNull())
+        .addColumn("policies", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      // Failed logins per user and per address, shared by every node.
+      await db.schema
+        .createTable("login_failures")
+        .addColumn("subject", "text", (c) => c.primaryKey())
+        .addColumn("failures", "integer", (c) => c.notNull())
+        .addColumn("locked_until", "text")
+        .execute();
+      // The user a token was issued to at login, so deleting the user ends their tokens.
+      await db.schema.alterTable("tokens").addColumn("username", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

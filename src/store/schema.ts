@@ -10,6 +10,9 @@ export interface Database {
   tokens: TokenTable;
   audit_entries: AuditEntryTable;
   audit_sinks: AuditSinkTable;
+  users: UserTable;
+  groups: GroupTable;
+  login_failures: LoginFailureTable;
 }
 
 export interface SealConfigTable {
@@ -53,6 +56,7 @@ export interface TokenTable {
   parent_accessor: string | null;
   created_at: string;
   expires_at: string | null;
+  username: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEntryTable {
@@ -83,4 +87,30 @@ export interface AuditSinkTable {
   secret_ciphertext: string | null;
   key_version: number | null;
   updated_at: string;
+}
+
+export interface UserTable {
+  username: string;
+  /** argon2id, PHC string format. */
+  password_hash: string;
+  policies: string;
+  display_name: string;
+  email: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupTable {
+  name: string;
+  /** Usernames, as JSON. */
+  members: string;
+  policies: string;
+  updated_at: string;
+}
+
+export interface LoginFailureTable {
+  /** `user:NAME` or `addr:ADDRESS`. */
+  subject: string;
+  failures: number;
+  locked_until: string | null;
 }

@@ -21,6 +21,23 @@ export interface Store {
   acceptTotpStep(name: string, step: number): Promise<boolean>;
 
   insertToken(token: TokenRecord): Promise<void>;
+  /** Ends every token issued to a user at login. */
+  deleteTokensOfUser(username: string): Promise<number>;
+
+  findUser(username: string): Promise<UserRecord | null>;
+  /** Creates or replaces a user. */
+  putUser(user: UserRecord): Promise<void>;
+  deleteUser(username: string): Promise<boolean>;
+  listUsernames(): Promise<string[]>;
+  findGroup(name: string): Promise<GroupRecord | null>;
+  putGroup(group: GroupRecord): Promise<void>;
+  deleteGroup(name: string): Promise<boolean>;
+  listGroups(): Promise<GroupRecord[]>;
+
+  readLoginFailures(subject: string): Promise<LoginFailures | null>;
+  /** Counts one more failure for `subject` and sets its lock; returns the new count. */
+  addLoginFailure(subject: string, lockedUntil: (failures: number) => string | null): Promise<number>;
+  clearLoginFailures(subject: string): Promise<void>;
   findToken(tokenHmac: string): Promise<TokenRecord | null>;
   deleteToken(accessor: string): Promise<boolean>;
 
@@ -89,6 +106,30 @@ export interface TokenRecord {
   parentAccessor: string | null;
   createdAt: string;
   expiresAt: string | null;
+  /** The user it was issued to at login; null for tokens made with token/create. */
+  username: string | null;
+}
+
+export interface UserRecord {
+  username: string;
+  passwordHash: string;
+  policies: string[];
+  displayName: string;
+  email: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GroupRecord {
+  name: string;
+  members: string[];
+  policies: string[];
+  updatedAt: string;
+}
+
+export interface LoginFailures {
+  failures: number;
+  lockedUntil: string | null;
 }
 
 export interface AuditHead {

@@ -1,0 +1,213 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services/index.js";
+import type { UserView } from "../../services/people.js";
+import { dataEnvelope, errorSchema } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
+
+/** Vault's userpass auth method at auth/userpass/: users (admins) and login (anyone). */
+
+const usernameParams = {
+  type: "object",
+  required: ["username"],
+  properties: { username: { type: "string", maxLength: 64 } },
+} as const;
+
+const stringList = { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 64 } as const;
+
+const userProperties = {
+  username: { type: "string" },
+  policies: { type: "array", items: { type: "string" } },
+  token_policies: { type: "array", items: { type: "string" } },
+  groups: { type: "array", items: { type: "string" } },
+  display_name: { type: "string" },
+  email: { type: "string" },
+  created_at: { type: "string" },
+  updated_at: { type: "string" },
+  locked_until: { type: ["string", "null"] },
+};
+
+export function authUserpassRoutes(app: FastifyInstance, services: Services): void {
+  const { people, userpass } = services;
+
+  vaultWrite(
+    app,
+    "/v1/auth/userpass/users/:username",
+    {
+      config: { auth: "people.write" },
+      schema: {
+        summary: "Create or update a user (password required on create; argon2id)",
+        tags: ["people"],
+        params: usernameParams,
+        body: {
+          type: "object",
+          properties: {
+            password: { type: "string", maxLength: 1024 },
+            policies: stringList,
+            token_policies: stringList,
+            groups: stringList,
+            display_name: { type: "string", maxLength: 128 },
+            email: { type: "string", maxLength: 254 },
+          },
+        },
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { username } = request.params as { username: string };
+      const body = (request.body ?? {}) as {
+        password?: string;
+        policies?: string[];
+        token_policies?: string[];
+        groups?: string[];
+        display_name?: string;
+        email?: string;
+      };
+      await people.putUser(
+        username,
+        {
+          password: body.password,
+          policies: body.token_policies ?? body.policies,
+          groups: body.groups,
+          displayName: body.display_name,
+          email: body.email,
+        },
+        request.ctx,
+      );
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    "/v1/auth/userpass/users/:username",
+    {
+      config: { auth: "people.read" },
+      schema: {
+        summary: "A user (never the password)",
+        tags: ["people"],
+        params: usernameParams,
+        response: { 200: dataEnvelope(userProperties), 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { username } = request.params as { username: string };
+      return { data: userBody(await people.getUser(username, request.ctx)) };
+    },
+  );
+
+  app.get(
+    "/v1/auth/userpass/users",
+    {
+      config: { auth: "people.read" },
+      schema: {
+        summary: "List usernames (LIST as GET ?list=true); 404 when there are none, as Vault",
+        tags: ["people"],
+        querystring: { type: "object", properties: { list: { type: "string" } } },
+        response: {
+          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
+          404: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const keys = await people.listUsers(request.ctx);
+      if (keys.length === 0) return reply.code(404).send({ errors: [] });
+      return { data: { keys } };
+    },
+  );
+
+  app.delete(
+    "/v1/auth/userpass/users/:username",
+    {
+      config: { auth: "people.write" },
+      schema: {
+        summary: "Delete a user and end their tokens",
+        tags: ["people"],
+        params: usernameParams,
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request, reply) => {
+      const { username } = request.params as { username: string };
+      await people.deleteUser(username, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/userpass/login/:username",
+    {
+      schema: {
+        summary:
+          "Log in with a password; the token expires. Repeated failures lock the user and the address out for a growing time",
+        tags: ["people"],
+        security: [],
+        params: usernameParams,
+        body: {
+          type: "object",
+          required: ["password"],
+          properties: { password: { type: "string", maxLength: 1024 } },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              auth: {
+                type: "object",
+                properties: {
+                  client_token: { type: "string" },
+                  accessor: { type: "string" },
+                  policies: { type: "array", items: { type: "string" } },
+                  token_policies: { type: "array", items: { type: "string" } },
+                  metadata: { type: "object", additionalProperties: { type: "string" } },
+                  lease_duration: { type: "integer" },
+                  renewable: { type: "boolean" },
+                  entity_id: { type: "string" },
+                  token_type: { type: "string" },
+                  orphan: { type: "boolean" },
+                },
+              },
+            },
+          },
+          400: errorSchema,
+          429: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { username } = request.params as { username: string };
+      const { password } = request.body as { password: string };
+      const { token, record } = await userpass.login(username, password, request.ctx);
+      return {
+        auth: {
+          client_token: token,
+          accessor: record.accessor,
+          policies: record.policies,
+          token_policies: record.policies,
+          metadata: record.meta,
+          lease_duration: record.expiresAt
+            ? Math.round((Date.parse(record.expiresAt) - Date.now()) / 1000)
+            : 0,
+          renewable: false,
+          entity_id: "",
+          token_type: "service",
+          orphan: true,
+        },
+      };
+    },
+  );
+}
+
+function userBody(user: UserView) {
+  return {
+    username: user.username,
+    policies: user.policies,
+    token_policies: user.policies,
+    groups: user.groups,
+    display_name: user.displayName,
+    email: user.email,
+    created_at: user.createdAt,
+    updated_at: user.updatedAt,
+    locked_until: user.lockedUntil,
+  };
+}

@@ -1,0 +1,83 @@
+import { hash, verify } from "@node-rs/argon2";
+import { BreakglassError, badInput } from "../core/errors.js";
+import { FREE_FAILURES, lockoutSeconds } from "../core/people.js";
+import type { Store } from "../store/store.js";
+import type { AuditLog } from "./audit.js";
+import type { RequestContext } from "./context.js";
+import type { PeopleService } from "./people.js";
+import type { IssuedToken, TokenService } from "./tokens.js";
+
+export const DEFAULT_LOGIN_TTL_SECONDS = 8 * 3600;
+
+/** Vault's userpass login, with a growing lockout per user and per address after repeated failures. */
+export class UserpassLogin {
+  /** Verified against when the user does not exist, so a wrong name costs as long as a wrong password. */
+  private readonly decoyHash = hash("breakglass decoy password, never valid");
+
+  constructor(
+    private readonly store: Store,
+    private readonly people: PeopleService,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+    private readonly ttlSeconds: number = DEFAULT_LOGIN_TTL_SECONDS,
+  ) {}
+
+  async login(username: string, password: string, ctx: RequestContext): Promise<IssuedToken> {
+    const subjects: [string, number][] = [
+      [`user:${username}`, FREE_FAILURES.user],
+      ...(ctx.remoteAddr ? ([[`addr:${ctx.remoteAddr}`, FREE_FAILURES.address]] as [string, number][]) : []),
+    ];
+    const deny = (problem: string) =>
+      this.audit.record(ctx, {
+        action: "auth.userpass.login",
+        target: `user:${username}`,
+        outcome: "denied",
+        details: { problem },
+      });
+
+    const lockedFor = await this.secondsLocked(subjects);
+    if (lockedFor > 0) {
+      await deny("locked out after repeated failures");
+      throw new BreakglassError(
+        "TOO_MANY_ATTEMPTS",
+        `too many failed logins for this user or address: try again in ${lockedFor} s`,
+      );
+    }
+    const user = await this.store.findUser(username);
+    const matches = await verify(user?.passwordHash ?? (await this.decoyHash), password).catch(() => false);
+    if (!user || !matches) {
+      const now = Date.now();
+      for (const [subject, free] of subjects)
+        await this.store.addLoginFailure(subject, (failures) => {
+          const seconds = lockoutSeconds(failures, free);
+          return seconds > 0 ? new Date(now + seconds * 1000).toISOString() : null;
+        });
+      await deny(user ? "wrong password" : "no such user");
+      throw badInput("invalid username or password");
+    }
+    for (const [subject] of subjects) await this.store.clearLoginFailures(subject);
+    const groups = await this.people.groupsOf(username);
+    const policies = [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])];
+    const issued = await this.tokens.issueLoginToken(username, policies, this.ttlSeconds);
+    await this.audit.record(ctx, {
+      action: "auth.userpass.login",
+      target: `user:${username}`,
+      outcome: "allowed",
+      details: {
+        token: `token:${issued.record.accessor}`,
+        policies: policies.join(","),
+        groups: groups.map((g) => g.name).join(","),
+      },
+    });
+    return issued;
+  }
+
+  private async secondsLocked(subjects: [string, number][]): Promise<number> {
+    let seconds = 0;
+    for (const [subject] of subjects) {
+      const until = (await this.store.readLoginFailures(subject))?.lockedUntil;
+      if (until) seconds = Math.max(seconds, Math.ceil((Date.parse(until) - Date.now()) / 1000));
+    }
+    return seconds;
+  }
+}

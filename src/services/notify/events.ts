@@ -1,0 +1,41 @@
+/** What happened, for the people who must know: sent to webhooks and by e-mail, never blocking. */
+export type NotificationEventType =
+  | "code.read"
+  | "approval.requested"
+  | "approval.decided"
+  | "seal"
+  | "unseal"
+  | "login.locked";
+
+export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
+  "code.read",
+  "approval.requested",
+  "approval.decided",
+  "seal",
+  "unseal",
+  "login.locked",
+];
+
+export interface NotificationEvent {
+  type: NotificationEventType;
+  time: string;
+  /** Who did it: `user:alice`, `token:ACCESSOR`, `anonymous`. */
+  actor: string;
+  /** The credential concerned, if any. */
+  key?: string;
+  reason?: string | null;
+  approvalId?: string;
+  decision?: "approved" | "denied";
+  approvers?: string[];
+  /** One human sentence (Slack's `text`, the e-mail subject and body). */
+  text: string;
+  /** E-mail addresses that must get this one in particular (the approvers of a request). */
+  emailTo?: string[];
+  /** The audit entry's request id, to find it in the log. */
+  requestId?: string;
+}
+
+/** Fire and forget: implementations queue, retry and count failures; they never throw or wait. */
+export interface Notifier {
+  notify(event: NotificationEvent): void;
+}

@@ -1,12 +1,14 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerGroups } from "./commands/groups.js";
 import { registerLogin } from "./commands/login.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerOperator } from "./commands/operator.js";
 import { registerServer } from "./commands/server.js";
 import { registerStatus } from "./commands/status.js";
 import { registerTotp } from "./commands/totp.js";
+import { registerUsers } from "./commands/users.js";
 import { reportError } from "./output.js";
 
 /** The `breakglass` command: exit 0 on success, 1 on error, 2 on a usage error. */
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerOperator(program);
   registerLogin(program);
   registerTotp(program);
+  registerUsers(program);
+  registerGroups(program);
   registerAudit(program);
   registerMigrate(program);
   return program;

@@ -83,10 +83,10 @@ export function checkAccessRule(rule: AccessRule): AccessRule {
     throw badInput("approvals_required is more than 0 but no approvers are listed");
   if (
     !Number.isInteger(rule.approvalTtlSeconds) ||
-    rule.approvalTtlSeconds < 60 ||
+    rule.approvalTtlSeconds < 1 ||
     rule.approvalTtlSeconds > 24 * 3600
   )
-    throw badInput("approval_ttl must be from 60 seconds to 24 hours");
+    throw badInput("approval_ttl must be from 1 second to 24 hours");
   for (const channel of rule.notify)
     if (!/^(webhook:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|email)$/.test(channel))
       throw badInput(`notify channel ${channel} is not webhook:NAME or email`);

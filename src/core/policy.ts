@@ -1,8 +1,9 @@
 import { badInput } from "./errors.js";
 
 /**
- * Who may do what, until people, groups and per-credential rules arrive: a fixed set of
- * built-in policies naming the actions they allow. Every decision goes through `isAllowed`.
+ * Which kinds of request a token may make at all: a fixed set of built-in policies (roles) naming
+ * the actions they allow. Reading a credential's code is then decided by its access rule
+ * (core/access.ts).
  */
 
 export const ACTIONS = [
@@ -18,6 +19,9 @@ export const ACTIONS = [
   "audit.configure",
   "people.read",
   "people.write",
+  "notify.configure",
+  "access.configure",
+  "approvals.use",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -27,9 +31,10 @@ export const BUILT_IN_POLICIES: Record<string, readonly Action[]> = {
   root: ACTIONS,
   // Roles for people (userpass users and groups). Access rules per credential come next.
   admin: ACTIONS,
-  operator: ["sys.seal", "token.self"],
-  member: ["token.self"],
-  default: ["token.self"],
+  operator: ["sys.seal", "token.self", "approvals.use"],
+  member: ["token.self", "approvals.use"],
+  // Every login token carries it: reading codes and approving is then decided by access rules.
+  default: ["token.self", "approvals.use"],
   "totp-reader": READER,
   "totp-admin": [...READER, "totp.key.write", "totp.key.delete"],
   auditor: ["audit.read", "token.self"],

@@ -7,13 +7,16 @@ import { VERSION } from "../version.js";
 import { replyWithError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { installRequestContext } from "./request-context.js";
+import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
 import { authUserpassRoutes } from "./routes/auth-userpass.js";
 import { groupRoutes } from "./routes/groups.js";
 import { metaRoutes } from "./routes/meta.js";
+import { notifyRoutes } from "./routes/notify.js";
 import { sysAuditSinkRoutes } from "./routes/sys-audit-sinks.js";
 import { sysSealRoutes } from "./routes/sys-seal.js";
+import { totpAccessRoutes } from "./routes/totp-access.js";
 import { totpCodeRoutes } from "./routes/totp-code.js";
 import { totpKeyRoutes } from "./routes/totp-keys.js";
 
@@ -105,7 +108,10 @@ export async function buildApp(
   auditRoutes(app, services);
   authUserpassRoutes(app, services);
   groupRoutes(app, services);
+  totpAccessRoutes(app, services);
+  approvalRoutes(app, services);
   sysAuditSinkRoutes(app, services);
+  notifyRoutes(app, services);
   metaRoutes(app, metrics);
   await app.ready();
   return app;

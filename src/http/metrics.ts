@@ -1,9 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditObserver } from "../services/audit.js";
 import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
+import type { NotificationObserver } from "../services/notify/destinations.js";
 
 /** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns and sink names. */
-export class Metrics implements AuditObserver, AuditSinkObserver {
+export class Metrics implements AuditObserver, AuditSinkObserver, NotificationObserver {
   readonly registry = new Registry();
   readonly requests = new Histogram({
     name: "breakglass_http_request_duration_seconds",
@@ -60,6 +61,25 @@ export class Metrics implements AuditObserver, AuditSinkObserver {
     registers: [this.registry],
   });
 
+  private readonly notificationsSent = new Counter({
+    name: "breakglass_notifications_sent_total",
+    help: "Notifications a channel (webhook:NAME or smtp) delivered",
+    labelNames: ["channel"],
+    registers: [this.registry],
+  });
+  private readonly notificationFailures = new Counter({
+    name: "breakglass_notification_failures_total",
+    help: "Failed attempts to deliver a notification (each is retried)",
+    labelNames: ["channel"],
+    registers: [this.registry],
+  });
+  private readonly notificationDeadLetters = new Counter({
+    name: "breakglass_notification_dead_letters_total",
+    help: "Notifications given up on (too many failed attempts, queue full, or still queued at close)",
+    labelNames: ["channel"],
+    registers: [this.registry],
+  });
+
   constructor(isSealed: () => boolean) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -102,5 +122,17 @@ export class Metrics implements AuditObserver, AuditSinkObserver {
 
   sinkQueueLength(sink: string, entries: number): void {
     this.sinkQueue.set({ sink }, entries);
+  }
+
+  notificationSent(channel: string, events: number): void {
+    this.notificationsSent.inc({ channel }, events);
+  }
+
+  notificationFailed(channel: string): void {
+    this.notificationFailures.inc({ channel });
+  }
+
+  notificationDeadLettered(channel: string, events: number): void {
+    this.notificationDeadLetters.inc({ channel }, events);
   }
 }

@@ -92,8 +92,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     configSinks: sinks.specs,
     sinkObserver: metrics,
     log: logger,
+    notificationObserver: metrics,
   });
   await services.auditSinkManager.start();
+  await services.notifier.start();
   services.checkpoints.start();
   const app = await buildApp(services, metrics, { logger, https });
   if (options.dev)
@@ -112,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await app.close();
       // Sinks drain first: a webhook's stored credential needs the keyring to send what is queued.
       await running.auditSinkManager.close();
+      await running.notifier.close();
       running.seal.wipe();
       await store.close();
     },

@@ -1,4 +1,6 @@
 import type { Store } from "../store/store.js";
+import { AccessRuleService } from "./access-rules.js";
+import { ApprovalService } from "./approvals.js";
 import { AuditLog, type AuditObserver } from "./audit.js";
 import { AuditAccess } from "./audit-access.js";
 import { AuditCheckpoints, type CheckpointPolicy } from "./audit-checkpoints.js";
@@ -6,6 +8,8 @@ import { AuditSinkService } from "./audit-sinks/sink-admin.js";
 import type { SinkSpec } from "./audit-sinks/sink-config.js";
 import { AuditSinkManager } from "./audit-sinks/sink-manager.js";
 import type { AuditSinkObserver, SinkLog } from "./audit-sinks/sink-queue.js";
+import type { NotificationObserver } from "./notify/destinations.js";
+import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
 import { SealService } from "./seal.js";
 import { TokenService } from "./tokens.js";
@@ -23,8 +27,12 @@ export interface Services {
   auditSinks: AuditSinkService;
   people: PeopleService;
   userpass: UserpassLogin;
+  approvals: ApprovalService;
+  accessRules: AccessRuleService;
   /** Feeds the sinks; started before the server listens, closed at shutdown. */
   auditSinkManager: AuditSinkManager;
+  /** Webhooks and e-mail: `notify` queues and returns; started before the server listens, closed at shutdown. */
+  notifier: NotificationService;
 }
 
 export interface ServiceSettings {
@@ -36,14 +44,32 @@ export interface ServiceSettings {
   log: SinkLog;
   /** How long a token from a userpass login lives. */
   loginTtlSeconds?: number;
+  notificationObserver: NotificationObserver;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
   const audit = new AuditLog(store, settings.auditObserver);
-  // Tokens are checked with a key from the keyring, which exists only once the seal service has unsealed.
-  const tokens: TokenService = new TokenService(store, audit, () => seal.keyringOrThrow().tokenHmacKey);
+  // Tokens are checked with a key from the keyring, which exists only once the seal service has
+  // unsealed; and a person's roles are looked up at each request, so taking one away counts at once.
+  const tokens: TokenService = new TokenService(
+    store,
+    audit,
+    () => seal.keyringOrThrow().tokenHmacKey,
+    (username) => people.rolesOf(username),
+  );
+  const people = new PeopleService(store, tokens, audit);
   const seal = new SealService(store, audit, tokens);
-  const totp = new TotpService(store, seal, tokens, audit);
+  const notifier = new NotificationService(
+    store,
+    seal,
+    tokens,
+    audit,
+    settings.notificationObserver,
+    settings.log,
+  );
+  const approvals = new ApprovalService(store, tokens, audit, notifier);
+  const accessRules = new AccessRuleService(store, tokens, audit);
+  const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
   const checkpoints = new AuditCheckpoints(audit, seal, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, tokens, seal);
   const auditSinkManager = new AuditSinkManager(
@@ -55,7 +81,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   );
   audit.setDelivery(auditSinkManager);
   const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
-  const people = new PeopleService(store, tokens, audit);
+
   const userpass = new UserpassLogin(store, people, tokens, audit, settings.loginTtlSeconds);
   return {
     store,
@@ -69,5 +95,8 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     auditSinkManager,
     people,
     userpass,
+    approvals,
+    accessRules,
+    notifier,
   };
 }

@@ -36,6 +36,7 @@ export class PeopleService {
     checkPolicies(input.policies ?? []);
     const groups = await this.groupsNamed(input.groups);
     const now = new Date().toISOString();
+    const email = checkEmail(input.email ?? existing?.email ?? "");
     const passwordHash =
       input.password === undefined ? existing?.passwordHash : await hash(checkPassword(input.password));
     await this.audit.record(ctx, {
@@ -49,7 +50,7 @@ export class PeopleService {
       passwordHash: passwordHash as string,
       policies: input.policies ?? existing?.policies ?? [],
       displayName: input.displayName ?? existing?.displayName ?? username,
-      email: checkEmail(input.email ?? existing?.email ?? ""),
+      email,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     });
@@ -137,6 +138,14 @@ export class PeopleService {
       outcome: exists ? "allowed" : "failed",
     });
     if (exists) await this.store.deleteGroup(name);
+  }
+
+  /** The roles a person holds now: their own, their groups', and `default`; null when there is no such user. */
+  async rolesOf(username: string): Promise<string[] | null> {
+    const user = await this.store.findUser(username);
+    if (!user) return null;
+    const groups = await this.groupsOf(username);
+    return [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])];
   }
 
   async groupsOf(username: string): Promise<GroupRecord[]> {

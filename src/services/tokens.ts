@@ -36,6 +36,8 @@ export class TokenService {
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly hmacKey: () => Buffer,
+    /** The roles a person holds now (their own and their groups'), or null when they are gone. */
+    private readonly rolesOf: (username: string) => Promise<string[] | null>,
   ) {}
 
   /** The root token of `init`; it is created while sealed, so the HMAC key is passed in. */
@@ -58,7 +60,11 @@ export class TokenService {
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
       throw await refuse("expired token");
     const { tokenHmac: _hmac, ...actor } = record;
-    return actor;
+    if (actor.username === null) return actor;
+    // A person's token carries the roles they hold now: a role or group taken away counts at once.
+    const roles = await this.rolesOf(actor.username);
+    if (roles === null) throw await refuse("the user was deleted");
+    return { ...actor, policies: roles };
   }
 
   /** The one authorisation decision. Denials are audited before the caller hears of them. */

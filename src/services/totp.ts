@@ -1,6 +1,7 @@
 import QRCode from "qrcode";
+import { decideCodeRead } from "../core/access.js";
 import { decodeBase64 } from "../core/encoding.js";
-import { badInput, conflict, notFound } from "../core/errors.js";
+import { badInput, conflict, notFound, permissionDenied } from "../core/errors.js";
 import { parseMigrationUri } from "../core/google-migration.js";
 import { checkKeyName, keyNameFor } from "../core/key-names.js";
 import { type ImportedKey, parseOtpauthUri } from "../core/otpauth-uri.js";
@@ -17,8 +18,10 @@ import {
   stepAt,
 } from "../core/totp.js";
 import type { Store, TotpKeyRecord } from "../store/store.js";
+import type { ApprovalService } from "./approvals.js";
 import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
+import type { Notifier } from "./notify/events.js";
 import type { SealService } from "./seal.js";
 import type { TokenService } from "./tokens.js";
 import { TtlCache } from "./ttl-cache.js";
@@ -80,6 +83,8 @@ export class TotpService {
     private readonly seal: SealService,
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
+    private readonly approvals: ApprovalService,
+    private readonly notifier: Notifier,
   ) {}
 
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
@@ -182,11 +187,46 @@ export class TotpService {
   /** The current code (and the next, for enrolment), released only after its audit entry is committed. */
   async releaseCode(
     name: string,
-    options: { reason: string | null; enroll: boolean },
+    options: { reason: string | null; enroll: boolean; approvalId: string | null },
     ctx: RequestContext,
   ): Promise<ReleasedCode> {
     const action = options.enroll ? "totp.code.enroll" : "totp.code.read";
-    await this.tokens.authorize(ctx, "totp.code.read", target(name));
+    const refuse = async (problem: string, error: Error) => {
+      const approvalIds = options.approvalId ? [options.approvalId] : [];
+      await this.audit.record(ctx, {
+        action,
+        target: target(name),
+        outcome: "denied",
+        reason: options.reason,
+        approvalIds,
+        details: { problem },
+      });
+      return error;
+    };
+    const reader = await this.approvals.readerOf(ctx.actor ?? unauthenticated());
+    const decision = decideCodeRead(reader, await this.approvals.ruleOf(name));
+    if (!decision.allowed)
+      throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
+    if (decision.reasonRequired && !options.reason)
+      throw await refuse(
+        "no reason given",
+        badInput(
+          "a reason is required to read this credential: add ?reason=… (or the X-Breakglass-Reason header)",
+        ),
+      );
+    let approval: { id: string; approvers: string[] } | null = null;
+    if (decision.approvalsRequired > 0) {
+      try {
+        approval = await this.approvals.approversForRead(
+          options.approvalId,
+          name,
+          reader,
+          decision.approvalsRequired,
+        );
+      } catch (error) {
+        throw await refuse(error instanceof Error ? error.message : "approval refused", error as Error);
+      }
+    }
     const key = await this.keyCache.getOrLoad(name, () => this.store.findTotpKey(name));
     if (!key) {
       await this.audit.record(ctx, {
@@ -204,7 +244,18 @@ export class TotpService {
       target: target(name),
       outcome: "allowed",
       reason: options.reason,
-      details: { step },
+      approvalIds: approval ? [approval.id] : [],
+      details: { step, ...(approval ? { approvers: approval.approvers.join(",") } : {}) },
+    });
+    this.notifier.notify({
+      type: "code.read",
+      time: new Date().toISOString(),
+      actor: reader.id,
+      key: name,
+      reason: options.reason,
+      ...(approval ? { approvalId: approval.id, approvers: approval.approvers } : {}),
+      text: `${reader.id} read the code of ${name}${options.reason ? `: "${options.reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
+      requestId: ctx.requestId,
     });
     const seed = this.openSeed(key);
     try {
@@ -328,4 +379,9 @@ function uniqueName(base: string, taken: Set<string>): string {
 function metadataOf(key: TotpKeyRecord): KeyMetadata {
   const { seedCiphertext: _seed, keyVersion: _version, lastAcceptedStep: _step, ...metadata } = key;
   return metadata;
+}
+
+/** Routes that read codes authenticate first; reaching here without an actor is a wiring bug, refused. */
+function unauthenticated(): never {
+  throw permissionDenied();
 }

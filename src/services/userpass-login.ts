@@ -37,6 +37,8 @@ export class UserpassLogin {
 
     const lockedFor = await this.secondsLocked(subjects);
     if (lockedFor > 0) {
+      // Guessing on during a lockout only makes it longer.
+      await this.countFailure(subjects);
       await deny("locked out after repeated failures");
       throw new BreakglassError(
         "TOO_MANY_ATTEMPTS",
@@ -46,30 +48,29 @@ export class UserpassLogin {
     const user = await this.store.findUser(username);
     const matches = await verify(user?.passwordHash ?? (await this.decoyHash), password).catch(() => false);
     if (!user || !matches) {
-      const now = Date.now();
-      for (const [subject, free] of subjects)
-        await this.store.addLoginFailure(subject, (failures) => {
-          const seconds = lockoutSeconds(failures, free);
-          return seconds > 0 ? new Date(now + seconds * 1000).toISOString() : null;
-        });
+      await this.countFailure(subjects);
       await deny(user ? "wrong password" : "no such user");
       throw badInput("invalid username or password");
     }
     for (const [subject] of subjects) await this.store.clearLoginFailures(subject);
-    const groups = await this.people.groupsOf(username);
-    const policies = [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])];
+    const policies = (await this.people.rolesOf(username)) ?? ["default"];
     const issued = await this.tokens.issueLoginToken(username, policies, this.ttlSeconds);
     await this.audit.record(ctx, {
       action: "auth.userpass.login",
       target: `user:${username}`,
       outcome: "allowed",
-      details: {
-        token: `token:${issued.record.accessor}`,
-        policies: policies.join(","),
-        groups: groups.map((g) => g.name).join(","),
-      },
+      details: { token: `token:${issued.record.accessor}`, policies: policies.join(",") },
     });
     return issued;
+  }
+
+  private async countFailure(subjects: [string, number][]): Promise<void> {
+    const now = Date.now();
+    for (const [subject, free] of subjects)
+      await this.store.addLoginFailure(subject, (failures) => {
+        const seconds = lockoutSeconds(failures, free);
+        return seconds > 0 ? new Date(now + seconds * 1000).toISOString() : null;
+      });
   }
 
   private async secondsLocked(subjects: [string, number][]): Promise<number> {

@@ -1,13 +1,17 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditAppender } from "./audit-appenders.js";
+import { KyselyApprovalStore } from "./kysely-approvals.js";
+import { KyselyNotificationStore } from "./kysely-notifications.js";
 import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
 import type {
+  ApprovalStore,
   AuditFilter,
   AuditHead,
   AuditSinkRecord,
   GroupRecord,
   LoginFailures,
+  NotificationStore,
   SealConfig,
   Store,
   TokenRecord,
@@ -26,6 +30,8 @@ export interface EngineSpecifics {
 export class KyselyStore implements Store {
   readonly engine: Store["engine"];
   readonly location: string;
+  readonly approvals: ApprovalStore;
+  readonly notifications: NotificationStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -33,6 +39,8 @@ export class KyselyStore implements Store {
   ) {
     this.engine = specifics.engine;
     this.location = specifics.location;
+    this.approvals = new KyselyApprovalStore(db);
+    this.notifications = new KyselyNotificationStore(db);
   }
 
   async readSealConfig(): Promise<SealConfig | null> {

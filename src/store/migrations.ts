@@ -115,6 +115,62 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("tokens").addColumn("username", "text").execute();
     },
   },
+  "0004-notifications": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("notify_webhooks")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("events", "text", (c) => c.notNull())
+        .addColumn("secret_ciphertext", "text", (c) => c.notNull())
+        .addColumn("key_version", "integer", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      // One row (id 1): the team's mail server.
+      await db.schema
+        .createTable("notify_smtp")
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("host", "text", (c) => c.notNull())
+        .addColumn("port", "integer", (c) => c.notNull())
+        .addColumn("secure", "integer", (c) => c.notNull())
+        .addColumn("from_address", "text", (c) => c.notNull())
+        .addColumn("to_addresses", "text", (c) => c.notNull())
+        .addColumn("username", "text")
+        .addColumn("events", "text", (c) => c.notNull())
+        .addColumn("password_ciphertext", "text")
+        .addColumn("key_version", "integer")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
+  "0005-approvals": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("access_rules")
+        .addColumn("key_name", "text", (c) => c.primaryKey())
+        .addColumn("readers", "text", (c) => c.notNull())
+        .addColumn("approvers", "text", (c) => c.notNull())
+        .addColumn("approvals_required", "integer", (c) => c.notNull())
+        .addColumn("require_reason", "integer", (c) => c.notNull())
+        .addColumn("approval_ttl_seconds", "integer", (c) => c.notNull())
+        .addColumn("notify", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("approvals")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("key_name", "text", (c) => c.notNull())
+        .addColumn("requester", "text", (c) => c.notNull())
+        .addColumn("reason", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("approvals_required", "integer", (c) => c.notNull())
+        .addColumn("votes", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text")
+        .execute();
+      await sql`create index approvals_status on approvals (status)`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

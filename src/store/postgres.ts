@@ -70,13 +70,16 @@ export function urlWithoutPassword(url: string): string {
 }
 
 /** Wraps every store call so that a lost database reads as "storage unavailable", not as a bug. */
-function translateConnectionFailures(store: Store): Store {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
+function translateConnectionFailures<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver);
+      // Nested stores (store.approvals) get the same treatment.
+      if (value !== null && typeof value === "object" && !(value instanceof Promise))
+        return translateConnectionFailures(value);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        const result = value.apply(target, args);
+        const result = value.apply(object, args);
         return result instanceof Promise
           ? result.catch((error: unknown) => {
               throw isConnectionFailure(error) ? storageUnavailable() : error;

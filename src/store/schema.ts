@@ -13,6 +13,10 @@ export interface Database {
   users: UserTable;
   groups: GroupTable;
   login_failures: LoginFailureTable;
+  notify_webhooks: NotifyWebhookTable;
+  notify_smtp: NotifySmtpTable;
+  access_rules: AccessRuleTable;
+  approvals: ApprovalTable;
 }
 
 export interface SealConfigTable {
@@ -108,9 +112,63 @@ export interface GroupTable {
   updated_at: string;
 }
 
+export interface NotifyWebhookTable {
+  name: string;
+  url: string;
+  /** `"*"` or a JSON list of event types. */
+  events: string;
+  /** The signing secret, AES-256-GCM under data key `key_version`, associated data naming this row (base64). */
+  secret_ciphertext: string;
+  key_version: number;
+  updated_at: string;
+}
+
+export interface NotifySmtpTable {
+  /** Always 1: there is one mail server. */
+  id: number;
+  host: string;
+  port: number;
+  secure: number;
+  from_address: string;
+  /** JSON list of addresses. */
+  to_addresses: string;
+  username: string | null;
+  events: string;
+  /** The password, AES-256-GCM under data key `key_version` (base64). */
+  password_ciphertext: string | null;
+  key_version: number | null;
+  updated_at: string;
+}
+
 export interface LoginFailureTable {
   /** `user:NAME` or `addr:ADDRESS`. */
   subject: string;
   failures: number;
   locked_until: string | null;
+}
+
+export interface AccessRuleTable {
+  key_name: string;
+  readers: string;
+  approvers: string;
+  approvals_required: number;
+  require_reason: number;
+  approval_ttl_seconds: number;
+  notify: string;
+  updated_at: string;
+}
+
+export interface ApprovalTable {
+  id: string;
+  key_name: string;
+  requester: string;
+  reason: string;
+  /** pending, approved, denied */
+  status: string;
+  approvals_required: number;
+  /** [{approver, decision, comment, time}] as JSON. */
+  votes: string;
+  created_at: string;
+  /** Set when approved: the read is allowed until then. */
+  expires_at: string | null;
 }

@@ -55,6 +55,12 @@ export interface Store {
   putAuditSink(sink: AuditSinkRecord): Promise<void>;
   deleteAuditSink(name: string): Promise<boolean>;
 
+  /** Where notifications go: webhooks and the mail server. */
+  readonly notifications: NotificationStore;
+
+  /** Access rules per credential and approval requests. */
+  readonly approvals: ApprovalStore;
+
   /** Resolves when the store answers; rejects when it cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -151,3 +157,83 @@ export interface AuditFilter {
 }
 
 export type { AuditEntry, AuditFields };
+
+export interface NotificationStore {
+  listWebhooks(): Promise<NotifyWebhookRecord[]>;
+  /** Creates or replaces a webhook. */
+  putWebhook(webhook: NotifyWebhookRecord): Promise<void>;
+  deleteWebhook(name: string): Promise<boolean>;
+  readSmtp(): Promise<NotifySmtpRecord | null>;
+  /** Creates or replaces the one mail server. */
+  putSmtp(smtp: NotifySmtpRecord): Promise<void>;
+  deleteSmtp(): Promise<boolean>;
+}
+
+/** Event types a destination gets: every one, or those listed. */
+export type EventFilter = "*" | string[];
+
+export interface NotifyWebhookRecord {
+  name: string;
+  url: string;
+  events: EventFilter;
+  secretCiphertext: Buffer;
+  keyVersion: number;
+  updatedAt: string;
+}
+
+export interface NotifySmtpRecord {
+  host: string;
+  port: number;
+  secure: boolean;
+  from: string;
+  to: string[];
+  username: string | null;
+  events: EventFilter;
+  passwordCiphertext: Buffer | null;
+  keyVersion: number | null;
+  updatedAt: string;
+}
+
+export interface ApprovalStore {
+  findRule(keyName: string): Promise<AccessRuleRecord | null>;
+  putRule(rule: AccessRuleRecord): Promise<void>;
+  deleteRule(keyName: string): Promise<void>;
+  insertApproval(approval: ApprovalRecord): Promise<void>;
+  findApproval(id: string): Promise<ApprovalRecord | null>;
+  /** Newest first, at most 1000; all statuses when null. */
+  listApprovals(status: string | null): Promise<ApprovalRecord[]>;
+  /** Writes `next` only if the request is still as `previous` (no concurrent vote); false otherwise. */
+  updateApproval(previous: ApprovalRecord, next: ApprovalRecord): Promise<boolean>;
+}
+
+export interface AccessRuleRecord {
+  keyName: string;
+  readers: string[];
+  approvers: string[];
+  approvalsRequired: number;
+  requireReason: boolean;
+  approvalTtlSeconds: number;
+  notify: string[];
+  updatedAt: string;
+}
+
+export interface ApprovalVote {
+  approver: string;
+  decision: "approved" | "denied";
+  comment: string | null;
+  time: string;
+}
+
+export interface ApprovalRecord {
+  id: string;
+  keyName: string;
+  /** `user:NAME` or `token:ACCESSOR`. */
+  requester: string;
+  reason: string;
+  status: "pending" | "approved" | "denied";
+  approvalsRequired: number;
+  votes: ApprovalVote[];
+  createdAt: string;
+  /** When approved: reads are allowed until then. */
+  expiresAt: string | null;
+}

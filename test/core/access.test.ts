@@ -101,7 +101,7 @@ describe("access rules", () => {
     [{ approvers: ["team:x"] }, /not user:NAME or group:NAME/],
     [{ approvalsRequired: 11 }, /approvals_required/],
     [{ approvalsRequired: 1, approvers: [] }, /no approvers/],
-    [{ approvalTtlSeconds: 5 }, /approval_ttl/],
+    [{ approvalTtlSeconds: 0 }, /approval_ttl/],
     [{ notify: ["sms"] }, /notify channel/],
   ])("refuse %o", (overrides, message) => {
     expect(() => checkAccessRule(rule(overrides as Partial<AccessRule>))).toThrow(message);

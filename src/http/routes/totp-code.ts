@@ -49,10 +49,14 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request) => {
       const { name } = request.params as { name: string };
-      const query = request.query as { reason?: string; enroll?: boolean };
+      const query = request.query as { reason?: string; enroll?: boolean; approval?: string };
       const released = await totp.releaseCode(
         name,
-        { reason: reasonOf(request, query.reason), enroll: query.enroll === true },
+        {
+          reason: reasonOf(request, query.reason),
+          enroll: query.enroll === true,
+          approvalId: query.approval ?? null,
+        },
         request.ctx,
       );
       return {

@@ -1,0 +1,192 @@
+import type { Command } from "commander";
+import { ApiError, type BreakglassClient } from "../client.js";
+import { contextOf } from "../command-context.js";
+import { CliError, emit, table, usageError } from "../output.js";
+import { readSecret } from "../secret-input.js";
+
+/** What the server shows of a user: never a password or its hash. */
+interface UserData {
+  username: string;
+  policies: string[];
+  token_policies: string[];
+  groups: string[];
+  display_name: string;
+  email: string;
+  created_at: string;
+  updated_at: string;
+  locked_until: string | null;
+}
+
+/** The fields of Vault's userpass `users/:username` write that the CLI sets. */
+interface UserWrite {
+  password?: string;
+  policies?: string[];
+  groups?: string[];
+  display_name?: string;
+  email?: string;
+}
+
+const userPath = (name: string) => `/v1/auth/userpass/users/${encodeURIComponent(name)}`;
+
+const ROLES_HELP = "built-in: admin, operator, auditor, member, totp-reader, totp-admin, default";
+
+export function registerUsers(program: Command): void {
+  const users = program
+    .command("users")
+    .description("people who log in with a username and password (Vault's userpass), and their roles");
+  registerUserWrites(users);
+  registerUserQueries(users);
+}
+
+function registerUserWrites(users: Command): void {
+  withUserFields(
+    users
+      .command("add")
+      .description("create a user; the password is prompted without echo unless given")
+      .argument("<name>", "the username: lower-case letters, digits, '.', '_' or '-'"),
+  ).action(async (name: string, options, command: Command) => {
+    checkPasswordOptions(options);
+    const ctx = contextOf(command);
+    // The server's write creates or updates; "add" must not quietly overwrite someone.
+    if ((await fetchUser(ctx.client, name)) !== null)
+      throw new CliError(`user ${name} already exists: change it with "breakglass users set ${name}"`);
+    const body = { ...userFieldsOf(options), password: await readNewPassword(options) };
+    await ctx.client.call("POST", userPath(name), { body });
+    emit(ctx, { username: name, created: true }, () => `User ${name} created.`);
+  });
+
+  withUserFields(
+    users
+      .command("set")
+      .description("change a user: only what is given; a new password ends the user's tokens")
+      .argument("<name>"),
+  ).action(async (name: string, options, command: Command) => {
+    checkPasswordOptions(options);
+    const changes = userFieldsOf(options);
+    const newPassword = options.password !== undefined || options.passwordPrompt;
+    if (Object.keys(changes).length === 0 && !newPassword)
+      throw usageError("nothing to change: give an option");
+    const ctx = contextOf(command);
+    const current = await fetchUser(ctx.client, name);
+    if (current === null) throw new CliError(`no user named ${name}: create it with "breakglass users add"`);
+    const body: UserWrite = {
+      policies: current.token_policies,
+      groups: current.groups,
+      display_name: current.display_name,
+      email: current.email,
+      ...changes,
+      password: newPassword ? await readNewPassword(options) : undefined,
+    };
+    await ctx.client.call("POST", userPath(name), { body });
+    emit(ctx, { username: name, updated: true }, () => `User ${name} updated.`);
+  });
+
+  users
+    .command("delete")
+    .description("delete a user; every token the user holds ends at once")
+    .argument("<name>")
+    .action(async (name: string, _options, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.client.call("DELETE", userPath(name));
+      emit(
+        ctx,
+        { username: name, deleted: true },
+        () => `User ${name} deleted; their tokens no longer work.`,
+      );
+    });
+}
+
+function registerUserQueries(users: Command): void {
+  users
+    .command("list")
+    .description("list usernames")
+    .action(async (_options, command: Command) => {
+      const ctx = contextOf(command);
+      const keys = await listNames(ctx.client, "/v1/auth/userpass/users");
+      emit(ctx, { keys }, (data) => (data.keys.length > 0 ? data.keys : "No users."));
+    });
+
+  users
+    .command("show")
+    .description("a user's details, groups and roles (never the password)")
+    .argument("<name>")
+    .action(async (name: string, _options, command: Command) => {
+      const ctx = contextOf(command);
+      const user = await ctx.client.data<UserData>("GET", userPath(name));
+      emit(ctx, user, (data) =>
+        table([
+          ["Username", data.username],
+          ["Display name", data.display_name || "-"],
+          ["Email", data.email || "-"],
+          ["Policies", data.token_policies.join(", ") || "-"],
+          ["Groups", data.groups.join(", ") || "-"],
+          ["Created", data.created_at],
+          ["Updated", data.updated_at],
+          ...(data.locked_until ? [["Locked until", data.locked_until] as [string, string]] : []),
+        ]),
+      );
+    });
+}
+
+/** The options `users add` and `users set` share. */
+function withUserFields(command: Command): Command {
+  return command
+    .option("--password [password]", "the password, or - for stdin; prompted without echo when no value")
+    .option("--password-prompt", "prompt for the password without echo")
+    .option("--policies <list>", `comma-separated roles (${ROLES_HELP}); "" for none`, commaList)
+    .option("--groups <list>", 'comma-separated groups, exactly those the user is in; "" for none', commaList)
+    .option("--display-name <name>", "the name shown for the user")
+    .option("--email <address>", 'an e-mail address; "" for none');
+}
+
+function userFieldsOf(options: Record<string, unknown>): Omit<UserWrite, "password"> {
+  const fields = {
+    policies: options.policies as string[] | undefined,
+    groups: options.groups as string[] | undefined,
+    display_name: options.displayName as string | undefined,
+    email: options.email as string | undefined,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}
+
+interface PasswordOptions {
+  password?: string | true;
+  passwordPrompt?: boolean;
+}
+
+function checkPasswordOptions(options: PasswordOptions): void {
+  if (typeof options.password === "string" && options.passwordPrompt)
+    throw usageError("give --password or --password-prompt, not both");
+}
+
+/** From --password VALUE or -, else a prompt; typed twice when typed, since nobody can read it back. */
+async function readNewPassword(options: PasswordOptions): Promise<string> {
+  const source = typeof options.password === "string" ? options.password : undefined;
+  const password = await readSecret(source, "password");
+  const prompted = source === undefined && process.stdin.isTTY;
+  if (prompted && (await readSecret(undefined, "password again")) !== password)
+    throw new CliError("the two passwords differ");
+  return password;
+}
+
+/** A user, or null when there is none by that name. */
+async function fetchUser(client: BreakglassClient, name: string): Promise<UserData | null> {
+  const reply = await client.call("GET", userPath(name), { accept: [404] });
+  return reply.status === 404 ? null : (reply.body as { data: UserData }).data;
+}
+
+/** "a, b,c" as ["a", "b", "c"]; "" as none. */
+export function commaList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** The names under a path, as Vault's LIST: a 404 with no errors means there are none. */
+export async function listNames(client: BreakglassClient, path: string): Promise<string[]> {
+  const reply = await client.call("GET", path, { query: { list: true }, accept: [404] });
+  const body = reply.body as { data?: { keys: string[] }; errors?: string[] } | null;
+  if (reply.status === 404 && body?.errors?.[0]) throw new ApiError(404, body.errors[0]);
+  return body?.data?.keys ?? [];
+}

@@ -1,0 +1,219 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services/index.js";
+import type { SmtpView, WebhookView } from "../../services/notify/notifier.js";
+import { dataEnvelope, errorSchema } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
+
+/**
+ * Notifications: webhooks (notify/webhooks/:name) and the team's mail server (notify/smtp). Admin
+ * only. Secrets go in and never come back out, except a generated webhook secret, once, in the
+ * answer to the write that made it. docs/notifications.md.
+ */
+
+const webhookNameParams = {
+  type: "object",
+  required: ["name"],
+  properties: { name: { type: "string", maxLength: 64, description: "the webhook's name" } },
+} as const;
+
+// Fields are checked by the service (one answer names every problem), so these only describe them.
+const eventsField = { description: '"*" or a list of event types (code.read, approval.requested, …)' };
+
+const webhookProperties = {
+  name: { type: "string" },
+  url: { type: "string" },
+  events: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+  has_secret: { type: "boolean", description: "always true: every webhook signs what it sends" },
+  updated_at: { type: "string" },
+};
+
+const smtpProperties = {
+  host: { type: "string" },
+  port: { type: "integer" },
+  secure: { type: "boolean" },
+  from: { type: "string" },
+  to: { type: "array", items: { type: "string" } },
+  username: { type: ["string", "null"] },
+  events: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+  has_password: { type: "boolean" },
+  updated_at: { type: "string" },
+};
+
+export function notifyRoutes(app: FastifyInstance, services: Services): void {
+  const { notifier } = services;
+
+  app.get(
+    "/v1/notify/webhooks",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary: "List webhook names (Vault's LIST, as GET ?list=true); 404 when there are none",
+        tags: ["notify"],
+        querystring: { type: "object", properties: { list: { type: "string" } } },
+        response: {
+          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
+          404: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const keys = await notifier.listWebhooks(request.ctx);
+      if (keys.length === 0) return reply.code(404).send({ errors: [] });
+      return { data: { keys } };
+    },
+  );
+
+  app.get(
+    "/v1/notify/webhooks/:name",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary: "One webhook, without its secret",
+        tags: ["notify"],
+        params: webhookNameParams,
+        response: { 200: dataEnvelope(webhookProperties), 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      return { data: webhookBody(await notifier.readWebhook(name, request.ctx)) };
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/notify/webhooks/:name",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary:
+          "Create or replace a webhook; without a secret one is generated and returned this once (200), else 204",
+        tags: ["notify"],
+        params: webhookNameParams,
+        body: {
+          type: "object",
+          properties: {
+            url: { description: "http:// or https:// URL that gets each event as a signed JSON POST" },
+            events: eventsField,
+            secret: {
+              description: "the HMAC-SHA256 signing secret, 16-256 characters; generated when left out",
+            },
+          },
+        },
+        response: {
+          200: dataEnvelope({ secret: { type: "string", description: "shown once, never again" } }),
+          204: { type: "null" },
+          400: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const { generatedSecret } = await notifier.writeWebhook(name, request.body ?? {}, request.ctx);
+      if (generatedSecret === null) return reply.code(204).send();
+      return { data: { secret: generatedSecret } };
+    },
+  );
+
+  app.delete(
+    "/v1/notify/webhooks/:name",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary: "Remove a webhook (what it still holds gets 2 seconds to leave)",
+        tags: ["notify"],
+        params: webhookNameParams,
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      await notifier.deleteWebhook(name, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    "/v1/notify/smtp",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary: "The mail server, without its password",
+        tags: ["notify"],
+        response: { 200: dataEnvelope(smtpProperties), 404: errorSchema },
+      },
+    },
+    async (request) => ({ data: smtpBody(await notifier.readSmtp(request.ctx)) }),
+  );
+
+  vaultWrite(
+    app,
+    "/v1/notify/smtp",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary:
+          "Set the mail server that tells the team (the whole of it: an omitted password is no password)",
+        tags: ["notify"],
+        body: {
+          type: "object",
+          properties: {
+            host: { description: "host name or IP address" },
+            port: { description: "integer, 1-65535" },
+            secure: { description: "true: TLS from the start (465); false: STARTTLS when offered (587, 25)" },
+            from: { description: "sender address" },
+            to: { description: "list of team addresses that get every event subscribed to" },
+            username: { description: "SMTP login, optional" },
+            password: { description: "SMTP password, optional; stored encrypted, never shown" },
+            events: { description: `${eventsField.description}; default "*"` },
+          },
+        },
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await notifier.writeSmtp(request.body ?? {}, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete(
+    "/v1/notify/smtp",
+    {
+      config: { auth: "notify.configure" },
+      schema: {
+        summary: "Remove the mail server",
+        tags: ["notify"],
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request, reply) => {
+      await notifier.deleteSmtp(request.ctx);
+      return reply.code(204).send();
+    },
+  );
+}
+
+function webhookBody(webhook: WebhookView) {
+  return {
+    name: webhook.name,
+    url: webhook.url,
+    events: webhook.events,
+    has_secret: webhook.hasSecret,
+    updated_at: webhook.updatedAt,
+  };
+}
+
+function smtpBody(smtp: SmtpView) {
+  return {
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    from: smtp.from,
+    to: smtp.to,
+    username: smtp.username,
+    events: smtp.events,
+    has_password: smtp.hasPassword,
+    updated_at: smtp.updatedAt,
+  };
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services/index.js";
+import type { AccessRuleRecord } from "../../store/store.js";
+import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
+
+/** Access rules per credential, at totp/access/:name (admins). */
+
+const principals = { type: "array", items: { type: "string", maxLength: 80 }, maxItems: 100 } as const;
+
+const ruleProperties = {
+  key: { type: "string" },
+  readers: { type: "array", items: { type: "string" } },
+  approvers: { type: "array", items: { type: "string" } },
+  approvals_required: { type: "integer" },
+  require_reason: { type: "boolean" },
+  approval_ttl: { type: "integer", description: "seconds" },
+  notify: { type: "array", items: { type: "string" } },
+  updated_at: { type: "string" },
+};
+
+const DURATION = /^(\d+)(s|m|h)?$/;
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+export function totpAccessRoutes(app: FastifyInstance, services: Services): void {
+  const { accessRules } = services;
+
+  vaultWrite(
+    app,
+    "/v1/totp/access/:name",
+    {
+      config: { auth: "access.configure" },
+      schema: {
+        summary:
+          "Set who reads a credential (readers), who approves, how many approvals, whether a reason is required",
+        tags: ["access"],
+        params: keyNameParams,
+        body: {
+          type: "object",
+          required: ["readers"],
+          properties: {
+            readers: principals,
+            approvers: principals,
+            approvals_required: { type: "integer", minimum: 0, maximum: 10 },
+            require_reason: { type: "boolean" },
+            approval_ttl: { type: ["integer", "string"], description: "seconds, or 15m, 1h; default 15m" },
+            notify: { type: "array", items: { type: "string", maxLength: 80 }, maxItems: 20 },
+          },
+        },
+        response: { 200: dataEnvelope(ruleProperties), 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const body = request.body as {
+        readers: string[];
+        approvers?: string[];
+        approvals_required?: number;
+        require_reason?: boolean;
+        approval_ttl?: number | string;
+        notify?: string[];
+      };
+      const rule = await accessRules.put(
+        name,
+        {
+          readers: body.readers,
+          approvers: body.approvers,
+          approvalsRequired: body.approvals_required,
+          requireReason: body.require_reason,
+          approvalTtlSeconds: seconds(body.approval_ttl),
+          notify: body.notify,
+        },
+        request.ctx,
+      );
+      return { data: ruleBody(rule) };
+    },
+  );
+
+  app.get(
+    "/v1/totp/access/:name",
+    {
+      config: { auth: "access.configure" },
+      schema: {
+        summary: "A credential's access rule",
+        tags: ["access"],
+        params: keyNameParams,
+        response: { 200: dataEnvelope(ruleProperties), 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      return { data: ruleBody(await accessRules.get(name, request.ctx)) };
+    },
+  );
+}
+
+function seconds(ttl: number | string | undefined): number | undefined {
+  if (ttl === undefined) return undefined;
+  if (typeof ttl === "number") return ttl;
+  const match = ttl.trim().match(DURATION);
+  return match ? Number(match[1]) * (SECONDS[match[2] ?? "s"] as number) : Number.NaN;
+}
+
+function ruleBody(rule: AccessRuleRecord) {
+  return {
+    key: rule.keyName,
+    readers: rule.readers,
+    approvers: rule.approvers,
+    approvals_required: rule.approvalsRequired,
+    require_reason: rule.requireReason,
+    approval_ttl: rule.approvalTtlSeconds,
+    notify: rule.notify,
+    updated_at: rule.updatedAt,
+  };
+}

@@ -1,0 +1,54 @@
+import { type AccessRule, checkAccessRule, DEFAULT_APPROVAL_TTL_SECONDS } from "../core/access.js";
+import { notFound } from "../core/errors.js";
+import { checkKeyName } from "../core/key-names.js";
+import type { AccessRuleRecord, Store } from "../store/store.js";
+import type { AuditLog } from "./audit.js";
+import type { RequestContext } from "./context.js";
+import type { TokenService } from "./tokens.js";
+
+export type RuleInput = Partial<Omit<AccessRule, "readers">> & { readers: string[] };
+
+/** Access rules per credential (admins): who reads, who approves, on what terms. */
+export class AccessRuleService {
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async put(keyName: string, input: RuleInput, ctx: RequestContext): Promise<AccessRuleRecord> {
+    checkKeyName(keyName);
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    if (!(await this.store.findTotpKey(keyName))) throw notFound(`no key named ${keyName}`);
+    const rule = checkAccessRule({
+      readers: input.readers,
+      approvers: input.approvers ?? [],
+      approvalsRequired: input.approvalsRequired ?? 0,
+      requireReason: input.requireReason ?? false,
+      approvalTtlSeconds: input.approvalTtlSeconds ?? DEFAULT_APPROVAL_TTL_SECONDS,
+      notify: input.notify ?? [],
+    });
+    await this.audit.record(ctx, {
+      action: "access.rule.write",
+      target: `totp/access/${keyName}`,
+      outcome: "allowed",
+      details: {
+        readers: rule.readers.join(","),
+        approvers: rule.approvers.join(","),
+        approvals_required: rule.approvalsRequired,
+        require_reason: rule.requireReason,
+        approval_ttl: rule.approvalTtlSeconds,
+      },
+    });
+    const record = { keyName, ...rule, updatedAt: new Date().toISOString() };
+    await this.store.approvals.putRule(record);
+    return record;
+  }
+
+  async get(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord> {
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    const rule = await this.store.approvals.findRule(keyName);
+    if (!rule) throw notFound(`${keyName} has no access rule: only admins may read it`);
+    return rule;
+  }
+}

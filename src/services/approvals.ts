@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "../core/access.js";
+import { BreakglassError, badInput, notFound, permissionDenied } from "../core/errors.js";
+import type { AccessRuleRecord, ApprovalRecord, Store } from "../store/store.js";
+import type { AuditLog } from "./audit.js";
+import type { Actor, RequestContext } from "./context.js";
+import type { Notifier } from "./notify/events.js";
+import type { TokenService } from "./tokens.js";
+
+/** The two-person rule: a read that needs approval waits for listed approvers, never the requester. */
+export class ApprovalService {
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+    private readonly notifier: Notifier,
+  ) {}
+
+  /** Who is asking, with the groups they are in now (group changes count at once). */
+  async readerOf(actor: Actor): Promise<Reader & { id: string }> {
+    const groups = actor.username
+      ? (await this.store.listGroups())
+          .filter((g) => g.members.includes(actor.username as string))
+          .map((g) => g.name)
+      : [];
+    return { id: actorId(actor), username: actor.username, groups, policies: actor.policies };
+  }
+
+  async ruleOf(keyName: string): Promise<AccessRule | null> {
+    return this.store.approvals.findRule(keyName);
+  }
+
+  async request(keyName: string, reason: string, ctx: RequestContext): Promise<ApprovalRecord> {
+    const actor = await this.tokens.authorize(ctx, "approvals.use", `totp/keys/${keyName}`);
+    const rule = await this.store.approvals.findRule(keyName);
+    const reader = await this.readerOf(actor);
+    const decision = decideCodeRead(reader, rule);
+    if (!decision.allowed) {
+      await this.audit.record(ctx, {
+        action: "approval.request",
+        target: `totp/keys/${keyName}`,
+        outcome: "denied",
+        reason,
+        details: { problem: decision.why },
+      });
+      throw permissionDenied(`permission denied: ${decision.why}`);
+    }
+    if (decision.approvalsRequired === 0 || !rule)
+      throw badInput(`${keyName} needs no approval: read it directly`);
+    if (reason.trim().length === 0) throw badInput("reason is required: say why the code is needed");
+    const approval: ApprovalRecord = {
+      id: randomUUID(),
+      keyName,
+      requester: reader.id,
+      reason,
+      status: "pending",
+      approvalsRequired: rule.approvalsRequired,
+      votes: [],
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+    };
+    await this.audit.record(ctx, {
+      action: "approval.request",
+      target: `totp/keys/${keyName}`,
+      outcome: "allowed",
+      reason,
+      approvalIds: [approval.id],
+    });
+    await this.store.approvals.insertApproval(approval);
+    this.notifier.notify({
+      type: "approval.requested",
+      time: approval.createdAt,
+      actor: reader.id,
+      key: keyName,
+      reason,
+      approvalId: approval.id,
+      text: `${reader.id} asks to read ${keyName}: "${reason}" (approval ${approval.id}, ${rule.approvalsRequired} needed)`,
+      emailTo: await this.emailsOf(rule.approvers),
+      requestId: ctx.requestId,
+    });
+    return approval;
+  }
+
+  /** Pending requests the caller may approve (and has not voted on), or, with `mine`, the caller's own. */
+  async list(
+    ctx: RequestContext,
+    options: { status: string | null; mine: boolean },
+  ): Promise<ApprovalRecord[]> {
+    const actor = await this.tokens.authorize(ctx, "approvals.use", "approvals");
+    const reader = await this.readerOf(actor);
+    const all = await this.store.approvals.listApprovals(options.status);
+    if (options.mine) return all.filter((a) => a.requester === reader.id);
+    const visible: ApprovalRecord[] = [];
+    for (const approval of all) {
+      const rule = await this.store.approvals.findRule(approval.keyName);
+      if (
+        decideApproval(reader, approval.requester, rule).allowed &&
+        !approval.votes.some((v) => v.approver === reader.id)
+      )
+        visible.push(approval);
+    }
+    return visible;
+  }
+
+  async get(id: string, ctx: RequestContext): Promise<ApprovalRecord> {
+    const actor = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
+    const approval = await this.store.approvals.findApproval(id);
+    if (!approval) throw notFound(`no approval ${id}`);
+    const reader = await this.readerOf(actor);
+    const rule = await this.store.approvals.findRule(approval.keyName);
+    const involved =
+      approval.requester === reader.id || decideApproval(reader, approval.requester, rule).allowed;
+    if (!involved && !reader.policies.some((p) => p === "admin" || p === "root")) throw permissionDenied();
+    return approval;
+  }
+
+  async decide(
+    id: string,
+    decision: "approved" | "denied",
+    comment: string | null,
+    ctx: RequestContext,
+  ): Promise<ApprovalRecord> {
+    const actor = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
+    const approval = await this.store.approvals.findApproval(id);
+    if (!approval) throw notFound(`no approval ${id}`);
+    const reader = await this.readerOf(actor);
+    const rule = await this.store.approvals.findRule(approval.keyName);
+    const allowed = decideApproval(reader, approval.requester, rule);
+    const action = decision === "approved" ? "approval.approve" : "approval.deny";
+    const refuse = async (why: string, error: BreakglassError) => {
+      await this.audit.record(ctx, {
+        action,
+        target: `approvals/${id}`,
+        outcome: "denied",
+        approvalIds: [id],
+        details: { problem: why },
+      });
+      return error;
+    };
+    if (!allowed.allowed)
+      throw await refuse(allowed.why, permissionDenied(`permission denied: ${allowed.why}`));
+    if (approval.status !== "pending")
+      throw await refuse("already decided", badInput(`approval ${id} is already ${approval.status}`));
+    if (approval.votes.some((v) => v.approver === reader.id))
+      throw await refuse(
+        "voted twice",
+        badInput("you have already decided on this request: one person counts once"),
+      );
+
+    const now = new Date();
+    const votes = [...approval.votes, { approver: reader.id, decision, comment, time: now.toISOString() }];
+    const approvals = votes.filter((v) => v.decision === "approved").length;
+    const next: ApprovalRecord = {
+      ...approval,
+      votes,
+      status:
+        decision === "denied" ? "denied" : approvals >= approval.approvalsRequired ? "approved" : "pending",
+      expiresAt: null,
+    };
+    if (next.status === "approved")
+      next.expiresAt = new Date(
+        now.getTime() + (rule as AccessRuleRecord).approvalTtlSeconds * 1000,
+      ).toISOString();
+    await this.audit.record(ctx, {
+      action,
+      target: `approvals/${id}`,
+      outcome: "allowed",
+      reason: comment,
+      approvalIds: [id],
+      details: { status: next.status },
+    });
+    if (!(await this.store.approvals.updateApproval(approval, next)))
+      throw new BreakglassError(
+        "CONFLICT",
+        "someone else decided on this request at the same moment: look again",
+      );
+    if (next.status !== "pending")
+      this.notifier.notify({
+        type: "approval.decided",
+        time: now.toISOString(),
+        actor: reader.id,
+        key: approval.keyName,
+        approvalId: id,
+        decision: next.status === "approved" ? "approved" : "denied",
+        approvers: votes.map((v) => v.approver),
+        text: `${reader.id} ${next.status} ${approval.requester}'s request to read ${approval.keyName} (approval ${id})`,
+        requestId: ctx.requestId,
+      });
+    return next;
+  }
+
+  /** The approvers behind a read with `?approval=ID`, or a refusal that says what is wrong. */
+  async approversForRead(
+    approvalId: string | null,
+    keyName: string,
+    reader: { id: string },
+    required: number,
+  ): Promise<{ id: string; approvers: string[] }> {
+    const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then read with ?approval=ID`;
+    if (!approvalId)
+      throw permissionDenied(`permission denied: reading ${keyName} needs ${required} approval(s): ${how}`);
+    const approval = await this.store.approvals.findApproval(approvalId);
+    if (!approval || approval.keyName !== keyName || approval.requester !== reader.id)
+      throw permissionDenied(`permission denied: approval ${approvalId} is not yours for ${keyName}`);
+    if (approval.status !== "approved")
+      throw permissionDenied(`permission denied: approval ${approvalId} is ${approval.status}`);
+    if (!approval.expiresAt || Date.parse(approval.expiresAt) <= Date.now())
+      throw permissionDenied(`permission denied: approval ${approvalId} has expired: ${how}`);
+    return {
+      id: approval.id,
+      approvers: approval.votes.filter((v) => v.decision === "approved").map((v) => v.approver),
+    };
+  }
+
+  private async emailsOf(principals: string[]): Promise<string[]> {
+    const usernames = new Set<string>();
+    const groups = await this.store.listGroups();
+    for (const principal of principals) {
+      const [kind, name] = principal.split(":") as [string, string];
+      if (kind === "user") usernames.add(name);
+      else for (const member of groups.find((g) => g.name === name)?.members ?? []) usernames.add(member);
+    }
+    const emails: string[] = [];
+    for (const username of usernames) {
+      const email = (await this.store.findUser(username))?.email;
+      if (email) emails.push(email);
+    }
+    return emails;
+  }
+}
+
+export function actorId(actor: Actor): string {
+  return actor.username ? `user:${actor.username}` : `token:${actor.accessor}`;
+}

@@ -1,0 +1,209 @@
+import { randomBytes } from "node:crypto";
+import { badInput, notFound } from "../../core/errors.js";
+import type { EventFilter, Store } from "../../store/store.js";
+import type { AuditLog } from "../audit.js";
+import type { SinkLog } from "../audit-sinks/sink-queue.js";
+import type { RequestContext } from "../context.js";
+import type { SealService } from "../seal.js";
+import type { TokenService } from "../tokens.js";
+import { NotificationDestinations, type NotificationObserver } from "./destinations.js";
+import type { NotificationEvent, Notifier } from "./events.js";
+import {
+  checkWebhookName,
+  parseSmtpSpec,
+  parseWebhookSpec,
+  smtpPasswordAad,
+  webhookSecretAad,
+} from "./notify-config.js";
+
+/** A webhook as the API shows it: never its secret. */
+export interface WebhookView {
+  name: string;
+  url: string;
+  events: EventFilter;
+  hasSecret: boolean;
+  updatedAt: string;
+}
+
+/** The mail server as the API shows it: never its password. */
+export interface SmtpView {
+  host: string;
+  port: number;
+  secure: boolean;
+  from: string;
+  to: string[];
+  username: string | null;
+  events: EventFilter;
+  hasPassword: boolean;
+  updatedAt: string;
+}
+
+const webhookTarget = (name: string) => `notify/webhooks/${name}`;
+const SMTP_TARGET = "notify/smtp";
+
+/**
+ * Notifications: `notify` for the services that have something to tell (it only queues), and the
+ * configuration of webhooks and the mail server (admin only, `notify.configure`). Every change is
+ * recorded before it is stored, and applies on this node before the answer leaves (on the other
+ * nodes within NOTIFY_REFRESH_MS). Secrets are sealed with the row's identity as associated data.
+ */
+export class NotificationService implements Notifier {
+  private readonly destinations: NotificationDestinations;
+
+  constructor(
+    private readonly store: Store,
+    private readonly seal: SealService,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+    observer: NotificationObserver,
+    log: SinkLog,
+  ) {
+    this.destinations = new NotificationDestinations(store, seal, observer, log);
+  }
+
+  /** Fire and forget: queues the event for every destination that wants it, and returns. */
+  notify(event: NotificationEvent): void {
+    try {
+      this.destinations.notify(event);
+    } catch {
+      // A notification must never fail what caused it.
+    }
+  }
+
+  start(): Promise<void> {
+    return this.destinations.start();
+  }
+
+  /** Gives queued events a moment to leave (the keyring is still there), then stops. */
+  close(): Promise<void> {
+    return this.destinations.close();
+  }
+
+  async listWebhooks(ctx: RequestContext): Promise<string[]> {
+    await this.tokens.authorize(ctx, "notify.configure", "notify/webhooks");
+    await this.audit.record(ctx, {
+      action: "notify.webhook.read",
+      target: "notify/webhooks",
+      outcome: "allowed",
+    });
+    return (await this.store.notifications.listWebhooks()).map((webhook) => webhook.name);
+  }
+
+  async readWebhook(name: string, ctx: RequestContext): Promise<WebhookView> {
+    checkWebhookName(name);
+    await this.tokens.authorize(ctx, "notify.configure", webhookTarget(name));
+    await this.audit.record(ctx, {
+      action: "notify.webhook.read",
+      target: webhookTarget(name),
+      outcome: "allowed",
+    });
+    const record = (await this.store.notifications.listWebhooks()).find((webhook) => webhook.name === name);
+    if (!record) throw notFound(`no webhook named ${name}`);
+    return { name, url: record.url, events: record.events, hasSecret: true, updatedAt: record.updatedAt };
+  }
+
+  /**
+   * Creates or replaces a webhook (the whole of it). Without a `secret` one is generated and
+   * returned, this once; with one, nothing is returned.
+   */
+  async writeWebhook(
+    name: string,
+    input: unknown,
+    ctx: RequestContext,
+  ): Promise<{ generatedSecret: string | null }> {
+    checkWebhookName(name);
+    await this.tokens.authorize(ctx, "notify.configure", webhookTarget(name));
+    const parsed = parseWebhookSpec(input);
+    if (!parsed.spec) throw badInput(parsed.problems.join("; "));
+    const { url, events } = parsed.spec;
+    const generatedSecret = parsed.spec.secret === null ? randomBytes(32).toString("hex") : null;
+    const secret = Buffer.from(parsed.spec.secret ?? (generatedSecret as string), "utf8");
+    const sealed = this.seal.sealSecret(secret, webhookSecretAad(name));
+    secret.fill(0);
+    await this.audit.record(ctx, {
+      action: "notify.webhook.write",
+      target: webhookTarget(name),
+      outcome: "allowed",
+      details: {
+        url,
+        events: JSON.stringify(events),
+        secret: generatedSecret === null ? "given" : "generated",
+      },
+    });
+    await this.store.notifications.putWebhook({
+      name,
+      url,
+      events,
+      secretCiphertext: sealed.ciphertext,
+      keyVersion: sealed.keyVersion,
+      updatedAt: new Date().toISOString(),
+    });
+    await this.destinations.refresh();
+    return { generatedSecret };
+  }
+
+  /** Deleting a webhook that does not exist is not an error (as audit sinks and Vault's devices). */
+  async deleteWebhook(name: string, ctx: RequestContext): Promise<void> {
+    checkWebhookName(name);
+    await this.tokens.authorize(ctx, "notify.configure", webhookTarget(name));
+    await this.audit.record(ctx, {
+      action: "notify.webhook.delete",
+      target: webhookTarget(name),
+      outcome: "allowed",
+    });
+    await this.store.notifications.deleteWebhook(name);
+    await this.destinations.refresh();
+  }
+
+  async readSmtp(ctx: RequestContext): Promise<SmtpView> {
+    await this.tokens.authorize(ctx, "notify.configure", SMTP_TARGET);
+    await this.audit.record(ctx, { action: "notify.smtp.read", target: SMTP_TARGET, outcome: "allowed" });
+    const record = await this.store.notifications.readSmtp();
+    if (!record) throw notFound("no mail server is configured");
+    const { passwordCiphertext, keyVersion: _keyVersion, ...shown } = record;
+    return { ...shown, hasPassword: passwordCiphertext !== null };
+  }
+
+  /** Creates or replaces the mail server (the whole of it: an omitted password is no password). */
+  async writeSmtp(input: unknown, ctx: RequestContext): Promise<void> {
+    await this.tokens.authorize(ctx, "notify.configure", SMTP_TARGET);
+    const parsed = parseSmtpSpec(input);
+    if (!parsed.spec) throw badInput(parsed.problems.join("; "));
+    const { password, ...settings } = parsed.spec;
+    let sealed: { ciphertext: Buffer; keyVersion: number } | null = null;
+    if (password !== null) {
+      const plain = Buffer.from(password, "utf8");
+      sealed = this.seal.sealSecret(plain, smtpPasswordAad);
+      plain.fill(0);
+    }
+    await this.audit.record(ctx, {
+      action: "notify.smtp.write",
+      target: SMTP_TARGET,
+      outcome: "allowed",
+      details: {
+        host: settings.host,
+        port: settings.port,
+        secure: settings.secure,
+        from: settings.from,
+        to: settings.to.join(","),
+        username: settings.username,
+        events: JSON.stringify(settings.events),
+        password: password !== null,
+      },
+    });
+    await this.store.notifications.putSmtp({
+      ...settings,
+      passwordCiphertext: sealed?.ciphertext ?? null,
+      keyVersion: sealed?.keyVersion ?? null,
+      updatedAt: new Date().toISOString(),
+    });
+    await this.destinations.refresh();
+  }
+
+  async deleteSmtp(ctx: RequestContext): Promise<void> {
+    await this.tokens.authorize(ctx, "notify.configure", SMTP_TARGET);
+    await this.audit.record(ctx, { action: "notify.smtp.delete", target: SMTP_TARGET, outcome: "allowed" });
+    await this.store.notifications.deleteSmtp();
+    await this.destinations.refresh();
+  }
+}

@@ -1,0 +1,89 @@
+import { createHmac } from "node:crypto";
+import { VERSION } from "../../version.js";
+import type { SinkTransport } from "../audit-sinks/sink-queue.js";
+import type { NotificationEvent } from "./events.js";
+
+const TIMEOUT_MS = 10_000;
+
+/** The event as webhooks see it: snake_case, only the fields that are set, without `text` or `emailTo`. */
+export function eventFields(event: NotificationEvent): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    type: event.type,
+    time: event.time,
+    actor: event.actor,
+    key: event.key,
+    reason: event.reason,
+    approval_id: event.approvalId,
+    decision: event.decision,
+    approvers: event.approvers,
+    request_id: event.requestId,
+  };
+  for (const [name, value] of Object.entries(fields)) if (value === undefined) delete fields[name];
+  return fields;
+}
+
+/** `sha256=HEX`, HEX = HMAC-SHA256(secret as UTF-8, `${timestamp}.${body}`): docs/notifications.md. */
+export function webhookSignature(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+/**
+ * POSTs one event as `{"text": …, "event": {…}}` (Slack's incoming webhooks read `text`), signed
+ * with the webhook's secret. Delivered means a 2xx answer; anything else, a redirect too, is a
+ * failure, retried by the queue. The secret is opened at each send and never kept in the clear,
+ * so while the vault is sealed the channel cannot send and its events wait.
+ */
+export class WebhookChannel implements SinkTransport<NotificationEvent> {
+  private readonly inFlight = new Set<AbortController>();
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly secret: () => string,
+    readonly canSend: () => boolean,
+  ) {}
+
+  async send(events: NotificationEvent[]): Promise<void> {
+    for (const event of events) await this.post(event);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const controller of this.inFlight) controller.abort(new Error("the webhook channel was closed"));
+  }
+
+  private async post(event: NotificationEvent): Promise<void> {
+    if (this.closed) throw new Error("the webhook channel is closed");
+    const body = JSON.stringify({ text: event.text, event: eventFields(event) });
+    // Signed at each attempt: a receiver may refuse old timestamps, and a retry is sent now.
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers = {
+      "content-type": "application/json",
+      "user-agent": `breakglass/${VERSION}`,
+      "x-breakglass-event": event.type,
+      "x-breakglass-timestamp": String(timestamp),
+      "x-breakglass-signature": webhookSignature(this.secret(), timestamp, body),
+    };
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new Error(`no answer within ${TIMEOUT_MS} ms`)),
+      TIMEOUT_MS,
+    );
+    this.inFlight.add(controller);
+    try {
+      const response = await fetch(this.url, {
+        method: "POST",
+        headers,
+        body,
+        redirect: "manual",
+        signal: controller.signal,
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.status < 200 || response.status > 299)
+        throw new Error(`the webhook answered ${response.status}`);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+  }
+}

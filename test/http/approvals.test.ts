@@ -1,0 +1,219 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeBase32Upper } from "../support/encodings.js";
+import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import { oathtoolCode } from "../support/tools.js";
+
+/**
+ * The two-person rule, end to end over HTTP: alice (oncall) may read aws-prod-root with a reason
+ * and one approval from security (bob); carol (no group) may not; the team is told by webhook and
+ * by e-mail through real receivers.
+ */
+
+let t: TestServer;
+let root: string;
+const seed = randomBytes(20);
+const tokens: Record<string, string> = {};
+const hooks: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+const mails: string[] = [];
+let webhookSecret: string;
+let receiver: Server;
+let smtp: SMTPServer;
+
+async function listen(server: {
+  listen: (port: number, host: string, done: () => void) => unknown;
+  address: () => unknown;
+}) {
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return (server.address() as AddressInfo).port;
+}
+
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      hooks.push({ headers: request.headers, body });
+      response.end("ok");
+    });
+  });
+  const hookPort = await listen(receiver);
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    onData(stream, _session, done) {
+      let mail = "";
+      stream.on("data", (chunk) => (mail += chunk));
+      stream.on("end", () => {
+        mails.push(mail);
+        done();
+      });
+    },
+  });
+  await new Promise<void>((done) => smtp.listen(0, "127.0.0.1", done));
+  const smtpPort = (smtp.server.address() as AddressInfo).port;
+
+  t = await startTestServer();
+  root = (await initAndUnseal(t)).rootToken;
+  const as = (token: string) => ({ token });
+  await t.call("POST", "/v1/totp/keys/aws-prod-root", {
+    ...as(root),
+    body: { key: encodeBase32Upper(seed), issuer: "AWS" },
+  });
+  const people = {
+    alice: "alice's long password",
+    bob: "bob's long password!",
+    carol: "carol's long password",
+  };
+  for (const [name, password] of Object.entries(people))
+    await t.call("PUT", `/v1/auth/userpass/users/${name}`, {
+      ...as(root),
+      body: { password, email: `${name}@acme.example` },
+    });
+  await t.call("PUT", "/v1/groups/oncall", { ...as(root), body: { members: ["alice"] } });
+  await t.call("PUT", "/v1/groups/security", { ...as(root), body: { members: ["bob"] } });
+  const rule = await t.call("PUT", "/v1/totp/access/aws-prod-root", {
+    ...as(root),
+    body: {
+      readers: ["group:oncall"],
+      approvers: ["group:security"],
+      approvals_required: 1,
+      require_reason: true,
+      approval_ttl: 3,
+    },
+  });
+  expect(rule.status).toBe(200);
+  const hook = await t.call("PUT", "/v1/notify/webhooks/team", {
+    ...as(root),
+    body: { url: `http://127.0.0.1:${hookPort}/hook`, events: "*" },
+  });
+  webhookSecret = hook.json.data.secret;
+  await t.call("PUT", "/v1/notify/smtp", {
+    ...as(root),
+    body: {
+      host: "127.0.0.1",
+      port: smtpPort,
+      secure: false,
+      from: "breakglass@acme.example",
+      to: ["team@acme.example"],
+    },
+  });
+  for (const [name, password] of Object.entries(people))
+    tokens[name] = (
+      await t.call("POST", `/v1/auth/userpass/login/${name}`, { body: { password } })
+    ).json.auth.client_token;
+});
+afterAll(async () => {
+  await t.close();
+  receiver?.close();
+  smtp?.close();
+});
+
+const read = (who: string, query = "") =>
+  t.call("GET", `/v1/totp/code/aws-prod-root${query}`, { token: tokens[who] });
+
+describe("the two-person rule", () => {
+  let approvalId: string;
+
+  it("refuses carol (not a reader), alice without a reason, and alice without an approval, saying how to get one", async () => {
+    expect((await read("carol", "?reason=curious")).status).toBe(403);
+    const noReason = await read("alice");
+    expect(noReason.status).toBe(400);
+    expect(noReason.json.errors[0]).toMatch(/reason is required/);
+    const noApproval = await read("alice", "?reason=INC-4411");
+    expect(noApproval.status).toBe(403);
+    expect(noApproval.json.errors[0]).toMatch(/needs 1 approval.*POST \/v1\/approvals/);
+  });
+
+  it("lets alice request an approval that she and carol cannot approve, and bob can", async () => {
+    const requested = await t.call("POST", "/v1/approvals", {
+      token: tokens.alice,
+      body: { key: "aws-prod-root", reason: "INC-4411 billing lockout" },
+    });
+    expect(requested.status).toBe(200);
+    approvalId = requested.json.data.id;
+    expect(
+      (
+        await t.call("POST", "/v1/approvals", {
+          token: tokens.carol,
+          body: { key: "aws-prod-root", reason: "x" },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await t.call("POST", `/v1/approvals/${approvalId}/approve`, { token: tokens.alice, body: {} })).status,
+    ).toBe(403);
+    expect(
+      (await t.call("POST", `/v1/approvals/${approvalId}/approve`, { token: tokens.carol, body: {} })).status,
+    ).toBe(403);
+    const pending = await t.call("GET", "/v1/approvals?status=pending", { token: tokens.bob });
+    expect(pending.json.data.approvals.map((a: { id: string }) => a.id)).toContain(approvalId);
+    expect(
+      (await t.call("GET", "/v1/approvals?status=pending", { token: tokens.carol })).json.data.approvals,
+    ).toEqual([]);
+    const approved = await t.call("POST", `/v1/approvals/${approvalId}/approve`, {
+      token: tokens.bob,
+      body: { comment: "go ahead" },
+    });
+    expect(approved.json.data).toMatchObject({
+      status: "approved",
+      votes: [{ approver: "user:bob", decision: "approved", comment: "go ahead" }],
+    });
+    expect(
+      (await t.call("POST", `/v1/approvals/${approvalId}/approve`, { token: tokens.bob, body: {} })).status,
+    ).toBe(400);
+  });
+
+  it("gives alice the code with approval=ID, oathtool's, and the audit entry names the approver", async () => {
+    const response = await read("alice", `?reason=INC-4411&approval=${approvalId}`);
+    expect(response.status).toBe(200);
+    const data = response.json.data;
+    expect(data.code).toBe(
+      oathtoolCode(seed.toString("hex"), {
+        algorithm: "SHA1",
+        digits: 6,
+        period: 30,
+        unixSeconds: data.valid_from,
+      }),
+    );
+    expect((await read("carol", `?reason=x&approval=${approvalId}`)).status).toBe(403);
+    const entry = (
+      await t.call("GET", "/v1/audit?action=totp.code.read&outcome=allowed", { token: root })
+    ).json.data.entries.at(-1);
+    expect(entry).toMatchObject({
+      approval_ids: [approvalId],
+      reason: "INC-4411",
+      details: { approvers: "user:bob" },
+    });
+  });
+
+  it("stops giving her the code once approval_ttl has passed", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 3200));
+    const response = await read("alice", `?reason=INC-4411&approval=${approvalId}`);
+    expect(response.status).toBe(403);
+    expect(response.json.errors[0]).toMatch(/expired/);
+  });
+
+  it("told the team by webhook (signed) and by e-mail: the request and the read, naming alice", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const events = hooks.map((hook) => JSON.parse(hook.body));
+    const types = events.map((e) => e.event.type);
+    expect(types).toEqual(expect.arrayContaining(["approval.requested", "approval.decided", "code.read"]));
+    for (const event of events.filter((e) => ["approval.requested", "code.read"].includes(e.event.type)))
+      expect(event.text).toContain("alice");
+    for (const hook of hooks) {
+      const expected = createHmac("sha256", webhookSecret)
+        .update(`${hook.headers["x-breakglass-timestamp"]}.${hook.body}`)
+        .digest("hex");
+      expect(hook.headers["x-breakglass-signature"]).toBe(`sha256=${expected}`);
+    }
+    const requestMail = mails.find((mail) => /asks to read aws-prod-root/.test(mail));
+    const readMail = mails.find((mail) => /read the code of aws-prod-root/.test(mail));
+    expect(requestMail).toMatch(/alice/);
+    expect(requestMail).toMatch(/bob@acme\.example/); // the approvers are e-mailed
+    expect(readMail).toMatch(/alice/);
+  });
+});

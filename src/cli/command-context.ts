@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { BreakglassClient } from "./client.js";
+import { ApiError, BreakglassClient } from "./client.js";
 import type { OutputMode } from "./output.js";
 
 /** What every command action needs: the client and the global --json / --debug flags. */
@@ -20,3 +20,19 @@ export function wholeNumber(text: string): number {
 
 /** Algorithm names are upper case in the API; accept `sha256` as typed. */
 export const upperCase = (text: string) => text.toUpperCase();
+
+/** "a, b,c" as ["a", "b", "c"]; "" as none. */
+export function commaList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** The names under a path, as Vault's LIST: a 404 with no errors means there are none. */
+export async function listNames(client: BreakglassClient, path: string): Promise<string[]> {
+  const reply = await client.call("GET", path, { query: { list: true }, accept: [404] });
+  const body = reply.body as { data?: { keys: string[] }; errors?: string[] } | null;
+  if (reply.status === 404 && body?.errors?.[0]) throw new ApiError(404, body.errors[0]);
+  return body?.data?.keys ?? [];
+}

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
+import { registerAccess } from "./commands/access.js";
+import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerGroups } from "./commands/groups.js";
 import { registerLogin } from "./commands/login.js";
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerTotp(program);
   registerUsers(program);
   registerGroups(program);
+  registerAccess(program);
+  registerApprovals(program);
   registerAudit(program);
   registerMigrate(program);
   return program;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { badInput, sealedError } from "../core/errors.js";
+import type { Action } from "../core/policy.js";
 import type { RequestContext } from "../services/context.js";
 import type { Services } from "../services/index.js";
 
@@ -9,6 +10,11 @@ declare module "fastify" {
     sealedOk?: boolean;
     /** The audit action recorded if the request is refused for want of a valid token. */
     auth?: string;
+    /**
+     * The role-level action the route needs: checked before the body is even read, so a caller
+     * without it learns nothing about what the endpoint expects (403, not 400).
+     */
+    requires?: Action;
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -30,11 +36,19 @@ export function installRequestContext(app: FastifyInstance, services: Services):
     };
     const config = request.routeOptions.config;
     if (!config?.sealedOk && services.seal.isSealed) throw sealedError();
-  });
-  app.addHook("preHandler", async (request) => {
-    const action = request.routeOptions.config?.auth;
-    if (action)
-      request.ctx.actor = await services.tokens.authenticate(presentedToken(request), request.ctx, action);
+    // Who is asking, and may they use this endpoint at all, before the body is parsed and validated.
+    if (config?.auth)
+      request.ctx.actor = await services.tokens.authenticate(
+        presentedToken(request),
+        request.ctx,
+        config.auth,
+      );
+    if (config?.requires)
+      await services.tokens.authorize(
+        request.ctx,
+        config.requires,
+        (request.url.split("?")[0] ?? "").replace(/^\/v1\//, ""),
+      );
   });
 }
 

@@ -67,6 +67,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     settings.notificationObserver,
     settings.log,
   );
+  seal.tellOf(notifier);
   const approvals = new ApprovalService(store, tokens, audit, notifier);
   const accessRules = new AccessRuleService(store, tokens, audit);
   const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
@@ -82,7 +83,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   audit.setDelivery(auditSinkManager);
   const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
 
-  const userpass = new UserpassLogin(store, people, tokens, audit, settings.loginTtlSeconds);
+  const userpass = new UserpassLogin(store, people, tokens, audit, notifier, settings.loginTtlSeconds);
   return {
     store,
     audit,

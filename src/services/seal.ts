@@ -15,7 +15,8 @@ import { encryptToKey, fingerprintOf, readPublicKey } from "../core/pgp.js";
 import { checkShareCounts, combineShares, expectedShareLength, splitRootKey } from "../core/shamir.js";
 import type { SealConfig, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
-import type { RequestContext } from "./context.js";
+import { actorLabel, type RequestContext } from "./context.js";
+import type { Notifier } from "./notify/events.js";
 import type { TokenService } from "./tokens.js";
 
 /** Associated data of the keyring ciphertext: it opens only as the keyring. */
@@ -53,12 +54,18 @@ export class SealService {
   private config: SealConfig | null = null;
   private submittedShares: Buffer[] = [];
   private unsealNonce = "";
+  private notifier: Notifier | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly tokens: TokenService,
   ) {}
+
+  /** The notifier is made after the seal (it needs the keyring), so it is introduced afterwards. */
+  tellOf(notifier: Notifier): void {
+    this.notifier = notifier;
+  }
 
   get isSealed(): boolean {
     return this.keyring === null;
@@ -188,6 +195,14 @@ export class SealService {
   async seal(ctx: RequestContext): Promise<void> {
     await this.audit.record(ctx, { action: "sys.seal", outcome: "allowed" });
     this.wipe();
+    const actor = actorLabel(ctx.actor);
+    this.notifier?.notify({
+      type: "seal",
+      time: new Date().toISOString(),
+      actor,
+      text: `${actor} sealed breakglass: no code can be read until it is unsealed`,
+      requestId: ctx.requestId,
+    });
   }
 
   /** Drops every key from memory (also on shutdown). */
@@ -254,6 +269,13 @@ export class SealService {
         await this.store.setAuditPublicKey(config.auditPublicKey);
       }
       await this.audit.record(ctx, { action: "sys.unseal", outcome: "allowed", details: { unsealed: true } });
+      this.notifier?.notify({
+        type: "unseal",
+        time: new Date().toISOString(),
+        actor: actorLabel(ctx.actor),
+        text: "breakglass was unsealed: codes can be read again",
+        requestId: ctx.requestId,
+      });
     } catch (error) {
       this.wipe(); // an unseal that is not on the record does not happen
       throw error;

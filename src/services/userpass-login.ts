@@ -4,6 +4,7 @@ import { FREE_FAILURES, lockoutSeconds } from "../core/people.js";
 import type { Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { RequestContext } from "./context.js";
+import type { Notifier } from "./notify/events.js";
 import type { PeopleService } from "./people.js";
 import type { IssuedToken, TokenService } from "./tokens.js";
 
@@ -19,6 +20,7 @@ export class UserpassLogin {
     private readonly people: PeopleService,
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
+    private readonly notifier: Notifier,
     private readonly ttlSeconds: number = DEFAULT_LOGIN_TTL_SECONDS,
   ) {}
 
@@ -49,6 +51,14 @@ export class UserpassLogin {
     const matches = await verify(user?.passwordHash ?? (await this.decoyHash), password).catch(() => false);
     if (!user || !matches) {
       await this.countFailure(subjects);
+      if ((await this.secondsLocked(subjects)) > 0)
+        this.notifier.notify({
+          type: "login.locked",
+          time: new Date().toISOString(),
+          actor: `user:${username}`,
+          text: `logins for user:${username} (or from ${ctx.remoteAddr ?? "its address"}) are locked out after repeated wrong passwords`,
+          requestId: ctx.requestId,
+        });
       await deny(user ? "wrong password" : "no such user");
       throw badInput("invalid username or password");
     }

@@ -15,6 +15,7 @@ import { oathtoolCode } from "../support/tools.js";
 
 let t: TestServer;
 let root: string;
+let shares: string[];
 const seed = randomBytes(20);
 const tokens: Record<string, string> = {};
 const hooks: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
@@ -57,7 +58,7 @@ beforeAll(async () => {
   const smtpPort = (smtp.server.address() as AddressInfo).port;
 
   t = await startTestServer();
-  root = (await initAndUnseal(t)).rootToken;
+  ({ rootToken: root, keys: shares } = await initAndUnseal(t));
   const as = (token: string) => ({ token });
   await t.call("POST", "/v1/totp/keys/aws-prod-root", {
     ...as(root),
@@ -215,5 +216,26 @@ describe("the two-person rule", () => {
     expect(requestMail).toMatch(/alice/);
     expect(requestMail).toMatch(/bob@acme\.example/); // the approvers are e-mailed
     expect(readMail).toMatch(/alice/);
+  });
+
+  it("also tells of a lockout, a seal and an unseal", async () => {
+    for (let i = 0; i < 5; i++)
+      await t.call("POST", "/v1/auth/userpass/login/carol", {
+        body: { password: `wrong guess number ${i}` },
+      });
+    await t.call("PUT", "/v1/sys/seal", { token: root });
+    for (const key of shares.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });
+    let types: string[] = [];
+    for (
+      let attempt = 0;
+      attempt < 50 && !["login.locked", "seal", "unseal"].every((x) => types.includes(x));
+      attempt++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      types = hooks.map((hook) => JSON.parse(hook.body).event.type);
+    }
+    expect(types).toEqual(expect.arrayContaining(["login.locked", "seal", "unseal"]));
+    const locked = hooks.map((hook) => JSON.parse(hook.body)).find((e) => e.event.type === "login.locked");
+    expect(locked.text).toContain("user:carol");
   });
 });

@@ -544,7 +544,7 @@ describe("configuration", () => {
     expect(put.status).toBe(403);
     const exported = await exportedLines();
     const entries = [...exported.bySeq.values()].map((line) => JSON.parse(line) as AuditEntry);
-    expect(entries.some((e) => e.target === "audit/sinks/sneaky" && e.outcome === "denied")).toBe(true);
+    expect(entries.some((e) => e.target === "sys/audit/sinks/sneaky" && e.outcome === "denied")).toBe(true);
     expect((await t.call("GET", "/v1/sys/audit/sinks/sneaky", { token: root })).status).toBe(404);
   });
 

@@ -130,7 +130,7 @@ describe("users and groups", () => {
     expect((await t.call("GET", "/v1/auth/userpass/users/alice", { token })).status).toBe(403);
     const denied = (await t.call("GET", "/v1/audit?action=people.write&outcome=denied", { token: root })).json
       .data.entries;
-    expect(denied.at(-1)).toMatchObject({ target: "user:mallory" });
+    expect(denied.at(-1)).toMatchObject({ target: "auth/userpass/users/mallory" }); // refused at the door: the API path
   });
 });
 

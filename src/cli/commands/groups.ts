@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { contextOf } from "../command-context.js";
+import { commaList, contextOf, listNames } from "../command-context.js";
 import { emit, table, usageError } from "../output.js";
-import { commaList, listNames } from "./users.js";
 
 interface GroupData {
   name: string;

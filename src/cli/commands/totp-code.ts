@@ -1,8 +1,17 @@
 import type { Command } from "commander";
 import { totpCodePath } from "../api-paths.js";
-import type { ApiReply } from "../client.js";
-import { contextOf } from "../command-context.js";
-import { emit } from "../output.js";
+import { ApiError, type ApiReply, type BreakglassClient } from "../client.js";
+import { type CommandContext, contextOf } from "../command-context.js";
+import { CliError, emit, usageError } from "../output.js";
+import {
+  type ApprovalData,
+  approvalPath,
+  deniedError,
+  duration,
+  formatSeconds,
+  requestApproval,
+  waitingLine,
+} from "./approvals.js";
 
 interface ReleasedCode {
   code: string;
@@ -26,14 +35,116 @@ export function registerTotpCode(totp: Command): void {
     .argument("<name>")
     .option("--reason <text>", "why you need it (recorded; some keys require it)")
     .option("--enroll", "also the next code, for services that ask for two consecutive codes")
+    .option("--approval <id>", "an approved request to read it (breakglass approvals request)")
+    .option("--wait", "request an approval (with --reason), wait until it is decided, then read the code")
+    .option("--timeout <duration>", "with --wait: how long to wait, e.g. 90s, 15m, 1h", duration)
     .action(async (name: string, options, command: Command) => {
+      if (options.wait && options.approval !== undefined)
+        throw usageError("give --approval or --wait, not both");
+      if (options.wait && !options.reason?.trim())
+        throw usageError("--wait needs --reason: the approvers are told why");
+      if (options.timeout !== undefined && !options.wait) throw usageError("--timeout goes with --wait");
       const ctx = contextOf(command);
-      const reply = await ctx.client.call("GET", totpCodePath(name), {
-        query: { reason: options.reason, enroll: options.enroll ? true : undefined },
+      const approval = options.wait
+        ? await waitForApproval(ctx, name, options.reason, options.timeout ?? DEFAULT_WAIT_SECONDS)
+        : options.approval;
+      const reply = await readCode(ctx.client, name, {
+        reason: options.reason,
+        enroll: options.enroll ? true : undefined,
+        approval,
+      }).catch((error: unknown) => {
+        throw withApprovalHint(error, name);
       });
       const released = (reply.body as { data: ReleasedCode }).data;
       emit(ctx, released, (data) => describeCode(data, reply));
     });
+}
+
+const DEFAULT_WAIT_SECONDS = 15 * 60;
+const POLL_INTERVAL_MS = 2000;
+
+function readCode(
+  client: BreakglassClient,
+  name: string,
+  query: { reason?: string; enroll?: true; approval?: string },
+): Promise<ApiReply> {
+  return client.call("GET", totpCodePath(name), { query });
+}
+
+/** A refusal because the credential needs an approval: say how to get one. */
+function withApprovalHint(error: unknown, name: string): unknown {
+  if (!(error instanceof ApiError) || error.status !== 403) return error;
+  if (!/\bneeds \d+ approval|\bhas expired\b/.test(error.message)) return error;
+  return new CliError(`${error.message} (request one: breakglass totp code ${name} --reason … --wait)`);
+}
+
+/**
+ * Requests an approval and polls it until it is approved (its id is returned), denied or the time
+ * is up (both errors). A credential that needs no approval is read without one.
+ */
+async function waitForApproval(
+  ctx: CommandContext,
+  name: string,
+  reason: string,
+  timeoutSeconds: number,
+): Promise<string | undefined> {
+  let approval: ApprovalData;
+  try {
+    approval = await requestApproval(ctx.client, name, reason);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 400 && /needs no approval/.test(error.message))
+      return undefined;
+    throw error;
+  }
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const status = statusLine(approval);
+  try {
+    while (approval.status === "pending") {
+      if (Date.now() >= deadline)
+        throw new CliError(
+          `approval ${approval.id} was not decided within ${formatSeconds(timeoutSeconds)}: it stays pending; read with --approval ${approval.id} once approved`,
+        );
+      status.update(approval);
+      await new Promise((wait) => setTimeout(wait, Math.min(POLL_INTERVAL_MS, deadline - Date.now())));
+      approval = await ctx.client.data<ApprovalData>("GET", approvalPath(approval.id));
+    }
+  } finally {
+    status.stop();
+  }
+  if (approval.status === "denied") throw deniedError(approval);
+  return approval.id;
+}
+
+/** On a terminal, a spinner redrawn in place; otherwise a single line. Both on stderr. */
+function statusLine(first: ApprovalData): { update(approval: ApprovalData): void; stop(): void } {
+  const stream = process.stderr;
+  if (!stream.isTTY) {
+    stream.write(`waiting for approval ${first.id}… (${waitingLine(first)})\n`);
+    return { update: () => {}, stop: () => {} };
+  }
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  const started = Date.now();
+  let current = first;
+  let frame = 0;
+  const draw = () => {
+    const elapsed = Math.floor((Date.now() - started) / 1000);
+    const clock = `${Math.floor(elapsed / 60)}:${String(elapsed % 60).padStart(2, "0")}`;
+    stream.write(
+      `\r\x1b[2K${frames[frame % frames.length]} approval ${current.id}: ${waitingLine(current)}  ${clock}`,
+    );
+    frame += 1;
+  };
+  draw();
+  const timer = setInterval(draw, 100);
+  return {
+    update: (approval) => {
+      current = approval;
+    },
+    stop: () => {
+      clearInterval(timer);
+      stream.write("\r\x1b[2K");
+    },
+  };
 }
 
 /** "123456  (valid for 17s, until 09:41:30)": the end is the server's, translated to this machine's clock. */

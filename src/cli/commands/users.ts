@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { ApiError, type BreakglassClient } from "../client.js";
-import { contextOf } from "../command-context.js";
+import type { BreakglassClient } from "../client.js";
+import { commaList, contextOf, listNames } from "../command-context.js";
 import { CliError, emit, table, usageError } from "../output.js";
 import { readSecret } from "../secret-input.js";
 
@@ -173,20 +173,4 @@ async function readNewPassword(options: PasswordOptions): Promise<string> {
 async function fetchUser(client: BreakglassClient, name: string): Promise<UserData | null> {
   const reply = await client.call("GET", userPath(name), { accept: [404] });
   return reply.status === 404 ? null : (reply.body as { data: UserData }).data;
-}
-
-/** "a, b,c" as ["a", "b", "c"]; "" as none. */
-export function commaList(text: string): string[] {
-  return text
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0);
-}
-
-/** The names under a path, as Vault's LIST: a 404 with no errors means there are none. */
-export async function listNames(client: BreakglassClient, path: string): Promise<string[]> {
-  const reply = await client.call("GET", path, { query: { list: true }, accept: [404] });
-  const body = reply.body as { data?: { keys: string[] }; errors?: string[] } | null;
-  if (reply.status === 404 && body?.errors?.[0]) throw new ApiError(404, body.errors[0]);
-  return body?.data?.keys ?? [];
 }

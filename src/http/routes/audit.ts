@@ -67,7 +67,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/audit",
     {
-      config: { auth: "audit.read" },
+      config: { auth: "audit.read", requires: "audit.read" },
       schema: {
         summary: "Audit entries, oldest first, filtered; next_after continues a full page",
         tags: ["audit"],
@@ -90,7 +90,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/audit/export",
     {
-      config: { auth: "audit.read" },
+      config: { auth: "audit.read", requires: "audit.read" },
       schema: {
         summary:
           "The chain as canonical JSON lines, ending with a fresh signed checkpoint, for offline verification",

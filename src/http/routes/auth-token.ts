@@ -11,7 +11,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
     app,
     "/v1/auth/token/create",
     {
-      config: { auth: "token.create" },
+      config: { auth: "token.create", requires: "token.create" },
       schema: {
         summary: "Create a token (root only until people and groups arrive)",
         tags: ["auth"],
@@ -97,7 +97,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
   app.get(
     "/v1/auth/token/lookup-self",
     {
-      config: { auth: "token.self" },
+      config: { auth: "token.self", requires: "token.self" },
       schema: {
         summary: "Describe the calling token (never the token itself)",
         tags: ["auth"],
@@ -156,7 +156,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
     app,
     "/v1/auth/token/revoke-self",
     {
-      config: { auth: "token.self" },
+      config: { auth: "token.self", requires: "token.self" },
       schema: { summary: "Revoke the calling token", tags: ["auth"], response: { 204: { type: "null" } } },
     },
     async (request, reply) => {

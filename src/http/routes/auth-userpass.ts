@@ -33,7 +33,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/users/:username",
     {
-      config: { auth: "people.write" },
+      config: { auth: "people.write", requires: "people.write" },
       schema: {
         summary: "Create or update a user (password required on create; argon2id)",
         tags: ["people"],
@@ -80,7 +80,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
   app.get(
     "/v1/auth/userpass/users/:username",
     {
-      config: { auth: "people.read" },
+      config: { auth: "people.read", requires: "people.read" },
       schema: {
         summary: "A user (never the password)",
         tags: ["people"],
@@ -97,7 +97,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
   app.get(
     "/v1/auth/userpass/users",
     {
-      config: { auth: "people.read" },
+      config: { auth: "people.read", requires: "people.read" },
       schema: {
         summary: "List usernames (LIST as GET ?list=true); 404 when there are none, as Vault",
         tags: ["people"],
@@ -118,7 +118,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
   app.delete(
     "/v1/auth/userpass/users/:username",
     {
-      config: { auth: "people.write" },
+      config: { auth: "people.write", requires: "people.write" },
       schema: {
         summary: "Delete a user and end their tokens",
         tags: ["people"],

@@ -18,7 +18,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/groups/:name",
     {
-      config: { auth: "people.write" },
+      config: { auth: "people.write", requires: "people.write" },
       schema: {
         summary: "Create or replace a group: its members (usernames) and policies",
         tags: ["people"],
@@ -45,7 +45,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/groups/:name",
     {
-      config: { auth: "people.read" },
+      config: { auth: "people.read", requires: "people.read" },
       schema: {
         summary: "A group",
         tags: ["people"],
@@ -78,7 +78,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/groups",
     {
-      config: { auth: "people.read" },
+      config: { auth: "people.read", requires: "people.read" },
       schema: {
         summary: "List group names (GET ?list=true); 404 when there are none",
         tags: ["people"],
@@ -99,7 +99,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/groups/:name",
     {
-      config: { auth: "people.write" },
+      config: { auth: "people.write", requires: "people.write" },
       schema: {
         summary: "Delete a group",
         tags: ["people"],

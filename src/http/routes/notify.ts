@@ -45,7 +45,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/notify/webhooks",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary: "List webhook names (Vault's LIST, as GET ?list=true); 404 when there are none",
         tags: ["notify"],
@@ -66,7 +66,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/notify/webhooks/:name",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary: "One webhook, without its secret",
         tags: ["notify"],
@@ -84,7 +84,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/notify/webhooks/:name",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary:
           "Create or replace a webhook; without a secret one is generated and returned this once (200), else 204",
@@ -118,7 +118,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/notify/webhooks/:name",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary: "Remove a webhook (what it still holds gets 2 seconds to leave)",
         tags: ["notify"],
@@ -136,7 +136,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/notify/smtp",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary: "The mail server, without its password",
         tags: ["notify"],
@@ -150,7 +150,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/notify/smtp",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary:
           "Set the mail server that tells the team (the whole of it: an omitted password is no password)",
@@ -180,7 +180,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/notify/smtp",
     {
-      config: { auth: "notify.configure" },
+      config: { auth: "notify.configure", requires: "notify.configure" },
       schema: {
         summary: "Remove the mail server",
         tags: ["notify"],

@@ -161,7 +161,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
   vaultWrite(app, "/v1/sys/unseal", unsealHandler, unseal);
 
   const sealHandler = {
-    config: { auth: "sys.seal" },
+    config: { auth: "sys.seal", requires: "sys.seal" as const },
     schema: {
       summary: "Seal: drop every key from memory (root token)",
       tags: ["sys"],

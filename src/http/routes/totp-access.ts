@@ -29,7 +29,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
     app,
     "/v1/totp/access/:name",
     {
-      config: { auth: "access.configure" },
+      config: { auth: "access.configure", requires: "access.configure" },
       schema: {
         summary:
           "Set who reads a credential (readers), who approves, how many approvals, whether a reason is required",
@@ -79,7 +79,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
   app.get(
     "/v1/totp/access/:name",
     {
-      config: { auth: "access.configure" },
+      config: { auth: "access.configure", requires: "access.configure" },
       schema: {
         summary: "A credential's access rule",
         tags: ["access"],

@@ -79,7 +79,7 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/code/:name",
     {
-      config: { auth: "totp.code.validate" },
+      config: { auth: "totp.code.validate", requires: "totp.code.validate" },
       schema: {
         summary: "Validate a code; each code is accepted once",
         tags: ["totp"],

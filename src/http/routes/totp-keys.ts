@@ -28,7 +28,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.write" },
+      config: { auth: "totp.key.write", requires: "totp.key.write" },
       schema: {
         summary:
           "Create a key: import (url, key, qr_image) or generate a seed inside (returned once, as url and barcode)",
@@ -103,7 +103,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/import/google-authenticator",
     {
-      config: { auth: "totp.key.write" },
+      config: { auth: "totp.key.write", requires: "totp.key.write" },
       schema: {
         summary:
           "Import every account of a Google Authenticator export (otpauth-migration:// URI or its QR image)",
@@ -160,7 +160,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.read" },
+      config: { auth: "totp.key.read", requires: "totp.key.read" },
       schema: {
         summary: "A key's metadata (never its seed)",
         tags: ["totp"],
@@ -177,7 +177,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/totp/keys",
     {
-      config: { auth: "totp.key.read" },
+      config: { auth: "totp.key.read", requires: "totp.key.read" },
       schema: {
         summary: "List key names (Vault's LIST, as GET ?list=true); 404 when there are none, as Vault",
         tags: ["totp"],
@@ -199,7 +199,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.delete" },
+      config: { auth: "totp.key.delete", requires: "totp.key.delete" },
       schema: {
         summary: "Delete a key (its seed is gone for good)",
         tags: ["totp"],

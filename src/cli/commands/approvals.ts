@@ -1,0 +1,169 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { BreakglassClient } from "../client.js";
+import { contextOf } from "../command-context.js";
+import { CliError, emit, table, usageError } from "../output.js";
+
+/** A request to read a credential under the two-person rule, as the API shows it. */
+export interface ApprovalData {
+  id: string;
+  key: string;
+  requester: string;
+  reason: string;
+  status: "pending" | "approved" | "denied";
+  approvals_required: number;
+  votes: { approver: string; decision: string; comment: string | null; time: string }[];
+  created_at: string;
+  expires_at: string | null;
+}
+
+export const approvalPath = (id: string) => `/v1/approvals/${encodeURIComponent(id)}`;
+
+const DURATION = /^(\d+)(s|m|h)?$/;
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** A commander option parser for durations: 90, 90s, 15m, 1h, as seconds; a bad value is a usage error. */
+export function duration(text: string): number {
+  const match = text.trim().match(DURATION);
+  if (!match) throw new InvalidArgumentError("must be a duration such as 90s, 15m or 1h");
+  return Number(match[1]) * (SECONDS[match[2] ?? "s"] as number);
+}
+
+/** 900 as "15m", 90 as "90s". */
+export function formatSeconds(seconds: number): string {
+  if (seconds > 0 && seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds > 0 && seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+const approvedCount = (approval: ApprovalData) =>
+  approval.votes.filter((vote) => vote.decision === "approved").length;
+
+const whoDenied = (approval: ApprovalData) =>
+  approval.votes
+    .filter((vote) => vote.decision === "denied")
+    .map((vote) => (vote.comment ? `${vote.approver} ("${vote.comment}")` : vote.approver))
+    .join(", ") || "an approver";
+
+/** POST /v1/approvals: a new pending request to read `key`. */
+export async function requestApproval(
+  client: BreakglassClient,
+  key: string,
+  reason: string,
+): Promise<ApprovalData> {
+  return client.data<ApprovalData>("POST", "/v1/approvals", { body: { key, reason } });
+}
+
+/** "waiting for 1 approval(s) from the approvers of KEY" */
+export function waitingLine(approval: ApprovalData): string {
+  const missing = Math.max(0, approval.approvals_required - approvedCount(approval));
+  return `waiting for ${missing} approval(s) from the approvers of ${approval.key}`;
+}
+
+/** The refusal for a denied request: who denied it. */
+export function deniedError(approval: ApprovalData): CliError {
+  return new CliError(`approval ${approval.id} for ${approval.key} was denied by ${whoDenied(approval)}`);
+}
+
+export function registerApprovals(program: Command): void {
+  const approvals = program
+    .command("approvals")
+    .description("the two-person rule: ask to read a credential, and approve or deny others' requests");
+
+  approvals
+    .command("request")
+    .description("ask to read a credential whose access rule needs approval; its approvers are told")
+    .argument("<name>", "the credential")
+    .requiredOption("--reason <text>", "why you need it (recorded and shown to the approvers)")
+    .action(async (name: string, options, command: Command) => {
+      const ctx = contextOf(command);
+      const approval = await requestApproval(ctx.client, name, options.reason);
+      emit(ctx, approval, (data) => [
+        `Approval ${data.id} requested to read ${data.key}.`,
+        `${capitalised(waitingLine(data))}; then: breakglass totp code ${data.key} --reason … --approval ${data.id}`,
+      ]);
+    });
+
+  approvals
+    .command("list")
+    .description("requests you may decide (pending by default), or with --mine your own")
+    .option("--mine", "your own requests, whatever their status unless --status is given")
+    .addOption(new Option("--status <status>", "only these").choices(["pending", "approved", "denied"]))
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      const data = await ctx.client.data<{ approvals: ApprovalData[] }>("GET", "/v1/approvals", {
+        query: { mine: options.mine ? true : undefined, status: options.status },
+      });
+      emit(ctx, data, ({ approvals: list }) =>
+        list.length > 0 ? list.map(summaryLine) : "No approval requests.",
+      );
+    });
+
+  approvals
+    .command("show")
+    .description("one request: who asked, why, and the votes so far")
+    .argument("<id>")
+    .action(async (id: string, _options, command: Command) => {
+      const ctx = contextOf(command);
+      const approval = await ctx.client.data<ApprovalData>("GET", approvalPath(id));
+      emit(ctx, approval, describeApproval);
+    });
+
+  for (const decision of ["approve", "deny"] as const) {
+    approvals
+      .command(decision)
+      .description(
+        decision === "approve"
+          ? "approve a request (never your own; one vote each)"
+          : "deny a request: it can no longer be used",
+      )
+      .argument("<id>")
+      .option("--comment <text>", "recorded with your vote")
+      .action(async (id: string, options, command: Command) => {
+        if (options.comment !== undefined && options.comment.trim().length === 0)
+          throw usageError("--comment must not be empty");
+        const ctx = contextOf(command);
+        const approval = await ctx.client.data<ApprovalData>("POST", `${approvalPath(id)}/${decision}`, {
+          body: options.comment === undefined ? {} : { comment: options.comment },
+        });
+        emit(ctx, approval, (data) => {
+          if (data.status === "denied")
+            return `Denied ${data.id}: ${data.requester} may not read ${data.key}.`;
+          if (data.status === "approved")
+            return `Approved ${data.id}: ${data.requester} may read ${data.key}${data.expires_at ? ` until ${data.expires_at}` : ""}.`;
+          return `Approved ${data.id} (${approvedCount(data)} of ${data.approvals_required}); it needs more approvals.`;
+        });
+      });
+  }
+}
+
+/** "ID  KEY  user:alice  pending 0/1  reason" */
+function summaryLine(approval: ApprovalData): string {
+  return [
+    approval.id,
+    approval.key,
+    approval.requester,
+    `${approval.status} ${approvedCount(approval)}/${approval.approvals_required}`,
+    JSON.stringify(approval.reason),
+  ].join("  ");
+}
+
+function describeApproval(approval: ApprovalData): string[] {
+  const rows: [string, string][] = [
+    ["ID", approval.id],
+    ["Key", approval.key],
+    ["Requester", approval.requester],
+    ["Reason", approval.reason],
+    ["Status", approval.status],
+    ["Approvals", `${approvedCount(approval)} of ${approval.approvals_required}`],
+    ["Requested", approval.created_at],
+  ];
+  if (approval.expires_at) rows.push(["Valid until", approval.expires_at]);
+  for (const vote of approval.votes)
+    rows.push([
+      "Vote",
+      `${vote.approver} ${vote.decision} at ${vote.time}${vote.comment ? `: ${vote.comment}` : ""}`,
+    ]);
+  return table(rows);
+}
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeBase32Upper } from "../support/encodings.js";
+import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * Every endpoint of the OpenAPI document × every role: each role that should not have an endpoint
+ * is refused (403) and nothing happens. A new endpoint without a line below fails this test.
+ */
+
+type Role = "admin" | "operator" | "auditor" | "member";
+const ROLES: Role[] = ["admin", "operator", "auditor", "member"];
+const ALL = "everyone" as const;
+const PUBLIC = "no token needed" as const;
+
+/** Who may use each endpoint (besides root). */
+const WHO_MAY: Record<string, Role[] | typeof ALL | typeof PUBLIC> = {
+  "/v1/sys/init": PUBLIC,
+  "/v1/sys/unseal": PUBLIC,
+  "/v1/sys/seal-status": PUBLIC,
+  "/v1/sys/health": PUBLIC,
+  "/v1/audit/public-key": PUBLIC,
+  "/v1/auth/userpass/login/{username}": PUBLIC,
+  "/v1/sys/seal": ["admin", "operator"],
+  "/v1/auth/token/create": ["admin"],
+  "/v1/auth/token/lookup-self": ALL,
+  "/v1/auth/token/revoke-self": ALL,
+  "/v1/totp/keys/{name}": ["admin"],
+  "/v1/totp/keys": ["admin"],
+  "/v1/totp/import/google-authenticator": ["admin"],
+  "/v1/totp/code/{name}": ["admin"], // a credential without an access rule
+  "/v1/totp/access/{name}": ["admin"],
+  "/v1/audit": ["admin", "auditor"],
+  "/v1/audit/export": ["admin", "auditor"],
+  "/v1/auth/userpass/users/{username}": ["admin"],
+  "/v1/auth/userpass/users": ["admin"],
+  "/v1/groups/{name}": ["admin"],
+  "/v1/groups": ["admin"],
+  "/v1/approvals": ALL, // then decided by each credential's rule
+  "/v1/approvals/{id}": ALL,
+  "/v1/approvals/{id}/approve": ALL,
+  "/v1/approvals/{id}/deny": ALL,
+  "/v1/sys/audit/sinks": ["admin"],
+  "/v1/sys/audit/sinks/{name}": ["admin"],
+  "/v1/notify/webhooks": ["admin"],
+  "/v1/notify/webhooks/{name}": ["admin"],
+  "/v1/notify/smtp": ["admin"],
+};
+
+let t: TestServer;
+let root: string;
+const tokens = {} as Record<Role, string>;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  root = (await initAndUnseal(t)).rootToken;
+  await t.call("POST", "/v1/totp/keys/aws-prod-root", {
+    token: root,
+    body: { key: encodeBase32Upper(randomBytes(20)) },
+  });
+  for (const role of ROLES) {
+    const password = `${role} has a long password`;
+    await t.call("PUT", `/v1/auth/userpass/users/${role}-user`, { token: root, body: { password } });
+    await t.call("PUT", `/v1/groups/${role}s`, {
+      token: root,
+      body: { members: [`${role}-user`], policies: [role] },
+    });
+    tokens[role] = (
+      await t.call("POST", `/v1/auth/userpass/login/${role}-user`, { body: { password } })
+    ).json.auth.client_token;
+  }
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe("the endpoint × role matrix", () => {
+  it("covers every endpoint of the OpenAPI document", async () => {
+    const paths = Object.keys((await t.call("GET", "/v1/openapi.json")).json.paths);
+    expect(paths.sort()).toEqual(Object.keys(WHO_MAY).sort());
+  });
+
+  it("refuses every role that should not have an endpoint, and changes nothing", async () => {
+    const document = (await t.call("GET", "/v1/openapi.json")).json;
+    const before = await snapshot();
+    const refusals: string[] = [];
+    for (const [path, operations] of Object.entries(
+      document.paths as Record<string, Record<string, unknown>>,
+    )) {
+      const allowed = WHO_MAY[path];
+      if (allowed === PUBLIC || allowed === ALL || allowed === undefined) continue;
+      const url = path
+        .replace("{name}", "aws-prod-root")
+        .replace("{username}", "admin-user")
+        .replace("{id}", "none");
+      for (const method of Object.keys(operations)) {
+        if (method === "head") continue;
+        for (const role of ROLES.filter((r) => !allowed.includes(r))) {
+          const body = method === "get" || method === "delete" ? undefined : {};
+          const response = await t.call(method.toUpperCase(), url, { token: tokens[role], body });
+          if (response.status !== 403)
+            refusals.push(
+              `${role} ${method.toUpperCase()} ${url} → ${response.status} ${response.text.slice(0, 80)}`,
+            );
+        }
+      }
+    }
+    expect(refusals).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("lets each role do what it is for", async () => {
+    expect((await t.call("GET", "/v1/audit?limit=1", { token: tokens.auditor })).status).toBe(200);
+    expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: tokens.admin })).status).toBe(200);
+    expect((await t.call("GET", "/v1/auth/token/lookup-self", { token: tokens.member })).status).toBe(200);
+    expect((await t.call("GET", "/v1/groups?list=true", { token: tokens.admin })).status).toBe(200);
+  });
+});
+
+async function snapshot() {
+  const get = async (path: string) => (await t.call("GET", path, { token: root })).json;
+  return {
+    keys: await get("/v1/totp/keys?list=true"),
+    users: await get("/v1/auth/userpass/users?list=true"),
+    groups: await get("/v1/groups?list=true"),
+    sinks: await get("/v1/sys/audit/sinks"),
+    sealed: (await get("/v1/sys/seal-status")).sealed,
+  };
+}

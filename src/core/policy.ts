@@ -35,10 +35,14 @@ export const BUILT_IN_POLICIES: Record<string, readonly Action[]> = {
   member: ["token.self", "approvals.use"],
   // Every login token carries it: reading codes and approving is then decided by access rules.
   default: ["token.self", "approvals.use"],
+  "mfa-enrolment": ["token.self"],
   "totp-reader": READER,
   "totp-admin": [...READER, "totp.key.write", "totp.key.delete"],
   auditor: ["audit.read", "token.self"],
 };
+
+/** The only role of a person who must enable a second factor before anything else. */
+export const MFA_ENROLMENT_ONLY = "mfa-enrolment";
 
 export function isAllowed(policies: readonly string[], action: Action): boolean {
   return policies.some((policy) => BUILT_IN_POLICIES[policy]?.includes(action) ?? false);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "../core/access.js";
 import { BreakglassError, badInput, notFound, permissionDenied } from "../core/errors.js";
+import { MFA_ENROLMENT_ONLY } from "../core/policy.js";
 import type { AccessRuleRecord, ApprovalRecord, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
@@ -18,7 +19,9 @@ export class ApprovalService {
 
   /** Who is asking, with the groups they are in now (group changes count at once). */
   async readerOf(actor: Actor): Promise<Reader & { id: string }> {
-    const groups = actor.username
+    // A person who still has to enable a second factor counts as in no group.
+    const inGroups = actor.username !== null && !actor.policies.includes(MFA_ENROLMENT_ONLY);
+    const groups = inGroups
       ? (await this.store.listGroups())
           .filter((g) => g.members.includes(actor.username as string))
           .map((g) => g.name)

@@ -12,6 +12,7 @@ import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
 import { SealService } from "./seal.js";
+import { SecondFactorService } from "./second-factor.js";
 import { TokenService } from "./tokens.js";
 import { TotpService } from "./totp.js";
 import { UserpassLogin } from "./userpass-login.js";
@@ -27,6 +28,7 @@ export interface Services {
   auditSinks: AuditSinkService;
   people: PeopleService;
   userpass: UserpassLogin;
+  secondFactor: SecondFactorService;
   approvals: ApprovalService;
   accessRules: AccessRuleService;
   /** Feeds the sinks; started before the server listens, closed at shutdown. */
@@ -83,7 +85,16 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   audit.setDelivery(auditSinkManager);
   const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
 
-  const userpass = new UserpassLogin(store, people, tokens, audit, notifier, settings.loginTtlSeconds);
+  const secondFactor = new SecondFactorService(store, totp, audit);
+  const userpass = new UserpassLogin(
+    store,
+    people,
+    tokens,
+    audit,
+    notifier,
+    secondFactor,
+    settings.loginTtlSeconds,
+  );
   return {
     store,
     audit,
@@ -96,6 +107,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     auditSinkManager,
     people,
     userpass,
+    secondFactor,
     approvals,
     accessRules,
     notifier,

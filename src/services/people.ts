@@ -1,7 +1,7 @@
 import { hash } from "@node-rs/argon2";
 import { badInput, notFound } from "../core/errors.js";
 import { checkEmail, checkGroupName, checkPassword, checkUsername } from "../core/people.js";
-import { checkPolicies } from "../core/policy.js";
+import { checkPolicies, MFA_ENROLMENT_ONLY } from "../core/policy.js";
 import type { GroupRecord, Store, UserRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { RequestContext } from "./context.js";
@@ -13,6 +13,8 @@ export interface UserInput {
   groups?: string[];
   displayName?: string;
   email?: string;
+  /** Until the person enables a second factor, their logins can only enrol one. */
+  requireMfa?: boolean;
 }
 
 export interface UserView extends Omit<UserRecord, "passwordHash"> {
@@ -43,7 +45,11 @@ export class PeopleService {
       action: "people.user.write",
       target: `user:${username}`,
       outcome: "allowed",
-      details: { created: !existing, password_changed: input.password !== undefined },
+      details: {
+        created: !existing,
+        password_changed: input.password !== undefined,
+        require_mfa: input.requireMfa ?? null,
+      },
     });
     await this.store.putUser({
       username,
@@ -53,6 +59,8 @@ export class PeopleService {
       email,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
+      mfaState: existing?.mfaState ?? "none",
+      requireMfa: input.requireMfa ?? existing?.requireMfa ?? false,
     });
     if (groups) await this.setMembership(username, groups, now);
     // A new password ends the sessions made with the old one.
@@ -144,6 +152,7 @@ export class PeopleService {
   async rolesOf(username: string): Promise<string[] | null> {
     const user = await this.store.findUser(username);
     if (!user) return null;
+    if (user.requireMfa && user.mfaState !== "enabled") return [MFA_ENROLMENT_ONLY];
     const groups = await this.groupsOf(username);
     return [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])];
   }

@@ -68,6 +68,8 @@ export interface ImportSummary {
 }
 
 const DEFAULT_SKEW = 1;
+/** Keys named so are people's own second factors (services/second-factor.ts): validated, never read. */
+export const SECOND_FACTOR_PREFIX = "userpass-mfa.";
 const KEY_CACHE_MS = 1_000; // a deletion on another node is in force here within this
 const DEFAULT_QR_SIZE = 200;
 const target = (name: string) => `totp/keys/${name}`;
@@ -90,6 +92,11 @@ export class TotpService {
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
     checkKeyName(name);
     await this.tokens.authorize(ctx, "totp.key.write", target(name));
+    return this.createKeyDecided(name, input, ctx);
+  }
+
+  /** Creates a key for a caller whose right to do so was decided elsewhere (a person's own second factor). */
+  async createKeyDecided(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
     const sources = (["generate", "url", "key", "qrImage"] as const).filter((field) => Boolean(input[field]));
     if (sources.length !== 1) throw badInput("give exactly one of: generate, url, key, qr_image");
     const skew = input.skew ?? DEFAULT_SKEW;
@@ -203,6 +210,11 @@ export class TotpService {
       });
       return error;
     };
+    if (name.startsWith(SECOND_FACTOR_PREFIX))
+      throw await refuse(
+        "second factor",
+        permissionDenied("permission denied: a person's second factor is validated, never read"),
+      );
     const reader = await this.approvals.readerOf(ctx.actor ?? unauthenticated());
     const decision = decideCodeRead(reader, await this.approvals.ruleOf(name));
     if (!decision.allowed)
@@ -271,6 +283,11 @@ export class TotpService {
   /** Checks a code; each code is accepted once, and never one older than the last accepted. */
   async validateCode(name: string, code: string, ctx: RequestContext): Promise<boolean> {
     await this.tokens.authorize(ctx, "totp.code.validate", target(name));
+    return this.validateCodeDecided(name, code, ctx);
+  }
+
+  /** Validates for a caller whose right to do so was decided elsewhere (a login's second factor). */
+  async validateCodeDecided(name: string, code: string, ctx: RequestContext): Promise<boolean> {
     const key = await this.store.findTotpKey(name);
     if (!key) throw badInput(`unknown key: ${name}`);
     if (!new RegExp(`^[0-9]{${key.digits}}$`).test(code)) throw badInput(`code must be ${key.digits} digits`);

@@ -6,6 +6,7 @@ import type { AuditLog } from "./audit.js";
 import type { RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
 import type { PeopleService } from "./people.js";
+import type { SecondFactorService } from "./second-factor.js";
 import type { IssuedToken, TokenService } from "./tokens.js";
 
 export const DEFAULT_LOGIN_TTL_SECONDS = 8 * 3600;
@@ -21,10 +22,16 @@ export class UserpassLogin {
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
     private readonly notifier: Notifier,
+    private readonly secondFactor: SecondFactorService,
     private readonly ttlSeconds: number = DEFAULT_LOGIN_TTL_SECONDS,
   ) {}
 
-  async login(username: string, password: string, ctx: RequestContext): Promise<IssuedToken> {
+  async login(
+    username: string,
+    password: string,
+    secondFactor: string | null,
+    ctx: RequestContext,
+  ): Promise<IssuedToken> {
     const subjects: [string, number][] = [
       [`user:${username}`, FREE_FAILURES.user],
       ...(ctx.remoteAddr ? ([[`addr:${ctx.remoteAddr}`, FREE_FAILURES.address]] as [string, number][]) : []),
@@ -49,7 +56,13 @@ export class UserpassLogin {
     }
     const user = await this.store.findUser(username);
     const matches = await verify(user?.passwordHash ?? (await this.decoyHash), password).catch(() => false);
-    if (!user || !matches) {
+    // A person with a second factor needs its code too; a missing or wrong one is a failed login like a wrong password.
+    const factorOk =
+      !user ||
+      !matches ||
+      user.mfaState !== "enabled" ||
+      (secondFactor !== null && (await this.secondFactor.checkAtLogin(username, secondFactor, ctx)));
+    if (!user || !matches || !factorOk) {
       await this.countFailure(subjects);
       if ((await this.secondsLocked(subjects)) > 0)
         this.notifier.notify({
@@ -59,7 +72,10 @@ export class UserpassLogin {
           text: `logins for user:${username} (or from ${ctx.remoteAddr ?? "its address"}) are locked out after repeated wrong passwords`,
           requestId: ctx.requestId,
         });
-      await deny(user ? "wrong password" : "no such user");
+      await deny(
+        !user ? "no such user" : !matches ? "wrong password" : "missing or wrong second-factor code",
+      );
+      // The same answer whichever part was wrong: no oracle for passwords or second factors.
       throw badInput("invalid username or password");
     }
     for (const [subject] of subjects) await this.store.clearLoginFailures(subject);

@@ -160,6 +160,8 @@ export class KyselyStore implements Store {
       email: row.email,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      mfaState: (row.mfa_state ?? "none") as UserRecord["mfaState"],
+      requireMfa: Number(row.require_mfa ?? 0) === 1,
     };
   }
 
@@ -172,6 +174,8 @@ export class KyselyStore implements Store {
       email: user.email,
       created_at: user.createdAt,
       updated_at: user.updatedAt,
+      mfa_state: user.mfaState,
+      require_mfa: user.requireMfa ? 1 : 0,
     };
     await this.db
       .insertInto("users")

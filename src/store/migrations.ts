@@ -171,6 +171,13 @@ const migrations: Record<string, Migration> = {
       await sql`create index approvals_status on approvals (status)`.execute(db);
     },
   },
+  "0006-second-factor": {
+    async up(db: Kysely<unknown>) {
+      // none, pending (enrolled, not yet confirmed with a code) or enabled
+      await db.schema.alterTable("users").addColumn("mfa_state", "text").execute();
+      await db.schema.alterTable("users").addColumn("require_mfa", "integer").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

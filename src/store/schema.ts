@@ -102,6 +102,8 @@ export interface UserTable {
   email: string;
   created_at: string;
   updated_at: string;
+  mfa_state: ColumnType<string | null, string | null | undefined, string | null>;
+  require_mfa: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface GroupTable {

@@ -124,6 +124,10 @@ export interface UserRecord {
   email: string;
   createdAt: string;
   updatedAt: string;
+  /** The person's own second factor: none, pending (made, not yet confirmed) or enabled. */
+  mfaState: "none" | "pending" | "enabled";
+  /** Set by an admin: until a second factor is enabled, the person can only enrol one. */
+  requireMfa: boolean;
 }
 
 export interface GroupRecord {

@@ -21,6 +21,8 @@ const WHO_MAY: Record<string, Role[] | typeof ALL | typeof PUBLIC> = {
   "/v1/sys/health": PUBLIC,
   "/v1/audit/public-key": PUBLIC,
   "/v1/auth/userpass/login/{username}": PUBLIC,
+  "/v1/auth/userpass/mfa": ALL, // one's own second factor
+  "/v1/auth/userpass/mfa/confirm": ALL,
   "/v1/sys/seal": ["admin", "operator"],
   "/v1/auth/token/create": ["admin"],
   "/v1/auth/token/lookup-self": ALL,

@@ -24,10 +24,53 @@ const userProperties = {
   created_at: { type: "string" },
   updated_at: { type: "string" },
   locked_until: { type: ["string", "null"] },
+  mfa: { type: "string", description: "the person's own second factor: none, pending or enabled" },
+  require_mfa: { type: "boolean" },
 };
 
 export function authUserpassRoutes(app: FastifyInstance, services: Services): void {
-  const { people, userpass } = services;
+  const { people, userpass, secondFactor } = services;
+
+  vaultWrite(
+    app,
+    "/v1/auth/userpass/mfa",
+    {
+      config: { auth: "people.mfa.enrol", requires: "token.self" },
+      schema: {
+        summary: "Enrol one's own second factor: the otpauth URL and QR code are shown this once",
+        tags: ["people"],
+        response: {
+          200: dataEnvelope({ url: { type: "string" }, barcode: { type: "string" } }),
+          400: errorSchema,
+          409: errorSchema,
+        },
+      },
+    },
+    async (request) => ({ data: await secondFactor.enrol(request.ctx) }),
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/userpass/mfa/confirm",
+    {
+      config: { auth: "people.mfa.confirm", requires: "token.self" },
+      schema: {
+        summary:
+          "Confirm the enrolled second factor with its current code; from then on every login needs one",
+        tags: ["people"],
+        body: {
+          type: "object",
+          required: ["code"],
+          properties: { code: { type: "string", pattern: "^[0-9]{6,8}$" } },
+        },
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await secondFactor.confirm((request.body as { code: string }).code, request.ctx);
+      return reply.code(204).send();
+    },
+  );
 
   vaultWrite(
     app,
@@ -47,6 +90,10 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
             groups: stringList,
             display_name: { type: "string", maxLength: 128 },
             email: { type: "string", maxLength: 254 },
+            require_mfa: {
+              type: "boolean",
+              description: "until the person enables a second factor, they can only enrol one",
+            },
           },
         },
         response: { 204: { type: "null" }, 400: errorSchema },
@@ -61,6 +108,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
         groups?: string[];
         display_name?: string;
         email?: string;
+        require_mfa?: boolean;
       };
       await people.putUser(
         username,
@@ -70,6 +118,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
           groups: body.groups,
           displayName: body.display_name,
           email: body.email,
+          requireMfa: body.require_mfa,
         },
         request.ctx,
       );
@@ -176,8 +225,8 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     },
     async (request) => {
       const { username } = request.params as { username: string };
-      const { password } = request.body as { password: string };
-      const { token, record } = await userpass.login(username, password, request.ctx);
+      const { password, totp } = request.body as { password: string; totp?: string };
+      const { token, record } = await userpass.login(username, password, totp ?? null, request.ctx);
       return {
         auth: {
           client_token: token,
@@ -209,5 +258,7 @@ function userBody(user: UserView) {
     created_at: user.createdAt,
     updated_at: user.updatedAt,
     locked_until: user.lockedUntil,
+    mfa: user.mfaState,
+    require_mfa: user.requireMfa,
   };
 }

@@ -56,7 +56,10 @@ describe.skipIf(!onPostgres)("the migrations", () => {
     }));
     await postgres.close();
 
-    expect(tables).toEqual(["audit_entries", "audit_sinks", "seal_config", "tokens", "totp_keys"]);
+    expect(tables).toEqual(
+      expect.arrayContaining(["audit_entries", "seal_config", "tokens", "totp_keys", "users", "approvals"]),
+    );
+    expect([...new Set(postgresColumns.map((c) => c.table))].sort()).toEqual(tables);
     expect(postgresColumns).toEqual(sqliteColumns);
   });
 });

@@ -5,6 +5,7 @@ import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerGroups } from "./commands/groups.js";
 import { registerLogin } from "./commands/login.js";
+import { registerMfa } from "./commands/mfa.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerOperator } from "./commands/operator.js";
 import { registerServer } from "./commands/server.js";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerTotp(program);
   registerUsers(program);
   registerGroups(program);
+  registerMfa(program);
   registerAccess(program);
   registerApprovals(program);
   registerAudit(program);

@@ -37,6 +37,10 @@ export function registerLogin(program: Command): void {
         .default("token"),
     )
     .option("--username <name>", "with --method userpass: who logs in")
+    .option(
+      "--totp <code>",
+      "with --method userpass: the current code of your second factor, when you have one",
+    )
     .addHelpText(
       "after",
       "\nThe token is saved in $XDG_CONFIG_HOME/breakglass/token (default ~/.config/breakglass/token).\nBREAKGLASS_TOKEN, when set, takes precedence over the saved token.",
@@ -44,9 +48,10 @@ export function registerLogin(program: Command): void {
     .action(async (given: string | undefined, options, command: Command) => {
       if (options.method === "userpass") {
         if (!options.username) throw usageError("--method userpass needs --username");
-        return loginWithPassword(contextOf(command), options.username, given);
+        return loginWithPassword(contextOf(command), options.username, given, options.totp);
       }
-      if (options.username !== undefined) throw usageError("--username goes with --method userpass");
+      if (options.username !== undefined || options.totp !== undefined)
+        throw usageError("--username and --totp go with --method userpass");
       const ctx = contextOf(command);
       const token = await readSecret(given, "token");
       // Checked before saving, so a mistyped token never replaces a good one.
@@ -60,11 +65,18 @@ export function registerLogin(program: Command): void {
 }
 
 /** Vault's userpass login; only a token the server issued is saved, so a wrong password changes nothing. */
-async function loginWithPassword(ctx: CommandContext, username: string, given: string | undefined) {
+async function loginWithPassword(
+  ctx: CommandContext,
+  username: string,
+  given: string | undefined,
+  totp: string | undefined,
+) {
+  if (totp !== undefined && !/^[0-9]{6,8}$/.test(totp))
+    throw usageError("--totp must be the 6 or 8 digits of your second factor");
   const password = await readSecret(given, "password");
   // token "" sends none: a login needs no token, and a stale saved one has no business here.
   const { body } = await ctx.client.call("POST", `/v1/auth/userpass/login/${encodeURIComponent(username)}`, {
-    body: { password },
+    body: { password, ...(totp ? { totp } : {}) },
     token: "",
   });
   const { client_token: token, ...auth } = (body as { auth: LoginAuth }).auth;

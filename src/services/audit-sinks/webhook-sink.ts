@@ -1,5 +1,5 @@
 import type { AuditEntry } from "../../core/audit-chain.js";
-import { VERSION } from "../../version.js";
+import { OutboundPost } from "../outbound-post.js";
 import type { WebhookOptions } from "./sink-config.js";
 import type { SinkTransport } from "./sink-queue.js";
 
@@ -10,46 +10,21 @@ import type { SinkTransport } from "./sink-queue.js";
  * each send: a stored one opens only while the vault is unsealed, and is never kept in the clear.
  */
 export class WebhookSink implements SinkTransport {
-  private readonly inFlight = new Set<AbortController>();
-  private closed = false;
+  private readonly post: OutboundPost;
 
   constructor(
     private readonly options: WebhookOptions,
     private readonly authorization: (() => string) | null,
-  ) {}
+  ) {
+    this.post = new OutboundPost("webhook sink", options.timeout_ms);
+  }
 
   async send(entries: AuditEntry[]): Promise<void> {
-    if (this.closed) throw new Error("the webhook sink is closed");
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      "user-agent": `breakglass/${VERSION}`,
-    };
-    if (this.authorization) headers.authorization = this.authorization();
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error(`no answer within ${this.options.timeout_ms} ms`)),
-      this.options.timeout_ms,
-    );
-    this.inFlight.add(controller);
-    try {
-      const response = await fetch(this.options.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ entries }),
-        redirect: "manual",
-        signal: controller.signal,
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status < 200 || response.status > 299)
-        throw new Error(`the webhook answered ${response.status}`);
-    } finally {
-      clearTimeout(timer);
-      this.inFlight.delete(controller);
-    }
+    const headers: Record<string, string> = this.authorization ? { authorization: this.authorization() } : {};
+    await this.post.send(this.options.url, JSON.stringify({ entries }), headers);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const controller of this.inFlight) controller.abort(new Error("the webhook sink was closed"));
+    this.post.close();
   }
 }

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
-import { VERSION } from "../../version.js";
 import type { SinkTransport } from "../audit-sinks/sink-queue.js";
+import { OutboundPost } from "../outbound-post.js";
 import type { NotificationEvent } from "./events.js";
 
 const TIMEOUT_MS = 10_000;
@@ -34,8 +34,7 @@ export function webhookSignature(secret: string, timestamp: number, body: string
  * so while the vault is sealed the channel cannot send and its events wait.
  */
 export class WebhookChannel implements SinkTransport<NotificationEvent> {
-  private readonly inFlight = new Set<AbortController>();
-  private closed = false;
+  private readonly post = new OutboundPost("notification webhook", TIMEOUT_MS);
 
   constructor(
     private readonly url: string,
@@ -44,46 +43,19 @@ export class WebhookChannel implements SinkTransport<NotificationEvent> {
   ) {}
 
   async send(events: NotificationEvent[]): Promise<void> {
-    for (const event of events) await this.post(event);
+    for (const event of events) {
+      const body = JSON.stringify({ text: event.text, event: eventFields(event) });
+      // Signed at each attempt: a receiver may refuse old timestamps, and a retry is sent now.
+      const timestamp = Math.floor(Date.now() / 1000);
+      await this.post.send(this.url, body, {
+        "x-breakglass-event": event.type,
+        "x-breakglass-timestamp": String(timestamp),
+        "x-breakglass-signature": webhookSignature(this.secret(), timestamp, body),
+      });
+    }
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const controller of this.inFlight) controller.abort(new Error("the webhook channel was closed"));
-  }
-
-  private async post(event: NotificationEvent): Promise<void> {
-    if (this.closed) throw new Error("the webhook channel is closed");
-    const body = JSON.stringify({ text: event.text, event: eventFields(event) });
-    // Signed at each attempt: a receiver may refuse old timestamps, and a retry is sent now.
-    const timestamp = Math.floor(Date.now() / 1000);
-    const headers = {
-      "content-type": "application/json",
-      "user-agent": `breakglass/${VERSION}`,
-      "x-breakglass-event": event.type,
-      "x-breakglass-timestamp": String(timestamp),
-      "x-breakglass-signature": webhookSignature(this.secret(), timestamp, body),
-    };
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error(`no answer within ${TIMEOUT_MS} ms`)),
-      TIMEOUT_MS,
-    );
-    this.inFlight.add(controller);
-    try {
-      const response = await fetch(this.url, {
-        method: "POST",
-        headers,
-        body,
-        redirect: "manual",
-        signal: controller.signal,
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status < 200 || response.status > 299)
-        throw new Error(`the webhook answered ${response.status}`);
-    } finally {
-      clearTimeout(timer);
-      this.inFlight.delete(controller);
-    }
+    this.post.close();
   }
 }

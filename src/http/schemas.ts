@@ -1,3 +1,5 @@
+import type { TokenRecord } from "../store/store.js";
+
 /** JSON schemas shared by several routes. */
 
 export const errorSchema = {
@@ -14,4 +16,46 @@ export const keyNameParams = {
 /** Wraps a data schema in Vault's response envelope. */
 export function dataEnvelope(properties: Record<string, unknown>) {
   return { type: "object", properties: { data: { type: "object", properties } } } as const;
+}
+
+/** Vault's `{"auth": …}` answer when a token is issued (token/create, userpass login). */
+export const tokenAuthSchema = {
+  type: "object",
+  properties: {
+    auth: {
+      type: "object",
+      properties: {
+        client_token: { type: "string" },
+        accessor: { type: "string" },
+        policies: { type: "array", items: { type: "string" } },
+        token_policies: { type: "array", items: { type: "string" } },
+        metadata: { type: "object", additionalProperties: { type: "string" } },
+        lease_duration: { type: "integer" },
+        renewable: { type: "boolean" },
+        entity_id: { type: "string" },
+        token_type: { type: "string" },
+        orphan: { type: "boolean" },
+      },
+    },
+  },
+} as const;
+
+/** The body for a token just issued; the lease is the lifetime it was issued with. */
+export function tokenAuthBody(token: string, record: TokenRecord) {
+  return {
+    auth: {
+      client_token: token,
+      accessor: record.accessor,
+      policies: record.policies,
+      token_policies: record.policies,
+      metadata: record.meta,
+      lease_duration: record.expiresAt
+        ? Math.round((Date.parse(record.expiresAt) - Date.parse(record.createdAt)) / 1000)
+        : 0,
+      renewable: false,
+      entity_id: "",
+      token_type: "service",
+      orphan: record.parentAccessor === null,
+    },
+  };
 }

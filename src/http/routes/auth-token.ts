@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
-import { errorSchema } from "../schemas.js";
+import { errorSchema, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's token endpoints: create, lookup-self, revoke-self. The token itself is returned once, at creation. */
@@ -33,26 +33,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
           },
         },
         response: {
-          200: {
-            type: "object",
-            properties: {
-              auth: {
-                type: "object",
-                properties: {
-                  client_token: { type: "string" },
-                  accessor: { type: "string" },
-                  policies: { type: "array", items: { type: "string" } },
-                  token_policies: { type: "array", items: { type: "string" } },
-                  metadata: { type: "object", additionalProperties: { type: "string" } },
-                  lease_duration: { type: "integer" },
-                  renewable: { type: "boolean" },
-                  entity_id: { type: "string" },
-                  token_type: { type: "string" },
-                  orphan: { type: "boolean" },
-                },
-              },
-            },
-          },
+          200: tokenAuthSchema,
           400: errorSchema,
         },
       },
@@ -75,22 +56,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
         },
         request.ctx,
       );
-      return {
-        auth: {
-          client_token: token,
-          accessor: record.accessor,
-          policies: record.policies,
-          token_policies: record.policies,
-          metadata: record.meta,
-          lease_duration: record.expiresAt
-            ? Math.round((Date.parse(record.expiresAt) - Date.now()) / 1000)
-            : 0,
-          renewable: false,
-          entity_id: "",
-          token_type: "service",
-          orphan: record.parentAccessor === null,
-        },
-      };
+      return tokenAuthBody(token, record);
     },
   );
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { UserView } from "../../services/people.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope, errorSchema, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's userpass auth method at auth/userpass/: users (admins) and login (anyone). */
@@ -198,26 +198,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
           properties: { password: { type: "string", maxLength: 1024 } },
         },
         response: {
-          200: {
-            type: "object",
-            properties: {
-              auth: {
-                type: "object",
-                properties: {
-                  client_token: { type: "string" },
-                  accessor: { type: "string" },
-                  policies: { type: "array", items: { type: "string" } },
-                  token_policies: { type: "array", items: { type: "string" } },
-                  metadata: { type: "object", additionalProperties: { type: "string" } },
-                  lease_duration: { type: "integer" },
-                  renewable: { type: "boolean" },
-                  entity_id: { type: "string" },
-                  token_type: { type: "string" },
-                  orphan: { type: "boolean" },
-                },
-              },
-            },
-          },
+          200: tokenAuthSchema,
           400: errorSchema,
           429: errorSchema,
         },
@@ -227,22 +208,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       const { username } = request.params as { username: string };
       const { password, totp } = request.body as { password: string; totp?: string };
       const { token, record } = await userpass.login(username, password, totp ?? null, request.ctx);
-      return {
-        auth: {
-          client_token: token,
-          accessor: record.accessor,
-          policies: record.policies,
-          token_policies: record.policies,
-          metadata: record.meta,
-          lease_duration: record.expiresAt
-            ? Math.round((Date.parse(record.expiresAt) - Date.now()) / 1000)
-            : 0,
-          renewable: false,
-          entity_id: "",
-          token_type: "service",
-          orphan: true,
-        },
-      };
+      return tokenAuthBody(token, record);
     },
   );
 }

@@ -27,6 +27,8 @@ export interface ServerOptions {
   auditCheckpoints?: Partial<CheckpointPolicy>;
   /** Where dev mode prints its share and root token (never through the logger). */
   announce?: (text: string) => void;
+  /** How long a token from a userpass login lives (default 8 hours). */
+  loginTtlSeconds?: number;
   /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
   auditSinks?: unknown;
 }
@@ -90,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     checkpointPolicy: { ...DEFAULT_CHECKPOINT_POLICY, ...options.auditCheckpoints },
     configSinks: sinks.specs,
+    loginTtlSeconds: options.loginTtlSeconds,
     sinkObserver: metrics,
     log: logger,
     notificationObserver: metrics,

@@ -81,4 +81,27 @@ describe("breakglass server settings: flags, then environment, then config file,
       /exited with 2:[\s\S]*audit_checkpoint_seconds must be a whole number from 1 to 3600/,
     );
   });
+
+  it("login_ttl_seconds sets how long a userpass login lasts", async () => {
+    const dir = tempDir("breakglass-e2e-config-");
+    const port = await freePort();
+    const config = writeFile(
+      dir,
+      "breakglass.json",
+      JSON.stringify({ listen: `127.0.0.1:${port}`, data: "./vault", login_ttl_seconds: 600 }),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    server = await spawnServer(["--config", config], { url });
+    const init = await callApi(url, "PUT", "/v1/sys/init", {
+      body: { secret_shares: 1, secret_threshold: 1 },
+    });
+    await callApi(url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
+    const password = "a long enough password";
+    await callApi(url, "PUT", "/v1/auth/userpass/users/alice", {
+      token: init.json.root_token,
+      body: { password },
+    });
+    const login = await callApi(url, "POST", "/v1/auth/userpass/login/alice", { body: { password } });
+    expect(login.json.auth.lease_duration).toBe(600);
+  });
 });

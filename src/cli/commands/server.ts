@@ -23,6 +23,8 @@ interface ServerSettings {
   audit_checkpoint_entries?: number;
   /** …and at least this often, in seconds, while entries are unsigned (default 30). */
   audit_checkpoint_seconds?: number;
+  /** How long a token from a userpass login lives (default 8 hours). */
+  login_ttl_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -38,10 +40,12 @@ const FILE_KEYS = [
   "audit_sinks",
   "audit_checkpoint_entries",
   "audit_checkpoint_seconds",
+  "login_ttl_seconds",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
   audit_checkpoint_seconds: [1, 3600],
+  login_ttl_seconds: [60, 7 * 24 * 3600],
 };
 const PATH_KEYS = ["data", "tls_cert", "tls_key"];
 
@@ -97,6 +101,7 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     audit_sinks: file.audit_sinks,
     audit_checkpoint_entries: file.audit_checkpoint_entries,
     audit_checkpoint_seconds: file.audit_checkpoint_seconds,
+    login_ttl_seconds: file.login_ttl_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -166,6 +171,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       insecureListen: settings.insecure_listen,
       logLevel: settings.log_level,
       auditSinks: settings.audit_sinks,
+      loginTtlSeconds: settings.login_ttl_seconds,
       auditCheckpoints: {
         ...(settings.audit_checkpoint_entries ? { everyEntries: settings.audit_checkpoint_entries } : {}),
         ...(settings.audit_checkpoint_seconds ? { everySeconds: settings.audit_checkpoint_seconds } : {}),

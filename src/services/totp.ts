@@ -216,7 +216,8 @@ export class TotpService {
         permissionDenied("permission denied: a person's second factor is validated, never read"),
       );
     const reader = await this.approvals.readerOf(ctx.actor ?? unauthenticated());
-    const decision = decideCodeRead(reader, await this.approvals.ruleOf(name));
+    const rule = await this.approvals.ruleOf(name);
+    const decision = decideCodeRead(reader, rule);
     if (!decision.allowed)
       throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
     if (decision.reasonRequired && !options.reason)
@@ -266,6 +267,7 @@ export class TotpService {
       key: name,
       reason: options.reason,
       ...(approval ? { approvalId: approval.id, approvers: approval.approvers } : {}),
+      ...(rule?.notify.length ? { channels: rule.notify } : {}),
       text: `${reader.id} read the code of ${name}${options.reason ? `: "${options.reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
       requestId: ctx.requestId,
     });

@@ -18,7 +18,7 @@ let root: string;
 let shares: string[];
 const seed = randomBytes(20);
 const tokens: Record<string, string> = {};
-const hooks: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+const hooks: { url: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
 const mails: string[] = [];
 let webhookSecret: string;
 let receiver: Server;
@@ -37,7 +37,7 @@ beforeAll(async () => {
     let body = "";
     request.on("data", (chunk) => (body += chunk));
     request.on("end", () => {
-      hooks.push({ headers: request.headers, body });
+      hooks.push({ url: request.url ?? "", headers: request.headers, body });
       response.end("ok");
     });
   });
@@ -84,6 +84,7 @@ beforeAll(async () => {
       approvals_required: 1,
       require_reason: true,
       approval_ttl: 3,
+      notify: ["webhook:narrow"],
     },
   });
   expect(rule.status).toBe(200);
@@ -92,6 +93,15 @@ beforeAll(async () => {
     body: { url: `http://127.0.0.1:${hookPort}/hook`, events: "*" },
   });
   webhookSecret = hook.json.data.secret;
+  // Subscribed to requests only; the credential's rule also sends it the reads.
+  await t.call("PUT", "/v1/notify/webhooks/narrow", {
+    ...as(root),
+    body: {
+      url: `http://127.0.0.1:${hookPort}/narrow`,
+      events: ["approval.requested"],
+      secret: webhookSecret,
+    },
+  });
   await t.call("PUT", "/v1/notify/smtp", {
     ...as(root),
     body: {
@@ -200,7 +210,12 @@ describe("the two-person rule", () => {
 
   it("told the team by webhook (signed) and by e-mail: the request and the read, naming alice", async () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const events = hooks.map((hook) => JSON.parse(hook.body));
+    const narrow = hooks
+      .filter((hook) => hook.url === "/narrow")
+      .map((hook) => JSON.parse(hook.body).event.type);
+    expect(narrow).toEqual(expect.arrayContaining(["approval.requested", "code.read"]));
+    expect(narrow).not.toContain("approval.decided");
+    const events = hooks.filter((hook) => hook.url === "/hook").map((hook) => JSON.parse(hook.body));
     const types = events.map((e) => e.event.type);
     expect(types).toEqual(expect.arrayContaining(["approval.requested", "approval.decided", "code.read"]));
     for (const event of events.filter((e) => ["approval.requested", "code.read"].includes(e.event.type)))

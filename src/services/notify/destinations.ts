@@ -84,7 +84,8 @@ export class NotificationDestinations {
   notify(event: NotificationEvent): void {
     for (const destination of this.open.values()) {
       try {
-        if (destination.wants(event)) void destination.queue.enqueue([event], false);
+        if (destination.wants(event) || namedBy(event, destination.channel))
+          void destination.queue.enqueue([event], false);
       } catch (error) {
         this.log.warn(
           { sink: destination.channel, problem: describeError(error) },
@@ -190,4 +191,9 @@ export class NotificationDestinations {
       .finally(() => this.closing.delete(done));
     this.closing.add(done);
   }
+}
+
+/** Whether the event's access rule names this channel (`email` is the mail server, `smtp`). */
+function namedBy(event: NotificationEvent, channel: string): boolean {
+  return event.channels?.includes(channel === "smtp" ? "email" : channel) ?? false;
 }

@@ -31,6 +31,11 @@ export interface NotificationEvent {
   text: string;
   /** E-mail addresses that must get this one in particular (the approvers of a request). */
   emailTo?: string[];
+  /**
+   * Channels a credential's access rule names for its events (`webhook:NAME`, `email`): they get
+   * the event even when their own event filter leaves it out.
+   */
+  channels?: string[];
   /** The audit entry's request id, to find it in the log. */
   requestId?: string;
 }

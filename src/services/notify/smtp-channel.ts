@@ -15,7 +15,8 @@ const SOCKET_TIMEOUT_MS = 30_000;
  * always the addresses the event names itself (the approvers of a request must hear of it).
  */
 export function mailRecipients(settings: SmtpSettings, event: NotificationEvent): string[] {
-  const team = wantsEvent(settings.events, event.type) ? settings.to : [];
+  const team =
+    wantsEvent(settings.events, event.type) || event.channels?.includes("email") ? settings.to : [];
   const named = (event.emailTo ?? []).filter(isEmailAddress);
   return [...new Set([...team, ...named])];
 }

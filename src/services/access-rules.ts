@@ -14,6 +14,7 @@ export class AccessRuleService {
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
+    private readonly onRuleChanged: (keyName: string) => void,
   ) {}
 
   async put(keyName: string, input: RuleInput, ctx: RequestContext): Promise<AccessRuleRecord> {
@@ -42,6 +43,7 @@ export class AccessRuleService {
     });
     const record = { keyName, ...rule, updatedAt: new Date().toISOString() };
     await this.store.approvals.putRule(record);
+    this.onRuleChanged(keyName);
     return record;
   }
 

@@ -7,9 +7,14 @@ import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
 import type { TokenService } from "./tokens.js";
+import { TtlCache } from "./ttl-cache.js";
+
+const RULE_CACHE_MS = 1_000;
 
 /** The two-person rule: a read that needs approval waits for listed approvers, never the requester. */
 export class ApprovalService {
+  private readonly rules = new TtlCache<{ rule: AccessRuleRecord | null }>(RULE_CACHE_MS);
+
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
@@ -29,8 +34,17 @@ export class ApprovalService {
     return { id: actorId(actor), username: actor.username, groups, policies: actor.policies };
   }
 
+  /** A credential's rule, cached for a second (as keys and tokens are): a change elsewhere counts within 2 s. */
   async ruleOf(keyName: string): Promise<AccessRule | null> {
-    return this.store.approvals.findRule(keyName);
+    const cached = await this.rules.getOrLoad(keyName, async () => ({
+      rule: await this.store.approvals.findRule(keyName),
+    }));
+    return cached?.rule ?? null;
+  }
+
+  /** This node changed a rule: forget it at once. */
+  forgetRule(keyName: string): void {
+    this.rules.delete(keyName);
   }
 
   async request(keyName: string, reason: string, ctx: RequestContext): Promise<ApprovalRecord> {

@@ -71,7 +71,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   );
   seal.tellOf(notifier);
   const approvals = new ApprovalService(store, tokens, audit, notifier);
-  const accessRules = new AccessRuleService(store, tokens, audit);
+  const accessRules = new AccessRuleService(store, tokens, audit, (keyName) => approvals.forgetRule(keyName));
   const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
   const checkpoints = new AuditCheckpoints(audit, seal, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, tokens, seal);

@@ -1,3 +1,4 @@
+import type { FastifyReply } from "fastify";
 import type { TokenRecord } from "../store/store.js";
 
 /** JSON schemas shared by several routes. */
@@ -59,3 +60,15 @@ export function tokenAuthBody(token: string, record: TokenRecord) {
     },
   };
 }
+
+/** Vault's LIST answer: the names, or 404 with an empty error list when there are none. */
+export function listReply(reply: FastifyReply, keys: string[]) {
+  if (keys.length === 0) return reply.code(404).send({ errors: [] });
+  return { data: { keys } };
+}
+
+/** The schema of a LIST answer. */
+export const listResponses = {
+  200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
+  404: errorSchema,
+} as const;

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { UserView } from "../../services/people.js";
-import { dataEnvelope, errorSchema, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
+import {
+  dataEnvelope,
+  errorSchema,
+  listReply,
+  listResponses,
+  tokenAuthBody,
+  tokenAuthSchema,
+} from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's userpass auth method at auth/userpass/: users (admins) and login (anyone). */
@@ -151,16 +158,11 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
         summary: "List usernames (LIST as GET ?list=true); 404 when there are none, as Vault",
         tags: ["people"],
         querystring: { type: "object", properties: { list: { type: "string" } } },
-        response: {
-          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
-          404: errorSchema,
-        },
+        response: listResponses,
       },
     },
     async (request, reply) => {
-      const keys = await people.listUsers(request.ctx);
-      if (keys.length === 0) return reply.code(404).send({ errors: [] });
-      return { data: { keys } };
+      return listReply(reply, await people.listUsers(request.ctx));
     },
   );
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Groups of people (on-call, security, finance): members and the roles they give. */
@@ -83,16 +83,11 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
         summary: "List group names (GET ?list=true); 404 when there are none",
         tags: ["people"],
         querystring: { type: "object", properties: { list: { type: "string" } } },
-        response: {
-          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
-          404: errorSchema,
-        },
+        response: listResponses,
       },
     },
     async (request, reply) => {
-      const keys = await people.listGroups(request.ctx);
-      if (keys.length === 0) return reply.code(404).send({ errors: [] });
-      return { data: { keys } };
+      return listReply(reply, await people.listGroups(request.ctx));
     },
   );
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { SmtpView, WebhookView } from "../../services/notify/notifier.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**
@@ -50,16 +50,11 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
         summary: "List webhook names (Vault's LIST, as GET ?list=true); 404 when there are none",
         tags: ["notify"],
         querystring: { type: "object", properties: { list: { type: "string" } } },
-        response: {
-          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
-          404: errorSchema,
-        },
+        response: listResponses,
       },
     },
     async (request, reply) => {
-      const keys = await notifier.listWebhooks(request.ctx);
-      if (keys.length === 0) return reply.code(404).send({ errors: [] });
-      return { data: { keys } };
+      return listReply(reply, await notifier.listWebhooks(request.ctx));
     },
   );
 

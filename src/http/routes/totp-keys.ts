@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp.js";
-import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+import { dataEnvelope, errorSchema, keyNameParams, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */
@@ -183,16 +183,11 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
         tags: ["totp"],
         // Any value: Vault reads list=true, list=1, list=t alike, and this path only lists.
         querystring: { type: "object", properties: { list: { type: "string" } } },
-        response: {
-          200: dataEnvelope({ keys: { type: "array", items: { type: "string" } } }),
-          404: errorSchema,
-        },
+        response: listResponses,
       },
     },
     async (request, reply) => {
-      const keys = await totp.listKeys(request.ctx);
-      if (keys.length === 0) return reply.code(404).send({ errors: [] });
-      return { data: { keys } };
+      return listReply(reply, await totp.listKeys(request.ctx));
     },
   );
 

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { isAbsolute } from "node:path";
 import { badInput } from "../../core/errors.js";
+import { webhookUrlProblem } from "../../core/webhook-url.js";
 
 /**
  * What an audit sink is, checked once at the boundary (the API body or the config file): after
@@ -119,19 +120,6 @@ const hostName = (value: string) =>
 const appName = (value: string) =>
   /^[\x21-\x7e]{1,48}$/.test(value) ? null : "must be 1-48 printable ASCII characters without spaces";
 
-function httpUrl(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "must be an http:// or https:// URL";
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an http:// or https:// URL";
-  if (url.username || url.password)
-    return "must not hold credentials (they would be listed): give them in authorization";
-  return value.length <= 2048 ? null : "must be at most 2048 characters";
-}
-
 const headerValue = (value: string) =>
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters would split the header
   value.length >= 1 && value.length <= 4096 && !/[\u0000-\u001f\u007f]/.test(value)
@@ -158,7 +146,7 @@ const RULES: Record<SinkType, Record<string, OptionRule>> = {
     max_queue: maxQueue,
   },
   webhook: {
-    url: text(httpUrl),
+    url: text((value) => webhookUrlProblem(value, "give them in authorization")),
     batch_size: integer(1, 10_000, 100),
     batch_ms: integer(0, 60_000, 1_000),
     timeout_ms: timeoutMs,

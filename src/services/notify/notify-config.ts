@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { badInput } from "../../core/errors.js";
+import { webhookUrlProblem } from "../../core/webhook-url.js";
 import type { EventFilter } from "../../store/store.js";
 import { NOTIFICATION_EVENT_TYPES, type NotificationEvent } from "./events.js";
 
@@ -69,7 +70,9 @@ export function parseWebhookSpec(input: unknown): Parsed<WebhookSpec> {
   const problems = unknownFields(body, ["url", "events", "secret"]);
   const url = body.url;
   const urlProblem =
-    typeof url === "string" ? httpUrlProblem(url) : "is required: an http:// or https:// URL";
+    typeof url === "string"
+      ? webhookUrlProblem(url, "sign with the secret instead")
+      : "is required: an http:// or https:// URL";
   if (urlProblem) problems.push(`url ${urlProblem}`);
   const events = readEvents(body.events, problems, null);
   let secret: string | null = null;
@@ -167,17 +170,4 @@ function optionalText(value: unknown, field: string, max: number, problems: stri
 function unknownFields(body: Record<string, unknown>, known: string[]): string[] {
   const unknown = Object.keys(body).filter((field) => !known.includes(field));
   return unknown.length > 0 ? [`unknown fields: ${unknown.join(", ")} (known: ${known.join(", ")})`] : [];
-}
-
-function httpUrlProblem(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "must be an http:// or https:// URL";
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an http:// or https:// URL";
-  // It is shown by GET: a credential belongs in the signing secret, not the URL.
-  if (url.username || url.password) return "must not hold a user name or password";
-  return value.length <= 2048 ? null : "must be at most 2048 characters";
 }

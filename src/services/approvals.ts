@@ -11,6 +11,9 @@ import { TtlCache } from "./ttl-cache.js";
 
 const RULE_CACHE_MS = 1_000;
 
+/** A request as shown to people: with who may approve it (the rule's approvers). */
+export type ApprovalView = ApprovalRecord & { approvers: string[] };
+
 /** The two-person rule: a read that needs approval waits for listed approvers, never the requester. */
 export class ApprovalService {
   private readonly rules = new TtlCache<{ rule: AccessRuleRecord | null }>(RULE_CACHE_MS);
@@ -47,7 +50,7 @@ export class ApprovalService {
     this.rules.delete(keyName);
   }
 
-  async request(keyName: string, reason: string, ctx: RequestContext): Promise<ApprovalRecord> {
+  async request(keyName: string, reason: string, ctx: RequestContext): Promise<ApprovalView> {
     const actor = await this.tokens.authorize(ctx, "approvals.use", `totp/keys/${keyName}`);
     const rule = await this.store.approvals.findRule(keyName);
     const reader = await this.readerOf(actor);
@@ -95,31 +98,35 @@ export class ApprovalService {
       emailTo: await this.emailsOf(rule.approvers),
       requestId: ctx.requestId,
     });
-    return approval;
+    return { ...approval, approvers: rule.approvers };
   }
 
   /** Pending requests the caller may approve (and has not voted on), or, with `mine`, the caller's own. */
   async list(
     ctx: RequestContext,
     options: { status: string | null; mine: boolean },
-  ): Promise<ApprovalRecord[]> {
+  ): Promise<ApprovalView[]> {
     const actor = await this.tokens.authorize(ctx, "approvals.use", "approvals");
     const reader = await this.readerOf(actor);
     const all = await this.store.approvals.listApprovals(options.status);
-    if (options.mine) return all.filter((a) => a.requester === reader.id);
-    const visible: ApprovalRecord[] = [];
+    const withApprovers = async (approval: ApprovalRecord): Promise<ApprovalView> => ({
+      ...approval,
+      approvers: (await this.store.approvals.findRule(approval.keyName))?.approvers ?? [],
+    });
+    if (options.mine) return Promise.all(all.filter((a) => a.requester === reader.id).map(withApprovers));
+    const visible: ApprovalView[] = [];
     for (const approval of all) {
       const rule = await this.store.approvals.findRule(approval.keyName);
       if (
         decideApproval(reader, approval.requester, rule).allowed &&
         !approval.votes.some((v) => v.approver === reader.id)
       )
-        visible.push(approval);
+        visible.push({ ...approval, approvers: rule?.approvers ?? [] });
     }
     return visible;
   }
 
-  async get(id: string, ctx: RequestContext): Promise<ApprovalRecord> {
+  async get(id: string, ctx: RequestContext): Promise<ApprovalView> {
     const actor = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
     const approval = await this.store.approvals.findApproval(id);
     if (!approval) throw notFound(`no approval ${id}`);
@@ -128,7 +135,7 @@ export class ApprovalService {
     const involved =
       approval.requester === reader.id || decideApproval(reader, approval.requester, rule).allowed;
     if (!involved && !reader.policies.some((p) => p === "admin" || p === "root")) throw permissionDenied();
-    return approval;
+    return { ...approval, approvers: rule?.approvers ?? [] };
   }
 
   async decide(
@@ -136,7 +143,7 @@ export class ApprovalService {
     decision: "approved" | "denied",
     comment: string | null,
     ctx: RequestContext,
-  ): Promise<ApprovalRecord> {
+  ): Promise<ApprovalView> {
     const actor = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
     const approval = await this.store.approvals.findApproval(id);
     if (!approval) throw notFound(`no approval ${id}`);
@@ -203,7 +210,7 @@ export class ApprovalService {
         text: `${reader.id} ${next.status} ${approval.requester}'s request to read ${approval.keyName} (approval ${id})`,
         requestId: ctx.requestId,
       });
-    return next;
+    return { ...next, approvers: rule?.approvers ?? [] };
   }
 
   /** The approvers behind a read with `?approval=ID`, or a refusal that says what is wrong. */

@@ -160,7 +160,7 @@ describe("approvals: the two-person rule through the CLI", () => {
     expect(result.stdout).toMatch(/^\d{6} {2}\(valid for \d+s/);
     // Not a terminal: one line while waiting, no spinner.
     expect(result.stderr).toBe(
-      `waiting for approval ${request.id}… (waiting for 1 approval(s) from the approvers of ${KEY})\n`,
+      `waiting for approval ${request.id}… (waiting for 1 approval(s) from group:security)\n`,
     );
 
     const shown = await as("alice").json(["approvals", "show", request.id]);
@@ -183,7 +183,7 @@ describe("approvals: the two-person rule through the CLI", () => {
     expect(requested).toMatchObject({ code: 0, stderr: "" });
     const id = /^Approval (\S+) requested to read aws-prod-root\.$/m.exec(requested.stdout)?.[1] as string;
     expect(id).toBeTruthy();
-    expect(requested.stdout).toMatch(/^Waiting for 1 approval\(s\) from the approvers of aws-prod-root/m);
+    expect(requested.stdout).toMatch(/^Waiting for 1 approval\(s\) from group:security/m);
 
     const carol = await as("carol").run(["approvals", "approve", id]);
     expect(carol).toMatchObject({ code: 1, stdout: "" });

@@ -146,6 +146,11 @@ describe("the two-person rule", () => {
     });
     expect(requested.status).toBe(200);
     approvalId = requested.json.data.id;
+    expect(requested.json.data).toMatchObject({
+      status: "pending",
+      approvals_required: 1,
+      approvers: ["group:security"],
+    });
     expect(
       (
         await t.call("POST", "/v1/approvals", {

@@ -11,6 +11,8 @@ export interface ApprovalData {
   reason: string;
   status: "pending" | "approved" | "denied";
   approvals_required: number;
+  /** Who may approve: user:NAME or group:NAME. */
+  approvers: string[];
   votes: { approver: string; decision: string; comment: string | null; time: string }[];
   created_at: string;
   expires_at: string | null;
@@ -53,10 +55,13 @@ export async function requestApproval(
   return client.data<ApprovalData>("POST", "/v1/approvals", { body: { key, reason } });
 }
 
-/** "waiting for 1 approval(s) from the approvers of KEY" */
+/** "waiting for 1 approval(s) from group:security" */
 export function waitingLine(approval: ApprovalData): string {
   const missing = Math.max(0, approval.approvals_required - approvedCount(approval));
-  return `waiting for ${missing} approval(s) from the approvers of ${approval.key}`;
+  const from = approval.approvers?.length
+    ? approval.approvers.join(", ")
+    : `the approvers of ${approval.key}`;
+  return `waiting for ${missing} approval(s) from ${from}`;
 }
 
 /** The refusal for a denied request: who denied it. */

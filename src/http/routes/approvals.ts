@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import type { ApprovalView } from "../../services/approvals.js";
 import type { Services } from "../../services/index.js";
-import type { ApprovalRecord } from "../../store/store.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -13,6 +13,11 @@ const approvalProperties = {
   reason: { type: "string" },
   status: { type: "string" },
   approvals_required: { type: "integer" },
+  approvers: {
+    type: "array",
+    items: { type: "string" },
+    description: "who may approve: user:NAME or group:NAME",
+  },
   votes: {
     type: "array",
     items: {
@@ -145,7 +150,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
   }
 }
 
-function approvalBody(approval: ApprovalRecord) {
+function approvalBody(approval: ApprovalView) {
   return {
     id: approval.id,
     key: approval.keyName,
@@ -153,6 +158,7 @@ function approvalBody(approval: ApprovalRecord) {
     reason: approval.reason,
     status: approval.status,
     approvals_required: approval.approvalsRequired,
+    approvers: approval.approvers,
     votes: approval.votes,
     created_at: approval.createdAt,
     expires_at: approval.expiresAt,

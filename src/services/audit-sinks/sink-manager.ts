@@ -1,6 +1,7 @@
 import type { AuditEntry } from "../../core/audit-chain.js";
 import type { AuditSinkRecord, Store } from "../../store/store.js";
 import type { AuditDelivery } from "../audit.js";
+import { PeriodicRefresh } from "../periodic-refresh.js";
 import type { SealService } from "../seal.js";
 import { FileSink } from "./file-sink.js";
 import {
@@ -12,7 +13,6 @@ import {
 } from "./sink-config.js";
 import {
   type AuditSinkObserver,
-  describeError,
   type QueueSettings,
   type SinkLog,
   SinkQueue,
@@ -56,9 +56,7 @@ export class AuditSinkManager implements AuditDelivery {
   private readonly open = new Map<string, OpenSink>();
   /** Sinks letting go of their file or socket, by name: a replacement starts after them. */
   private readonly closing = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> = Promise.resolve();
-  private storeFailing = false;
+  private readonly refresher: PeriodicRefresh;
   private wasSealed = true;
   private readonly skippedRows = new Set<string>();
 
@@ -68,26 +66,18 @@ export class AuditSinkManager implements AuditDelivery {
     readonly configSinks: readonly SinkSpec[],
     private readonly observer: AuditSinkObserver,
     private readonly log: SinkLog,
-  ) {}
+  ) {
+    this.refresher = new PeriodicRefresh("audit sinks", SINK_REFRESH_MS, () => this.reconcile(), log);
+  }
 
   /** Opens the sinks before the server takes requests, then keeps them in step with the store. */
   async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), SINK_REFRESH_MS);
-    this.timer.unref();
+    await this.refresher.start();
   }
 
   /** Re-reads the sink table and opens, replaces or closes sinks to match; never rejects. */
   refresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(
-      () => this.reconcile(),
-      () => this.reconcile(),
-    );
-    return this.refreshing.catch((error: unknown) => {
-      if (!this.storeFailing)
-        this.log.warn({ problem: describeError(error) }, "audit sinks not re-read: keeping the current ones");
-      this.storeFailing = true;
-    });
+    return this.refresher.refresh();
   }
 
   async deliver(entries: AuditEntry[]): Promise<void> {
@@ -105,9 +95,7 @@ export class AuditSinkManager implements AuditDelivery {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.refreshing.catch(() => undefined);
+    await this.refresher.stop();
     for (const [name, sink] of this.open) this.closeInBackground(name, sink);
     this.open.clear();
     await Promise.all(this.closing.values());
@@ -115,8 +103,6 @@ export class AuditSinkManager implements AuditDelivery {
 
   private async reconcile(): Promise<void> {
     const records = await this.store.listAuditSinks();
-    if (this.storeFailing) this.log.info({}, "audit sinks re-read again");
-    this.storeFailing = false;
     const wanted = new Map<string, LoadedSink>();
     for (const spec of this.configSinks)
       wanted.set(spec.name, {

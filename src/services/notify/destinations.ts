@@ -7,6 +7,7 @@ import {
   SinkQueue,
   type SinkTransport,
 } from "../audit-sinks/sink-queue.js";
+import { PeriodicRefresh } from "../periodic-refresh.js";
 import type { SealService } from "../seal.js";
 import type { NotificationEvent } from "./events.js";
 import { smtpPasswordAad, wantsEvent, webhookSecretAad } from "./notify-config.js";
@@ -55,9 +56,7 @@ interface Wanted {
 export class NotificationDestinations {
   private readonly open = new Map<string, Destination>();
   private readonly closing = new Set<Promise<void>>();
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> = Promise.resolve();
-  private storeFailing = false;
+  private readonly refresher: PeriodicRefresh;
   private wasSealed = true;
   private readonly observer: AuditSinkObserver;
 
@@ -73,12 +72,16 @@ export class NotificationDestinations {
       sinkDeadLettered: (channel, events) => observer.notificationDeadLettered(channel, events),
       sinkQueueLength: () => undefined,
     };
+    this.refresher = new PeriodicRefresh(
+      "notification channels",
+      NOTIFY_REFRESH_MS,
+      () => this.reconcile(),
+      log,
+    );
   }
 
   async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), NOTIFY_REFRESH_MS);
-    this.timer.unref();
+    await this.refresher.start();
   }
 
   notify(event: NotificationEvent): void {
@@ -97,24 +100,11 @@ export class NotificationDestinations {
 
   /** Re-reads the destinations and opens, replaces or closes channels to match; never rejects. */
   refresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(
-      () => this.reconcile(),
-      () => this.reconcile(),
-    );
-    return this.refreshing.catch((error: unknown) => {
-      if (!this.storeFailing)
-        this.log.warn(
-          { problem: describeError(error) },
-          "notification channels not re-read: keeping the current ones",
-        );
-      this.storeFailing = true;
-    });
+    return this.refresher.refresh();
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.refreshing.catch(() => undefined);
+    await this.refresher.stop();
     for (const destination of this.open.values()) this.closeInBackground(destination);
     this.open.clear();
     await Promise.all(this.closing);
@@ -125,8 +115,6 @@ export class NotificationDestinations {
       this.store.notifications.listWebhooks(),
       this.store.notifications.readSmtp(),
     ]);
-    if (this.storeFailing) this.log.info({}, "notification channels re-read again");
-    this.storeFailing = false;
     const wanted = new Map<string, Wanted>();
     for (const record of webhooks) wanted.set(`webhook:${record.name}`, this.webhook(record));
     if (smtp) wanted.set("smtp", this.smtp(smtp));

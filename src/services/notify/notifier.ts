@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { badInput, notFound } from "../../core/errors.js";
-import type { EventFilter, Store } from "../../store/store.js";
+import type { EventFilter, NotifySmtpRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit.js";
 import type { SinkLog } from "../audit-sinks/sink-queue.js";
 import type { RequestContext } from "../context.js";
@@ -26,17 +26,7 @@ export interface WebhookView {
 }
 
 /** The mail server as the API shows it: never its password. */
-export interface SmtpView {
-  host: string;
-  port: number;
-  secure: boolean;
-  from: string;
-  to: string[];
-  username: string | null;
-  events: EventFilter;
-  hasPassword: boolean;
-  updatedAt: string;
-}
+export type SmtpView = Omit<NotifySmtpRecord, "passwordCiphertext" | "keyVersion"> & { hasPassword: boolean };
 
 const webhookTarget = (name: string) => `notify/webhooks/${name}`;
 const SMTP_TARGET = "notify/smtp";

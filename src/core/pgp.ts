@@ -48,3 +48,8 @@ export async function encryptToKey(key: openpgp.PublicKey, plaintext: Uint8Array
 export function fingerprintOf(key: openpgp.PublicKey): string {
   return key.getFingerprint();
 }
+
+/** The key's first user ID ("Name <mail>"), or null when it has none. */
+export function userIdOf(key: openpgp.PublicKey): string | null {
+  return key.getUserIDs()[0] ?? null;
+}

@@ -22,6 +22,11 @@ export const ACTIONS = [
   "notify.configure",
   "access.configure",
   "approvals.use",
+  "sys.rotate",
+  "sys.key-status",
+  "sys.backup",
+  "custodians.read",
+  "totp.key.export",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -31,14 +36,14 @@ export const BUILT_IN_POLICIES: Record<string, readonly Action[]> = {
   root: ACTIONS,
   // Roles for people (userpass users and groups). Access rules per credential come next.
   admin: ACTIONS,
-  operator: ["sys.seal", "token.self", "approvals.use"],
+  operator: ["sys.seal", "token.self", "approvals.use", "sys.key-status", "custodians.read"],
   member: ["token.self", "approvals.use"],
   // Every login token carries it: reading codes and approving is then decided by access rules.
   default: ["token.self", "approvals.use"],
   "mfa-enrolment": ["token.self"],
   "totp-reader": READER,
   "totp-admin": [...READER, "totp.key.write", "totp.key.delete"],
-  auditor: ["audit.read", "token.self"],
+  auditor: ["audit.read", "token.self", "sys.key-status", "custodians.read"],
 };
 
 /** The only role of a person who must enable a second factor before anything else. */

@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { hkdfSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { publicKeyFromSeed, publicKeyPem } from "../core/audit-checkpoint.js";
 import { openBytes, sealBytes } from "../core/barrier.js";
-import { decodeHexOrBase64 } from "../core/encoding.js";
-import { BreakglassError, badInput, sealedError } from "../core/errors.js";
+import { custodianNames, shareHash } from "../core/custody.js";
+import { BreakglassError, badInput, conflict, sealedError } from "../core/errors.js";
 import {
   createKeyring,
   decodeKeyring,
@@ -10,12 +10,14 @@ import {
   KEY_BYTES,
   type Keyring,
   wipeKeyring,
+  withNewDataKey,
 } from "../core/keyring.js";
-import { encryptToKey, fingerprintOf, readPublicKey } from "../core/pgp.js";
-import { checkShareCounts, combineShares, expectedShareLength, splitRootKey } from "../core/shamir.js";
-import type { SealConfig, Store } from "../store/store.js";
+import { encryptToKey, fingerprintOf, readPublicKey, userIdOf } from "../core/pgp.js";
+import { checkShareCounts, combineShares, splitRootKey } from "../core/shamir.js";
+import type { CustodianRecord, SealConfig, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
+import { decodeShare, ShareCollector, wrongShareLength } from "./custody/share-collector.js";
 import type { Notifier } from "./notify/events.js";
 import type { TokenService } from "./tokens.js";
 
@@ -32,10 +34,16 @@ export interface SealStatus {
   clusterId: string | null;
 }
 
-export interface InitRequest {
+/** How shares are to be handed out: counts, and optionally a PGP key and a name per custodian. */
+export interface ShareSpec {
   secretShares: number;
   secretThreshold: number;
   pgpKeys?: string[];
+  /** One name per share (breakglass's own); defaults to the PGP key's user ID, else "custodian N". */
+  custodians?: string[];
+}
+
+export interface InitRequest extends ShareSpec {
   rootTokenPgpKey?: string;
 }
 
@@ -45,16 +53,32 @@ export interface InitResult {
   rootToken: string;
 }
 
+export interface RekeyResult {
+  shares: Uint8Array[];
+  pgpFingerprints: string[];
+  custodians: string[];
+}
+
+/** Runs once the keyring has opened, before the unseal is on record; a failure keeps the vault sealed. */
+export type KeyringOpenedHook = (
+  opened: { backupKey: Buffer; config: SealConfig },
+  ctx: RequestContext,
+) => Promise<void>;
+
+/** HKDF "info" of the backup key, derived from the root key with the cluster id as salt. */
+const BACKUP_KEY_INFO = "breakglass backup v1";
+
 /**
- * The seal: holds the keyring in memory only while unsealed. The root key exists only during
- * init and at the moment k shares combine; it is never stored.
+ * The seal: holds the root key and the keyring in memory only while unsealed (the root key to
+ * rotate data keys, rekey and back up); neither is ever stored in clear.
  */
 export class SealService {
   private keyring: Keyring | null = null;
+  private rootKey: Buffer | null = null;
   private config: SealConfig | null = null;
-  private submittedShares: Buffer[] = [];
-  private unsealNonce = "";
+  private readonly unsealShares = new ShareCollector();
   private notifier: Notifier | null = null;
+  private readonly openedHooks: KeyringOpenedHook[] = [];
 
   constructor(
     private readonly store: Store,
@@ -85,14 +109,13 @@ export class SealService {
     }
   }
 
+  /** Runs `hook` each time the keyring opens at an unseal (a pending restore is applied there). */
+  onKeyringOpened(hook: KeyringOpenedHook): void {
+    this.openedHooks.push(hook);
+  }
+
   async initialize(request: InitRequest, ctx: RequestContext): Promise<InitResult> {
-    checkShareCounts(request.secretShares, request.secretThreshold);
-    const pgpKeys = request.pgpKeys ?? [];
-    if (pgpKeys.length > 0 && pgpKeys.length !== request.secretShares)
-      throw badInput(
-        `pgp_keys has ${pgpKeys.length} keys but secret_shares is ${request.secretShares}: give one key per share`,
-      );
-    const custodianKeys = await Promise.all(pgpKeys.map((text, i) => readPublicKey(text, `pgp_keys[${i}]`)));
+    const custodianKeys = await readShareSpec(request);
     const rootTokenKey =
       request.rootTokenPgpKey !== undefined
         ? await readPublicKey(request.rootTokenPgpKey, "root_token_pgp_key")
@@ -103,17 +126,19 @@ export class SealService {
     const rootKey = randomBytes(KEY_BYTES);
     const keyring = createKeyring();
     const encodedKeyring = encodeKeyring(keyring);
+    const clusterId = randomUUID();
     try {
       const config: SealConfig = {
         secretShares: request.secretShares,
         secretThreshold: request.secretThreshold,
         sealedKeyring: sealBytes(rootKey, encodedKeyring, KEYRING_AAD),
         pgpFingerprints: custodianKeys.map(fingerprintOf),
-        clusterId: randomUUID(),
+        clusterId,
         createdAt: new Date().toISOString(),
         auditPublicKey: publicKeyPem(publicKeyFromSeed(keyring.auditSigningSeed)),
       };
       const rawShares = await splitRootKey(rootKey, request.secretShares, request.secretThreshold);
+      const custodians = custodianRecords(clusterId, rawShares, request, custodianKeys);
       // Audited before the configuration is stored: a vault whose shares were never handed out is
       // unusable, so nothing is stored unless the record of it is.
       await this.audit.record(ctx, {
@@ -123,22 +148,14 @@ export class SealService {
           secret_shares: request.secretShares,
           secret_threshold: request.secretThreshold,
           pgp_fingerprints: config.pgpFingerprints.join(",") || null,
+          custodians: custodians.map((c) => c.name).join(", "),
         },
       });
       const rootToken = await this.tokens.issueRootToken(keyring.tokenHmacKey);
-      if (!(await this.store.createSealConfig(config)))
+      if (!(await this.store.createSealConfig(config, custodians)))
         throw new BreakglassError("ALREADY_INITIALIZED", "Vault is already initialized");
       this.config = config;
-      const shares = await Promise.all(
-        rawShares.map(async (share, i) => {
-          const key = custodianKeys[i];
-          if (!key) return share;
-          // As Vault: the custodian decrypts to the hex share, which `operator unseal` accepts as typed.
-          const encrypted = await encryptToKey(key, Buffer.from(Buffer.from(share).toString("hex"), "utf8"));
-          share.fill(0);
-          return encrypted;
-        }),
-      );
+      const shares = await handOut(rawShares, custodianKeys);
       const tokenOut = rootTokenKey
         ? Buffer.from(await encryptToKey(rootTokenKey, Buffer.from(rootToken, "utf8"))).toString("base64")
         : rootToken;
@@ -152,44 +169,52 @@ export class SealService {
 
   /** Takes one share (hex or base64). Unseals when the threshold is reached and the shares open the keyring. */
   async submitShare(request: { key?: string; reset?: boolean }, ctx: RequestContext): Promise<SealStatus> {
-    const config = await this.loadConfig();
-    if (config === null) throw new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
+    const config = await this.initializedConfig();
     if (request.reset) {
-      this.resetProgress();
+      this.unsealShares.reset();
       await this.audit.record(ctx, { action: "sys.unseal", outcome: "allowed", details: { reset: true } });
       return this.status();
     }
     if (request.key === undefined)
       throw badInput("'key' must be specified in request body as JSON, or 'reset' set to true");
-    const share = decodeHexOrBase64(request.key, "key");
-    const expected = expectedShareLength(config.secretThreshold, KEY_BYTES);
-    if (share.length !== expected) {
-      share.fill(0);
+    const share = decodeShare(request.key, config.secretThreshold);
+    if (share === null) {
       await this.audit.record(ctx, {
         action: "sys.unseal",
         outcome: "denied",
         details: { problem: "wrong share length" },
       });
-      throw badInput(
-        `key is not a share of this vault: a share is ${expected} bytes (${expected * 2} hex characters)`,
-      );
+      throw badInput(wrongShareLength(config.secretThreshold));
     }
-    if (this.keyring !== null || this.submittedShares.some((known) => timingSafeEqual(known, share))) {
+    if (this.keyring !== null) {
       share.fill(0);
       return this.status();
     }
-    if (this.submittedShares.length === 0) this.unsealNonce = randomUUID();
-    this.submittedShares.push(share);
-    if (this.submittedShares.length < config.secretThreshold) {
+    const custodian = await this.custodianOf(config, share);
+    if (!this.unsealShares.add(share)) return this.status();
+    if (this.unsealShares.progress < config.secretThreshold) {
       await this.audit.record(ctx, {
         action: "sys.unseal",
         outcome: "allowed",
-        details: { progress: this.submittedShares.length, threshold: config.secretThreshold },
+        details: { progress: this.unsealShares.progress, threshold: config.secretThreshold, custodian },
       });
       return this.status();
     }
     await this.openKeyring(config, ctx);
     return this.status();
+  }
+
+  /** The name of the custodian holding `share`, or null when no recorded custodian does. */
+  async custodianOf(config: SealConfig, share: Uint8Array): Promise<string | null> {
+    const hash = shareHash(config.clusterId, share);
+    return (await this.store.listCustodians()).find((c) => c.shareHash === hash)?.name ?? null;
+  }
+
+  /** The seal configuration; refuses an uninitialised vault. */
+  async initializedConfig(): Promise<SealConfig> {
+    const config = await this.loadConfig();
+    if (config === null) throw new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
+    return config;
   }
 
   async seal(ctx: RequestContext): Promise<void> {
@@ -209,7 +234,119 @@ export class SealService {
   wipe(): void {
     if (this.keyring) wipeKeyring(this.keyring);
     this.keyring = null;
-    this.resetProgress();
+    this.rootKey?.fill(0);
+    this.rootKey = null;
+    this.unsealShares.reset();
+  }
+
+  /** Whether `candidate` is this vault's root key (a quorum of shares proved); constant time. */
+  isRootKey(candidate: Uint8Array): boolean {
+    const rootKey = this.rootKeyOrThrow();
+    return candidate.length === rootKey.length && timingSafeEqual(candidate, rootKey);
+  }
+
+  /**
+   * New shares for the same keyring: a fresh root key seals it, the old shares stop working.
+   * The caller has proved a quorum of the old shares.
+   */
+  async rekey(spec: ShareSpec, ctx: RequestContext): Promise<RekeyResult> {
+    const custodianKeys = await readShareSpec(spec);
+    const config = await this.initializedConfig();
+    const keyring = this.keyringOrThrow();
+    const previousKeyring = config.sealedKeyring;
+    const rootKey = randomBytes(KEY_BYTES);
+    const encoded = encodeKeyring(keyring);
+    try {
+      const sealedKeyring = sealBytes(rootKey, encoded, KEYRING_AAD);
+      const rawShares = await splitRootKey(rootKey, spec.secretShares, spec.secretThreshold);
+      const custodians = custodianRecords(config.clusterId, rawShares, spec, custodianKeys);
+      const next = {
+        secretShares: spec.secretShares,
+        secretThreshold: spec.secretThreshold,
+        sealedKeyring,
+        pgpFingerprints: custodianKeys.map(fingerprintOf),
+      };
+      await this.audit.record(ctx, {
+        action: "sys.rekey",
+        outcome: "allowed",
+        details: {
+          secret_shares: next.secretShares,
+          secret_threshold: next.secretThreshold,
+          pgp_fingerprints: next.pgpFingerprints.join(",") || null,
+          custodians: custodians.map((c) => c.name).join(", "),
+        },
+      });
+      if (!(await this.store.rekeySeal(previousKeyring, next, custodians)))
+        throw conflict(
+          "the keyring changed while rekeying (a rotation or rekey on another node): start again",
+        );
+      this.config = { ...config, ...next };
+      this.rootKey?.fill(0);
+      this.rootKey = Buffer.from(rootKey);
+      return {
+        shares: await handOut(rawShares, custodianKeys),
+        pgpFingerprints: next.pgpFingerprints,
+        custodians: custodians.map((c) => c.name),
+      };
+    } finally {
+      rootKey.fill(0);
+      encoded.fill(0);
+    }
+  }
+
+  /** Adds a data key version; new writes use it at once (old rows are re-encrypted in the background). */
+  async rotateDataKey(ctx: RequestContext): Promise<{ term: number; installedAt: number }> {
+    const config = await this.initializedConfig();
+    const current = this.keyringOrThrow();
+    const rotated = withNewDataKey(current);
+    const encoded = encodeKeyring(rotated);
+    try {
+      const sealedKeyring = sealBytes(this.rootKeyOrThrow(), encoded, KEYRING_AAD);
+      await this.audit.record(ctx, {
+        action: "sys.rotate",
+        outcome: "allowed",
+        details: { term: rotated.currentDataKeyVersion },
+      });
+      if (!(await this.store.replaceSealKeyring(config.sealedKeyring, sealedKeyring))) {
+        wipeKeyring(rotated);
+        throw conflict(
+          "the keyring changed during the rotation (another node rotated or rekeyed): try again",
+        );
+      }
+      this.config = { ...config, sealedKeyring };
+      this.keyring = rotated;
+      wipeKeyring(current);
+      const term = rotated.currentDataKeyVersion;
+      return { term, installedAt: rotated.dataKeys.get(term)?.installedAt ?? 0 };
+    } finally {
+      encoded.fill(0);
+    }
+  }
+
+  /** The current data key version (Vault's "term") and when it was added. */
+  keyStatus(): { term: number; installedAt: number } {
+    const keyring = this.keyringOrThrow();
+    const term = keyring.currentDataKeyVersion;
+    return { term, installedAt: keyring.dataKeys.get(term)?.installedAt ?? 0 };
+  }
+
+  /**
+   * What a backup needs: the stored seal configuration and a key derived from the root key it is
+   * sealed under. Refused when this node's root key no longer opens the stored keyring (another
+   * node rekeyed): a backup must be restorable with the shares of its header.
+   */
+  async backupMaterial(): Promise<{ config: SealConfig; backupKey: Buffer }> {
+    const rootKey = this.rootKeyOrThrow();
+    const config = await this.store.readSealConfig();
+    if (config === null) throw new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
+    try {
+      openBytes(rootKey, config.sealedKeyring, KEYRING_AAD).fill(0);
+    } catch {
+      throw conflict(
+        "this node's root key no longer opens the stored keyring (a rekey on another node): seal and unseal this node with the new shares, then back up",
+      );
+    }
+    return { config, backupKey: backupKeyOf(rootKey, config.clusterId) };
   }
 
   /** The audit checkpoint verification key (PEM), public; null before init. */
@@ -222,6 +359,11 @@ export class SealService {
     return this.keyring;
   }
 
+  private rootKeyOrThrow(): Buffer {
+    if (this.rootKey === null) throw sealedError();
+    return this.rootKey;
+  }
+
   /** Encrypts a secret value under the current data key; `aadFor` names the row and key version. */
   sealSecret(
     plaintext: Uint8Array,
@@ -229,26 +371,61 @@ export class SealService {
   ): { ciphertext: Buffer; keyVersion: number } {
     const keyring = this.keyringOrThrow();
     const keyVersion = keyring.currentDataKeyVersion;
-    const key = keyring.dataKeys.get(keyVersion) as Buffer;
+    const { key } = keyring.dataKeys.get(keyVersion) as { key: Buffer };
     return { ciphertext: sealBytes(key, plaintext, aadFor(keyVersion)), keyVersion };
   }
 
   openSecret(ciphertext: Uint8Array, keyVersion: number, aad: string): Buffer {
-    const key = this.keyringOrThrow().dataKeys.get(keyVersion);
-    if (!key) throw new Error(`data key version ${keyVersion} is not in the keyring`);
-    return openBytes(key, ciphertext, aad);
+    const dataKey = this.keyringOrThrow().dataKeys.get(keyVersion);
+    if (!dataKey)
+      throw conflict(
+        `data key version ${keyVersion} is not yet known to this node (rotated on another node): try again in a moment`,
+      );
+    return openBytes(dataKey.key, ciphertext, aad);
+  }
+
+  hasDataKey(keyVersion: number): boolean {
+    return this.keyringOrThrow().dataKeys.has(keyVersion);
+  }
+
+  /**
+   * Takes up the keyring as stored when another node rotated it; returns whether it changed.
+   * Run by the periodic refresh, and before opening a row under a version this node lacks.
+   */
+  async reloadKeyring(): Promise<boolean> {
+    const rootKey = this.rootKey;
+    if (rootKey === null || this.keyring === null) return false;
+    const config = await this.store.readSealConfig();
+    if (config === null || (this.config && config.sealedKeyring.equals(this.config.sealedKeyring)))
+      return false;
+    let encoded: Buffer;
+    try {
+      encoded = openBytes(rootKey, config.sealedKeyring, KEYRING_AAD);
+    } catch {
+      return false; // rekeyed on another node: the keys held here stay valid until this node is sealed
+    }
+    try {
+      const previous = this.keyring;
+      this.keyring = decodeKeyring(encoded);
+      this.config = config;
+      wipeKeyring(previous);
+      return true;
+    } finally {
+      encoded.fill(0);
+    }
   }
 
   private async openKeyring(config: SealConfig, ctx: RequestContext): Promise<void> {
     let rootKey: Uint8Array | null = null;
     let encoded: Buffer | null = null;
     try {
-      rootKey = await combineShares(this.submittedShares, KEY_BYTES);
+      rootKey = await combineShares(this.unsealShares.given(), KEY_BYTES);
       encoded = openBytes(rootKey, config.sealedKeyring, KEYRING_AAD);
       this.keyring = decodeKeyring(encoded);
+      this.rootKey = Buffer.from(rootKey);
     } catch {
       // Wrong, forged or mixed-up shares: whatever the library or the cipher says, the answer is the same.
-      this.resetProgress();
+      this.unsealShares.reset();
       await this.audit.record(ctx, {
         action: "sys.unseal",
         outcome: "failed",
@@ -261,8 +438,16 @@ export class SealService {
       rootKey?.fill(0);
       encoded?.fill(0);
     }
-    this.resetProgress();
+    this.unsealShares.reset();
     try {
+      if (this.openedHooks.length > 0) {
+        const backupKey = backupKeyOf(this.rootKeyOrThrow(), config.clusterId);
+        try {
+          for (const hook of this.openedHooks) await hook({ backupKey, config }, ctx);
+        } finally {
+          backupKey.fill(0);
+        }
+      }
       if (!config.auditPublicKey) {
         // A vault initialised before checkpoints existed publishes its key on first unseal.
         config.auditPublicKey = publicKeyPem(publicKeyFromSeed(this.keyring.auditSigningSeed));
@@ -288,20 +473,77 @@ export class SealService {
       sealed: this.keyring === null,
       threshold: config?.secretThreshold ?? 0,
       shares: config?.secretShares ?? 0,
-      progress: this.submittedShares.length,
-      nonce: this.unsealNonce,
+      progress: this.unsealShares.progress,
+      nonce: this.unsealShares.nonce,
       clusterId: config?.clusterId ?? null,
     };
-  }
-
-  private resetProgress(): void {
-    for (const share of this.submittedShares) share.fill(0);
-    this.submittedShares = [];
-    this.unsealNonce = "";
   }
 
   private async loadConfig(): Promise<SealConfig | null> {
     if (this.config === null) this.config = await this.store.readSealConfig();
     return this.config;
   }
+
+  /** Forgets the cached configuration (a restore or another node changed it). */
+  forgetConfig(): void {
+    this.config = null;
+  }
+}
+
+function backupKeyOf(rootKey: Uint8Array, clusterId: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", rootKey, Buffer.from(clusterId, "utf8"), BACKUP_KEY_INFO, KEY_BYTES));
+}
+
+/** Checks share counts and reads one PGP key per share when given. */
+async function readShareSpec(spec: ShareSpec) {
+  checkShareCounts(spec.secretShares, spec.secretThreshold);
+  const pgpKeys = spec.pgpKeys ?? [];
+  if (pgpKeys.length > 0 && pgpKeys.length !== spec.secretShares)
+    throw badInput(
+      `pgp_keys has ${pgpKeys.length} keys but secret_shares is ${spec.secretShares}: give one key per share`,
+    );
+  if (spec.custodians !== undefined && spec.custodians.length !== spec.secretShares)
+    throw badInput(
+      `custodians has ${spec.custodians.length} names but secret_shares is ${spec.secretShares}: give one name per share`,
+    );
+  return Promise.all(pgpKeys.map((text, i) => readPublicKey(text, `pgp_keys[${i}]`)));
+}
+
+function custodianRecords(
+  clusterId: string,
+  shares: Uint8Array[],
+  spec: ShareSpec,
+  keys: Awaited<ReturnType<typeof readShareSpec>>,
+): CustodianRecord[] {
+  const names = custodianNames(
+    shares.length,
+    spec.custodians,
+    shares.map((_, i) => (keys[i] ? userIdOf(keys[i]) : null)),
+  );
+  const createdAt = new Date().toISOString();
+  return shares.map((share, i) => ({
+    shareIndex: i + 1,
+    name: names[i] as string,
+    pgpFingerprint: keys[i] ? fingerprintOf(keys[i]) : null,
+    shareHash: shareHash(clusterId, share),
+    createdAt,
+    lastVerified: null,
+  }));
+}
+
+/** Shares as given to custodians: raw, or encrypted to each one's PGP key (the raw copy wiped). */
+function handOut(
+  shares: Uint8Array[],
+  keys: Awaited<ReturnType<typeof readShareSpec>>,
+): Promise<Uint8Array[]> {
+  return Promise.all(
+    shares.map(async (share, i) => {
+      const key = keys[i];
+      if (!key) return share;
+      // As Vault: the custodian decrypts to the hex share, which `operator unseal` accepts as typed.
+      const encrypted = await encryptToKey(key, Buffer.from(Buffer.from(share).toString("hex"), "utf8"));
+      share.fill(0);
+      return encrypted;
+    }),
+  );
 }

@@ -9,9 +9,11 @@ import type {
   AuditFilter,
   AuditHead,
   AuditSinkRecord,
+  CustodianRecord,
   GroupRecord,
   LoginFailures,
   NotificationStore,
+  RekeyedSeal,
   SealConfig,
   Store,
   TokenRecord,
@@ -54,25 +56,85 @@ export class KyselyStore implements Store {
       clusterId: row.cluster_id,
       createdAt: row.created_at,
       auditPublicKey: row.audit_public_key,
+      restorePending: row.restore_pending,
     };
   }
 
-  async createSealConfig(config: SealConfig): Promise<boolean> {
+  async createSealConfig(config: SealConfig, custodians: CustodianRecord[]): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .insertInto("seal_config")
+        .values({
+          id: 1,
+          secret_shares: config.secretShares,
+          secret_threshold: config.secretThreshold,
+          keyring: config.sealedKeyring.toString("base64"),
+          pgp_fingerprints: JSON.stringify(config.pgpFingerprints),
+          cluster_id: config.clusterId,
+          created_at: config.createdAt,
+          audit_public_key: config.auditPublicKey ?? null,
+          restore_pending: config.restorePending ?? null,
+        })
+        .onConflict((oc) => oc.column("id").doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+      await insertCustodians(trx, custodians);
+      return true;
+    });
+  }
+
+  async replaceSealKeyring(previous: Buffer, next: Buffer): Promise<boolean> {
     const result = await this.db
-      .insertInto("seal_config")
-      .values({
-        id: 1,
-        secret_shares: config.secretShares,
-        secret_threshold: config.secretThreshold,
-        keyring: config.sealedKeyring.toString("base64"),
-        pgp_fingerprints: JSON.stringify(config.pgpFingerprints),
-        cluster_id: config.clusterId,
-        created_at: config.createdAt,
-        audit_public_key: config.auditPublicKey ?? null,
-      })
-      .onConflict((oc) => oc.column("id").doNothing())
+      .updateTable("seal_config")
+      .set({ keyring: next.toString("base64") })
+      .where("id", "=", 1)
+      .where("keyring", "=", previous.toString("base64"))
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async rekeySeal(
+    previousKeyring: Buffer,
+    next: RekeyedSeal,
+    custodians: CustodianRecord[],
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable("seal_config")
+        .set({
+          secret_shares: next.secretShares,
+          secret_threshold: next.secretThreshold,
+          keyring: next.sealedKeyring.toString("base64"),
+          pgp_fingerprints: JSON.stringify(next.pgpFingerprints),
+        })
+        .where("id", "=", 1)
+        .where("keyring", "=", previousKeyring.toString("base64"))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await trx.deleteFrom("custodians").execute();
+      await insertCustodians(trx, custodians);
+      return true;
+    });
+  }
+
+  async listCustodians(): Promise<CustodianRecord[]> {
+    const rows = await this.db.selectFrom("custodians").selectAll().orderBy("share_index").execute();
+    return rows.map((row) => ({
+      shareIndex: Number(row.share_index),
+      name: row.name,
+      pgpFingerprint: row.pgp_fingerprint,
+      shareHash: row.share_hash,
+      createdAt: row.created_at,
+      lastVerified: row.last_verified,
+    }));
+  }
+
+  async markCustodianVerified(shareIndex: number, time: string): Promise<void> {
+    await this.db
+      .updateTable("custodians")
+      .set({ last_verified: time })
+      .where("share_index", "=", shareIndex)
+      .execute();
   }
 
   async insertTotpKey(key: TotpKeyRecord): Promise<boolean> {
@@ -410,4 +472,21 @@ function parseTamperableJson<T>(text: string): T {
 /** LIKE patterns treat % and _ as wildcards; a reason searched for is taken literally. */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+async function insertCustodians(db: Kysely<Database>, custodians: CustodianRecord[]): Promise<void> {
+  if (custodians.length === 0) return;
+  await db
+    .insertInto("custodians")
+    .values(
+      custodians.map((c) => ({
+        share_index: c.shareIndex,
+        name: c.name,
+        pgp_fingerprint: c.pgpFingerprint,
+        share_hash: c.shareHash,
+        created_at: c.createdAt,
+        last_verified: c.lastVerified,
+      })),
+    )
+    .execute();
 }

@@ -178,6 +178,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("users").addColumn("require_mfa", "integer").execute();
     },
   },
+  "0007-custody": {
+    async up(db: Kysely<unknown>) {
+      // One row per share handed out: who holds it, and a hash that recognises it without combining.
+      await db.schema
+        .createTable("custodians")
+        .addColumn("share_index", "integer", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("pgp_fingerprint", "text")
+        .addColumn("share_hash", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("last_verified", "text")
+        .execute();
+      // Set by a restore: the backup's encrypted body waits in restore_chunks for the first unseal.
+      await db.schema.alterTable("seal_config").addColumn("restore_pending", "text").execute();
+      await db.schema
+        .createTable("restore_chunks")
+        .addColumn("seq", "integer", (c) => c.primaryKey())
+        .addColumn("data", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

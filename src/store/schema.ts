@@ -17,6 +17,8 @@ export interface Database {
   notify_smtp: NotifySmtpTable;
   access_rules: AccessRuleTable;
   approvals: ApprovalTable;
+  custodians: CustodianTable;
+  restore_chunks: RestoreChunkTable;
 }
 
 export interface SealConfigTable {
@@ -30,6 +32,8 @@ export interface SealConfigTable {
   created_at: string;
   /** The audit checkpoint verification key, PEM (public). */
   audit_public_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Set by a restore until the first unseal applies it (JSON, no secret). */
+  restore_pending: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface TotpKeyTable {
@@ -173,4 +177,21 @@ export interface ApprovalTable {
   created_at: string;
   /** Set when approved: the read is allowed until then. */
   expires_at: string | null;
+}
+
+export interface CustodianTable {
+  /** 1-based position of the share as it was handed out. */
+  share_index: number;
+  name: string;
+  pgp_fingerprint: string | null;
+  /** SHA-256 of the share with the cluster id (hex): recognises a share, cannot rebuild one. */
+  share_hash: string;
+  created_at: string;
+  last_verified: string | null;
+}
+
+export interface RestoreChunkTable {
+  seq: number;
+  /** One encrypted chunk of a backup's body (base64), as it was in the file. */
+  data: string;
 }

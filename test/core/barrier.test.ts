@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { BarrierOpenError, openBytes, sealBytes } from "../../src/core/barrier.js";
-import { createKeyring, decodeKeyring, encodeKeyring, wipeKeyring } from "../../src/core/keyring.js";
+import {
+  createKeyring,
+  decodeKeyring,
+  encodeKeyring,
+  wipeKeyring,
+  withNewDataKey,
+} from "../../src/core/keyring.js";
 
 describe("the barrier (AES-256-GCM with associated data)", () => {
   const key = randomBytes(32);
@@ -37,12 +43,32 @@ describe("the keyring", () => {
     expect(decoded.tokenHmacKey.equals(keyring.tokenHmacKey)).toBe(true);
     expect(decoded.auditSigningSeed.equals(keyring.auditSigningSeed)).toBe(true);
     expect(decoded.currentDataKeyVersion).toBe(1);
-    expect(decoded.dataKeys.get(1)?.equals(keyring.dataKeys.get(1) as Buffer)).toBe(true);
+    expect(decoded.dataKeys.get(1)?.key.equals(keyring.dataKeys.get(1)?.key as Buffer)).toBe(true);
+    expect(decoded.dataKeys.get(1)?.installedAt).toBe(keyring.dataKeys.get(1)?.installedAt);
+  });
+
+  it("adds a data key version that becomes current, keeping the older ones", () => {
+    const keyring = createKeyring(1_000);
+    const rotated = decodeKeyring(encodeKeyring(withNewDataKey(keyring, 2_000)));
+    expect(rotated.currentDataKeyVersion).toBe(2);
+    expect(rotated.dataKeys.get(1)?.key.equals(keyring.dataKeys.get(1)?.key as Buffer)).toBe(true);
+    expect(rotated.dataKeys.get(2)?.installedAt).toBe(2_000);
+    expect(rotated.dataKeys.get(2)?.key.equals(keyring.dataKeys.get(1)?.key as Buffer)).toBe(false);
+  });
+
+  it("still reads the first format, without install times", () => {
+    const keyring = createKeyring();
+    const v2 = encodeKeyring(keyring);
+    // Format 1: the same, without the 8-byte install time after each version number.
+    const v1 = Buffer.concat([Buffer.from([1]), v2.subarray(1, 67), v2.subarray(67, 71), v2.subarray(79)]);
+    const decoded = decodeKeyring(v1);
+    expect(decoded.dataKeys.get(1)?.key.equals(keyring.dataKeys.get(1)?.key as Buffer)).toBe(true);
+    expect(decoded.dataKeys.get(1)?.installedAt).toBe(0);
   });
 
   it("is overwritten with zeros when wiped", () => {
     const keyring = createKeyring();
-    const dataKey = keyring.dataKeys.get(1) as Buffer;
+    const dataKey = keyring.dataKeys.get(1)?.key as Buffer;
     wipeKeyring(keyring);
     expect(keyring.tokenHmacKey.every((b) => b === 0)).toBe(true);
     expect(dataKey.every((b) => b === 0)).toBe(true);

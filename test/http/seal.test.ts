@@ -117,7 +117,11 @@ describe("seal", () => {
     t = await startTestServer();
     const { rootToken } = await initAndUnseal(t);
     const keyring = t.server.services.seal.keyringOrThrow();
-    const held = [keyring.tokenHmacKey, keyring.auditSigningSeed, ...keyring.dataKeys.values()];
+    const held = [
+      keyring.tokenHmacKey,
+      keyring.auditSigningSeed,
+      ...[...keyring.dataKeys.values()].map((dataKey) => dataKey.key),
+    ];
     expect((await t.call("PUT", "/v1/sys/seal")).status).toBe(403);
     expect((await t.call("PUT", "/v1/sys/seal", { token: rootToken })).status).toBe(204);
     expect(held.every((buffer) => buffer.every((byte) => byte === 0))).toBe(true);

@@ -27,6 +27,14 @@ const sealStatusSchema = {
   },
 } as const;
 
+/** breakglass's own: who receives each share, so drills and ceremonies can name them. */
+export const custodiansSchema = {
+  type: "array",
+  maxItems: 255,
+  items: { type: "string", minLength: 1, maxLength: 200 },
+  description: "one custodian name per share, in order (default: the PGP key's user ID, else 'custodian N')",
+} as const;
+
 export function sysSealRoutes(app: FastifyInstance, services: Services): void {
   const { seal } = services;
   const sealStatusBody = (status: SealStatus) => ({
@@ -94,6 +102,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
             maxLength: 200000,
             description: "an OpenPGP public key to encrypt the root token to",
           },
+          custodians: custodiansSchema,
         },
       },
       response: {
@@ -119,6 +128,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       secret_threshold: number;
       pgp_keys?: string[];
       root_token_pgp_key?: string;
+      custodians?: string[];
     };
     const result = await seal.initialize(
       {
@@ -126,6 +136,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
         secretThreshold: body.secret_threshold,
         pgpKeys: body.pgp_keys,
         rootTokenPgpKey: body.root_token_pgp_key,
+        custodians: body.custodians,
       },
       request.ctx,
     );

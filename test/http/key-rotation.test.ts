@@ -1,0 +1,306 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sinkSecretAad } from "../../src/services/audit-sinks/sink-manager.js";
+import { NOTIFY_REFRESH_MS } from "../../src/services/notify/destinations.js";
+import { smtpPasswordAad, webhookSecretAad } from "../../src/services/notify/notify-config.js";
+import { encodeBase32Upper } from "../support/encodings.js";
+import { signatureVerifies, sleep, waitFor, webhookReceiver } from "../support/receivers.js";
+import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import { openRawDatabase, skipOutsidePostgresPass } from "../support/storage.js";
+import { oathtoolCode } from "../support/tools.js";
+
+/**
+ * Data key rotation: Vault's sys/rotate and sys/key-status, and the background re-encryption of
+ * every sealed secret (seeds, sink and webhook credentials, the mail password) under the new key.
+ */
+
+let t: TestServer;
+let root: string;
+let unsealKeys: string[];
+let hook: Awaited<ReturnType<typeof webhookReceiver>>;
+const tokens: Record<"operator" | "auditor" | "member", string> = { operator: "", auditor: "", member: "" };
+/** More keys than one re-encryption batch (200), so the pass has to page. */
+const seeds = new Map(Array.from({ length: 205 }, (_, i) => [`before-${i}`, randomBytes(20)]));
+const WEBHOOK_SECRET = "rotation-webhook-secret-5f1c2a";
+const SINK_AUTHORIZATION = "Bearer rotation-sink-credential-9d3e";
+const SMTP_PASSWORD = "rotation-smtp-password-71be";
+
+const createKey = (server: TestServer, name: string, seed: Buffer) =>
+  server.call("POST", `/v1/totp/keys/${name}`, { token: root, body: { key: encodeBase32Upper(seed) } });
+const keyStatus = (server: TestServer = t, token = root) =>
+  server.call("GET", "/v1/sys/key-status", { token });
+
+beforeAll(async () => {
+  t = await startTestServer();
+  ({ rootToken: root, keys: unsealKeys } = await initAndUnseal(t));
+  hook = await webhookReceiver();
+  const entries = [...seeds];
+  for (let i = 0; i < entries.length; i += 25)
+    await Promise.all(entries.slice(i, i + 25).map(([name, seed]) => createKey(t, name, seed)));
+  expect((await t.call("GET", "/v1/totp/keys?list=true", { token: root })).json.data.keys).toHaveLength(
+    seeds.size,
+  );
+  const configured = [
+    await t.call("PUT", "/v1/notify/webhooks/ops", {
+      token: root,
+      body: { url: hook.url, events: "*", secret: WEBHOOK_SECRET },
+    }),
+    await t.call("PUT", "/v1/notify/smtp", {
+      token: root,
+      body: {
+        host: "127.0.0.1",
+        port: 2525,
+        secure: false,
+        from: "breakglass@example.com",
+        to: ["security@example.com"],
+        username: "breakglass",
+        password: SMTP_PASSWORD,
+        events: ["approval.requested"],
+      },
+    }),
+    await t.call("PUT", "/v1/sys/audit/sinks/siem", {
+      token: root,
+      body: {
+        type: "webhook",
+        options: { url: `${hook.url}/sink`, batch_ms: 20, authorization: SINK_AUTHORIZATION },
+      },
+    }),
+  ];
+  expect(configured.map((response) => response.status)).toEqual([204, 204, 204]);
+  for (const role of Object.keys(tokens) as (keyof typeof tokens)[]) {
+    const policies = role === "member" ? ["default"] : [role];
+    const created = await t.call("POST", "/v1/auth/token/create", { token: root, body: { policies } });
+    tokens[role] = created.json.auth.client_token;
+  }
+});
+afterAll(async () => {
+  await t?.close();
+  await hook?.close();
+});
+
+/** The served code must be oathtool's at the served step. */
+async function expectOathtoolCode(server: TestServer, name: string, seed: Buffer): Promise<void> {
+  const response = await server.call("GET", `/v1/totp/code/${name}`, { token: root });
+  expect(response.status).toBe(200);
+  const { code, valid_from } = response.json.data;
+  expect(code).toBe(
+    oathtoolCode(seed.toString("hex"), { algorithm: "SHA1", digits: 6, period: 30, unixSeconds: valid_from }),
+  );
+}
+
+/** Each sealed row, as stored: table/id → key version and ciphertext. */
+async function sealedRows(
+  server: TestServer = t,
+): Promise<Map<string, { version: number; ciphertext: string }>> {
+  const db = await openRawDatabase(server.storage);
+  try {
+    const rows = [
+      ...(await db.rows(
+        "select 'totp_keys/' || name as id, key_version, seed_ciphertext as c from totp_keys",
+      )),
+      ...(await db.rows(
+        "select 'audit_sinks/' || name as id, key_version, secret_ciphertext as c from audit_sinks",
+      )),
+      ...(await db.rows(
+        "select 'notify_webhooks/' || name as id, key_version, secret_ciphertext as c from notify_webhooks",
+      )),
+      ...(await db.rows(
+        "select 'notify_smtp/1' as id, key_version, password_ciphertext as c from notify_smtp",
+      )),
+    ];
+    return new Map(
+      rows.map((row) => [String(row.id), { version: Number(row.key_version), ciphertext: String(row.c) }]),
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+/** Polls key-status until every sealed secret is under `term` and no pass runs; bounded. */
+async function reencryptedTo(term: number, server: TestServer = t): Promise<Record<string, number>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = (await keyStatus(server)).json;
+    if (Object.keys(status.rows_by_version).join() === String(term) && !status.reencryption_running)
+      return status.rows_by_version;
+    if (Date.now() > deadline)
+      throw new Error(`not re-encrypted to ${term} in time: ${JSON.stringify(status.rows_by_version)}`);
+    await sleep(100);
+  }
+}
+
+describe("who may rotate and read the key status", () => {
+  it("refuses rotation without a token and to operators (403), and changes nothing", async () => {
+    for (const token of [undefined, tokens.operator, tokens.auditor, tokens.member]) {
+      for (const method of ["PUT", "POST"]) {
+        const response = await t.call(method, "/v1/sys/rotate", { token });
+        expect(response.status).toBe(403);
+        expect(response.json.errors).toEqual(["permission denied"]);
+      }
+    }
+    expect((await keyStatus()).json.term).toBe(1);
+  });
+
+  it("shows the key status to operators and auditors, not to members", async () => {
+    expect((await keyStatus(t, tokens.operator)).status).toBe(200);
+    expect((await keyStatus(t, tokens.auditor)).status).toBe(200);
+    expect((await keyStatus(t, tokens.member)).status).toBe(403);
+    expect((await t.call("GET", "/v1/sys/key-status")).status).toBe(403);
+  });
+
+  it("answers as Vault does before any rotation: term 1, fields at the top level and under data", async () => {
+    const status = (await keyStatus()).json;
+    expect(status).toMatchObject({ term: 1, reencryption_running: false });
+    expect(status.rows_by_version).toEqual({ "1": seeds.size + 3 });
+    expect(status.encryptions).toBe(seeds.size + 3);
+    expect(status.data).toEqual({
+      term: 1,
+      install_time: status.install_time,
+      encryptions: status.encryptions,
+      rows_by_version: status.rows_by_version,
+      reencryption_running: false,
+    });
+  });
+});
+
+describe("rotating the data key", () => {
+  let before: Awaited<ReturnType<typeof sealedRows>>;
+
+  it("adds term 2 (204, no body), installed now and on the audit chain", async () => {
+    before = await sealedRows();
+    expect([...before.values()].every((row) => row.version === 1)).toBe(true);
+    const rotated = await t.call("PUT", "/v1/sys/rotate", { token: root });
+    expect(rotated.status).toBe(204);
+    expect(rotated.text).toBe("");
+    const status = (await keyStatus()).json;
+    expect(status.term).toBe(2);
+    expect(status.install_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect(Date.now() - Date.parse(status.install_time)).toBeLessThan(60_000);
+    const audited = (await t.call("GET", "/v1/audit?action=sys.rotate&outcome=allowed", { token: root })).json
+      .data.entries;
+    expect(audited.map((entry: { details: { term: number } }) => entry.details.term)).toEqual([2]);
+  });
+
+  it("seals a key created afterwards under version 2", async () => {
+    const seed = randomBytes(20);
+    seeds.set("after-rotation", seed);
+    expect((await createKey(t, "after-rotation", seed)).status).toBe(204);
+    expect((await sealedRows()).get("totp_keys/after-rotation")?.version).toBe(2);
+    await expectOathtoolCode(t, "after-rotation", seed);
+  });
+
+  it("re-encrypts every older secret under version 2 in the background, and records the pass once", async () => {
+    const counts = await reencryptedTo(2);
+    expect(counts).toEqual({ "2": seeds.size + 3 });
+    const after = await sealedRows();
+    expect(after.size).toBe(before.size + 1);
+    for (const [id, row] of before) {
+      expect(after.get(id)?.version, id).toBe(2);
+      expect(after.get(id)?.ciphertext, id).not.toBe(row.ciphertext);
+    }
+    const passes = (await t.call("GET", "/v1/audit?action=sys.rotate.reencrypted", { token: root })).json.data
+      .entries;
+    expect(passes).toHaveLength(1);
+    expect(passes[0].outcome).toBe("allowed");
+    expect(passes[0].details).toEqual({
+      totp_seed: seeds.size - 1,
+      audit_sink_secret: 1,
+      notify_webhook_secret: 1,
+      notify_smtp_password: 1,
+      term: 2,
+      complete: true,
+    });
+  });
+
+  it("still gives oathtool's codes for the keys made before", async () => {
+    for (const name of ["before-0", "before-117", "before-204"])
+      await expectOathtoolCode(t, name, seeds.get(name) as Buffer);
+  });
+
+  it("keeps the sink, webhook and mail secrets: each re-encrypted row opens as its own", async () => {
+    const rows = await sealedRows();
+    const { seal } = t.server.services;
+    const open = (id: string, aad: (version: number) => string) => {
+      const row = rows.get(id) as { version: number; ciphertext: string };
+      expect(row.version).toBe(2);
+      return seal.openSecret(Buffer.from(row.ciphertext, "base64"), row.version, aad(row.version)).toString();
+    };
+    expect(open("audit_sinks/siem", sinkSecretAad("siem"))).toBe(SINK_AUTHORIZATION);
+    expect(open("notify_webhooks/ops", webhookSecretAad("ops"))).toBe(WEBHOOK_SECRET);
+    expect(open("notify_smtp/1", smtpPasswordAad)).toBe(SMTP_PASSWORD);
+  });
+
+  it("sends with the re-encrypted secrets: the sink's authorization and the webhook's signature", async () => {
+    await t.server.services.auditSinkManager.refresh();
+    await sleep(NOTIFY_REFRESH_MS + 500); // the notification channels re-read the store
+    const sent = hook.requests.length;
+    const read = await t.call("GET", "/v1/totp/code/before-0?reason=after-rotation", { token: root });
+    const requestId = read.headers.get("x-request-id") as string;
+    const fresh = () => hook.requests.slice(sent).filter((received) => received.body.includes(requestId));
+    await waitFor("the sink and the webhook", () => fresh().some((r) => r.url.endsWith("/sink")));
+    await waitFor("the webhook", () => fresh().some((r) => !r.url.endsWith("/sink")));
+    for (const received of fresh())
+      if (received.url.endsWith("/sink")) expect(received.headers.authorization).toBe(SINK_AUTHORIZATION);
+      else expect(signatureVerifies(received, WEBHOOK_SECRET)).toBe(true);
+  });
+
+  it("goes on to term 3 when rotated again, and the rows follow", async () => {
+    expect((await t.call("POST", "/v1/sys/rotate", { token: root })).status).toBe(204);
+    expect((await keyStatus()).json.term).toBe(3);
+    expect(await reencryptedTo(3)).toEqual({ "3": seeds.size + 3 });
+  });
+
+  it("answers 503 while sealed, and after unsealing has the rotated keyring: term 3, the same codes", async () => {
+    expect((await t.call("PUT", "/v1/sys/seal", { token: root })).status).toBe(204);
+    for (const response of [await keyStatus(), await t.call("PUT", "/v1/sys/rotate", { token: root })]) {
+      expect(response.status).toBe(503);
+      expect(response.json).toEqual({ errors: ["Vault is sealed"] });
+    }
+    for (const key of unsealKeys.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });
+    const status = (await keyStatus()).json;
+    expect(status.term).toBe(3);
+    expect(status.rows_by_version).toEqual({ "3": seeds.size + 3 });
+    for (const name of ["before-3", "after-rotation"])
+      await expectOathtoolCode(t, name, seeds.get(name) as Buffer);
+  });
+
+  it("leaves a row that changed meanwhile as it is (compare-and-swap)", async () => {
+    const { store, seal } = t.server.services;
+    const [row] = await store.secrets.listSealedBefore("totp_seed", 4, null, 1);
+    if (!row) throw new Error("no sealed row");
+    const stale = { ...row, ciphertext: Buffer.from("not what is stored") };
+    const next = seal.sealSecret(Buffer.from("x"), () => "unused");
+    expect(await store.secrets.replaceSealed("totp_seed", stale, next)).toBe(false);
+    expect(await store.secrets.replaceSealed("totp_seed", { ...row, keyVersion: 2 }, next)).toBe(false);
+    expect((await store.secrets.listSealedBefore("totp_seed", 4, null, 1))[0]).toEqual(row);
+  });
+});
+
+describe.skipIf(skipOutsidePostgresPass("data key rotation on several nodes"))("two nodes", () => {
+  it("a node takes up a keyring rotated on another: it reads keys sealed under the new term, and rotates on", async () => {
+    const other = await startTestServer({ storage: t.storage });
+    try {
+      for (const key of unsealKeys.slice(0, 2)) await other.call("PUT", "/v1/sys/unseal", { body: { key } });
+      const term = (await keyStatus()).json.term as number;
+      expect((await keyStatus(other)).json.term).toBe(term);
+
+      expect((await t.call("PUT", "/v1/sys/rotate", { token: root })).status).toBe(204);
+      const seed = randomBytes(20);
+      expect((await createKey(t, "made-on-a", seed)).status).toBe(204);
+      expect((await sealedRows()).get("totp_keys/made-on-a")?.version).toBe(term + 1);
+      await expectOathtoolCode(other, "made-on-a", seed);
+      await expectOathtoolCode(other, "before-1", seeds.get("before-1") as Buffer);
+      expect((await keyStatus(other)).json.term).toBe(term + 1);
+
+      // The other node now holds the stored keyring, so it can rotate in its turn.
+      expect((await other.call("PUT", "/v1/sys/rotate", { token: root })).status).toBe(204);
+      const seedB = randomBytes(20);
+      expect((await createKey(other, "made-on-b", seedB)).status).toBe(204);
+      await expectOathtoolCode(t, "made-on-b", seedB);
+      await reencryptedTo(term + 2, other);
+      await expectOathtoolCode(t, "before-2", seeds.get("before-2") as Buffer);
+    } finally {
+      await other.close();
+    }
+  });
+});

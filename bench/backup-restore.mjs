@@ -1,0 +1,213 @@
+// npm run bench:backup: a backup of a large vault (default 100,000 credentials and 1,000,000
+// audit entries, on SQLite) through GET /v1/sys/backup, `breakglass backup verify` of the file,
+// its restore into a fresh server (upload + staging) and the unseal that applies it. The vault is
+// a real one (init, unseal); the bulk rows are inserted directly: seeds sealed with its data key,
+// audit entries linked after its head with checkpoints signed by its key, so everything verifies.
+// Prints figures; asserts nothing.  BENCH_CREDENTIALS and BENCH_AUDIT_ENTRIES change the sizes.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import Database from "better-sqlite3";
+import { chainEntries } from "../dist/core/audit-chain.js";
+import { checkpointFields, signingKeyFromSeed } from "../dist/core/audit-checkpoint.js";
+import { startServer } from "../dist/server/start.js";
+import { seedAad } from "../dist/services/totp.js";
+import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
+
+const CREDENTIALS = Number(process.env.BENCH_CREDENTIALS ?? 100_000);
+const AUDIT_ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
+const CHECKPOINT_EVERY = 1000;
+const here = new URL(".", import.meta.url).pathname;
+const bin = join(here, "..", "bin", "breakglass");
+const dir = mkdtempSync(join(tmpdir(), "breakglass-bench-backup-"));
+const seconds = (since) => ((performance.now() - since) / 1000).toFixed(2);
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** `breakglass server` as a child process; its peak RSS is read from /proc before it stops. */
+async function serverProcess(data) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [bin, "server", "--data", data, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    try {
+      await fetch(`${url}/v1/sys/health`);
+      break;
+    } catch {
+      await new Promise((wait) => setTimeout(wait, 50));
+    }
+  }
+  return {
+    url,
+    peakRss: () => {
+      const line = readFileSync(`/proc/${child.pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB/m);
+      return line ? Number(line[1]) * 1024 : 0;
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    },
+  };
+}
+
+async function call(url, method, path, body, token) {
+  const response = await fetch(url + path, {
+    method,
+    headers: { "Content-Type": "application/json", ...(token ? { "X-Vault-Token": token } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+try {
+  // 1. A real vault, initialised and unsealed in this process (its keys seal the bulk rows).
+  const data = join(dir, "source");
+  const first = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir: data,
+    dev: false,
+    logLevel: "silent",
+  });
+  const init = await call(first.url, "PUT", "/v1/sys/init", { secret_shares: 1, secret_threshold: 1 });
+  const [share] = init.keys;
+  const token = init.root_token;
+  await call(first.url, "PUT", "/v1/sys/unseal", { key: share });
+  const { seal } = first.services;
+  const signingKey = signingKeyFromSeed(seal.keyringOrThrow().auditSigningSeed);
+
+  const started = performance.now();
+  const db = new Database(join(data, "breakglass.sqlite"));
+  db.pragma("busy_timeout = 10000");
+  const insertKey = db.prepare(
+    `insert into totp_keys (name, issuer, account_name, algorithm, digits, period, skew, seed_ciphertext,
+       key_version, generated, created_at, created_by, last_accepted_step)
+     values (?, 'ACME', 'root', 'SHA1', 6, 30, 1, ?, ?, 0, ?, 'bench', null)`,
+  );
+  const now = new Date().toISOString();
+  db.transaction(() => {
+    for (let i = 0; i < CREDENTIALS; i++) {
+      const name = `aws-account-${String(i).padStart(6, "0")}-root`;
+      const { ciphertext, keyVersion } = seal.sealSecret(randomBytes(20), seedAad(name));
+      insertKey.run(name, ciphertext.toString("base64"), keyVersion, now);
+    }
+  })();
+  const insertEntry = db.prepare(
+    "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
+  );
+  const readHead = db.prepare("select seq, hash from audit_entries order by seq desc limit 1");
+  const appendBatch = db.transaction((fields) => {
+    const head = readHead.get();
+    const entries = chainEntries(head ? { seq: Number(head.seq), hash: head.hash } : null, fields);
+    for (const entry of entries) insertEntry.run(auditRowFromEntry(entry));
+    return entries.length;
+  });
+  for (let written = 0; written < AUDIT_ENTRIES; ) {
+    const batch = [];
+    for (let i = 0; i < CHECKPOINT_EVERY - 1 && written + batch.length < AUDIT_ENTRIES - 1; i++)
+      batch.push({
+        time: new Date(1_795_000_000_000 + written + i).toISOString(),
+        actor: "token:Q2x1c3RlckFjY2Vzc29y",
+        action: "totp.code.read",
+        target: `totp/keys/aws-account-${String((written + i) % CREDENTIALS).padStart(6, "0")}-root`,
+        outcome: "allowed",
+        reason: `INC-${written + i} on-call break-glass read`,
+        request_id: "0b7c1f5e-8d3a-4f2b-9c61-2a4e5d7f8b90",
+        remote_addr: "10.20.30.40",
+        user_agent: "breakglass-cli/0.1.0",
+        approval_ids: [],
+        details: { step: 59_833_333 + written + i },
+      });
+    batch.push((previous) => checkpointFields(previous, new Date().toISOString(), signingKey));
+    written += appendBatch.immediate(batch);
+  }
+  db.close();
+  await first.close();
+  console.log(
+    `data set: ${CREDENTIALS} credentials, ${AUDIT_ENTRIES} audit entries, made in ${seconds(started)} s (${mb(statSync(join(data, "breakglass.sqlite")).size)} SQLite file)`,
+  );
+
+  // 2. Backup, from a server process on that data.
+  const source = await serverProcess(data);
+  await call(source.url, "PUT", "/v1/sys/unseal", { key: share });
+  const file = join(dir, "vault.bgbackup");
+  let t = performance.now();
+  const response = await fetch(`${source.url}/v1/sys/backup`, { headers: { "X-Vault-Token": token } });
+  if (response.status !== 200) throw new Error(`backup: ${response.status} ${await response.text()}`);
+  await pipeline(Readable.fromWeb(response.body), createWriteStream(file));
+  const backupSeconds = seconds(t);
+  const size = statSync(file).size;
+  console.log(
+    `backup (GET /v1/sys/backup to a file)      ${backupSeconds} s   ${mb(size)}   server peak RSS ${mb(source.peakRss())}`,
+  );
+  const keyPem = (await call(source.url, "GET", "/v1/audit/public-key")).data.public_key_pem;
+  await source.stop();
+  writeFileSync(join(dir, "audit.pem"), keyPem);
+
+  // 3. Verify offline.
+  t = performance.now();
+  const verify = spawnSync(
+    process.execPath,
+    [bin, "backup", "verify", file, "--public-key", join(dir, "audit.pem")],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (verify.status !== 0) throw new Error(`verify failed: ${verify.stderr}`);
+  console.log(`breakglass backup verify --public-key      ${seconds(t)} s`);
+  t = performance.now();
+  await pipeline(createReadStream(file), createHash("sha256"));
+  console.log(`  (sha256 of the same file in Node:        ${seconds(t)} s)`);
+
+  // 4. Restore into a fresh server: upload and staging, then the unseal that applies it.
+  const target = await serverProcess(join(dir, "target"));
+  t = performance.now();
+  const restored = await fetch(`${target.url}/v1/sys/restore`, {
+    method: "POST",
+    headers: { "Content-Type": "application/octet-stream" },
+    body: Readable.toWeb(createReadStream(file)),
+    duplex: "half",
+  });
+  if (restored.status !== 200) throw new Error(`restore: ${restored.status} ${await restored.text()}`);
+  console.log(`restore (POST /v1/sys/restore: upload + staging)  ${seconds(t)} s`);
+  t = performance.now();
+  const unsealed = await call(target.url, "PUT", "/v1/sys/unseal", { key: share });
+  if (unsealed.sealed) throw new Error("the restored server did not unseal");
+  console.log(
+    `apply at unseal (PUT /v1/sys/unseal)       ${seconds(t)} s   server peak RSS ${mb(target.peakRss())}`,
+  );
+  const code = await call(target.url, "GET", "/v1/totp/code/aws-account-000042-root", undefined, token);
+  console.log(`a code from the restored server: ${code.data.code}`);
+  await target.stop();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

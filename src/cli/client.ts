@@ -22,6 +22,8 @@ export interface CallOptions {
   accept?: number[];
   /** Overrides the configured token (login checks a token before saving it). */
   token?: string;
+  /** A body of raw bytes, streamed as application/octet-stream (a backup being restored). */
+  upload?: AsyncIterable<Uint8Array>;
 }
 
 /** An error answered by the server: its first message and the HTTP status. */
@@ -75,6 +77,14 @@ export class BreakglassClient {
 
   /** A long text answer (an audit export) as it arrives, chunk by chunk, without holding it all. */
   async *stream(path: string): AsyncGenerator<string> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.streamBytes(path)) yield decoder.decode(chunk, { stream: true });
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  }
+
+  /** A long binary answer (a backup) as it arrives. */
+  async *streamBytes(path: string): AsyncGenerator<Uint8Array> {
     const response = await this.send("GET", path, {});
     if (response.status >= 400 || !response.body) {
       const text = await response.text();
@@ -87,10 +97,13 @@ export class BreakglassClient {
       });
       throw new ApiError(response.status, message, hintFor(response.status, message, this.token));
     }
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body) yield decoder.decode(chunk, { stream: true });
-    const rest = decoder.decode();
-    if (rest) yield rest;
+    try {
+      for await (const chunk of response.body) yield chunk;
+    } catch {
+      throw new CliError(
+        `the answer from ${this.addr} broke off before its end (the server stopped sending it)`,
+      );
+    }
   }
 
   private async send(method: string, path: string, options: CallOptions): Promise<Response> {
@@ -104,8 +117,11 @@ export class BreakglassClient {
         headers: {
           ...(token ? { "X-Vault-Token": token } : {}),
           ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...(options.upload ? { "Content-Type": "application/octet-stream" } : {}),
         },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        ...(options.upload
+          ? { body: options.upload as unknown as ReadableStream, duplex: "half" as const }
+          : { body: options.body === undefined ? undefined : JSON.stringify(options.body) }),
       });
     } catch (error) {
       throw this.connectionError(error);

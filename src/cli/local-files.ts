@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { CliError } from "./output.js";
 
 /** Reading the user's input files and writing secret outputs, with errors that name the file. */
@@ -13,13 +13,31 @@ export function readInputFile(file: string, what: string): Buffer {
 
 /** A large input file (an audit export) as text chunks, opened first so a missing file is named clearly. */
 export async function* streamInputFile(file: string, what: string): AsyncGenerator<string> {
-  let fd: number;
+  const fd = openInput(file, what);
+  for await (const chunk of createReadStream(file, { fd, encoding: "utf8" })) yield chunk as string;
+}
+
+/** A large binary input file (a backup) as byte blocks, and its size. */
+export function streamInputBytes(
+  file: string,
+  what: string,
+): { size: number; blocks: AsyncIterable<Buffer> } {
+  const fd = openInput(file, what);
+  const size = fstatSync(fd).size;
+  return { size, blocks: createReadStream(file, { fd }) };
+}
+
+function openInput(file: string, what: string): number {
   try {
-    fd = openSync(file, "r");
+    const fd = openSync(file, "r");
+    if (fstatSync(fd).isDirectory()) {
+      closeSync(fd);
+      throw Object.assign(new Error("directory"), { code: "EISDIR" });
+    }
+    return fd;
   } catch (error) {
     throw new CliError(`cannot read ${what} ${file}: ${describeFsError(error)}`);
   }
-  for await (const chunk of createReadStream(file, { fd, encoding: "utf8" })) yield chunk as string;
 }
 
 export interface PrivateFile {

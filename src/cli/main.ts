@@ -3,6 +3,8 @@ import { VERSION } from "../version.js";
 import { registerAccess } from "./commands/access.js";
 import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerBackup } from "./commands/backup.js";
+import { registerCustodians } from "./commands/custodians.js";
 import { registerGroups } from "./commands/groups.js";
 import { registerLogin } from "./commands/login.js";
 import { registerMfa } from "./commands/mfa.js";
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   registerAccess(program);
   registerApprovals(program);
   registerAudit(program);
+  registerBackup(program);
+  registerCustodians(program);
   registerMigrate(program);
   return program;
 }

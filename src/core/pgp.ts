@@ -53,3 +53,9 @@ export function fingerprintOf(key: openpgp.PublicKey): string {
 export function userIdOf(key: openpgp.PublicKey): string | null {
   return key.getUserIDs()[0] ?? null;
 }
+
+/** An armored OpenPGP message to `key` holding `text` (`gpg -d` prints the text back). */
+export async function armoredMessageTo(key: openpgp.PublicKey, text: string): Promise<string> {
+  const message = await openpgp.createMessage({ text });
+  return openpgp.encrypt({ message, encryptionKeys: key, format: "armored" });
+}

@@ -15,6 +15,9 @@ import { groupRoutes } from "./routes/groups.js";
 import { metaRoutes } from "./routes/meta.js";
 import { notifyRoutes } from "./routes/notify.js";
 import { sysAuditSinkRoutes } from "./routes/sys-audit-sinks.js";
+import { sysBackupRoutes } from "./routes/sys-backup.js";
+import { sysCustodyRoutes } from "./routes/sys-custody.js";
+import { sysKeyRoutes } from "./routes/sys-keys.js";
 import { sysSealRoutes } from "./routes/sys-seal.js";
 import { totpAccessRoutes } from "./routes/totp-access.js";
 import { totpCodeRoutes } from "./routes/totp-code.js";
@@ -102,6 +105,9 @@ export async function buildApp(
 
   installRequestContext(app, services);
   sysSealRoutes(app, services);
+  sysBackupRoutes(app, services);
+  sysCustodyRoutes(app, services);
+  sysKeyRoutes(app, services);
   authTokenRoutes(app, services);
   totpKeyRoutes(app, services);
   totpCodeRoutes(app, services);

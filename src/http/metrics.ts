@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { BusFactor } from "../core/custody.js";
 import type { AuditObserver } from "../services/audit.js";
 import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
 import type { NotificationObserver } from "../services/notify/destinations.js";
@@ -80,6 +81,17 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
     registers: [this.registry],
   });
 
+  private readonly custodiansVerified = new Gauge({
+    name: "breakglass_custodians_verified_recently",
+    help: "Custodians who proved their share by a drill within the drill window",
+    registers: [this.registry],
+  });
+  private readonly custodyWarning = new Gauge({
+    name: "breakglass_custody_warning",
+    help: "1 while fewer than threshold + 1 custodians proved their share within the drill window (bus factor)",
+    registers: [this.registry],
+  });
+
   constructor(isSealed: () => boolean) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -90,6 +102,11 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
         this.set(isSealed() ? 1 : 0);
       },
     });
+  }
+
+  custodyMeasured(busFactor: BusFactor): void {
+    this.custodiansVerified.set(busFactor.verifiedRecently);
+    this.custodyWarning.set(busFactor.warning === null ? 0 : 1);
   }
 
   batchCommitted(seconds: number): void {

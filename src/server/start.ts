@@ -5,6 +5,7 @@ import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
 import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
+import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
@@ -31,6 +32,10 @@ export interface ServerOptions {
   loginTtlSeconds?: number;
   /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
   auditSinks?: unknown;
+  /** Scheduled backups to a directory while unsealed (docs/backups.md). */
+  backups?: BackupScheduleSettings;
+  /** The drill window of the bus factor, and how often it is checked. */
+  custody?: { drillWindowDays?: number; checkEveryMs?: number };
 }
 
 export interface RunningServer {
@@ -96,10 +101,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sinkObserver: metrics,
     log: logger,
     notificationObserver: metrics,
+    custody: { ...options.custody, observer: metrics },
   });
   await services.auditSinkManager.start();
   await services.notifier.start();
+  await services.custodians.start();
+  await services.keyRotation.start();
   services.checkpoints.start();
+  const backupSchedule = options.backups
+    ? new BackupSchedule(services.backup, services.seal, options.backups, logger)
+    : null;
+  backupSchedule?.start();
   const app = await buildApp(services, metrics, { logger, https });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
@@ -114,7 +126,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
       running.checkpoints.stop();
+      await backupSchedule?.stop();
+      await running.custodians.stop();
       await app.close();
+      await running.keyRotation.close();
       // Sinks drain first: a webhook's stored credential needs the keyring to send what is queued.
       await running.auditSinkManager.close();
       await running.notifier.close();

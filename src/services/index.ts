@@ -8,6 +8,12 @@ import { AuditSinkService } from "./audit-sinks/sink-admin.js";
 import type { SinkSpec } from "./audit-sinks/sink-config.js";
 import { AuditSinkManager } from "./audit-sinks/sink-manager.js";
 import type { AuditSinkObserver, SinkLog } from "./audit-sinks/sink-queue.js";
+import { BackupService } from "./backup.js";
+import { CustodianService, type CustodySettings } from "./custody/custodians.js";
+import { GenerateRootService } from "./custody/generate-root.js";
+import { RekeyService } from "./custody/rekey.js";
+import { SeedExportService } from "./custody/seed-export.js";
+import { KeyRotationService } from "./key-rotation.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
@@ -35,6 +41,16 @@ export interface Services {
   auditSinkManager: AuditSinkManager;
   /** Webhooks and e-mail: `notify` queues and returns; started before the server listens, closed at shutdown. */
   notifier: NotificationService;
+  /** Encrypted backups, and restoring one (applied at the first unseal). */
+  backup: BackupService;
+  /** Custody ceremonies: new shares, a root token, a seed by quorum; and custodians' drills. */
+  rekey: RekeyService;
+  generateRoot: GenerateRootService;
+  seedExport: SeedExportService;
+  /** Watches the bus factor; started before the server listens, stopped at shutdown. */
+  custodians: CustodianService;
+  /** Data key rotation and re-encryption; reloads the keyring, started before the server listens, closed at shutdown. */
+  keyRotation: KeyRotationService;
 }
 
 export interface ServiceSettings {
@@ -47,6 +63,7 @@ export interface ServiceSettings {
   /** How long a token from a userpass login lives. */
   loginTtlSeconds?: number;
   notificationObserver: NotificationObserver;
+  custody?: CustodySettings;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
@@ -70,6 +87,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     settings.log,
   );
   seal.tellOf(notifier);
+  const backup = new BackupService(store, seal, audit, tokens);
   const approvals = new ApprovalService(store, tokens, audit, notifier);
   const accessRules = new AccessRuleService(store, tokens, audit, (keyName) => approvals.forgetRule(keyName));
   const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
@@ -95,8 +113,25 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     secondFactor,
     settings.loginTtlSeconds,
   );
+  const rekey = new RekeyService(seal, audit, notifier);
+  const generateRoot = new GenerateRootService(
+    seal,
+    tokens,
+    () => seal.keyringOrThrow().tokenHmacKey,
+    audit,
+    notifier,
+  );
+  const seedExport = new SeedExportService(seal, store, tokens, totp, audit, notifier);
+  const custodians = new CustodianService(seal, store, audit, notifier, settings.custody ?? {}, settings.log);
+  const keyRotation = new KeyRotationService(store, seal, tokens, audit, settings.log);
   return {
     store,
+    backup,
+    keyRotation,
+    rekey,
+    generateRoot,
+    seedExport,
+    custodians,
     audit,
     checkpoints,
     auditAccess,

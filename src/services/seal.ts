@@ -51,6 +51,8 @@ export interface InitResult {
   /** Shares as returned to the caller: raw, or OpenPGP messages when pgp_keys were given. */
   shares: Uint8Array[];
   rootToken: string;
+  /** Who holds each share, in order. */
+  custodians: string[];
 }
 
 export interface RekeyResult {
@@ -79,6 +81,7 @@ export class SealService {
   private readonly unsealShares = new ShareCollector();
   private notifier: Notifier | null = null;
   private readonly openedHooks: KeyringOpenedHook[] = [];
+  private readonly wipeHooks: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -107,6 +110,11 @@ export class SealService {
     } catch {
       return { ...this.statusWith(this.config), storageReachable: false };
     }
+  }
+
+  /** Refuses share counts, PGP keys or custodian names that a rekey to `spec` would refuse. */
+  async checkShareSpec(spec: ShareSpec): Promise<void> {
+    await readShareSpec(spec);
   }
 
   /** Runs `hook` each time the keyring opens at an unseal (a pending restore is applied there). */
@@ -159,7 +167,7 @@ export class SealService {
       const tokenOut = rootTokenKey
         ? Buffer.from(await encryptToKey(rootTokenKey, Buffer.from(rootToken, "utf8"))).toString("base64")
         : rootToken;
-      return { shares, rootToken: tokenOut };
+      return { shares, rootToken: tokenOut, custodians: custodians.map((c) => c.name) };
     } finally {
       rootKey.fill(0);
       encodedKeyring.fill(0);
@@ -200,14 +208,23 @@ export class SealService {
       });
       return this.status();
     }
-    await this.openKeyring(config, ctx);
+    await this.openKeyring(config, custodian, ctx);
     return this.status();
   }
 
-  /** The name of the custodian holding `share`, or null when no recorded custodian does. */
-  async custodianOf(config: SealConfig, share: Uint8Array): Promise<string | null> {
+  /** Who holds which share of the current set. */
+  custodians(): Promise<CustodianRecord[]> {
+    return this.store.listCustodians();
+  }
+
+  /** The custodian holding `share`, or null when no recorded custodian does (another vault's share). */
+  async custodianRecordOf(config: SealConfig, share: Uint8Array): Promise<CustodianRecord | null> {
     const hash = shareHash(config.clusterId, share);
-    return (await this.store.listCustodians()).find((c) => c.shareHash === hash)?.name ?? null;
+    return (await this.custodians()).find((c) => c.shareHash === hash) ?? null;
+  }
+
+  async custodianOf(config: SealConfig, share: Uint8Array): Promise<string | null> {
+    return (await this.custodianRecordOf(config, share))?.name ?? null;
   }
 
   /** The seal configuration; refuses an uninitialised vault. */
@@ -230,8 +247,14 @@ export class SealService {
     });
   }
 
+  /** Runs `hook` whenever the seal drops its keys (ceremonies forget their shares then). */
+  onWipe(hook: () => void): void {
+    this.wipeHooks.push(hook);
+  }
+
   /** Drops every key from memory (also on shutdown). */
   wipe(): void {
+    for (const hook of this.wipeHooks) hook();
     if (this.keyring) wipeKeyring(this.keyring);
     this.keyring = null;
     this.rootKey?.fill(0);
@@ -415,7 +438,12 @@ export class SealService {
     }
   }
 
-  private async openKeyring(config: SealConfig, ctx: RequestContext): Promise<void> {
+  /** `custodian` gave the last share (null when unrecorded). */
+  private async openKeyring(
+    config: SealConfig,
+    custodian: string | null,
+    ctx: RequestContext,
+  ): Promise<void> {
     let rootKey: Uint8Array | null = null;
     let encoded: Buffer | null = null;
     try {
@@ -453,7 +481,11 @@ export class SealService {
         config.auditPublicKey = publicKeyPem(publicKeyFromSeed(this.keyring.auditSigningSeed));
         await this.store.setAuditPublicKey(config.auditPublicKey);
       }
-      await this.audit.record(ctx, { action: "sys.unseal", outcome: "allowed", details: { unsealed: true } });
+      await this.audit.record(ctx, {
+        action: "sys.unseal",
+        outcome: "allowed",
+        details: { unsealed: true, custodian },
+      });
       this.notifier?.notify({
         type: "unseal",
         time: new Date().toISOString(),

@@ -7,6 +7,7 @@ import type { Actor, RequestContext } from "./context.js";
 import { TtlCache } from "./ttl-cache.js";
 
 const TOKEN_PREFIX = "bgs.";
+const TOKEN_BYTES = 32;
 const TOKEN_CACHE_MS = 1_000; // a revocation on another node is in force here within this
 const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
@@ -31,6 +32,9 @@ export interface IssuedToken {
  */
 export class TokenService {
   private readonly cache = new TtlCache<TokenRecord>(TOKEN_CACHE_MS);
+
+  /** Every token is this long (the prefix and 32 random bytes in base64url): a root token's pad matches it. */
+  readonly tokenLength = TOKEN_PREFIX.length + Math.ceil((TOKEN_BYTES * 4) / 3);
 
   constructor(
     private readonly store: Store,
@@ -148,7 +152,7 @@ export class TokenService {
     request: TokenRequest,
     parentAccessor: string | null,
   ): Promise<IssuedToken> {
-    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+    const token = TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString("base64url");
     const now = new Date();
     const ttl = request.ttlSeconds ?? 0;
     const record: TokenRecord = {

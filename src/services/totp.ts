@@ -16,6 +16,7 @@ import {
   matchingStep,
   seedFromBase32,
   stepAt,
+  type TotpParameters,
 } from "../core/totp.js";
 import type { Store, TotpKeyRecord } from "../store/store.js";
 import type { ApprovalService } from "./approvals.js";
@@ -73,7 +74,8 @@ export const SECOND_FACTOR_PREFIX = "userpass-mfa.";
 const KEY_CACHE_MS = 1_000; // a deletion on another node is in force here within this
 const DEFAULT_QR_SIZE = 200;
 const target = (name: string) => `totp/keys/${name}`;
-const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${name}/v${keyVersion}`;
+/** Associated data of a key's sealed seed: it opens only as that key's, at that key version. */
+export const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${name}/v${keyVersion}`;
 
 /** The TOTP engine: seeds go in, codes come out, and every code is on the audit chain before it leaves. */
 export class TotpService {
@@ -271,7 +273,7 @@ export class TotpService {
       text: `${reader.id} read the code of ${name}${options.reason ? `: "${options.reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
       requestId: ctx.requestId,
     });
-    const seed = this.openSeed(key);
+    const seed = await this.openSeed(key);
     try {
       const params = checkParameters(key);
       const current = codeForStep(seed, params, step);
@@ -293,7 +295,7 @@ export class TotpService {
     const key = await this.store.findTotpKey(name);
     if (!key) throw badInput(`unknown key: ${name}`);
     if (!new RegExp(`^[0-9]{${key.digits}}$`).test(code)) throw badInput(`code must be ${key.digits} digits`);
-    const seed = this.openSeed(key);
+    const seed = await this.openSeed(key);
     let step: number | null;
     try {
       step = matchingStep(seed, checkParameters(key), code, Date.now() / 1000, key.skew);
@@ -379,7 +381,30 @@ export class TotpService {
     if (!inserted) throw alreadyExists(name);
   }
 
-  private openSeed(key: TotpKeyRecord): Buffer {
+  /**
+   * The key as an otpauth URI, for the quorum seed export only (services/custody/seed-export.ts):
+   * nothing else ever reads a seed back. The caller audits and encrypts it before it leaves.
+   */
+  async enrolmentUriOf(name: string): Promise<string> {
+    const key = await this.store.findTotpKey(name);
+    if (!key) throw notFound(`no key named ${name}`);
+    const seed = await this.openSeed(key);
+    try {
+      return enrolmentUri(seed, {
+        issuer: key.issuer,
+        accountName: key.accountName,
+        algorithm: key.algorithm as TotpParameters["algorithm"],
+        digits: key.digits as TotpParameters["digits"],
+        period: key.period,
+      });
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  private async openSeed(key: TotpKeyRecord): Promise<Buffer> {
+    // A row re-encrypted by another node that rotated: take up its keyring first.
+    if (!this.seal.hasDataKey(key.keyVersion)) await this.seal.reloadKeyring();
     return this.seal.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
   }
 }

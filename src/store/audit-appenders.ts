@@ -9,6 +9,8 @@ import type { AuditHead } from "./store.js";
  */
 export interface AuditAppender {
   append(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+  /** Reads the head from the store again before the next append (a restore replaced the chain). */
+  forgetHead(): void;
 }
 
 type Link = (head: AuditHead | null) => AuditEntry[];
@@ -31,6 +33,8 @@ export class TransactionalAuditAppender implements AuditAppender {
     private readonly lockAuditHead: (trx: Transaction<Database>) => Promise<void>,
     private readonly onTransaction: (entries: number) => void,
   ) {}
+
+  forgetHead(): void {} // the head is read under the lock at every append
 
   append(link: Link): Promise<AuditEntry[]> {
     return new Promise((resolve, reject) => {
@@ -83,6 +87,10 @@ export class PipelinedAuditAppender implements AuditAppender {
     private readonly db: Kysely<Database>,
     private readonly write: (entries: AuditEntry[], expectedHead: AuditHead | null) => Promise<void>,
   ) {}
+
+  forgetHead(): void {
+    this.knownHead = undefined;
+  }
 
   async append(link: Link): Promise<AuditEntry[]> {
     const linking = this.linkQueue.then(async () => {

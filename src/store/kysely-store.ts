@@ -2,19 +2,23 @@ import { type Kysely, type Selectable, sql } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditAppender } from "./audit-appenders.js";
 import { KyselyApprovalStore } from "./kysely-approvals.js";
+import { KyselyBackupStore } from "./kysely-backup.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
+import { KyselySecretStore } from "./kysely-secrets.js";
 import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
 import type {
   ApprovalStore,
   AuditFilter,
   AuditHead,
   AuditSinkRecord,
+  BackupStore,
   CustodianRecord,
   GroupRecord,
   LoginFailures,
   NotificationStore,
   RekeyedSeal,
   SealConfig,
+  SecretStore,
   Store,
   TokenRecord,
   TotpKeyRecord,
@@ -34,6 +38,8 @@ export class KyselyStore implements Store {
   readonly location: string;
   readonly approvals: ApprovalStore;
   readonly notifications: NotificationStore;
+  readonly backup: BackupStore;
+  readonly secrets: SecretStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -43,6 +49,8 @@ export class KyselyStore implements Store {
     this.location = specifics.location;
     this.approvals = new KyselyApprovalStore(db);
     this.notifications = new KyselyNotificationStore(db);
+    this.backup = new KyselyBackupStore(db, specifics);
+    this.secrets = new KyselySecretStore(db);
   }
 
   async readSealConfig(): Promise<SealConfig | null> {
@@ -441,7 +449,7 @@ function totpKeyFromRow(row: Selectable<TotpKeyTable>): TotpKeyRecord {
   };
 }
 
-function auditEntryFromRow(row: Selectable<AuditEntryTable>): AuditEntry {
+export function auditEntryFromRow(row: Selectable<AuditEntryTable>): AuditEntry {
   return {
     seq: Number(row.seq),
     time: row.time,

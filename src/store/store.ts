@@ -1,4 +1,5 @@
 import type { AuditEntry, AuditFields } from "../core/audit-chain.js";
+import type { BackupRecord, BackupRow } from "../core/backup-file.js";
 
 /**
  * What the services need from storage, and nothing else. Each engine (SQLite now, PostgreSQL
@@ -69,6 +70,12 @@ export interface Store {
 
   /** Access rules per credential and approval requests. */
   readonly approvals: ApprovalStore;
+
+  /** Every sealed secret, whatever its table: for re-encryption under a new data key. */
+  readonly secrets: SecretStore;
+
+  /** Every table as raw rows for a backup; a restore's staged chunks, applied at the first unseal. */
+  readonly backup: BackupStore;
 
   /** Resolves when the store answers; rejects when it cannot be reached. */
   ping(): Promise<void>;
@@ -269,4 +276,82 @@ export interface ApprovalRecord {
   createdAt: string;
   /** When approved: reads are allowed until then. */
   expiresAt: string | null;
+}
+
+/** The kinds of row that hold a secret sealed under a data key. */
+export type SealedRowKind =
+  | "totp_seed"
+  | "audit_sink_secret"
+  | "notify_webhook_secret"
+  | "notify_smtp_password";
+
+/** One sealed secret: its row's id (a name, or "1" for the one mail server), ciphertext and key version. */
+export interface SealedRow {
+  id: string;
+  ciphertext: Buffer;
+  keyVersion: number;
+}
+
+export interface SecretStore {
+  /** Up to `limit` rows of `kind` sealed under a version older than `version`, by id, after id `after`. */
+  listSealedBefore(
+    kind: SealedRowKind,
+    version: number,
+    after: string | null,
+    limit: number,
+  ): Promise<SealedRow[]>;
+  /**
+   * Replaces one row's ciphertext and key version only if both are still `previous`'s; false
+   * otherwise (the row was deleted or rewritten meanwhile, and that change wins).
+   */
+  replaceSealed(
+    kind: SealedRowKind,
+    previous: SealedRow,
+    next: { ciphertext: Buffer; keyVersion: number },
+  ): Promise<boolean>;
+  /** How many sealed secrets there are under each data key version, all kinds together. */
+  countByKeyVersion(): Promise<Map<number, number>>;
+}
+
+export interface BackupStore {
+  /** The migrations applied to this database, in order: a backup restores only into the same. */
+  schemaVersion(): Promise<string[]>;
+  /**
+   * A consistent snapshot of every table but seal_config and restore_chunks (the seal
+   * configuration travels in a backup's header). Close it when done, also when abandoned.
+   */
+  openSnapshot(): Promise<BackupSnapshot>;
+  /** Keeps one encrypted chunk of a backup being restored, as it was in the file. */
+  stageChunk(index: number, payload: Buffer): Promise<void>;
+  clearStagedChunks(): Promise<void>;
+  /**
+   * In one transaction: takes the restore pending as `restore.pending` (null when it is no
+   * longer pending: another node applied it), inserts every row of the staged chunks, clears
+   * them, and links the audit entries written since the restore after the restored chain.
+   * Returns the rows inserted per table.
+   */
+  applyStagedRestore(restore: StagedRestore): Promise<Record<string, number> | null>;
+}
+
+export interface BackupSnapshot {
+  /** Rows per table, as of the snapshot. */
+  readonly counts: Record<string, number>;
+  /** The sealed keyring as of the snapshot: every row in it is sealed under one of its data keys. */
+  readonly sealedKeyring: Buffer | null;
+  /** The rows of every table, a page at a time, in primary key order. */
+  pages(): AsyncGenerator<{ table: string; rows: BackupRow[] }>;
+  /** Ends the snapshot; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface StagedRestore {
+  /** seal_config.restore_pending as read: the restore applies only if it is still the same. */
+  pending: string;
+  chunks: number;
+  /** Rows per table the backup's header announced; any difference undoes the restore. */
+  counts: Record<string, number>;
+  /** The rows of staged chunk `index`; throws BAD_INPUT when it does not open. */
+  open(index: number, payload: Buffer): BackupRecord[];
+  /** The entries written since the restore (its unseal), linked again after the restored head. */
+  relink(head: AuditHead | null, displaced: AuditEntry[]): AuditEntry[];
 }

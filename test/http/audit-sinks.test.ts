@@ -641,8 +641,8 @@ describe("while sealed", () => {
       const actions = receiver.entries.map((entry) => `${entry.action} ${JSON.stringify(entry.details)}`);
       expect(actions.slice(0, 3)).toEqual([
         "sys.seal {}",
-        'sys.unseal {"progress":1,"threshold":2}',
-        'sys.unseal {"unsealed":true}',
+        'sys.unseal {"progress":1,"threshold":2,"custodian":"custodian 1"}',
+        'sys.unseal {"unsealed":true,"custodian":"custodian 2"}',
       ]);
       expect(new Set(receiver.requests.map((request) => request.authorization))).toEqual(new Set([secret]));
     } finally {

@@ -1,9 +1,8 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NotificationEvent } from "../../src/services/notify/events.js";
+import { type Received, signatureVerifies, sleep, waitFor, webhookReceiver } from "../support/receivers.js";
 import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import { storedBytes } from "../support/storage.js";
 
@@ -12,45 +11,6 @@ import { storedBytes } from "../support/storage.js";
  * (smtp-server). Events are handed to `services.notifier` directly, as the services that emit
  * them do; configuration goes through the API.
  */
-
-interface Received {
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A webhook receiver: records every POST; answers 200, or never (`hang`). */
-async function webhookReceiver(port = 0) {
-  const requests: Received[] = [];
-  let hang = false;
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      requests.push({
-        url: request.url ?? "",
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-      });
-      if (!hang) response.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    requests,
-    port: (server.address() as AddressInfo).port,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    hang() {
-      hang = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    events: () => requests.map((request) => JSON.parse(request.body)),
-  };
-}
 
 interface Mail {
   from: string;
@@ -92,25 +52,6 @@ async function smtpReceiver() {
   const { port } = server.server.address() as AddressInfo;
   return { mails, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
-
-/** Verifies a delivery as docs/notifications.md tells a receiver to. */
-function signatureVerifies(received: Received, secret: string): boolean {
-  const timestamp = String(received.headers["x-breakglass-timestamp"]);
-  const expected = `sha256=${createHmac("sha256", secret).update(`${timestamp}.${received.body}`).digest("hex")}`;
-  const given = Buffer.from(String(received.headers["x-breakglass-signature"]));
-  const skew = Math.abs(Date.now() / 1000 - Number(timestamp));
-  return given.length === expected.length && timingSafeEqual(given, Buffer.from(expected)) && skew < 300;
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let t: TestServer;
 let root: string;

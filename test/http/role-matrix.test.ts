@@ -24,6 +24,19 @@ const WHO_MAY: Record<string, Role[] | typeof ALL | typeof PUBLIC> = {
   "/v1/auth/userpass/mfa": ALL, // one's own second factor
   "/v1/auth/userpass/mfa/confirm": ALL,
   "/v1/sys/seal": ["admin", "operator"],
+  "/v1/sys/backup": ["admin"],
+  "/v1/sys/restore": PUBLIC, // only into an uninitialised server
+  // Ceremonies: the shares are the credential, as in Vault.
+  "/v1/sys/rekey/init": PUBLIC,
+  "/v1/sys/rekey/update": PUBLIC,
+  "/v1/sys/generate-root/attempt": PUBLIC,
+  "/v1/sys/generate-root/update": PUBLIC,
+  "/v1/sys/export-seed/attempt": PUBLIC, // but starting one needs an admin (test/http/custody.test.ts)
+  "/v1/sys/export-seed/update": PUBLIC,
+  "/v1/sys/custodians/drill": PUBLIC,
+  "/v1/sys/custodians": ["admin", "operator", "auditor"],
+  "/v1/sys/rotate": ["admin"],
+  "/v1/sys/key-status": ["admin", "operator", "auditor"],
   "/v1/auth/token/create": ["admin"],
   "/v1/auth/token/lookup-self": ALL,
   "/v1/auth/token/revoke-self": ALL,

@@ -53,6 +53,7 @@ export async function startTestServer(
     storage?: TestStorage;
     captureLog?: boolean;
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
+    custody?: ServerOptions["custody"];
   } = {},
 ): Promise<TestServer> {
   const storage = options.storage ?? (await newTestStorage());
@@ -70,6 +71,7 @@ export async function startTestServer(
     dev: false,
     logLevel: options.captureLog ? "debug" : "silent",
     auditCheckpoints: options.auditCheckpoints,
+    custody: options.custody,
     logStream,
   });
   return {

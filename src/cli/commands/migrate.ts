@@ -1,6 +1,8 @@
+import type { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { CopyProgress, MigrationSummary } from "../../server/migrate-sqlite-to-postgres.js";
 import { CliError, emit, table, usageError } from "../output.js";
+import { stderrProgressBar } from "../progress.js";
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
@@ -32,7 +34,8 @@ export function registerMigrate(program: Command): void {
       const { migrateSqliteToPostgres, MigrationError } = await import(
         "../../server/migrate-sqlite-to-postgres.js"
       );
-      const progress = process.stderr.isTTY ? await progressBar() : progressLines();
+      const bar = await stderrProgressBar("copying [{bar}] {value}/{total} rows  {table}");
+      const progress = bar ? progressBar(bar) : progressLines();
       let summary: MigrationSummary;
       try {
         summary = await migrateSqliteToPostgres(options.from, options.to, progress);
@@ -52,13 +55,8 @@ export function registerMigrate(program: Command): void {
     });
 }
 
-/** One bar over every row, on stderr, so stdout stays the summary (or its JSON). */
-async function progressBar(): Promise<CopyProgress & { stop(): void }> {
-  const { Presets, SingleBar } = await import("cli-progress");
-  const bar = new SingleBar(
-    { stream: process.stderr, format: "copying [{bar}] {value}/{total} rows  {table}", hideCursor: true },
-    Presets.shades_classic,
-  );
+/** One bar over every row. */
+function progressBar(bar: SingleBar): CopyProgress & { stop(): void } {
   return {
     counted: (rows) =>
       bar.start(

@@ -1,14 +1,17 @@
 import type { Command } from "commander";
-import { contextOf, wholeNumber } from "../command-context.js";
+import { commaList, contextOf, wholeNumber } from "../command-context.js";
 import { readInputFile } from "../local-files.js";
 import { emit } from "../output.js";
 import { readSecret } from "../secret-input.js";
+import { registerCeremonies } from "./operator-ceremonies.js";
+import { registerOperatorKeys } from "./operator-keys.js";
 import type { SealStatus } from "./status.js";
 
 interface InitResponse {
   keys: string[];
   keys_base64: string[];
   root_token: string;
+  custodians?: string[];
 }
 
 export function registerOperator(program: Command): void {
@@ -21,14 +24,19 @@ export function registerOperator(program: Command): void {
     .requiredOption("--threshold <k>", "shares needed to unseal", wholeNumber)
     .option("--pgp-keys <files>", "comma-separated OpenPGP public key files, one per share, in order")
     .option("--root-token-pgp-key <file>", "an OpenPGP public key file to encrypt the root token to")
+    .option(
+      "--custodians <names>",
+      "comma-separated custodian names, one per share, in order (drills name them)",
+    )
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const pgpFiles: string[] = options.pgpKeys ? splitList(options.pgpKeys) : [];
+      const pgpFiles: string[] = options.pgpKeys ? commaList(options.pgpKeys) : [];
       const body = {
         secret_shares: options.shares,
         secret_threshold: options.threshold,
         ...(pgpFiles.length > 0 ? { pgp_keys: pgpFiles.map(readKeyFile) } : {}),
         ...(options.rootTokenPgpKey ? { root_token_pgp_key: readKeyFile(options.rootTokenPgpKey) } : {}),
+        ...(options.custodians ? { custodians: commaList(options.custodians) } : {}),
       };
       const init = await ctx.client.data<InitResponse>("PUT", "/v1/sys/init", { body });
       emit(ctx, init, (data) =>
@@ -58,36 +66,45 @@ export function registerOperator(program: Command): void {
       await ctx.client.call("PUT", "/v1/sys/seal");
       emit(ctx, { sealed: true }, () => "Sealed.");
     });
-}
 
-function splitList(text: string): string[] {
-  return text
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0);
+  registerOperatorKeys(operator);
+  registerCeremonies(operator);
 }
 
 /** Armored keys go as they are; binary keys as base64, the other form Vault accepts. */
-function readKeyFile(file: string): string {
+export function readKeyFile(file: string): string {
   const bytes = readInputFile(file, "PGP key file");
   const text = bytes.toString("utf8");
   return text.includes("-----BEGIN PGP") ? text : bytes.toString("base64");
 }
 
 function describeInit(init: InitResponse, pgpFiles: string[], threshold: number, tokenEncrypted: boolean) {
-  const encrypted = pgpFiles.length > 0;
-  const lines = init.keys.map((hex, i) =>
-    encrypted
-      ? `Unseal Key ${i + 1} (encrypted to ${pgpFiles[i]}): ${init.keys_base64[i]}`
-      : `Unseal Key ${i + 1}: ${hex}`,
-  );
+  const lines = describeShares(init.keys, init.keys_base64, pgpFiles, init.custodians);
   lines.push("", `Root Token${tokenEncrypted ? " (encrypted)" : ""}: ${init.root_token}`, "");
   lines.push(
     `The server is initialised and sealed. Give each unseal key to a different custodian: ${threshold} of them unseal it.`,
     "These keys and the root token are shown only this once.",
   );
+  return lines;
+}
+
+/** Shares as handed out (init, rekey): hex, or base64 of the message encrypted to each PGP key. */
+export function describeShares(
+  keys: string[],
+  keysBase64: string[],
+  encryptedTo: string[],
+  custodians?: string[],
+) {
+  const encrypted = encryptedTo.length > 0;
+  const lines = keys.map((hex, i) => {
+    const holder = custodians?.[i] ? ` for ${custodians[i]}` : "";
+    return encrypted
+      ? `Unseal Key ${i + 1}${holder} (encrypted to ${encryptedTo[i]}): ${keysBase64[i]}`
+      : `Unseal Key ${i + 1}${holder}: ${hex}`;
+  });
   if (encrypted)
     lines.push(
+      "",
       "A custodian decrypts their key with: echo KEY | base64 -d | gpg -d | breakglass operator unseal -",
     );
   return lines;

@@ -25,6 +25,16 @@ interface ServerSettings {
   audit_checkpoint_seconds?: number;
   /** How long a token from a userpass login lives (default 8 hours). */
   login_ttl_seconds?: number;
+  /** Scheduled backups go to this directory while unsealed (docs/backups.md)… */
+  backup_dir?: string;
+  /** …every this many seconds (default a day)… */
+  backup_interval_seconds?: number;
+  /** …keeping this many of the newest (default 14). */
+  backup_keep?: number;
+  /** A custodian's drill counts for this many days in the bus factor (default 90). */
+  custodian_drill_window_days?: number;
+  /** How often the bus factor is checked and notified on change, in seconds (default 3600). */
+  custody_check_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -41,13 +51,23 @@ const FILE_KEYS = [
   "audit_checkpoint_entries",
   "audit_checkpoint_seconds",
   "login_ttl_seconds",
+  "backup_dir",
+  "backup_interval_seconds",
+  "backup_keep",
+  "custodian_drill_window_days",
+  "custody_check_seconds",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
   audit_checkpoint_seconds: [1, 3600],
   login_ttl_seconds: [60, 7 * 24 * 3600],
+  backup_interval_seconds: [1, 366 * 24 * 3600],
+  backup_keep: [1, 10_000],
+  custodian_drill_window_days: [1, 3650],
+  custody_check_seconds: [1, 86_400],
 };
-const PATH_KEYS = ["data", "tls_cert", "tls_key"];
+const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
+const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
 
 export function registerServer(program: Command): void {
   program
@@ -102,9 +122,16 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     audit_checkpoint_entries: file.audit_checkpoint_entries,
     audit_checkpoint_seconds: file.audit_checkpoint_seconds,
     login_ttl_seconds: file.login_ttl_seconds,
+    backup_dir: file.backup_dir,
+    backup_interval_seconds: file.backup_interval_seconds,
+    backup_keep: file.backup_keep,
+    custodian_drill_window_days: file.custodian_drill_window_days,
+    custody_check_seconds: file.custody_check_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
+  if (!settings.backup_dir && (settings.backup_interval_seconds || settings.backup_keep))
+    throw usageError("backup_interval_seconds and backup_keep need backup_dir (where backups go)");
   return settings;
 }
 
@@ -172,6 +199,17 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       logLevel: settings.log_level,
       auditSinks: settings.audit_sinks,
       loginTtlSeconds: settings.login_ttl_seconds,
+      backups: settings.backup_dir
+        ? {
+            dir: settings.backup_dir,
+            intervalSeconds: settings.backup_interval_seconds ?? BACKUP_DEFAULTS.intervalSeconds,
+            keep: settings.backup_keep ?? BACKUP_DEFAULTS.keep,
+          }
+        : undefined,
+      custody: {
+        drillWindowDays: settings.custodian_drill_window_days,
+        checkEveryMs: settings.custody_check_seconds ? settings.custody_check_seconds * 1000 : undefined,
+      },
       auditCheckpoints: {
         ...(settings.audit_checkpoint_entries ? { everyEntries: settings.audit_checkpoint_entries } : {}),
         ...(settings.audit_checkpoint_seconds ? { everySeconds: settings.audit_checkpoint_seconds } : {}),

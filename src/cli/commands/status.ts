@@ -10,6 +10,7 @@ export interface SealStatus {
   progress: number;
   storage_type?: string;
   version?: string;
+  custody_warning?: string | null;
 }
 
 export function registerStatus(program: Command): void {
@@ -28,7 +29,7 @@ export function registerStatus(program: Command): void {
 }
 
 export function describeSealStatus(status: SealStatus): string[] {
-  return table([
+  const lines = table([
     ["Initialized", status.initialized],
     ["Sealed", status.sealed],
     ["Threshold", `${status.t} of ${status.n}`],
@@ -36,4 +37,6 @@ export function describeSealStatus(status: SealStatus): string[] {
     ["Storage", status.storage_type ?? "unknown"],
     ["Version", status.version ?? "unknown"],
   ]);
+  if (status.custody_warning) lines.push("", `WARNING (bus factor): ${status.custody_warning}`);
+  return lines;
 }

@@ -24,6 +24,11 @@ const sealStatusSchema = {
     storage_type: { type: "string" },
     cluster_name: { type: "string" },
     cluster_id: { type: "string" },
+    custody_warning: {
+      type: ["string", "null"],
+      description:
+        "breakglass's own: the bus-factor warning, when too few custodians proved their share lately",
+    },
   },
 } as const;
 
@@ -116,6 +121,11 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
             },
             keys_base64: { type: "array", items: { type: "string" } },
             root_token: { type: "string" },
+            custodians: {
+              type: "array",
+              items: { type: "string" },
+              description: "who holds each share, in order",
+            },
           },
         },
         400: errorSchema,
@@ -144,6 +154,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       keys: result.shares.map((share) => Buffer.from(share).toString("hex")),
       keys_base64: result.shares.map((share) => Buffer.from(share).toString("base64")),
       root_token: result.rootToken,
+      custodians: result.custodians,
     };
   };
   vaultWrite(app, "/v1/sys/init", initHandler, initialize);
@@ -196,7 +207,10 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
         response: { 200: sealStatusSchema },
       },
     },
-    async () => sealStatusBody(await seal.status()),
+    async () => ({
+      ...sealStatusBody(await seal.status()),
+      custody_warning: (await services.custodians.busFactor())?.warning ?? null,
+    }),
   );
 
   app.route({

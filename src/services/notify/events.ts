@@ -5,7 +5,10 @@ export type NotificationEventType =
   | "approval.decided"
   | "seal"
   | "unseal"
-  | "login.locked";
+  | "login.locked"
+  | "custody"
+  | "root.generated"
+  | "seed.exported";
 
 export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
   "code.read",
@@ -14,6 +17,9 @@ export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
   "seal",
   "unseal",
   "login.locked",
+  "custody",
+  "root.generated",
+  "seed.exported",
 ];
 
 export interface NotificationEvent {

@@ -1,0 +1,451 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { BusFactor } from "../../core/custody.js";
+import type { CeremonyProgress } from "../../services/custody/ceremony.js";
+import type { Services } from "../../services/index.js";
+import { errorSchema } from "../schemas.js";
+import { vaultWrite } from "../vault-write.js";
+import { custodiansSchema } from "./sys-seal.js";
+
+/**
+ * Custody ceremonies, each a quorum of shares: Vault's rekey and generate-root, breakglass's own
+ * seed export; and custodians' drills. Shares are the credential of the share-taking endpoints, as
+ * in Vault; starting a seed export also needs an admin token.
+ */
+
+const shareBody = {
+  type: "object",
+  properties: {
+    key: { type: "string", maxLength: 1024, description: "one unseal key share, hex or base64" },
+    nonce: { type: "string", maxLength: 64, description: "the nonce of the attempt in progress" },
+  },
+} as const;
+
+const progressProperties = {
+  started: { type: "boolean" },
+  nonce: { type: "string" },
+  progress: { type: "integer", description: "distinct shares given so far" },
+  required: { type: "integer", description: "shares needed (the threshold)" },
+  complete: { type: "boolean" },
+  custodians_given: { type: "array", items: { type: ["string", "null"] } },
+  custodians_missing: { type: "array", items: { type: "string" } },
+} as const;
+
+function progressBody<P>(progress: CeremonyProgress<P>) {
+  return {
+    started: progress.started,
+    nonce: progress.nonce,
+    progress: progress.progress,
+    required: progress.required,
+    complete: false,
+    custodians_given: progress.given,
+    custodians_missing: progress.missing,
+  };
+}
+
+const PGP_KEY = { type: "string", maxLength: 200000 } as const;
+
+/** GET (progress) and DELETE (cancel) of a ceremony's start path, the same for all three. */
+function progressAndCancel(
+  app: FastifyInstance,
+  url: string,
+  what: string,
+  statusSchema: object,
+  status: () => Promise<object>,
+  ceremony: { cancel(ctx: FastifyRequest["ctx"]): Promise<void> },
+): void {
+  app.get(
+    url,
+    {
+      schema: {
+        summary: `Progress of the ${what} in progress`,
+        tags: ["custody"],
+        response: { 200: statusSchema },
+      },
+    },
+    () => status(),
+  );
+  app.delete(
+    url,
+    {
+      schema: {
+        summary: `Cancel the ${what} in progress (anyone may: it is audited)`,
+        tags: ["custody"],
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      await ceremony.cancel(request.ctx);
+      return reply.code(204).send();
+    },
+  );
+}
+
+export function sysCustodyRoutes(app: FastifyInstance, services: Services): void {
+  rekeyRoutes(app, services);
+  generateRootRoutes(app, services);
+  seedExportRoutes(app, services);
+  custodianRoutes(app, services);
+}
+
+function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
+  const statusSchema = {
+    type: "object",
+    properties: {
+      ...progressProperties,
+      t: { type: "integer", description: "threshold of the new shares" },
+      n: { type: "integer", description: "number of new shares" },
+      pgp_fingerprints: { type: "array", items: { type: "string" } },
+      backup: { type: "boolean" },
+      verification_required: { type: "boolean" },
+      keys: { type: "array", items: { type: "string" } },
+      keys_base64: { type: "array", items: { type: "string" } },
+      custodians: { type: "array", items: { type: "string" } },
+    },
+  } as const;
+  const status = async () => {
+    const progress = await rekey.progress();
+    return {
+      ...progressBody(progress),
+      t: progress.params?.secretThreshold ?? 0,
+      n: progress.params?.secretShares ?? 0,
+      pgp_fingerprints: [],
+      backup: false,
+      verification_required: false,
+    };
+  };
+  progressAndCancel(app, "/v1/sys/rekey/init", "rekey", statusSchema, status, rekey);
+  vaultWrite(
+    app,
+    "/v1/sys/rekey/init",
+    {
+      schema: {
+        summary:
+          "Start a rekey: new shares (counts, PGP keys, custodians) once a quorum of the current ones is given",
+        tags: ["custody"],
+        body: {
+          type: "object",
+          required: ["secret_shares", "secret_threshold"],
+          properties: {
+            secret_shares: { type: "integer", minimum: 1, maximum: 255 },
+            secret_threshold: { type: "integer", minimum: 1, maximum: 255 },
+            pgp_keys: { type: "array", maxItems: 255, items: PGP_KEY },
+            backup: { type: "boolean" },
+            require_verification: { type: "boolean" },
+            custodians: custodiansSchema,
+          },
+        },
+        response: { 200: statusSchema, 400: errorSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const body = request.body as {
+        secret_shares: number;
+        secret_threshold: number;
+        pgp_keys?: string[];
+        backup?: boolean;
+        require_verification?: boolean;
+        custodians?: string[];
+      };
+      await rekey.start(
+        {
+          secretShares: body.secret_shares,
+          secretThreshold: body.secret_threshold,
+          pgpKeys: body.pgp_keys,
+          backup: body.backup,
+          requireVerification: body.require_verification,
+          custodians: body.custodians,
+        },
+        request.ctx,
+      );
+      return status();
+    },
+  );
+  vaultWrite(
+    app,
+    "/v1/sys/rekey/update",
+    {
+      schema: {
+        summary: "Give one current share; the last one returns the new shares, once",
+        tags: ["custody"],
+        body: shareBody,
+        response: { 200: statusSchema, 400: errorSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const body = (request.body ?? {}) as { key?: string; nonce?: string };
+      const result = await rekey.update(body.key, body.nonce, request.ctx);
+      if (result === null) return status();
+      return {
+        complete: true,
+        nonce: body.nonce,
+        keys: result.shares.map((share) => Buffer.from(share).toString("hex")),
+        keys_base64: result.shares.map((share) => Buffer.from(share).toString("base64")),
+        pgp_fingerprints: result.pgpFingerprints,
+        custodians: result.custodians,
+        backup: false,
+        verification_required: false,
+      };
+    },
+  );
+}
+
+function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): void {
+  const statusSchema = {
+    type: "object",
+    properties: {
+      ...progressProperties,
+      encoded_token: { type: "string" },
+      encoded_root_token: { type: "string" },
+      pgp_fingerprint: { type: "string" },
+      otp: {
+        type: "string",
+        description: "the one-time pad, shown once, in the answer that starts the attempt",
+      },
+      otp_length: { type: "integer" },
+    },
+  } as const;
+  const status = async (extra: Record<string, unknown> = {}) => {
+    const progress = await generateRoot.progress();
+    return {
+      ...progressBody(progress),
+      encoded_token: "",
+      encoded_root_token: "",
+      pgp_fingerprint: progress.params?.pgpFingerprint ?? "",
+      otp: "",
+      otp_length: progress.params?.otp?.length ?? 0,
+      ...extra,
+    };
+  };
+  progressAndCancel(
+    app,
+    "/v1/sys/generate-root/attempt",
+    "root token generation",
+    statusSchema,
+    status,
+    generateRoot,
+  );
+  vaultWrite(
+    app,
+    "/v1/sys/generate-root/attempt",
+    {
+      schema: {
+        summary: "Start a root token generation: the answer carries the one-time pad (otp), once",
+        tags: ["custody"],
+        body: {
+          type: ["object", "null"],
+          properties: { pgp_key: PGP_KEY, otp: { type: "string", maxLength: 200 } },
+        },
+        response: { 200: statusSchema, 400: errorSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const body = (request.body ?? {}) as { pgp_key?: string; otp?: string };
+      const attempt = await generateRoot.start({ pgpKey: body.pgp_key, otp: body.otp }, request.ctx);
+      return status({ otp: attempt.otp ?? "" });
+    },
+  );
+  vaultWrite(
+    app,
+    "/v1/sys/generate-root/update",
+    {
+      schema: {
+        summary: "Give one share; the last one returns the new root token, encoded with the one-time pad",
+        tags: ["custody"],
+        body: shareBody,
+        response: { 200: statusSchema, 400: errorSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const body = (request.body ?? {}) as { key?: string; nonce?: string };
+      const result = await generateRoot.update(body.key, body.nonce, request.ctx);
+      if (result === null) return status();
+      return {
+        started: true,
+        nonce: body.nonce,
+        complete: true,
+        encoded_token: result.encodedToken,
+        encoded_root_token: result.encodedToken,
+        pgp_fingerprint: result.pgpFingerprint,
+      };
+    },
+  );
+}
+
+function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void {
+  const statusSchema = {
+    type: "object",
+    properties: {
+      ...progressProperties,
+      name: { type: "string", description: "the credential whose seed would be exported" },
+      pgp_fingerprint: { type: "string", description: "the key the seed would be encrypted to" },
+      requested_by: { type: "string" },
+      encrypted_seed: {
+        type: "string",
+        description:
+          "an armored OpenPGP message holding the otpauth URI, in the answer to the last share only",
+      },
+    },
+  } as const;
+  const status = async () => {
+    const progress = await seedExport.progress();
+    return {
+      ...progressBody(progress),
+      name: progress.params?.name ?? "",
+      pgp_fingerprint: progress.params?.pgpFingerprint ?? "",
+      requested_by: progress.params?.requestedBy ?? "",
+    };
+  };
+  progressAndCancel(app, "/v1/sys/export-seed/attempt", "seed export", statusSchema, status, seedExport);
+  vaultWrite(
+    app,
+    "/v1/sys/export-seed/attempt",
+    {
+      config: { auth: "totp.key.export", requires: "totp.key.export" as const },
+      schema: {
+        summary:
+          "Ask for a credential's seed, encrypted to a PGP key, once a quorum of custodians gives their shares (admin)",
+        tags: ["custody"],
+        body: {
+          type: "object",
+          required: ["name", "pgp_key"],
+          properties: { name: { type: "string", maxLength: 128 }, pgp_key: PGP_KEY },
+        },
+        response: { 200: statusSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const body = request.body as { name: string; pgp_key: string };
+      await seedExport.start({ name: body.name, pgpKey: body.pgp_key }, request.ctx);
+      return status();
+    },
+  );
+  vaultWrite(
+    app,
+    "/v1/sys/export-seed/update",
+    {
+      schema: {
+        summary: "Give one share; the last one returns the seed as an OpenPGP message to the attempt's key",
+        tags: ["custody"],
+        body: shareBody,
+        response: { 200: statusSchema, 400: errorSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const body = (request.body ?? {}) as { key?: string; nonce?: string };
+      const message = await seedExport.update(body.key, body.nonce, request.ctx);
+      if (message === null) return status();
+      return { started: true, nonce: body.nonce, complete: true, encrypted_seed: message };
+    },
+  );
+}
+
+export const busFactorSchema = {
+  type: "object",
+  properties: {
+    verified_recently: { type: "integer" },
+    needed: { type: "integer", description: "threshold + 1" },
+    window_days: { type: "integer" },
+    warning: { type: ["string", "null"] },
+  },
+} as const;
+
+export function busFactorBody(busFactor: BusFactor) {
+  return {
+    verified_recently: busFactor.verifiedRecently,
+    needed: busFactor.needed,
+    window_days: busFactor.windowDays,
+    warning: busFactor.warning,
+  };
+}
+
+function custodianRoutes(app: FastifyInstance, { custodians }: Services): void {
+  app.get(
+    "/v1/sys/custodians",
+    {
+      config: { auth: "custodians.read", requires: "custodians.read" as const },
+      schema: {
+        summary: "Who holds each share, when they last proved it, and the bus factor",
+        tags: ["custody"],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              threshold: { type: "integer" },
+              shares: { type: "integer" },
+              bus_factor: busFactorSchema,
+              custodians: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    share_index: { type: "integer" },
+                    name: { type: "string" },
+                    pgp_fingerprint: { type: ["string", "null"] },
+                    created_at: { type: "string" },
+                    last_verified: { type: ["string", "null"] },
+                    verified_recently: { type: "boolean" },
+                  },
+                },
+              },
+            },
+          },
+          403: errorSchema,
+        },
+      },
+    },
+    async () => {
+      const list = await custodians.list();
+      return {
+        threshold: list.threshold,
+        shares: list.shares,
+        bus_factor: busFactorBody(list.busFactor),
+        custodians: list.custodians.map((c) => ({
+          share_index: c.shareIndex,
+          name: c.name,
+          pgp_fingerprint: c.pgpFingerprint,
+          created_at: c.createdAt,
+          last_verified: c.lastVerified,
+          verified_recently: c.verifiedRecently,
+        })),
+      };
+    },
+  );
+  vaultWrite(
+    app,
+    "/v1/sys/custodians/drill",
+    {
+      config: { sealedOk: true },
+      schema: {
+        summary:
+          "A drill: says whose share this is and records that they hold it; unseals, combines and changes nothing else",
+        tags: ["custody"],
+        body: {
+          type: "object",
+          required: ["key"],
+          properties: { key: shareBody.properties.key },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              custodian: { type: "string" },
+              share_index: { type: "integer" },
+              last_verified: { type: "string" },
+              bus_factor: busFactorSchema,
+            },
+          },
+          400: errorSchema,
+        },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const result = await custodians.drill((request.body as { key: string }).key, request.ctx);
+      return {
+        custodian: result.custodian,
+        share_index: result.shareIndex,
+        last_verified: result.lastVerified,
+        bus_factor: busFactorBody(result.busFactor),
+      };
+    },
+  );
+}

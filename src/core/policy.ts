@@ -27,6 +27,9 @@ export const ACTIONS = [
   "sys.backup",
   "custodians.read",
   "totp.key.export",
+  "devices.read",
+  "devices.write",
+  "devices.checkout",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -36,14 +39,22 @@ export const BUILT_IN_POLICIES: Record<string, readonly Action[]> = {
   root: ACTIONS,
   // Roles for people (userpass users and groups). Access rules per credential come next.
   admin: ACTIONS,
-  operator: ["sys.seal", "token.self", "approvals.use", "sys.key-status", "custodians.read"],
+  operator: [
+    "sys.seal",
+    "token.self",
+    "approvals.use",
+    "sys.key-status",
+    "custodians.read",
+    "devices.read",
+    "devices.checkout",
+  ],
   member: ["token.self", "approvals.use"],
   // Every login token carries it: reading codes and approving is then decided by access rules.
   default: ["token.self", "approvals.use"],
   "mfa-enrolment": ["token.self"],
   "totp-reader": READER,
   "totp-admin": [...READER, "totp.key.write", "totp.key.delete"],
-  auditor: ["audit.read", "token.self", "sys.key-status", "custodians.read"],
+  auditor: ["audit.read", "token.self", "sys.key-status", "custodians.read", "devices.read"],
 };
 
 /** The only role of a person who must enable a second factor before anything else. */

@@ -29,6 +29,7 @@ const BACKUP_TABLES: Record<
   audit_sinks: { key: "name" },
   notify_webhooks: { key: "name" },
   notify_smtp: { key: "id" },
+  devices: { key: "id" },
   audit_entries: { key: "seq", bigints: ["seq"] },
 };
 type BackupTable = keyof typeof BACKUP_TABLES;

@@ -3,6 +3,7 @@ import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditAppender } from "./audit-appenders.js";
 import { KyselyApprovalStore } from "./kysely-approvals.js";
 import { KyselyBackupStore } from "./kysely-backup.js";
+import { KyselyDeviceStore } from "./kysely-devices.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
 import { KyselySecretStore } from "./kysely-secrets.js";
 import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
@@ -13,6 +14,7 @@ import type {
   AuditSinkRecord,
   BackupStore,
   CustodianRecord,
+  DeviceStore,
   GroupRecord,
   LoginFailures,
   NotificationStore,
@@ -37,6 +39,7 @@ export class KyselyStore implements Store {
   readonly engine: Store["engine"];
   readonly location: string;
   readonly approvals: ApprovalStore;
+  readonly devices: DeviceStore;
   readonly notifications: NotificationStore;
   readonly backup: BackupStore;
   readonly secrets: SecretStore;
@@ -48,6 +51,7 @@ export class KyselyStore implements Store {
     this.engine = specifics.engine;
     this.location = specifics.location;
     this.approvals = new KyselyApprovalStore(db);
+    this.devices = new KyselyDeviceStore(db);
     this.notifications = new KyselyNotificationStore(db);
     this.backup = new KyselyBackupStore(db, specifics);
     this.secrets = new KyselySecretStore(db);

@@ -199,6 +199,31 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0008-devices": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("devices")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("serial", "text", (c) => c.notNull())
+        .addColumn("label", "text", (c) => c.notNull())
+        .addColumn("protects", "text", (c) => c.notNull())
+        .addColumn("location", "text", (c) => c.notNull())
+        .addColumn("custodian", "text", (c) => c.notNull())
+        .addColumn("battery_expires", "text")
+        .addColumn("review_by", "text")
+        .addColumn("notes", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("access_rule", "text")
+        .addColumn("checked_out_by", "text")
+        .addColumn("checked_out_at", "text")
+        .addColumn("checkout_reason", "text")
+        .addColumn("reminded_on", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -19,6 +19,7 @@ export interface Database {
   approvals: ApprovalTable;
   custodians: CustodianTable;
   restore_chunks: RestoreChunkTable;
+  devices: DeviceTable;
 }
 
 export interface SealConfigTable {
@@ -194,4 +195,29 @@ export interface RestoreChunkTable {
   seq: number;
   /** One encrypted chunk of a backup's body (base64), as it was in the file. */
   data: string;
+}
+
+export interface DeviceTable {
+  id: string;
+  kind: string;
+  serial: string;
+  label: string;
+  /** JSON list of credential or account names. */
+  protects: string;
+  location: string;
+  custodian: string;
+  /** YYYY-MM-DD or null. */
+  battery_expires: string | null;
+  review_by: string | null;
+  notes: string;
+  /** in-safe, checked-out, lost, retired */
+  status: string;
+  access_rule: string | null;
+  checked_out_by: string | null;
+  checked_out_at: string | null;
+  checkout_reason: string | null;
+  /** YYYY-MM-DD of the last reminder sent. */
+  reminded_on: string | null;
+  created_at: string;
+  updated_at: string;
 }

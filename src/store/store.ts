@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditFields } from "../core/audit-chain.js";
 import type { BackupRecord, BackupRow } from "../core/backup-file.js";
+import type { DeviceRecord } from "../core/devices.js";
 
 /**
  * What the services need from storage, and nothing else. Each engine (SQLite now, PostgreSQL
@@ -70,6 +71,9 @@ export interface Store {
 
   /** Access rules per credential and approval requests. */
   readonly approvals: ApprovalStore;
+
+  /** Physical MFA devices (hardware tokens, FIDO keys, recovery codes) and their reminders. */
+  readonly devices: DeviceStore;
 
   /** Every sealed secret, whatever its table: for re-encryption under a new data key. */
   readonly secrets: SecretStore;
@@ -354,4 +358,18 @@ export interface StagedRestore {
   open(index: number, payload: Buffer): BackupRecord[];
   /** The entries written since the restore (its unseal), linked again after the restored head. */
   relink(head: AuditHead | null, displaced: AuditEntry[]): AuditEntry[];
+}
+
+export type { DeviceRecord };
+
+export interface DeviceStore {
+  /** False when the id is taken. */
+  insert(device: DeviceRecord): Promise<boolean>;
+  find(id: string): Promise<DeviceRecord | null>;
+  /** Every device, oldest first (a registry holds dozens, not thousands). */
+  list(): Promise<DeviceRecord[]>;
+  /** Writes `next` only if the row is still as `previous` (updated_at and status): false on a concurrent change. */
+  update(previous: DeviceRecord, next: DeviceRecord): Promise<boolean>;
+  /** Sets reminded_on to `day` only if it is not already `day`: true for the one caller that should send. */
+  claimReminder(id: string, day: string): Promise<boolean>;
 }

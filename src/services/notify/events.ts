@@ -8,7 +8,9 @@ export type NotificationEventType =
   | "login.locked"
   | "custody"
   | "root.generated"
-  | "seed.exported";
+  | "seed.exported"
+  | "device.checkout"
+  | "device.reminder";
 
 export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
   "code.read",
@@ -20,6 +22,8 @@ export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
   "custody",
   "root.generated",
   "seed.exported",
+  "device.checkout",
+  "device.reminder",
 ];
 
 export interface NotificationEvent {

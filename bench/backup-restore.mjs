@@ -27,6 +27,7 @@ import { checkpointFields, signingKeyFromSeed } from "../dist/core/audit-checkpo
 import { startServer } from "../dist/server/start.js";
 import { seedAad } from "../dist/services/totp.js";
 import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
+import { codeReadEntry } from "./audit-fixture.mjs";
 
 const CREDENTIALS = Number(process.env.BENCH_CREDENTIALS ?? 100_000);
 const AUDIT_ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
@@ -134,19 +135,12 @@ try {
   for (let written = 0; written < AUDIT_ENTRIES; ) {
     const batch = [];
     for (let i = 0; i < CHECKPOINT_EVERY - 1 && written + batch.length < AUDIT_ENTRIES - 1; i++)
-      batch.push({
-        time: new Date(1_795_000_000_000 + written + i).toISOString(),
-        actor: "token:Q2x1c3RlckFjY2Vzc29y",
-        action: "totp.code.read",
-        target: `totp/keys/aws-account-${String((written + i) % CREDENTIALS).padStart(6, "0")}-root`,
-        outcome: "allowed",
-        reason: `INC-${written + i} on-call break-glass read`,
-        request_id: "0b7c1f5e-8d3a-4f2b-9c61-2a4e5d7f8b90",
-        remote_addr: "10.20.30.40",
-        user_agent: "breakglass-cli/0.1.0",
-        approval_ids: [],
-        details: { step: 59_833_333 + written + i },
-      });
+      batch.push(
+        codeReadEntry(
+          written + i,
+          `totp/keys/aws-account-${String((written + i) % CREDENTIALS).padStart(6, "0")}-root`,
+        ),
+      );
     batch.push((previous) => checkpointFields(previous, new Date().toISOString(), signingKey));
     written += appendBatch.immediate(batch);
   }

@@ -4,7 +4,9 @@ import { registerAccess } from "./commands/access.js";
 import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerBackup } from "./commands/backup.js";
+import { registerCoverage } from "./commands/coverage.js";
 import { registerCustodians } from "./commands/custodians.js";
+import { registerDevices } from "./commands/devices.js";
 import { registerGroups } from "./commands/groups.js";
 import { registerLogin } from "./commands/login.js";
 import { registerMfa } from "./commands/mfa.js";
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerBackup(program);
   registerCustodians(program);
+  registerDevices(program);
+  registerCoverage(program);
   registerMigrate(program);
   return program;
 }

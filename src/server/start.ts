@@ -6,6 +6,7 @@ import { Metrics } from "../http/metrics.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
 import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
+import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
@@ -36,6 +37,8 @@ export interface ServerOptions {
   backups?: BackupScheduleSettings;
   /** The drill window of the bus factor, and how often it is checked. */
   custody?: { drillWindowDays?: number; checkEveryMs?: number };
+  /** The reminder window, the check-out limit, and how often devices are looked at (docs/device-reminders-and-coverage.md). */
+  deviceReminders?: DeviceReminderSettings;
 }
 
 export interface RunningServer {
@@ -102,10 +105,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: logger,
     notificationObserver: metrics,
     custody: { ...options.custody, observer: metrics },
+    deviceReminders: options.deviceReminders,
   });
   await services.auditSinkManager.start();
   await services.notifier.start();
   await services.custodians.start();
+  await services.deviceReminders.start();
   await services.keyRotation.start();
   services.checkpoints.start();
   const backupSchedule = options.backups
@@ -128,6 +133,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       running.checkpoints.stop();
       await backupSchedule?.stop();
       await running.custodians.stop();
+      await running.deviceReminders.stop();
       await app.close();
       await running.keyRotation.close();
       // Sinks drain first: a webhook's stored credential needs the keyring to send what is queued.

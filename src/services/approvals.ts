@@ -14,6 +14,23 @@ const RULE_CACHE_MS = 1_000;
 /** A request as shown to people: with who may approve it (the rule's approvers). */
 export type ApprovalView = ApprovalRecord & { approvers: string[] };
 
+/** How refusals name a use of a credential's rule, and what to do once approved. */
+export interface RuleUse {
+  /** "reading aws-prod-root" */
+  what: string;
+  /** What to do once approved: "read with ?approval=ID". */
+  next: string;
+  /** The refusal when the rule requires a reason and none was given. */
+  noReason: string;
+}
+
+/** A use the rule allowed: who asked, the rule, and the approval that released it when one was needed. */
+export interface RuleGrant {
+  reader: Reader & { id: string };
+  rule: AccessRule | null;
+  approval: { id: string; approvers: string[] } | null;
+}
+
 /** The two-person rule: a read that needs approval waits for listed approvers, never the requester. */
 export class ApprovalService {
   private readonly rules = new TtlCache<{ rule: AccessRuleRecord | null }>(RULE_CACHE_MS);
@@ -213,16 +230,51 @@ export class ApprovalService {
     return { ...next, approvers: rule?.approvers ?? [] };
   }
 
-  /** The approvers behind a read with `?approval=ID`, or a refusal that says what is wrong. */
-  async approversForRead(
+  /**
+   * Decides a use of `keyName` under its access rule exactly as a code read: readers, reason,
+   * approvals (a device check-out governed by the credential's rule too). Each refusal goes
+   * through `refuse`, which audits it, before it is thrown.
+   */
+  async decideUse(
+    actor: Actor,
+    keyName: string,
+    request: { reason: string | null; approvalId: string | null },
+    use: RuleUse,
+    refuse: (problem: string, error: Error) => Promise<Error>,
+  ): Promise<RuleGrant> {
+    const reader = await this.readerOf(actor);
+    const rule = await this.ruleOf(keyName);
+    const decision = decideCodeRead(reader, rule);
+    if (!decision.allowed)
+      throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
+    if (decision.reasonRequired && !request.reason)
+      throw await refuse("no reason given", badInput(use.noReason));
+    if (decision.approvalsRequired === 0) return { reader, rule, approval: null };
+    try {
+      const approval = await this.approversOf(
+        request.approvalId,
+        keyName,
+        reader,
+        decision.approvalsRequired,
+        use,
+      );
+      return { reader, rule, approval };
+    } catch (error) {
+      throw await refuse(error instanceof Error ? error.message : "approval refused", error as Error);
+    }
+  }
+
+  /** The approvers behind a use with an approval id, or a refusal that says what is wrong. */
+  private async approversOf(
     approvalId: string | null,
     keyName: string,
     reader: { id: string },
     required: number,
+    use: RuleUse,
   ): Promise<{ id: string; approvers: string[] }> {
-    const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then read with ?approval=ID`;
+    const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then ${use.next}`;
     if (!approvalId)
-      throw permissionDenied(`permission denied: reading ${keyName} needs ${required} approval(s): ${how}`);
+      throw permissionDenied(`permission denied: ${use.what} needs ${required} approval(s): ${how}`);
     const approval = await this.store.approvals.findApproval(approvalId);
     if (!approval || approval.keyName !== keyName || approval.requester !== reader.id)
       throw permissionDenied(`permission denied: approval ${approvalId} is not yours for ${keyName}`);

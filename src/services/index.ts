@@ -9,10 +9,13 @@ import type { SinkSpec } from "./audit-sinks/sink-config.js";
 import { AuditSinkManager } from "./audit-sinks/sink-manager.js";
 import type { AuditSinkObserver, SinkLog } from "./audit-sinks/sink-queue.js";
 import { BackupService } from "./backup.js";
+import { CoverageService } from "./coverage.js";
 import { CustodianService, type CustodySettings } from "./custody/custodians.js";
 import { GenerateRootService } from "./custody/generate-root.js";
 import { RekeyService } from "./custody/rekey.js";
 import { SeedExportService } from "./custody/seed-export.js";
+import { type DeviceReminderSettings, DeviceReminders } from "./device-reminders.js";
+import { DeviceService } from "./devices.js";
 import { KeyRotationService } from "./key-rotation.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
@@ -37,6 +40,8 @@ export interface Services {
   secondFactor: SecondFactorService;
   approvals: ApprovalService;
   accessRules: AccessRuleService;
+  /** The registry of physical MFA devices, and their check-out and check-in. */
+  devices: DeviceService;
   /** Feeds the sinks; started before the server listens, closed at shutdown. */
   auditSinkManager: AuditSinkManager;
   /** Webhooks and e-mail: `notify` queues and returns; started before the server listens, closed at shutdown. */
@@ -51,6 +56,10 @@ export interface Services {
   custodians: CustodianService;
   /** Data key rotation and re-encryption; reloads the keyring, started before the server listens, closed at shutdown. */
   keyRotation: KeyRotationService;
+  /** Battery, review and check-out reminders for physical devices; started before the server listens, stopped at shutdown. */
+  deviceReminders: DeviceReminders;
+  /** Which protected accounts have too few factors, in one place, or all coming due. */
+  coverage: CoverageService;
 }
 
 export interface ServiceSettings {
@@ -64,6 +73,7 @@ export interface ServiceSettings {
   loginTtlSeconds?: number;
   notificationObserver: NotificationObserver;
   custody?: CustodySettings;
+  deviceReminders?: DeviceReminderSettings;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
@@ -91,6 +101,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   const approvals = new ApprovalService(store, tokens, audit, notifier);
   const accessRules = new AccessRuleService(store, tokens, audit, (keyName) => approvals.forgetRule(keyName));
   const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
+  const devices = new DeviceService(store, tokens, audit, approvals, notifier);
   const checkpoints = new AuditCheckpoints(audit, seal, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, tokens, seal);
   const auditSinkManager = new AuditSinkManager(
@@ -124,6 +135,15 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   const seedExport = new SeedExportService(seal, store, tokens, totp, audit, notifier);
   const custodians = new CustodianService(seal, store, audit, notifier, settings.custody ?? {}, settings.log);
   const keyRotation = new KeyRotationService(store, seal, tokens, audit, settings.log);
+  const deviceReminders = new DeviceReminders(
+    store,
+    seal,
+    audit,
+    notifier,
+    settings.deviceReminders ?? {},
+    settings.log,
+  );
+  const coverage = new CoverageService(store, audit);
   return {
     store,
     backup,
@@ -145,6 +165,9 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     secondFactor,
     approvals,
     accessRules,
+    devices,
     notifier,
+    deviceReminders,
+    coverage,
   };
 }

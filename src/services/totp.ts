@@ -1,5 +1,4 @@
 import QRCode from "qrcode";
-import { decideCodeRead } from "../core/access.js";
 import { decodeBase64 } from "../core/encoding.js";
 import { badInput, conflict, notFound, permissionDenied } from "../core/errors.js";
 import { parseMigrationUri } from "../core/google-migration.js";
@@ -217,31 +216,18 @@ export class TotpService {
         "second factor",
         permissionDenied("permission denied: a person's second factor is validated, never read"),
       );
-    const reader = await this.approvals.readerOf(ctx.actor ?? unauthenticated());
-    const rule = await this.approvals.ruleOf(name);
-    const decision = decideCodeRead(reader, rule);
-    if (!decision.allowed)
-      throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
-    if (decision.reasonRequired && !options.reason)
-      throw await refuse(
-        "no reason given",
-        badInput(
+    const { reader, rule, approval } = await this.approvals.decideUse(
+      ctx.actor ?? unauthenticated(),
+      name,
+      options,
+      {
+        what: `reading ${name}`,
+        next: "read with ?approval=ID",
+        noReason:
           "a reason is required to read this credential: add ?reason=… (or the X-Breakglass-Reason header)",
-        ),
-      );
-    let approval: { id: string; approvers: string[] } | null = null;
-    if (decision.approvalsRequired > 0) {
-      try {
-        approval = await this.approvals.approversForRead(
-          options.approvalId,
-          name,
-          reader,
-          decision.approvalsRequired,
-        );
-      } catch (error) {
-        throw await refuse(error instanceof Error ? error.message : "approval refused", error as Error);
-      }
-    }
+      },
+      refuse,
+    );
     const key = await this.keyCache.getOrLoad(name, () => this.store.findTotpKey(name));
     if (!key) {
       await this.audit.record(ctx, {

@@ -122,6 +122,8 @@ export class KyselyBackupStore implements BackupStore {
         .where("restore_pending", "=", restore.pending)
         .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) return null;
+      // Another node appending meanwhile would link after the chain being replaced: hold it off.
+      await this.specifics.lockAuditChain?.(trx);
       // The unseal that applies the restore was recorded on the empty chain: keep it, after the restored one.
       const displaced = (await trx.selectFrom("audit_entries").selectAll().orderBy("seq").execute()).map(
         auditEntryFromRow,

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { AuditAppender } from "./audit-appenders.js";
 import { KyselyApprovalStore } from "./kysely-approvals.js";
@@ -32,6 +32,8 @@ export interface EngineSpecifics {
   engine: Store["engine"];
   location: string;
   auditAppender: AuditAppender;
+  /** Takes the lock every node takes before appending to the audit chain (PostgreSQL); none on SQLite. */
+  lockAuditChain?: (trx: Transaction<Database>) => Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { BreakglassError } from "../core/errors.js";
 import { TransactionalAuditAppender } from "./audit-appenders.js";
@@ -22,16 +22,14 @@ export async function openPostgresStore(
   onAuditTransaction: (entries: number) => void = () => {},
 ): Promise<Store> {
   const db = await openPostgresDatabase(url);
+  const lockAuditChain = async (trx: Transaction<Database>) => {
+    await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(trx);
+  };
   const store = new KyselyStore(db, {
     engine: "postgres",
     location: urlWithoutPassword(url),
-    auditAppender: new TransactionalAuditAppender(
-      db,
-      async (trx) => {
-        await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(trx);
-      },
-      onAuditTransaction,
-    ),
+    auditAppender: new TransactionalAuditAppender(db, lockAuditChain, onAuditTransaction),
+    lockAuditChain,
     close: async () => {},
   });
   return translateConnectionFailures(store);

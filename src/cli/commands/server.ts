@@ -35,6 +35,12 @@ interface ServerSettings {
   custodian_drill_window_days?: number;
   /** How often the bus factor is checked and notified on change, in seconds (default 3600). */
   custody_check_seconds?: number;
+  /** A device's battery or review due within this many days is reminded of (default 30)… */
+  device_reminder_days?: number;
+  /** …and a device checked out for longer than this many hours (default 24)… */
+  device_checkout_limit_hours?: number;
+  /** …looked for this often, in seconds (default 3600). */
+  device_reminder_check_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -56,6 +62,9 @@ const FILE_KEYS = [
   "backup_keep",
   "custodian_drill_window_days",
   "custody_check_seconds",
+  "device_reminder_days",
+  "device_checkout_limit_hours",
+  "device_reminder_check_seconds",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -65,6 +74,9 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   backup_keep: [1, 10_000],
   custodian_drill_window_days: [1, 3650],
   custody_check_seconds: [1, 86_400],
+  device_reminder_days: [1, 3650],
+  device_checkout_limit_hours: [1, 8760],
+  device_reminder_check_seconds: [1, 86_400],
 };
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
 const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
@@ -127,6 +139,9 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     backup_keep: file.backup_keep,
     custodian_drill_window_days: file.custodian_drill_window_days,
     custody_check_seconds: file.custody_check_seconds,
+    device_reminder_days: file.device_reminder_days,
+    device_checkout_limit_hours: file.device_checkout_limit_hours,
+    device_reminder_check_seconds: file.device_reminder_check_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -209,6 +224,13 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       custody: {
         drillWindowDays: settings.custodian_drill_window_days,
         checkEveryMs: settings.custody_check_seconds ? settings.custody_check_seconds * 1000 : undefined,
+      },
+      deviceReminders: {
+        windowDays: settings.device_reminder_days,
+        checkoutLimitHours: settings.device_checkout_limit_hours,
+        checkEveryMs: settings.device_reminder_check_seconds
+          ? settings.device_reminder_check_seconds * 1000
+          : undefined,
       },
       auditCheckpoints: {
         ...(settings.audit_checkpoint_entries ? { everyEntries: settings.audit_checkpoint_entries } : {}),

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from "fastify";
+import { COVERAGE_FLAGS, type CoverageFactor } from "../../core/coverage.js";
+import { DEVICE_STATUSES, parseWindowDays } from "../../core/devices.js";
+import type { Services } from "../../services/index.js";
+import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dueBody, dueSchema } from "./devices.js";
+
+/** The coverage report: each protected account, its factors, and what could lock it out. */
+
+const factorSchema = {
+  type: "object",
+  properties: {
+    kind: { type: "string", description: "a device kind, or virtual-mfa for the seed breakglass holds" },
+    device_id: { type: ["string", "null"] },
+    label: { type: "string" },
+    serial: { type: ["string", "null"] },
+    location: { type: "string", description: "breakglass for the virtual MFA" },
+    status: { type: "string", enum: [...DEVICE_STATUSES, "in-breakglass"] },
+    due: dueSchema,
+    usable: { type: "boolean", description: "false for a lost device: listed, but not counted" },
+  },
+} as const;
+
+const accountSchema = {
+  type: "object",
+  properties: {
+    account: { type: "string", description: "the credential's name, or the name devices give" },
+    credential: { type: ["string", "null"], description: "the breakglass credential, if it is one" },
+    issuer: { type: ["string", "null"] },
+    account_name: { type: ["string", "null"] },
+    factors: { type: "array", items: factorSchema },
+    flags: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { flag: { type: "string", enum: [...COVERAGE_FLAGS] }, text: { type: "string" } },
+      },
+    },
+  },
+} as const;
+
+export function coverageRoutes(app: FastifyInstance, { coverage }: Services): void {
+  app.get(
+    "/v1/coverage",
+    {
+      config: { auth: "devices.read", requires: "devices.read" as const },
+      schema: {
+        summary:
+          "Every protected account with its factors, flagged single-factor, one-location, all-due or no-factor",
+        tags: ["devices"],
+        querystring: {
+          type: "object",
+          properties: {
+            due_within: {
+              type: "string",
+              maxLength: 16,
+              description: "how far ahead a battery or review counts as due: 60d, 8w (default 30d)",
+            },
+          },
+        },
+        response: {
+          200: dataEnvelope({
+            due_within_days: { type: "integer" },
+            flagged: { type: "integer", description: "accounts with at least one flag" },
+            accounts: { type: "array", items: accountSchema },
+          }),
+          400: errorSchema,
+          403: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { due_within } = request.query as { due_within?: string };
+      const report = await coverage.report(parseWindowDays(due_within ?? "30d"), request.ctx);
+      return {
+        data: {
+          due_within_days: report.windowDays,
+          flagged: report.flagged,
+          accounts: report.accounts.map((account) => ({
+            account: account.account,
+            credential: account.credential?.name ?? null,
+            issuer: account.credential?.issuer ?? null,
+            account_name: account.credential?.accountName ?? null,
+            factors: account.factors.map(factorBody),
+            flags: account.flags,
+          })),
+        },
+      };
+    },
+  );
+}
+
+function factorBody(factor: CoverageFactor) {
+  return {
+    kind: factor.kind,
+    device_id: factor.deviceId,
+    label: factor.label,
+    serial: factor.serial,
+    location: factor.location,
+    status: factor.status,
+    due: dueBody(factor.due),
+    usable: factor.usable,
+  };
+}

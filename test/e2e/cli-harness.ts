@@ -45,12 +45,15 @@ export interface ServerProcess extends SpawnedServer {
   storage: TestStorage;
 }
 
-/** `breakglass server --listen 127.0.0.1:PORT --data DIR|--database URL` as a child process, ready to answer. */
-export async function startServerProcess(storage: TestStorage): Promise<ServerProcess> {
+/** `breakglass server --listen 127.0.0.1:PORT --data DIR|--database URL [ARGS]` as a child process, ready to answer. */
+export async function startServerProcess(storage: TestStorage, args: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
-  const server = await spawnServer(["--listen", `127.0.0.1:${port}`, ...serverStorageFlags(storage)], {
-    url: `http://127.0.0.1:${port}`,
-  });
+  const server = await spawnServer(
+    ["--listen", `127.0.0.1:${port}`, ...serverStorageFlags(storage), ...args],
+    {
+      url: `http://127.0.0.1:${port}`,
+    },
+  );
   return { ...server, storage };
 }
 

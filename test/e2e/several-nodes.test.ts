@@ -5,7 +5,7 @@ import { parsePublicKey } from "../../src/core/audit-checkpoint.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { callApi } from "../support/server.js";
 import { newTestStorage, skipOutsidePostgresPass, type TestStorage } from "../support/storage.js";
-import { oathtoolCode } from "../support/tools.js";
+import { oathtoolCode, tempDir, writeFile } from "../support/tools.js";
 import { type ServerProcess, startServerProcess } from "./cli-harness.js";
 
 /**
@@ -23,7 +23,12 @@ describe.skipIf(!onPostgres)("two nodes on one PostgreSQL database", () => {
 
   beforeAll(async () => {
     storage = await newTestStorage("postgres");
-    [node1, node2] = await Promise.all([startServerProcess(storage), startServerProcess(storage)]);
+    // Checkpoints every 50 entries, so a few seconds of reads make several whatever the machine's speed.
+    const config = writeFile(tempDir(), "breakglass.json", JSON.stringify({ audit_checkpoint_entries: 50 }));
+    [node1, node2] = await Promise.all([
+      startServerProcess(storage, ["--config", config]),
+      startServerProcess(storage, ["--config", config]),
+    ]);
     const init = await callApi(node1.url, "PUT", "/v1/sys/init", {
       body: { secret_shares: 3, secret_threshold: 2 },
     });
@@ -113,7 +118,12 @@ describe.skipIf(!onPostgres)("a change on one node is in force on the other with
 
   beforeAll(async () => {
     const storage = await newTestStorage("postgres");
-    [node1, node2] = await Promise.all([startServerProcess(storage), startServerProcess(storage)]);
+    // Checkpoints every 50 entries, so a few seconds of reads make several whatever the machine's speed.
+    const config = writeFile(tempDir(), "breakglass.json", JSON.stringify({ audit_checkpoint_entries: 50 }));
+    [node1, node2] = await Promise.all([
+      startServerProcess(storage, ["--config", config]),
+      startServerProcess(storage, ["--config", config]),
+    ]);
     const init = await callApi(node1.url, "PUT", "/v1/sys/init", {
       body: { secret_shares: 1, secret_threshold: 1 },
     });

@@ -24,6 +24,9 @@ import { sysSealRoutes } from "./routes/sys-seal.js";
 import { totpAccessRoutes } from "./routes/totp-access.js";
 import { totpCodeRoutes } from "./routes/totp-code.js";
 import { totpKeyRoutes } from "./routes/totp-keys.js";
+import { uiCredentialRoutes } from "./routes/ui-credentials.js";
+import { uiSessionRoutes } from "./routes/ui-session.js";
+import { uiStaticRoutes } from "./routes/ui-static.js";
 
 /** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -32,6 +35,8 @@ export interface AppOptions {
   /** A pino logger, or false for none (tests). */
   logger: FastifyBaseLogger | false;
   https?: { cert: Buffer; key: Buffer } | null;
+  /** Where the built web UI is (default dist/ui/); tests give a directory of their own. */
+  uiDirectory?: string;
 }
 
 /** The HTTP API: Vault's paths where Vault has the feature, breakglass's own elsewhere. */
@@ -122,6 +127,9 @@ export async function buildApp(
   sysAuditSinkRoutes(app, services);
   notifyRoutes(app, services);
   coverageRoutes(app, services);
+  uiSessionRoutes(app, services);
+  uiCredentialRoutes(app, services);
+  uiStaticRoutes(app, options.uiDirectory);
   metaRoutes(app, metrics);
   await app.ready();
   return app;

@@ -3,6 +3,7 @@ import { badInput, sealedError } from "../core/errors.js";
 import type { Action } from "../core/policy.js";
 import type { RequestContext } from "../services/context.js";
 import type { Services } from "../services/index.js";
+import { CSRF_HEADER, sessionTokenFrom } from "./session-cookie.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -22,12 +23,17 @@ declare module "fastify" {
 }
 
 const MAX_REASON_LENGTH = 500;
+/** Methods that change nothing, so a cookie alone may authenticate them. */
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /** Gates every request: sealed → 503 unless the route allows it; routes with `auth` get an authenticated actor. */
 export function installRequestContext(app: FastifyInstance, services: Services): void {
   app.decorateRequest("ctx", null as unknown as RequestContext);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id); // the same id as in the audit entry and the log
+    // Codes and tokens must never sit in a cache, nor a JSON answer be sniffed into something else.
+    if (request.url.startsWith("/v1/"))
+      reply.header("cache-control", "no-store").header("x-content-type-options", "nosniff");
     request.ctx = {
       actor: null,
       requestId: request.id,
@@ -37,12 +43,13 @@ export function installRequestContext(app: FastifyInstance, services: Services):
     const config = request.routeOptions.config;
     if (!config?.sealedOk && services.seal.isSealed) throw sealedError();
     // Who is asking, and may they use this endpoint at all, before the body is parsed and validated.
-    if (config?.auth)
-      request.ctx.actor = await services.tokens.authenticate(
-        presentedToken(request),
-        request.ctx,
-        config.auth,
-      );
+    if (config?.auth) {
+      const { token, fromCookie } = presentedCredential(request);
+      request.ctx.actor = await services.tokens.authenticate(token, request.ctx, config.auth);
+      // A browser sends its cookie whoever made the page; only our page knows the CSRF token.
+      if (fromCookie && token !== undefined && !SAFE_METHODS.has(request.method))
+        await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, config.auth);
+    }
     if (config?.requires)
       await services.tokens.authorize(
         request.ctx,
@@ -52,12 +59,21 @@ export function installRequestContext(app: FastifyInstance, services: Services):
   });
 }
 
-export function presentedToken(request: FastifyRequest): string | undefined {
+/**
+ * The token of a request: API clients send a header (X-Vault-Token, or Authorization: Bearer);
+ * only a request with neither header uses the web UI's session cookie.
+ */
+export function presentedCredential(request: FastifyRequest): {
+  token: string | undefined;
+  fromCookie: boolean;
+} {
   const vaultToken = headerValue(request, "x-vault-token");
-  if (vaultToken) return vaultToken.trim();
+  if (vaultToken) return { token: vaultToken.trim(), fromCookie: false };
   const authorization = headerValue(request, "authorization");
-  const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
-  return match?.[1];
+  if (authorization !== undefined || vaultToken !== undefined)
+    return { token: authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1], fromCookie: false };
+  const token = sessionTokenFrom(headerValue(request, "cookie"));
+  return { token, fromCookie: token !== undefined };
 }
 
 /** The reason for a read: `reason` in the query or the X-Breakglass-Reason header. */

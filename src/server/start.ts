@@ -39,6 +39,8 @@ export interface ServerOptions {
   custody?: { drillWindowDays?: number; checkEveryMs?: number };
   /** The reminder window, the check-out limit, and how often devices are looked at (docs/device-reminders-and-coverage.md). */
   deviceReminders?: DeviceReminderSettings;
+  /** Where the built web UI is (default dist/ui/ beside the compiled server). */
+  uiDirectory?: string;
 }
 
 export interface RunningServer {
@@ -69,7 +71,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const logOptions = {
     level: options.logLevel ?? "info",
-    redact: { paths: ["req.headers.authorization", 'req.headers["x-vault-token"]'], censor: "[redacted]" },
+    redact: {
+      paths: ["req.headers.authorization", 'req.headers["x-vault-token"]', "req.headers.cookie"],
+      censor: "[redacted]",
+    },
   };
   const logger = options.logStream
     ? pino(logOptions, options.logStream)
@@ -117,7 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? new BackupSchedule(services.backup, services.seal, options.backups, logger)
     : null;
   backupSchedule?.start();
-  const app = await buildApp(services, metrics, { logger, https });
+  const app = await buildApp(services, metrics, { logger, https, uiDirectory: options.uiDirectory });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
   await app.listen({ host: options.host, port: options.port });

@@ -1,4 +1,5 @@
-import { type AuditEntry, auditLine } from "../core/audit-chain.js";
+import { type AuditEntry, auditLine, type ChainReport, ChainVerifier } from "../core/audit-chain.js";
+import { parsePublicKey } from "../core/audit-checkpoint.js";
 import { BreakglassError } from "../core/errors.js";
 import type { AuditFilter } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
@@ -49,6 +50,23 @@ export class AuditAccess {
         afterSeq = page.at(-1)?.seq;
       }
     })();
+  }
+
+  /**
+   * Walks the whole chain in the store, with the checkpoint signatures checked against the
+   * vault's own key: what the UI's "verify chain" shows. An auditor's independent check stays
+   * the offline one (`audit verify --file --public-key`); this one answers "is it intact now".
+   */
+  async verify(ctx: RequestContext): Promise<ChainReport> {
+    await this.recordRead({}, ctx, "audit.verify");
+    const verifier = new ChainVerifier(parsePublicKey(await this.publicKey()));
+    let afterSeq: number | undefined;
+    for (;;) {
+      const page = await this.audit.list({ afterSeq, limit: EXPORT_PAGE });
+      for (const entry of page) if (!verifier.add(entry)) return verifier.report();
+      if (page.length < EXPORT_PAGE) return verifier.report();
+      afterSeq = page.at(-1)?.seq;
+    }
   }
 
   /** The checkpoint verification key (PEM); public, readable while sealed. */

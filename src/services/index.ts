@@ -10,6 +10,7 @@ import { AuditSinkManager } from "./audit-sinks/sink-manager.js";
 import type { AuditSinkObserver, SinkLog } from "./audit-sinks/sink-queue.js";
 import { BackupService } from "./backup.js";
 import { CoverageService } from "./coverage.js";
+import { CredentialDirectory } from "./credential-directory.js";
 import { CustodianService, type CustodySettings } from "./custody/custodians.js";
 import { GenerateRootService } from "./custody/generate-root.js";
 import { RekeyService } from "./custody/rekey.js";
@@ -48,6 +49,8 @@ export interface Services {
   notifier: NotificationService;
   /** Encrypted backups, and restoring one (applied at the first unseal). */
   backup: BackupService;
+  /** What each person may read, for the web UI's list. */
+  credentialDirectory: CredentialDirectory;
   /** Custody ceremonies: new shares, a root token, a seed by quorum; and custodians' drills. */
   rekey: RekeyService;
   generateRoot: GenerateRootService;
@@ -144,8 +147,10 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     settings.log,
   );
   const coverage = new CoverageService(store, audit);
+  const credentialDirectory = new CredentialDirectory(store, approvals);
   return {
     store,
+    credentialDirectory,
     backup,
     keyRotation,
     rekey,

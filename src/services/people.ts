@@ -157,6 +157,16 @@ export class PeopleService {
     return [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])];
   }
 
+  /** What a person's own session shows of them; no check beyond the token they hold. Null when gone. */
+  async profileOf(
+    username: string,
+  ): Promise<Pick<UserRecord, "displayName" | "mfaState" | "requireMfa"> | null> {
+    const user = await this.store.findUser(username);
+    return user
+      ? { displayName: user.displayName, mfaState: user.mfaState, requireMfa: user.requireMfa }
+      : null;
+  }
+
   async groupsOf(username: string): Promise<GroupRecord[]> {
     return (await this.store.listGroups()).filter((group) => group.members.includes(username));
   }

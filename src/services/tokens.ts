@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { badInput, permissionDenied } from "../core/errors.js";
 import { type Action, checkPolicies, isAllowed } from "../core/policy.js";
 import type { Store, TokenRecord } from "../store/store.js";
@@ -10,6 +10,7 @@ const TOKEN_PREFIX = "bgs.";
 const TOKEN_BYTES = 32;
 const TOKEN_CACHE_MS = 1_000; // a revocation on another node is in force here within this
 const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+const SESSION_TTL_SECONDS = 8 * 3600;
 
 export interface TokenRequest {
   policies?: string[];
@@ -69,6 +70,29 @@ export class TokenService {
     const roles = await this.rolesOf(actor.username);
     if (roles === null) throw await refuse("the user was deleted");
     return { ...actor, policies: roles };
+  }
+
+  /** A browser session's CSRF token: derived from its token, so it needs no storage and dies with it. */
+  csrfTokenOf(token: string): string {
+    return createHmac("sha256", this.hmacKey()).update(`csrf:${token}`, "utf8").digest("base64url");
+  }
+
+  /** A write authenticated by a session cookie must echo the session's CSRF token; refusals are audited. */
+  async checkCsrf(
+    token: string,
+    presented: string | undefined,
+    ctx: RequestContext,
+    action: string,
+  ): Promise<void> {
+    const expected = Buffer.from(this.csrfTokenOf(token), "utf8");
+    const given = Buffer.from(presented ?? "", "utf8");
+    if (expected.length === given.length && timingSafeEqual(expected, given)) return;
+    await this.audit.record(ctx, {
+      action,
+      outcome: "denied",
+      details: { problem: presented ? "wrong CSRF token" : "no CSRF token" },
+    });
+    throw permissionDenied("missing or wrong CSRF token: reload the page");
   }
 
   /** The one authorisation decision. Denials are audited before the caller hears of them. */
@@ -139,6 +163,37 @@ export class TokenService {
       { username, policies, ttlSeconds, displayName: `userpass-${username}`, meta: { username } },
       null,
     );
+  }
+
+  /**
+   * A browser session opened with a pasted token: the cookie gets a child of it (same roles, at
+   * most 8 hours, never beyond the parent), so signing out ends the session, not the pasted token
+   * (the root token, say). Audited as the session's opening.
+   */
+  async issueSessionToken(ctx: RequestContext): Promise<IssuedToken> {
+    const parent = await this.authorize(ctx, "token.self");
+    const parentLeft = parent.expiresAt
+      ? Math.floor((Date.parse(parent.expiresAt) - Date.now()) / 1000)
+      : null;
+    const ttlSeconds = Math.max(1, Math.min(SESSION_TTL_SECONDS, parentLeft ?? SESSION_TTL_SECONDS));
+    const issued = await this.mint(
+      this.hmacKey(),
+      {
+        policies: parent.policies,
+        username: parent.username ?? undefined,
+        displayName: `ui-session-${parent.displayName}`,
+        meta: parent.meta,
+        ttlSeconds,
+      },
+      parent.accessor,
+    );
+    await this.audit.record(ctx, {
+      action: "ui.session.open",
+      target: `token:${issued.record.accessor}`,
+      outcome: "allowed",
+      details: { parent: parent.accessor, expires_at: issued.record.expiresAt },
+    });
+    return issued;
   }
 
   /** Ends every token of a user (deleted, or their password changed), on this node at once. */

@@ -23,6 +23,7 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/sys/health": PUBLIC,
   "/v1/audit/public-key": PUBLIC,
   "/v1/auth/userpass/login/{username}": PUBLIC,
+  "/v1/ui/session": PUBLIC, // a login; reading and ending one's own session: everyone with it
   "/v1/auth/userpass/mfa": ALL, // one's own second factor
   "/v1/auth/userpass/mfa/confirm": ALL,
   "/v1/sys/seal": ["admin", "operator"],
@@ -49,6 +50,8 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/totp/access/{name}": ["admin"],
   "/v1/audit": ["admin", "auditor"],
   "/v1/audit/export": ["admin", "auditor"],
+  "/v1/audit/verify": ["admin", "auditor"],
+  "/v1/ui/credentials": ALL, // each sees what they may read
   "/v1/auth/userpass/users/{username}": ["admin"],
   "/v1/auth/userpass/users": ["admin"],
   "/v1/groups/{name}": ["admin"],

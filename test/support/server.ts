@@ -54,6 +54,7 @@ export async function startTestServer(
     captureLog?: boolean;
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
     custody?: ServerOptions["custody"];
+    uiDirectory?: string;
   } = {},
 ): Promise<TestServer> {
   const storage = options.storage ?? (await newTestStorage());
@@ -72,6 +73,7 @@ export async function startTestServer(
     logLevel: options.captureLog ? "debug" : "silent",
     auditCheckpoints: options.auditCheckpoints,
     custody: options.custody,
+    uiDirectory: options.uiDirectory,
     logStream,
   });
   return {

@@ -105,6 +105,48 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   );
 
   app.get(
+    "/v1/audit/verify",
+    {
+      config: { auth: "audit.read", requires: "audit.read" },
+      schema: {
+        summary:
+          "Walks the whole chain in the store: links, hashes and checkpoint signatures (the UI's 'verify chain')",
+        tags: ["audit"],
+        response: {
+          200: dataEnvelope({
+            intact: { type: "boolean" },
+            entries: { type: "integer", description: "entries that hold, from the first" },
+            signed_through: {
+              type: ["integer", "null"],
+              description: "the last entry a valid checkpoint signs",
+            },
+            unsigned_tail: {
+              type: ["object", "null"],
+              properties: { from: { type: "integer" }, to: { type: "integer" } },
+            },
+            problem: {
+              type: ["object", "null"],
+              properties: { seq: { type: "integer" }, problem: { type: "string" } },
+            },
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const report = await auditAccess.verify(request.ctx);
+      return {
+        data: {
+          intact: report.firstProblem === null,
+          entries: report.count,
+          signed_through: report.lastCheckpoint?.signedSeq ?? null,
+          unsigned_tail: report.unsignedTail,
+          problem: report.firstProblem,
+        },
+      };
+    },
+  );
+
+  app.get(
     "/v1/audit/public-key",
     {
       config: { sealedOk: true },

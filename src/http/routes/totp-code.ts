@@ -40,6 +40,11 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
             valid_from: { type: "integer", description: "unix seconds" },
             expires_at: { type: "integer", description: "unix seconds: the end of the step" },
             ttl: { type: "integer", description: "seconds left, by the server's clock" },
+            server_time: {
+              type: "integer",
+              description:
+                "milliseconds since the epoch when the code was computed, to correct a client's clock",
+            },
             next_code: { type: "string" },
           }),
           400: errorSchema,
@@ -59,6 +64,7 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
         },
         request.ctx,
       );
+      const now = Date.now(); // the code was computed just now: after its audit entry was committed
       return {
         data: {
           code: released.code,
@@ -68,7 +74,8 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
           step: released.step,
           valid_from: released.validFrom,
           expires_at: released.expiresAt,
-          ttl: Math.max(0, released.expiresAt - Math.floor(Date.now() / 1000)),
+          ttl: Math.max(0, released.expiresAt - Math.floor(now / 1000)),
+          server_time: now,
           ...(released.nextCode ? { next_code: released.nextCode } : {}),
         },
       };

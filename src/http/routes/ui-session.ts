@@ -1,0 +1,156 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { badInput } from "../../core/errors.js";
+import type { Actor } from "../../services/context.js";
+import type { Services } from "../../services/index.js";
+import { presentedCredential } from "../request-context.js";
+import { dataEnvelope, errorSchema } from "../schemas.js";
+import { clearedSessionCookie, sessionCookie } from "../session-cookie.js";
+
+/**
+ * The web UI's session (docs/ui.md): a login whose token goes into an HttpOnly cookie, never into
+ * the JSON, so the page's scripts cannot leak it. Writes with the cookie need the CSRF token.
+ */
+
+const sessionSchema = dataEnvelope({
+  csrf_token: { type: "string", description: "send it as the X-Breakglass-CSRF header with every write" },
+  username: { type: ["string", "null"], description: "the person; null for a token that is not a login" },
+  display_name: { type: "string" },
+  policies: { type: "array", items: { type: "string" } },
+  expires_at: { type: ["string", "null"], description: "when the session's token ends; null: never" },
+  second_factor: { type: "string", enum: ["none", "pending", "enabled"] },
+  require_second_factor: {
+    type: "boolean",
+    description: "an admin requires one: until it is enabled, the session can only enrol it",
+  },
+});
+
+interface SessionRequest {
+  username?: string;
+  password?: string;
+  totp?: string;
+  token?: string;
+}
+
+export function uiSessionRoutes(app: FastifyInstance, services: Services): void {
+  const { tokens, userpass, people } = services;
+
+  const sessionBody = async (token: string, actor: Actor) => {
+    const person = actor.username ? await people.profileOf(actor.username) : null;
+    return {
+      data: {
+        csrf_token: tokens.csrfTokenOf(token),
+        username: actor.username,
+        display_name: person?.displayName ?? actor.displayName,
+        policies: actor.policies,
+        expires_at: actor.expiresAt,
+        second_factor: person?.mfaState ?? "none",
+        require_second_factor: person?.requireMfa ?? false,
+      },
+    };
+  };
+
+  app.post(
+    "/v1/ui/session",
+    {
+      schema: {
+        summary:
+          "Open a browser session: username and password (as userpass login, same lockout), or an existing token. The token goes into the bg_session cookie only",
+        tags: ["ui"],
+        security: [],
+        body: {
+          type: "object",
+          properties: {
+            username: { type: "string", minLength: 1, maxLength: 64 },
+            password: { type: "string", maxLength: 1024 },
+            totp: {
+              type: "string",
+              maxLength: 16,
+              description:
+                "the current code of one's second factor, once enabled; without it the login is refused like a wrong password",
+            },
+            token: { type: "string", maxLength: 200, description: "instead of username and password" },
+          },
+        },
+        response: { 200: sessionSchema, 400: errorSchema, 403: errorSchema, 429: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      requireJsonBody(request);
+      const body = request.body as SessionRequest;
+      const { token, actor } = await openSession(body, request);
+      reply.header("set-cookie", sessionCookie(token, actor.expiresAt));
+      return sessionBody(token, actor);
+    },
+  );
+
+  app.get(
+    "/v1/ui/session",
+    {
+      config: { auth: "ui.session.read", requires: "token.self" },
+      schema: {
+        summary: "The browser session of the bg_session cookie (never its token)",
+        tags: ["ui"],
+        response: { 200: sessionSchema, 403: errorSchema },
+      },
+    },
+    async (request) => {
+      const actor = await tokens.lookupSelf(request.ctx);
+      // Authenticated before the handler ran, so the request did present a token.
+      return sessionBody(presentedCredential(request).token as string, actor);
+    },
+  );
+
+  app.delete(
+    "/v1/ui/session",
+    {
+      config: { auth: "ui.session.close", requires: "token.self" },
+      schema: {
+        summary: "Log out: revoke the session's token and clear the cookie (needs X-Breakglass-CSRF)",
+        tags: ["ui"],
+        response: { 204: { type: "null" }, 400: errorSchema, 403: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      // Ending an API client's token here by mistake would surprise it: that is revoke-self's job.
+      if (!presentedCredential(request).fromCookie)
+        throw badInput(
+          "this ends a browser session (the bg_session cookie); an API token ends with POST /v1/auth/token/revoke-self",
+        );
+      await tokens.revokeSelf(request.ctx);
+      return reply.header("set-cookie", clearedSessionCookie()).code(204).send();
+    },
+  );
+
+  async function openSession(body: SessionRequest, request: FastifyRequest) {
+    const byPassword = body.username !== undefined || body.password !== undefined;
+    if (body.token !== undefined && !byPassword) {
+      request.ctx.actor = await tokens.authenticate(body.token, request.ctx, "ui.session.open");
+      // The cookie holds a child of the pasted token: signing out must not end the root token.
+      const { token, record } = await tokens.issueSessionToken(request.ctx);
+      const { tokenHmac: _hmac, ...actor } = record;
+      return { token, actor };
+    }
+    if (body.token !== undefined || body.username === undefined || body.password === undefined)
+      throw badInput(
+        "give either username and password (and totp once a second factor is enabled), or token",
+      );
+    const { token, record } = await userpass.login(
+      body.username,
+      body.password,
+      body.totp ?? null,
+      request.ctx,
+    );
+    const { tokenHmac: _hmac, ...actor } = record;
+    return { token, actor };
+  }
+}
+
+/**
+ * A page on another site can post a form or a "simple" fetch here, but not with this content
+ * type without a CORS preflight we never grant: so no site can log a browser into its account.
+ */
+function requireJsonBody(request: FastifyRequest): void {
+  const type = request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json")
+    throw badInput("send the body as JSON with Content-Type: application/json");
+}

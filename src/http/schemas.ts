@@ -1,5 +1,6 @@
 import type { FastifyReply } from "fastify";
 import type { TokenRecord } from "../store/store.js";
+import { presentedCredential } from "./request-context.js";
 
 /** JSON schemas shared by several routes. */
 
@@ -63,7 +64,9 @@ export function tokenAuthBody(token: string, record: TokenRecord) {
 
 /** Vault's LIST answer: the names, or 404 with an empty error list when there are none. */
 export function listReply(reply: FastifyReply, keys: string[]) {
-  if (keys.length === 0) return reply.code(404).send({ errors: [] });
+  // The web UI (cookie session) gets an empty list: a 404 would be an error in the browser's console.
+  if (keys.length === 0 && !presentedCredential(reply.request).fromCookie)
+    return reply.code(404).send({ errors: [] });
   return { data: { keys } };
 }
 

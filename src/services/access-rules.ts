@@ -48,9 +48,28 @@ export class AccessRuleService {
   }
 
   async get(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord> {
-    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
-    const rule = await this.store.approvals.findRule(keyName);
+    const rule = await this.find(keyName, ctx);
     if (!rule) throw notFound(`${keyName} has no access rule: only admins may read it`);
     return rule;
+  }
+
+  /** The rule, or null when the credential has none (only admins read it then). */
+  async find(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord | null> {
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    return this.store.approvals.findRule(keyName);
+  }
+
+  /** Removes the rule: from then on only admins (and machine reader tokens) read the credential. */
+  async delete(keyName: string, ctx: RequestContext): Promise<void> {
+    checkKeyName(keyName);
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    if (!(await this.store.approvals.findRule(keyName))) throw notFound(`${keyName} has no access rule`);
+    await this.audit.record(ctx, {
+      action: "access.rule.delete",
+      target: `totp/access/${keyName}`,
+      outcome: "allowed",
+    });
+    await this.store.approvals.deleteRule(keyName);
+    this.onRuleChanged(keyName);
   }
 }

@@ -96,3 +96,36 @@ describe("GET /v1/audit/verify", () => {
     expect(broken.problem.problem).toMatch(/altered/);
   });
 });
+
+describe("the web UI's quiet answers (a 404 is an error in the browser's console)", () => {
+  it("gives a browser session empty lists, a null mail server and a null rule, where API clients get 404", async () => {
+    const opened = await t.call("POST", "/v1/ui/session", {
+      body: { token: root },
+      headers: { "content-type": "application/json" },
+    });
+    const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const browser = { headers: { cookie } };
+    expect((await t.call("GET", "/v1/notify/webhooks?list=true", browser)).json).toEqual({
+      data: { keys: [] },
+    });
+    expect((await t.call("GET", "/v1/notify/webhooks?list=true", { token: root })).status).toBe(404);
+    expect((await t.call("GET", "/v1/notify/smtp", browser)).json).toEqual({ data: null });
+    expect((await t.call("GET", "/v1/notify/smtp", { token: root })).status).toBe(404);
+    expect((await t.call("GET", "/v1/totp/access/bank", browser)).json).toEqual({ data: null });
+    expect((await t.call("GET", "/v1/totp/access/bank", { token: root })).status).toBe(404);
+    expect((await t.call("GET", "/v1/totp/access/registrar", browser)).json.data.readers).toEqual([
+      "user:alice",
+      "user:bob",
+    ]);
+  });
+
+  it("DELETE /v1/totp/access/:name removes a rule: the readers it named lose the credential", async () => {
+    expect((await t.call("DELETE", "/v1/totp/access/registrar", { token: tokenOf.alice })).status).toBe(403);
+    expect((await t.call("DELETE", "/v1/totp/access/registrar", { token: root })).status).toBe(204);
+    expect((await t.call("GET", "/v1/totp/access/registrar", { token: root })).status).toBe(404);
+    expect((await t.call("DELETE", "/v1/totp/access/registrar", { token: root })).status).toBe(404);
+    expect((await listed(tokenOf.bob as string)).map((c: { name: string }) => c.name)).toEqual([]);
+    const audit = await t.call("GET", "/v1/audit?action=access.rule.delete", { token: root });
+    expect(audit.json.data.entries).toHaveLength(1);
+  });
+});

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
+import { BreakglassError } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import type { SmtpView, WebhookView } from "../../services/notify/notifier.js";
+import { presentedCredential } from "../request-context.js";
 import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -135,10 +137,27 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "The mail server, without its password",
         tags: ["notify"],
-        response: { 200: dataEnvelope(smtpProperties), 404: errorSchema },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              data: { ...dataEnvelope(smtpProperties).properties.data, type: ["object", "null"] },
+            },
+          },
+          404: errorSchema,
+        },
       },
     },
-    async (request) => ({ data: smtpBody(await notifier.readSmtp(request.ctx)) }),
+    async (request) => {
+      try {
+        return { data: smtpBody(await notifier.readSmtp(request.ctx)) };
+      } catch (error) {
+        // None set: 404 as for any missing path, but `data: null` for the web UI (no console error).
+        const none = error instanceof BreakglassError && error.code === "NOT_FOUND";
+        if (none && presentedCredential(request).fromCookie) return { data: null };
+        throw error;
+      }
+    },
   );
 
   vaultWrite(

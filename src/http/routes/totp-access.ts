@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { AccessRuleRecord } from "../../store/store.js";
+import { presentedCredential } from "../request-context.js";
 import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -84,12 +85,43 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
         summary: "A credential's access rule",
         tags: ["access"],
         params: keyNameParams,
-        response: { 200: dataEnvelope(ruleProperties), 404: errorSchema },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              data: { ...dataEnvelope(ruleProperties).properties.data, type: ["object", "null"] },
+            },
+          },
+          404: errorSchema,
+        },
       },
     },
     async (request) => {
       const { name } = request.params as { name: string };
+      // No rule: 404 for API clients, `data: null` for the web UI (a 404 is a console error there).
+      if (presentedCredential(request).fromCookie) {
+        const rule = await accessRules.find(name, request.ctx);
+        return { data: rule ? ruleBody(rule) : null };
+      }
       return { data: ruleBody(await accessRules.get(name, request.ctx)) };
+    },
+  );
+
+  app.delete(
+    "/v1/totp/access/:name",
+    {
+      config: { auth: "access.configure", requires: "access.configure" },
+      schema: {
+        summary: "Remove a credential's access rule: only admins read it afterwards",
+        tags: ["access"],
+        params: keyNameParams,
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      await accessRules.delete(name, request.ctx);
+      return reply.code(204).send();
     },
   );
 }

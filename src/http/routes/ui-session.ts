@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { badInput } from "../../core/errors.js";
+import { BreakglassError, badInput } from "../../core/errors.js";
 import type { Actor } from "../../services/context.js";
 import type { Services } from "../../services/index.js";
 import { presentedCredential } from "../request-context.js";
@@ -86,17 +86,30 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
   app.get(
     "/v1/ui/session",
     {
-      config: { auth: "ui.session.read", requires: "token.self" },
       schema: {
-        summary: "The browser session of the bg_session cookie (never its token)",
+        summary:
+          "The browser session of the bg_session cookie (never its token); data is null when there is none, so a page load logs no error",
         tags: ["ui"],
-        response: { 200: sessionSchema, 403: errorSchema },
+        response: {
+          200: {
+            type: "object",
+            properties: { data: { ...sessionSchema.properties.data, type: ["object", "null"] } },
+          },
+        },
       },
     },
-    async (request) => {
-      const actor = await tokens.lookupSelf(request.ctx);
-      // Authenticated before the handler ran, so the request did present a token.
-      return sessionBody(presentedCredential(request).token as string, actor);
+    async (request, reply) => {
+      const { token } = presentedCredential(request);
+      if (!token) return { data: null };
+      try {
+        request.ctx.actor = await tokens.authenticate(token, request.ctx, "ui.session.read");
+      } catch (error) {
+        if (!(error instanceof BreakglassError) || error.code !== "PERMISSION_DENIED") throw error;
+        // Expired, revoked or forged: the browser forgets it (the refusal is on the audit log).
+        reply.header("set-cookie", clearedSessionCookie());
+        return { data: null };
+      }
+      return sessionBody(token, await tokens.lookupSelf(request.ctx));
     },
   );
 

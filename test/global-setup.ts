@@ -33,7 +33,11 @@ export default async function prepareTestRun(): Promise<() => Promise<void>> {
     throw new Error(`BREAKGLASS_TEST_ENGINE=postgres needs a database. ${POSTGRES_HOW_TO}`);
   if (!POSTGRES_ADMIN_URL) console.warn(POSTGRES_HOW_TO);
   console.log(`storage engine under test: ${TEST_ENGINE}`);
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  // A production build, as users get (vitest's NODE_ENV=test would make Vite build for development).
+  execFileSync("npm", ["run", "--silent", "build"], {
+    stdio: "inherit",
+    env: { ...process.env, NODE_ENV: "production" },
+  });
   await dropTestDatabases();
   return dropTestDatabases;
 }

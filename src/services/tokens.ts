@@ -181,7 +181,7 @@ export class TokenService {
       {
         policies: parent.policies,
         username: parent.username ?? undefined,
-        displayName: `ui-session-${parent.displayName}`,
+        displayName: parent.displayName, // the person sees who they are; the audit entry names the parent
         meta: parent.meta,
         ttlSeconds,
       },

@@ -97,7 +97,7 @@ describe("opening a session", () => {
     expect(session.response.text).not.toContain(root);
     expect(session.response.json.data).toMatchObject({
       username: null,
-      display_name: "ui-session-root",
+      display_name: "root",
       policies: ["root"],
       second_factor: "none",
       require_second_factor: false,

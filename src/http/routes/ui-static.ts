@@ -9,8 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
  * unseal screen is part of the UI) and need no token: the API behind them does.
  */
 
-/** src/http/routes/ compiles to dist/http/routes/, beside dist/ui/. */
-export const DEFAULT_UI_DIRECTORY = fileURLToPath(new URL("../../ui", import.meta.url));
+/** The package's dist/ui/, whether this module runs compiled (dist/http/routes/) or from source (src/http/routes/). */
+export const DEFAULT_UI_DIRECTORY = fileURLToPath(new URL("../../../dist/ui", import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

@@ -1,0 +1,131 @@
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { ApiError, call, useCsrfToken } from "./api.js";
+import { ErrorNotice } from "./components/page.js";
+import { Login } from "./pages/login.js";
+import { SealScreen } from "./pages/seal.js";
+import { href, match, navigate, usePath } from "./router.js";
+import { ROUTES } from "./routes.js";
+import { holds, type Session, SessionContext } from "./session.js";
+import { ThemeToggle } from "./theme.js";
+
+type Stage =
+  | { name: "starting" }
+  | { name: "unreachable"; error: string }
+  | { name: "seal" }
+  | { name: "login" }
+  | { name: "ready"; session: Session };
+
+/** Decides what to show: the seal screen until unsealed, then sign-in, then the app. */
+export function App() {
+  const [stage, setStage] = useState<Stage>({ name: "starting" });
+
+  const recheck = useCallback(async () => {
+    try {
+      const seal = await call<{ initialized: boolean; sealed: boolean }>("GET", "/v1/sys/seal-status");
+      if (!seal.body.initialized || seal.body.sealed) return setStage({ name: "seal" });
+      const answer = await call<{ data: Session | null }>("GET", "/v1/ui/session");
+      const session = answer.body.data;
+      if (session === null) {
+        useCsrfToken("");
+        return setStage({ name: "login" });
+      }
+      useCsrfToken(session.csrf_token);
+      setStage({ name: "ready", session });
+    } catch (error) {
+      setStage({ name: "unreachable", error: error instanceof ApiError ? error.message : String(error) });
+    }
+  }, []);
+
+  useEffect(() => {
+    void recheck();
+  }, [recheck]);
+
+  const signOut = useCallback(async () => {
+    await call("DELETE", "/v1/ui/session", undefined, { accept: [403] });
+    useCsrfToken("");
+    navigate("/");
+    setStage({ name: "login" });
+  }, []);
+
+  return (
+    <div class="app">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      {stage.name === "ready" ? (
+        <SessionContext.Provider value={{ session: stage.session, refresh: recheck, signOut }}>
+          <Shell session={stage.session} signOut={signOut} />
+        </SessionContext.Provider>
+      ) : (
+        <>
+          <TopBar />
+          <main id="main" class="main narrow">
+            {stage.name === "starting" ? <p class="muted">Connecting…</p> : null}
+            {stage.name === "unreachable" ? <ErrorNotice error={stage.error} /> : null}
+            {stage.name === "seal" ? <SealScreen onUnsealed={recheck} /> : null}
+            {stage.name === "login" ? <Login onSignedIn={recheck} /> : null}
+          </main>
+        </>
+      )}
+    </div>
+  );
+}
+
+function TopBar(props: { children?: preact.ComponentChildren }) {
+  return (
+    <header class="topbar">
+      <a class="brand" {...href("/")}>
+        breakglass
+      </a>
+      <div class="topbar-end">
+        {props.children}
+        <ThemeToggle />
+      </div>
+    </header>
+  );
+}
+
+function Shell(props: { session: Session; signOut: () => Promise<void> }) {
+  const path = usePath();
+  const visible = ROUTES.filter((route) => route.nav && holds(props.session, route.nav));
+  let page: preact.JSX.Element = <p>No such page.</p>;
+  for (const route of ROUTES) {
+    const params = match(route.path, path);
+    if (params) {
+      page = <route.page params={params} />;
+      break;
+    }
+  }
+  return (
+    <>
+      <TopBar>
+        <span class="who">{props.session.display_name || props.session.username || "token"}</span>
+        <button type="button" class="button secondary" onClick={() => void props.signOut()}>
+          Sign out
+        </button>
+      </TopBar>
+      <div class="layout">
+        <nav class="nav" aria-label="Main">
+          {(["main", "admin"] as const).map((section) => {
+            const links = visible.filter((route) => route.section === section);
+            if (links.length === 0) return null;
+            return (
+              <ul key={section} aria-label={section === "admin" ? "Administration" : "Everyday"}>
+                {links.map((route) => (
+                  <li key={route.path}>
+                    <a {...href(route.path)} aria-current={match(route.path, path) ? "page" : undefined}>
+                      {route.title}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            );
+          })}
+        </nav>
+        <main id="main" class="main">
+          {page}
+        </main>
+      </div>
+    </>
+  );
+}

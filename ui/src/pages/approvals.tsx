@@ -1,0 +1,184 @@
+import { useEffect, useState } from "preact/hooks";
+import { data } from "../api.js";
+import { type ApprovalView, approvalsGiven, hasExpired } from "../components/approval-state.js";
+import { Field } from "../components/field.js";
+import { ErrorNotice, Loading, Page } from "../components/page.js";
+import { Time } from "../components/time.js";
+import { useLoad } from "../hooks.js";
+import { href } from "../router.js";
+
+/** "pending", "approved until …", "approved, expired", "denied by user:bob". */
+function statusText(approval: ApprovalView): string {
+  if (approval.status === "approved") return hasExpired(approval) ? "Approved, now expired" : "Approved";
+  if (approval.status === "denied") {
+    const denial = approval.votes.find((vote) => vote.decision === "denied");
+    return denial ? `Denied by ${denial.approver}` : "Denied";
+  }
+  if (approval.status === "pending")
+    return `Waiting: ${approvalsGiven(approval)} of ${approval.approvals_required} approvals`;
+  return approval.status;
+}
+
+const REFRESH_MS = 5000;
+
+/** The approver's inbox, and the state of one's own requests; both refreshed every 5 s. */
+export function Approvals(_props: { params: Record<string, string> }) {
+  const inbox = useLoad(() => data<{ approvals: ApprovalView[] }>("GET", "/v1/approvals?status=pending"));
+  const mine = useLoad(() => data<{ approvals: ApprovalView[] }>("GET", "/v1/approvals?mine=true"));
+  const [said, setSaid] = useState("");
+  const { reload: reloadInbox } = inbox;
+  const { reload: reloadMine } = mine;
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      reloadInbox();
+      reloadMine();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reloadInbox, reloadMine]);
+
+  const decided = (approval: ApprovalView, decision: "approve" | "deny") => {
+    setSaid(
+      `${decision === "approve" ? "Approved" : "Denied"} ${approval.requester}'s request to read ${approval.key}` +
+        (approval.status === "pending"
+          ? ` (${approvalsGiven(approval)} of ${approval.approvals_required} so far)`
+          : ""),
+    );
+    reloadInbox();
+    reloadMine();
+  };
+
+  const pending = inbox.value?.approvals ?? null;
+  const own = mine.value
+    ? [...mine.value.approvals].sort((a, b) => b.created_at.localeCompare(a.created_at))
+    : null;
+
+  return (
+    <Page title="Approvals">
+      <p class="muted" role="status">
+        {said}
+      </p>
+      <section aria-labelledby="approvals-inbox">
+        <h2 id="approvals-inbox">Waiting for your decision</h2>
+        <ErrorNotice error={inbox.error} />
+        {pending === null ? (
+          inbox.loading ? (
+            <Loading />
+          ) : null
+        ) : pending.length === 0 ? (
+          <p class="empty">Nothing waits for your decision.</p>
+        ) : (
+          <div class="approval-list">
+            {pending.map((approval) => (
+              <Decision key={approval.id} approval={approval} onDecided={decided} />
+            ))}
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="approvals-mine">
+        <h2 id="approvals-mine">My requests</h2>
+        <ErrorNotice error={mine.error} />
+        {own === null ? (
+          mine.loading ? (
+            <Loading />
+          ) : null
+        ) : own.length === 0 ? (
+          <p class="empty">You have not asked for any approval.</p>
+        ) : (
+          <table class="stack-table">
+            <thead>
+              <tr>
+                <th scope="col">Credential</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Status</th>
+                <th scope="col">Asked</th>
+                <th scope="col">Valid until</th>
+              </tr>
+            </thead>
+            <tbody>
+              {own.map((approval) => (
+                <tr key={approval.id}>
+                  <td data-label="Credential">
+                    <a {...href(`/credentials/${encodeURIComponent(approval.key)}`)}>{approval.key}</a>
+                  </td>
+                  <td data-label="Reason">{approval.reason}</td>
+                  <td data-label="Status">{statusText(approval)}</td>
+                  <td data-label="Asked">
+                    <Time iso={approval.created_at} />
+                  </td>
+                  <td data-label="Valid until">
+                    <Time iso={approval.expires_at} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </Page>
+  );
+}
+
+function Decision(props: {
+  approval: ApprovalView;
+  onDecided: (approval: ApprovalView, decision: "approve" | "deny") => void;
+}) {
+  const { approval } = props;
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const headingId = `approval-${approval.id}`;
+
+  const decide = async (decision: "approve" | "deny") => {
+    setBusy(true);
+    setError(null);
+    try {
+      const text = comment.trim();
+      const view = await data<ApprovalView>(
+        "POST",
+        `/v1/approvals/${encodeURIComponent(approval.id)}/${decision}`,
+        text ? { comment: text } : {},
+      );
+      props.onDecided(view, decision);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <article class="card approval-card" aria-labelledby={headingId}>
+      <h3 id={headingId}>{approval.key}</h3>
+      <dl class="facts">
+        <dt>Requested by</dt>
+        <dd>{approval.requester}</dd>
+        <dt>Reason</dt>
+        <dd>{approval.reason}</dd>
+        <dt>Asked</dt>
+        <dd>
+          <Time iso={approval.created_at} />
+        </dd>
+        <dt>Approvals</dt>
+        <dd>
+          {approvalsGiven(approval)} of {approval.approvals_required} given
+        </dd>
+      </dl>
+      <Field
+        label="Comment (optional)"
+        value={comment}
+        onValue={setComment}
+        maxLength={500}
+        autocomplete="off"
+      />
+      <ErrorNotice error={error} />
+      <div class="actions">
+        <button type="button" class="button" disabled={busy} onClick={() => void decide("approve")}>
+          Approve
+        </button>
+        <button type="button" class="button danger" disabled={busy} onClick={() => void decide("deny")}>
+          Deny
+        </button>
+      </div>
+    </article>
+  );
+}

@@ -1,5 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { dropTestDatabases, POSTGRES_ADMIN_URL, POSTGRES_HOW_TO, TEST_ENGINE } from "./support/storage.js";
+import {
+  dropTestDatabases,
+  newTestRunMark,
+  POSTGRES_ADMIN_URL,
+  POSTGRES_HOW_TO,
+  TEST_ENGINE,
+} from "./support/storage.js";
 
 /**
  * Once around the whole run: the tests check breakglass against independent tools, so say
@@ -7,6 +13,8 @@ import { dropTestDatabases, POSTGRES_ADMIN_URL, POSTGRES_HOW_TO, TEST_ENGINE } f
  * test databases are dropped afterwards.
  */
 export default async function prepareTestRun(): Promise<() => Promise<void>> {
+  // Inherited by the test workers: this run's PostgreSQL databases carry it in their names.
+  process.env.BREAKGLASS_TEST_RUN ??= newTestRunMark();
   const missing = [
     "oathtool",
     "gpg",
@@ -17,6 +25,7 @@ export default async function prepareTestRun(): Promise<() => Promise<void>> {
     "python3",
     "jq",
     "pg_dump",
+    "chromium",
   ].filter((tool) => {
     try {
       execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
@@ -27,7 +36,7 @@ export default async function prepareTestRun(): Promise<() => Promise<void>> {
   });
   if (missing.length > 0)
     throw new Error(
-      `missing test tools: ${missing.join(", ")}. Install them: apt-get install -y oathtool gnupg qrencode zbar-tools jq postgresql-client`,
+      `missing test tools: ${missing.join(", ")}. Install them: apt-get install -y oathtool gnupg qrencode zbar-tools jq postgresql-client chromium`,
     );
   if (TEST_ENGINE === "postgres" && !POSTGRES_ADMIN_URL)
     throw new Error(`BREAKGLASS_TEST_ENGINE=postgres needs a database. ${POSTGRES_HOW_TO}`);

@@ -21,6 +21,9 @@ export const POSTGRES_ADMIN_URL = process.env.BREAKGLASS_TEST_DATABASE_URL;
 export const POSTGRES_HOW_TO =
   "PostgreSQL tests skipped: set BREAKGLASS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run them";
 export const TEST_DATABASE_PREFIX = "breakglass_test_";
+/** This test run's mark in its databases' names (set by the global setup): runs sharing a server leave each other's alone. */
+const runMark = () => process.env.BREAKGLASS_TEST_RUN ?? "0";
+const STALE_AFTER_SECONDS = 6 * 3600;
 
 /**
  * For tests that need PostgreSQL itself (several nodes, migration, schema comparison): true when
@@ -37,7 +40,7 @@ export function skipOutsidePostgresPass(what: string): boolean {
 export async function newTestStorage(engine: Engine = TEST_ENGINE): Promise<TestStorage> {
   if (engine === "sqlite") return { engine, dataDir: tempDir() };
   if (!POSTGRES_ADMIN_URL) throw new Error(POSTGRES_HOW_TO);
-  const name = TEST_DATABASE_PREFIX + randomBytes(6).toString("hex");
+  const name = `${TEST_DATABASE_PREFIX}${runMark()}_${randomBytes(6).toString("hex")}`;
   await withAdminClient((client) => client.query(`create database ${name}`));
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
@@ -138,13 +141,27 @@ export async function withAdminClient<T>(use: (client: pg.Client) => Promise<T>)
   }
 }
 
-/** Drops the databases earlier test runs made (also those of a run that was killed). */
+/** A run's mark: seconds since the epoch when it started, then random hex. */
+export function newTestRunMark(): string {
+  return `${Math.floor(Date.now() / 1000)}x${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Drops this run's databases, and those of runs older than a few hours (killed ones). A run going
+ * on beside this one on the same server (another checkout's CI, say) keeps its databases.
+ */
 export async function dropTestDatabases(): Promise<void> {
   if (!POSTGRES_ADMIN_URL) return;
   await withAdminClient(async (client) => {
     const { rows } = await client.query("select datname from pg_database where datname like $1", [
       `${TEST_DATABASE_PREFIX}%`,
     ]);
-    for (const { datname } of rows) await client.query(`drop database if exists ${datname} with (force)`);
+    const now = Date.now() / 1000;
+    for (const { datname } of rows as { datname: string }[]) {
+      const mark = datname.slice(TEST_DATABASE_PREFIX.length).split("_")[0] ?? "";
+      const started = Number(mark.split("x")[0]);
+      const stale = !Number.isFinite(started) || started === 0 || now - started > STALE_AFTER_SECONDS;
+      if (mark === runMark() || stale) await client.query(`drop database if exists ${datname} with (force)`);
+    }
   });
 }

@@ -92,6 +92,9 @@ async function waitForHealth(url: string, child: ChildProcess, log: () => string
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${log()}`);
     try {
       await fetch(`${url}/v1/sys/health`);
+      // The startup line may still be in the pipe when the first request is answered.
+      while (!log().includes("listening on") && Date.now() < deadline)
+        await new Promise((wait) => setTimeout(wait, 20));
       return;
     } catch {
       await new Promise((wait) => setTimeout(wait, 50));

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from "node:crypto";
+import { hash, type KeyObject } from "node:crypto";
 import { CHECKPOINT_ACTION, checkpointProblem } from "./audit-checkpoint.js";
 
 /**
@@ -32,40 +32,64 @@ export interface AuditEntry extends AuditFields {
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 export function canonicalJson(value: Json): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] as Json)}`).join(",")}}`;
+  // Loops and concatenation rather than map/join: every code read hashes one entry on the way out.
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? "," : "") + canonicalJson(value[i] as Json);
+    return `${out}]`;
   }
-  return JSON.stringify(value);
+  const keys = Object.keys(value).sort();
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    out += `${i > 0 ? "," : ""}${JSON.stringify(key)}:${canonicalJson(value[key] as Json)}`;
+  }
+  return `${out}}`;
 }
 
-/** Names every hashed field explicitly, so a column added later cannot silently change old hashes. */
+/**
+ * Every hashed field, named explicitly (so a column added later cannot silently change old
+ * hashes) and already in canonical (sorted) order, with its `"key":` text made once.
+ */
+const HASHED_FIELDS = [
+  "action",
+  "actor",
+  "approval_ids",
+  "details",
+  "outcome",
+  "prev_hash",
+  "reason",
+  "remote_addr",
+  "request_id",
+  "seq",
+  "target",
+  "time",
+  "user_agent",
+] as const satisfies readonly (keyof AuditEntry)[];
+const LINE_FIELDS = [...HASHED_FIELDS, "hash"].sort() as (keyof AuditEntry)[];
+
+type FieldList = readonly (keyof AuditEntry)[];
+const keyPrefixes = (fields: FieldList) =>
+  fields.map((field, i) => `${i === 0 ? "{" : ","}${JSON.stringify(field)}:`);
+const HASHED_PREFIXES = keyPrefixes(HASHED_FIELDS);
+const LINE_PREFIXES = keyPrefixes(LINE_FIELDS);
+
+/** canonicalJson of the object made of `fields` of `entry`: the same bytes, without sorting each time. */
+function canonicalFields(entry: Partial<AuditEntry>, fields: FieldList, prefixes: string[]): string {
+  let out = "";
+  for (let i = 0; i < fields.length; i++)
+    out += (prefixes[i] as string) + canonicalJson(entry[fields[i] as keyof AuditEntry] as Json);
+  return `${out}}`;
+}
+
 export function hashEntry(entry: Omit<AuditEntry, "hash">): string {
-  const hashed: { [key: string]: Json } = {
-    seq: entry.seq,
-    time: entry.time,
-    actor: entry.actor,
-    action: entry.action,
-    target: entry.target,
-    outcome: entry.outcome,
-    reason: entry.reason,
-    request_id: entry.request_id,
-    remote_addr: entry.remote_addr,
-    user_agent: entry.user_agent,
-    approval_ids: entry.approval_ids,
-    details: entry.details,
-    prev_hash: entry.prev_hash,
-  };
-  return createHash("sha256")
-    .update(entry.prev_hash, "utf8")
-    .update(canonicalJson(hashed), "utf8")
-    .digest("hex");
+  return hash("sha256", entry.prev_hash + canonicalFields(entry, HASHED_FIELDS, HASHED_PREFIXES), "hex");
 }
 
 /** The line of an entry in exports, sinks and files: canonical JSON, so every copy is byte-for-byte the same. */
 export function auditLine(entry: AuditEntry): string {
-  return canonicalJson(entry as unknown as Json);
+  return canonicalFields(entry, LINE_FIELDS, LINE_PREFIXES);
 }
 
 export type ChainHead = { seq: number; hash: string };

@@ -1,7 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type AuditFields,
+  auditLine,
   canonicalJson,
   chainEntries,
   GENESIS_HASH,
@@ -74,5 +77,42 @@ describe("the audit chain", () => {
       seq: 3,
       problem: expect.stringContaining("does not link"),
     });
+  });
+
+  it("writes lines and hashes as jq -cS does, for any field values (1,000 random entries)", () => {
+    // jq escapes U+007F where JSON.stringify does not, and has no lone surrogates: both left out here.
+    const text = fc.string({ unit: "grapheme", maxLength: 40 }).filter((t) => !t.includes("\u007f"));
+    const orNull = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: null });
+    const randomFields: fc.Arbitrary<AuditFields> = fc.record({
+      time: fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      actor: text,
+      action: text,
+      target: orNull(text),
+      outcome: fc.constantFrom("allowed", "denied", "failed"),
+      reason: orNull(text),
+      request_id: orNull(text),
+      remote_addr: orNull(text),
+      user_agent: orNull(text),
+      approval_ids: fc.array(text, { maxLength: 3 }),
+      details: fc.dictionary(
+        fc.stringMatching(/^[a-z_]{1,12}$/),
+        fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)),
+        { maxKeys: 5 },
+      ),
+    });
+    const entries = chainEntries(null, fc.sample(randomFields, { numRuns: 1000, seed: 42 }));
+    const lines = entries.map(auditLine);
+    const jq = (filter: string) =>
+      execFileSync("jq", ["-cS", filter], { input: lines.join("\n"), encoding: "utf8" })
+        .trimEnd()
+        .split("\n");
+    expect(jq(".")).toEqual(lines);
+    const rehashed = jq("del(.hash)").map((hashed, i) =>
+      createHash("sha256")
+        .update((entries[i]?.prev_hash ?? "") + hashed, "utf8")
+        .digest("hex"),
+    );
+    expect(rehashed).toEqual(entries.map((entry) => entry.hash));
+    expect(verifyChain(entries)).toMatchObject({ count: 1000, firstProblem: null });
   });
 });

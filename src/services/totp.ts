@@ -23,6 +23,7 @@ import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
 import type { SealService } from "./seal.js";
+import { SeedCache } from "./seed-cache.js";
 import type { TokenService } from "./tokens.js";
 import { TtlCache } from "./ttl-cache.js";
 
@@ -71,6 +72,7 @@ const DEFAULT_SKEW = 1;
 /** Keys named so are people's own second factors (services/second-factor.ts): validated, never read. */
 export const SECOND_FACTOR_PREFIX = "userpass-mfa.";
 const KEY_CACHE_MS = 1_000; // a deletion on another node is in force here within this
+const SEED_CACHE_ENTRIES = 10_000;
 const DEFAULT_QR_SIZE = 200;
 const target = (name: string) => `totp/keys/${name}`;
 /** Associated data of a key's sealed seed: it opens only as that key's, at that key version. */
@@ -80,6 +82,8 @@ export const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${na
 export class TotpService {
   /** Key rows for code reads (ciphertext and parameters only; validation always reads the store). */
   private readonly keyCache = new TtlCache<TotpKeyRecord>(KEY_CACHE_MS);
+  /** Seeds opened for code reads, overwritten when the vault is sealed. */
+  private readonly seeds = new SeedCache(SEED_CACHE_ENTRIES);
 
   constructor(
     private readonly store: Store,
@@ -88,7 +92,9 @@ export class TotpService {
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
     private readonly notifier: Notifier,
-  ) {}
+  ) {
+    seal.onWipe(() => this.seeds.wipe());
+  }
 
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
     checkKeyName(name);
@@ -190,6 +196,7 @@ export class TotpService {
     });
     if (exists) await this.store.deleteTotpKey(name);
     this.keyCache.delete(name);
+    this.seeds.forget(name);
   }
 
   /** The current code (and the next, for enrolment), released only after its audit entry is committed. */
@@ -230,6 +237,7 @@ export class TotpService {
     );
     const key = await this.keyCache.getOrLoad(name, () => this.store.findTotpKey(name));
     if (!key) {
+      this.seeds.forget(name); // deleted on another node
       await this.audit.record(ctx, {
         action,
         target: target(name),
@@ -259,15 +267,13 @@ export class TotpService {
       text: `${reader.id} read the code of ${name}${options.reason ? `: "${options.reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
       requestId: ctx.requestId,
     });
-    const seed = await this.openSeed(key);
-    try {
-      const params = checkParameters(key);
-      const current = codeForStep(seed, params, step);
-      const next = options.enroll ? codeForStep(seed, params, step + 1).code : null;
-      return { ...current, nextCode: next, algorithm: key.algorithm, digits: key.digits, period: key.period };
-    } finally {
-      seed.fill(0);
-    }
+    await this.takeUpKeyVersion(key.keyVersion);
+    // Nothing awaits from here to the code: a seal or an eviction cannot overwrite the seed in use.
+    const seed = this.seeds.seedFor(name, key.keyVersion, key.seedCiphertext, () => this.openSeedNow(key));
+    const params = checkParameters(key);
+    const current = codeForStep(seed, params, step);
+    const next = options.enroll ? codeForStep(seed, params, step + 1).code : null;
+    return { ...current, nextCode: next, algorithm: key.algorithm, digits: key.digits, period: key.period };
   }
 
   /** Checks a code; each code is accepted once, and never one older than the last accepted. */
@@ -388,9 +394,18 @@ export class TotpService {
     }
   }
 
+  /** A fresh copy of the seed, for the caller to overwrite when done. */
   private async openSeed(key: TotpKeyRecord): Promise<Buffer> {
-    // A row re-encrypted by another node that rotated: take up its keyring first.
-    if (!this.seal.hasDataKey(key.keyVersion)) await this.seal.reloadKeyring();
+    await this.takeUpKeyVersion(key.keyVersion);
+    return this.openSeedNow(key);
+  }
+
+  /** A row re-encrypted by another node that rotated: take up its keyring first. */
+  private async takeUpKeyVersion(keyVersion: number): Promise<void> {
+    if (!this.seal.hasDataKey(keyVersion)) await this.seal.reloadKeyring();
+  }
+
+  private openSeedNow(key: TotpKeyRecord): Buffer {
     return this.seal.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
   }
 }

@@ -1,11 +1,13 @@
-// npm run bench:backup: a backup of a large vault (default 100,000 credentials and 1,000,000
-// audit entries, on SQLite) through GET /v1/sys/backup, `breakglass backup verify` of the file,
-// its restore into a fresh server (upload + staging) and the unseal that applies it. The vault is
-// a real one (init, unseal); the bulk rows are inserted directly: seeds sealed with its data key,
-// audit entries linked after its head with checkpoints signed by its key, so everything verifies.
+// npm run bench:large: a large vault (default 100,000 credentials and 1,000,000 audit entries, on
+// SQLite) as a restarted server meets it: the time from the unsealing share to the first code
+// served, and the memory it holds while serving codes of many credentials; then a backup through
+// GET /v1/sys/backup, `breakglass backup verify` of the file beside sha256sum, its restore into a
+// fresh server (upload + staging) and the unseal that applies it. The vault is a real one (init,
+// unseal); the bulk rows are inserted directly: seeds sealed with its data key, audit entries
+// linked after its head with checkpoints signed by its key, so everything verifies.
 // Prints figures; asserts nothing.  BENCH_CREDENTIALS and BENCH_AUDIT_ENTRIES change the sizes.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import {
   createReadStream,
@@ -32,6 +34,8 @@ import { codeReadEntry } from "./audit-fixture.mjs";
 const CREDENTIALS = Number(process.env.BENCH_CREDENTIALS ?? 100_000);
 const AUDIT_ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
 const CHECKPOINT_EVERY = 1000;
+const UNSEAL_RESTARTS = 3;
+const DISTINCT_READS = Math.min(CREDENTIALS, 20_000);
 const here = new URL(".", import.meta.url).pathname;
 const bin = join(here, "..", "bin", "breakglass");
 const dir = mkdtempSync(join(tmpdir(), "breakglass-bench-backup-"));
@@ -46,7 +50,7 @@ const freePort = () =>
     });
   });
 
-/** `breakglass server` as a child process; its peak RSS is read from /proc before it stops. */
+/** `breakglass server` as a child process; its resident memory is read from /proc before it stops. */
 async function serverProcess(data) {
   const port = await freePort();
   const child = spawn(
@@ -65,12 +69,16 @@ async function serverProcess(data) {
       await new Promise((wait) => setTimeout(wait, 50));
     }
   }
+  const status = (field) => {
+    const line = readFileSync(`/proc/${child.pid}/status`, "utf8").match(
+      new RegExp(`^${field}:\\s+(\\d+) kB`, "m"),
+    );
+    return line ? Number(line[1]) * 1024 : 0;
+  };
   return {
     url,
-    peakRss: () => {
-      const line = readFileSync(`/proc/${child.pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB/m);
-      return line ? Number(line[1]) * 1024 : 0;
-    },
+    rss: () => status("VmRSS"),
+    peakRss: () => status("VmHWM"),
     stop: async () => {
       child.kill("SIGTERM");
       await once(child, "exit");
@@ -106,7 +114,7 @@ try {
   const { seal } = first.services;
   const signingKey = signingKeyFromSeed(seal.keyringOrThrow().auditSigningSeed);
 
-  const started = performance.now();
+  let t = performance.now();
   const db = new Database(join(data, "breakglass.sqlite"));
   db.pragma("busy_timeout = 10000");
   const insertKey = db.prepare(
@@ -147,14 +155,55 @@ try {
   db.close();
   await first.close();
   console.log(
-    `data set: ${CREDENTIALS} credentials, ${AUDIT_ENTRIES} audit entries, made in ${seconds(started)} s (${mb(statSync(join(data, "breakglass.sqlite")).size)} SQLite file)`,
+    `data set: ${CREDENTIALS} credentials, ${AUDIT_ENTRIES} audit entries, made in ${seconds(t)} s (${mb(statSync(join(data, "breakglass.sqlite")).size)} SQLite file)`,
   );
 
-  // 2. Backup, from a server process on that data.
+  // 2. A restart: the server comes back sealed; from the unsealing share to the first code served.
+  const codeOf = (i) => `/v1/totp/code/aws-account-${String(i).padStart(6, "0")}-root?reason=bench`;
+  for (let restart = 1; restart <= UNSEAL_RESTARTS; restart++) {
+    const server = await serverProcess(data);
+    const sealedRss = server.rss();
+    t = performance.now();
+    await call(server.url, "PUT", "/v1/sys/unseal", { key: share });
+    const unsealMs = performance.now() - t;
+    for (;;) {
+      const read = await fetch(server.url + codeOf(restart), { headers: { "X-Vault-Token": token } });
+      if (read.status === 200) break;
+    }
+    const servingMs = performance.now() - t;
+    console.log(
+      `restart ${restart}: unseal answered in ${unsealMs.toFixed(0)} ms, first code served ${servingMs.toFixed(0)} ms after the share was sent (aim <= 200 ms); RSS sealed ${mb(sealedRss)}`,
+    );
+    if (restart < UNSEAL_RESTARTS) {
+      await server.stop();
+      continue;
+    }
+    // Then codes of many different credentials, each opened once (row, seed): what the caches hold.
+    t = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < DISTINCT_READS) {
+          const i = next++;
+          const read = await fetch(server.url + codeOf((i * 7919) % CREDENTIALS), {
+            headers: { "X-Vault-Token": token },
+          });
+          if (read.status !== 200) throw new Error(`code read: ${read.status} ${await read.text()}`);
+        }
+      }),
+    );
+    const readSeconds = (performance.now() - t) / 1000;
+    console.log(
+      `${DISTINCT_READS} codes of different credentials: ${(DISTINCT_READS / readSeconds).toFixed(0)} reads/s; RSS then ${mb(server.rss())}, peak ${mb(server.peakRss())} (aim <= 150 MB)`,
+    );
+    await server.stop();
+  }
+
+  // 3. Backup, from a server process on that data.
   const source = await serverProcess(data);
   await call(source.url, "PUT", "/v1/sys/unseal", { key: share });
   const file = join(dir, "vault.bgbackup");
-  let t = performance.now();
+  t = performance.now();
   const response = await fetch(`${source.url}/v1/sys/backup`, { headers: { "X-Vault-Token": token } });
   if (response.status !== 200) throw new Error(`backup: ${response.status} ${await response.text()}`);
   await pipeline(Readable.fromWeb(response.body), createWriteStream(file));
@@ -167,7 +216,7 @@ try {
   await source.stop();
   writeFileSync(join(dir, "audit.pem"), keyPem);
 
-  // 3. Verify offline.
+  // 4. Verify offline.
   t = performance.now();
   const verify = spawnSync(
     process.execPath,
@@ -179,10 +228,10 @@ try {
   if (verify.status !== 0) throw new Error(`verify failed: ${verify.stderr}`);
   console.log(`breakglass backup verify --public-key      ${seconds(t)} s`);
   t = performance.now();
-  await pipeline(createReadStream(file), createHash("sha256"));
-  console.log(`  (sha256 of the same file in Node:        ${seconds(t)} s)`);
+  spawnSync("sha256sum", [file]);
+  console.log(`  (sha256sum of the same file:             ${seconds(t)} s)`);
 
-  // 4. Restore into a fresh server: upload and staging, then the unseal that applies it.
+  // 5. Restore into a fresh server: upload and staging, then the unseal that applies it.
   const target = await serverProcess(join(dir, "target"));
   t = performance.now();
   const restored = await fetch(`${target.url}/v1/sys/restore`, {

@@ -1,13 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/core/audit-chain.js";
-import {
-  type Cli,
-  initialisedServer,
-  type ServerProcess,
-  startServerProcess,
-  unsealWith,
-} from "../e2e/cli-harness.js";
+import { type Cli, initialisedServer, type ServerProcess, startServerProcess } from "../e2e/cli-harness.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { type ApiResponse, callApi } from "../support/server.js";
 import { TEST_ENGINE } from "../support/storage.js";
@@ -50,6 +44,8 @@ describe(`a server killed with SIGKILL during concurrent code reads (${TEST_ENGI
   let readerToken: string;
   let auditorToken: string;
   let publicKeyFile: string;
+  let exportedEntries: AuditEntry[] = [];
+  const receivedCodes = () => rounds.flatMap((round) => round.codes);
 
   beforeAll(async () => {
     console.log(`crash test seed ${SEED}: replay with BREAKGLASS_CRASH_SEED=${SEED}`);
@@ -118,7 +114,9 @@ describe(`a server killed with SIGKILL during concurrent code reads (${TEST_ENGI
         rounds.push(await readUntilKilled(round, Math.floor(random() * MAX_KILL_DELAY_MS)));
         server = await startServerProcess(server.storage);
         cli.env.BREAKGLASS_ADDR = server.url;
-        await unsealWith(cli, shares);
+        // It comes back sealed; the API rather than the CLI unseals it, which saves a process per round.
+        const unsealed = await callApi(server.url, "PUT", "/v1/sys/unseal", { body: { key: shares[0] } });
+        expect(unsealed.json.sealed, unsealed.text).toBe(false);
         // A crash between checkpoints leaves its last entries unsigned until the next checkpoint.
         const verified = await callApi(server.url, "GET", "/v1/audit/verify", { token: auditorToken });
         expect(verified.json.data, `after round ${round} (seed ${SEED})`).toMatchObject({
@@ -138,19 +136,21 @@ describe(`a server killed with SIGKILL during concurrent code reads (${TEST_ENGI
     expect(cut, `rounds with interrupted requests (seed ${SEED})`).toBeGreaterThan(ROUNDS / 2);
   });
 
-  it("the export after the last restart verifies offline with the CLI, signed to its end (exit 0), and holds every received code with its request id and step", async () => {
+  it("the export after the last restart verifies offline with the CLI, signed to its end (exit 0)", async () => {
     const exported = await cli.run(["audit", "export"], { env: { BREAKGLASS_TOKEN: auditorToken } });
     expect(exported.code, exported.stderr).toBe(0);
+    exportedEntries = exported.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as AuditEntry);
     const file = writeFile(work, "audit.jsonl", exported.stdout);
     // The export signs the head first, so the tails the crashes left unsigned are covered: exit 3 fails too.
     const verified = await cli.run(["audit", "verify", "--file", file, "--public-key", publicKeyFile]);
     expect(verified, `audit verify (seed ${SEED})`).toMatchObject({ code: 0, stderr: "" });
+  });
 
-    const entries = exported.stdout
-      .trimEnd()
-      .split("\n")
-      .map((line) => JSON.parse(line) as AuditEntry);
-    const reads = entries.filter(
+  it("every code a client received has one allowed code-read entry in the export, with its request id and step", () => {
+    const reads = exportedEntries.filter(
       (entry) =>
         entry.action === "totp.code.read" &&
         entry.outcome === "allowed" &&
@@ -159,7 +159,7 @@ describe(`a server killed with SIGKILL during concurrent code reads (${TEST_ENGI
     const readsByRequest = new Map<string | null, AuditEntry[]>();
     for (const entry of reads)
       readsByRequest.set(entry.request_id, [...(readsByRequest.get(entry.request_id) ?? []), entry]);
-    const received = rounds.flatMap((round) => round.codes);
+    const received = receivedCodes();
     // Exactly one entry per code: request ids are UUIDs, and a repeated entry would be a fault as well.
     const unaudited = received.filter((code) => {
       const matching = readsByRequest.get(code.requestId) ?? [];
@@ -171,11 +171,16 @@ describe(`a server killed with SIGKILL during concurrent code reads (${TEST_ENGI
         `${received.length - unaudited.length} of them audited, ${interrupted} requests interrupted; ` +
         `${reads.length} code reads on the chain (a kill may cut the answer to a committed read)`,
     );
-    expect(unaudited, `released but not audited (seed ${SEED})`).toEqual([]);
+    expect(received.length).toBeGreaterThan(0);
+    const inRounds = [...new Set(unaudited.map((code) => code.round))];
+    expect(
+      unaudited.length,
+      `codes released but not audited, in rounds ${inRounds.join(", ")} (seed ${SEED}), e.g. ${JSON.stringify(unaudited.slice(0, 3))}`,
+    ).toBe(0);
   });
 
   it("every code received is oathtool's code for its step", () => {
-    const received = rounds.flatMap((round) => round.codes);
+    const received = receivedCodes();
     const steps = new Set(received.map((code) => code.step));
     const oathtool = new Map(
       [...steps].map((step) => [

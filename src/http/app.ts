@@ -6,6 +6,8 @@ import type { Services } from "../services/index.js";
 import { VERSION } from "../version.js";
 import { replyWithError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
+import type { RateLimits } from "./rate-limit-policy.js";
+import { installRateLimits } from "./rate-limits.js";
 import { installRequestContext } from "./request-context.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -37,6 +39,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer } | null;
   /** Where the built web UI is (default dist/ui/); tests give a directory of their own. */
   uiDirectory?: string;
+  /** Requests a minute per address and route, by group (rate-limit-policy.ts). */
+  rateLimits: RateLimits;
 }
 
 /** The HTTP API: Vault's paths where Vault has the feature, breakglass's own elsewhere. */
@@ -91,6 +95,8 @@ export async function buildApp(
     );
   });
 
+  // Before the API document is made: it lists the 429 of every limited route.
+  const admitWithinRateLimit = await installRateLimits(app, options.rateLimits);
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
@@ -110,7 +116,7 @@ export async function buildApp(
     },
   });
 
-  installRequestContext(app, services);
+  installRequestContext(app, services, admitWithinRateLimit);
   sysSealRoutes(app, services);
   sysBackupRoutes(app, services);
   sysCustodyRoutes(app, services);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
+import { DEFAULT_RATE_LIMITS, type RateLimits } from "../http/rate-limit-policy.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
 import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
@@ -41,6 +42,8 @@ export interface ServerOptions {
   deviceReminders?: DeviceReminderSettings;
   /** Where the built web UI is (default dist/ui/ beside the compiled server). */
   uiDirectory?: string;
+  /** Requests a minute per address and route, by group (defaults: DEFAULT_RATE_LIMITS). */
+  rateLimits?: Partial<RateLimits>;
 }
 
 export interface RunningServer {
@@ -122,7 +125,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? new BackupSchedule(services.backup, services.seal, options.backups, logger)
     : null;
   backupSchedule?.start();
-  const app = await buildApp(services, metrics, { logger, https, uiDirectory: options.uiDirectory });
+  const app = await buildApp(services, metrics, {
+    logger,
+    https,
+    uiDirectory: options.uiDirectory,
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+  });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
   await app.listen({ host: options.host, port: options.port });

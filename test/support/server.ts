@@ -55,6 +55,8 @@ export async function startTestServer(
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
+    /** Requests a minute per address and route, by group: a fuzz test sending thousands raises them. */
+    rateLimits?: ServerOptions["rateLimits"];
   } = {},
 ): Promise<TestServer> {
   const storage = options.storage ?? (await newTestStorage());
@@ -74,6 +76,7 @@ export async function startTestServer(
     auditCheckpoints: options.auditCheckpoints,
     custody: options.custody,
     uiDirectory: options.uiDirectory,
+    rateLimits: options.rateLimits,
     logStream,
   });
   return {

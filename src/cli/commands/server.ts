@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../http/rate-limit-policy.js";
 import { CliError, usageError } from "../output.js";
 
 /**
@@ -41,6 +42,8 @@ interface ServerSettings {
   device_checkout_limit_hours?: number;
   /** …looked for this often, in seconds (default 3600). */
   device_reminder_check_seconds?: number;
+  /** Requests a minute per address and route, by group (docs/operations.md). */
+  rate_limits?: Partial<RateLimits>;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -65,6 +68,7 @@ const FILE_KEYS = [
   "device_reminder_days",
   "device_checkout_limit_hours",
   "device_reminder_check_seconds",
+  "rate_limits",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -78,6 +82,7 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   device_checkout_limit_hours: [1, 8760],
   device_reminder_check_seconds: [1, 86_400],
 };
+const RATE_LIMIT_RANGE = [1, 1_000_000] as const;
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
 const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
 
@@ -142,6 +147,7 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     device_reminder_days: file.device_reminder_days,
     device_checkout_limit_hours: file.device_checkout_limit_hours,
     device_reminder_check_seconds: file.device_reminder_check_seconds,
+    rate_limits: file.rate_limits,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -164,6 +170,10 @@ function readConfigFile(path: string): Partial<ServerSettings> {
   for (const key of Object.keys(config)) {
     if (!FILE_KEYS.includes(key))
       throw usageError(`config file ${path}: unknown key ${key} (known: ${FILE_KEYS.join(", ")})`);
+    if (key === "rate_limits") {
+      checkRateLimits(path, config[key]);
+      continue;
+    }
     if (key === "audit_sinks") {
       const sinks = config[key];
       if (sinks === null || typeof sinks !== "object" || Array.isArray(sinks))
@@ -185,6 +195,26 @@ function readConfigFile(path: string): Partial<ServerSettings> {
     if (PATH_KEYS.includes(key)) config[key] = resolve(dirname(path), config[key] as string);
   }
   return config as Partial<ServerSettings>;
+}
+
+/** `{"login": 120, …}`: known groups, each a whole number of requests a minute. */
+function checkRateLimits(path: string, limits: unknown): void {
+  const groups = Object.keys(DEFAULT_RATE_LIMITS);
+  if (limits === null || typeof limits !== "object" || Array.isArray(limits))
+    throw usageError(
+      `config file ${path}: rate_limits must be an object of requests a minute by group (${groups.join(", ")})`,
+    );
+  for (const [group, value] of Object.entries(limits)) {
+    if (!groups.includes(group))
+      throw usageError(
+        `config file ${path}: rate_limits: unknown group ${group} (known: ${groups.join(", ")})`,
+      );
+    const [least, most] = RATE_LIMIT_RANGE;
+    if (!Number.isInteger(value) || value < least || value > most)
+      throw usageError(
+        `config file ${path}: rate_limits.${group} must be a whole number of requests a minute from ${least} to ${most}`,
+      );
+  }
 }
 
 /** "127.0.0.1:8470", "[::1]:8470", "0.0.0.0:443". */
@@ -210,6 +240,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       dev,
       tlsCert: settings.tls_cert,
       tlsKey: settings.tls_key,
+      rateLimits: settings.rate_limits,
       insecureListen: settings.insecure_listen,
       logLevel: settings.log_level,
       auditSinks: settings.audit_sinks,

@@ -29,6 +29,7 @@ import { totpKeyRoutes } from "./routes/totp-keys.js";
 import { uiCredentialRoutes } from "./routes/ui-credentials.js";
 import { uiSessionRoutes } from "./routes/ui-session.js";
 import { uiStaticRoutes } from "./routes/ui-static.js";
+import { securityHeaders } from "./security-headers.js";
 
 /** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -49,6 +50,7 @@ export async function buildApp(
   metrics: Metrics,
   options: AppOptions,
 ): Promise<FastifyInstance> {
+  const setSecurityHeaders = securityHeaders({ tls: Boolean(options.https) });
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     ...(options.https ? { https: options.https } : {}),
@@ -57,7 +59,8 @@ export async function buildApp(
     // Long enough that a too-long key name reaches our own validation and its clear message.
     routerOptions: { maxParamLength: 512 },
     // Malformed URLs and the like: answered in Vault's error shape like everything else.
-    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply),
+    frameworkErrors: (error, request, reply) =>
+      replyWithError(error, request, setSecurityHeaders(request, reply)),
     ajv: {
       customOptions: {
         removeAdditional: true,
@@ -95,6 +98,10 @@ export async function buildApp(
     );
   });
 
+  app.addHook("onSend", async (request, reply, payload) => {
+    setSecurityHeaders(request, reply);
+    return payload;
+  });
   // Before the API document is made: it lists the 429 of every limited route.
   const admitWithinRateLimit = await installRateLimits(app, options.rateLimits);
   await app.register(swagger, {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { ServerOptions as HttpsOptions } from "node:https";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { badInput } from "../core/errors.js";
@@ -37,7 +38,8 @@ const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export interface AppOptions {
   /** A pino logger, or false for none (tests). */
   logger: FastifyBaseLogger | false;
-  https?: { cert: Buffer; key: Buffer } | null;
+  /** Node's TLS options (certificate, key, protocol versions, ciphers: src/server/tls.ts), or none. */
+  https?: HttpsOptions | null;
   /** Where the built web UI is (default dist/ui/); tests give a directory of their own. */
   uiDirectory?: string;
   /** Requests a minute per address and route, by group (rate-limit-policy.ts). */

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { buildApp } from "../http/app.js";
@@ -11,6 +10,10 @@ import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
+import { ServerConfigError } from "./config-error.js";
+import { type TlsMinVersion, tlsServerOptions } from "./tls.js";
+
+export { ServerConfigError };
 
 export interface ServerOptions {
   host: string;
@@ -22,6 +25,8 @@ export interface ServerOptions {
   dev: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  /** The oldest TLS version accepted (default TLS 1.2). */
+  tlsMinVersion?: TlsMinVersion;
   insecureListen?: boolean;
   logLevel?: string;
   /** Where log lines go (default stdout); tests capture them to prove no secret is logged. */
@@ -53,9 +58,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A refusal to start that the CLI shows as a usage problem, not a crash. */
-export class ServerConfigError extends Error {}
-
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -69,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sinks = parseConfigSinks(options.auditSinks);
   if (sinks.problems.length > 0) throw new ServerConfigError(sinks.problems.join("; "));
   const https = tls
-    ? { cert: readFileSync(options.tlsCert as string), key: readFileSync(options.tlsKey as string) }
+    ? tlsServerOptions(options.tlsCert as string, options.tlsKey as string, options.tlsMinVersion ?? "tls12")
     : null;
 
   const logOptions = {

@@ -131,6 +131,9 @@ describe("breakglass server settings: flags, then environment, then config file,
       /rate_limits.login must be a whole number of requests a minute from 1 to 1000000/,
     ],
     [{ rate_limits: { login: "many" } }, /rate_limits.login must be a whole number/],
+    [{ tls_min_version: "tls11" }, /tls_min_version must be one of tls12, tls13/],
+    [{ tls_min_version: "tls13" }, /tls_min_version needs a certificate and key/],
+    [{ tls_cert: "missing.pem", tls_key: "missing.key" }, /cannot read --tls-cert \S+missing.pem: ENOENT/],
   ])("%j is refused at start with one clear line: exit 2", async (settings, message) => {
     const dir = tempDir("breakglass-e2e-config-");
     const config = writeFile(dir, "breakglass.json", JSON.stringify({ data: "./vault", ...settings }));

@@ -57,6 +57,8 @@ export async function startTestServer(
     uiDirectory?: string;
     /** Requests a minute per address and route, by group: a fuzz test sending thousands raises them. */
     rateLimits?: ServerOptions["rateLimits"];
+    /** HTTPS with this certificate and key (PEM files); `url` is then https://. */
+    tls?: { certFile: string; keyFile: string; minVersion?: ServerOptions["tlsMinVersion"] };
   } = {},
 ): Promise<TestServer> {
   const storage = options.storage ?? (await newTestStorage());
@@ -77,6 +79,9 @@ export async function startTestServer(
     custody: options.custody,
     uiDirectory: options.uiDirectory,
     rateLimits: options.rateLimits,
+    tlsCert: options.tls?.certFile,
+    tlsKey: options.tls?.keyFile,
+    tlsMinVersion: options.tls?.minVersion,
     logStream,
   });
   return {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../http/rate-limit-policy.js";
+import { TLS_MIN_VERSIONS, type TlsMinVersion } from "../../server/tls.js";
 import { CliError, usageError } from "../output.js";
 
 /**
@@ -16,6 +17,8 @@ interface ServerSettings {
   database?: string;
   tls_cert?: string;
   tls_key?: string;
+  /** "tls12" (default) or "tls13", as Vault's listener says it. */
+  tls_min_version?: TlsMinVersion;
   insecure_listen?: boolean;
   log_level?: string;
   /** Checked by the server at start (docs/audit-sinks.md). */
@@ -54,6 +57,7 @@ const FILE_KEYS = [
   "database",
   "tls_cert",
   "tls_key",
+  "tls_min_version",
   "insecure_listen",
   "log_level",
   "audit_sinks",
@@ -147,12 +151,17 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     device_reminder_days: file.device_reminder_days,
     device_checkout_limit_hours: file.device_checkout_limit_hours,
     device_reminder_check_seconds: file.device_reminder_check_seconds,
+    tls_min_version: file.tls_min_version,
     rate_limits: file.rate_limits,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
   if (!settings.backup_dir && (settings.backup_interval_seconds || settings.backup_keep))
     throw usageError("backup_interval_seconds and backup_keep need backup_dir (where backups go)");
+  if (settings.tls_min_version && !(settings.tls_cert && settings.tls_key))
+    throw usageError(
+      "tls_min_version needs a certificate and key (--tls-cert and --tls-key, or tls_cert and tls_key)",
+    );
   return settings;
 }
 
@@ -174,6 +183,10 @@ function readConfigFile(path: string): Partial<ServerSettings> {
       checkRateLimits(path, config[key]);
       continue;
     }
+    if (key === "tls_min_version" && !Object.hasOwn(TLS_MIN_VERSIONS, config[key] as string))
+      throw usageError(
+        `config file ${path}: tls_min_version must be one of ${Object.keys(TLS_MIN_VERSIONS).join(", ")}`,
+      );
     if (key === "audit_sinks") {
       const sinks = config[key];
       if (sinks === null || typeof sinks !== "object" || Array.isArray(sinks))
@@ -240,6 +253,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       dev,
       tlsCert: settings.tls_cert,
       tlsKey: settings.tls_key,
+      tlsMinVersion: settings.tls_min_version,
       rateLimits: settings.rate_limits,
       insecureListen: settings.insecure_listen,
       logLevel: settings.log_level,

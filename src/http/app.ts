@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { badInput } from "../core/errors.js";
 import type { Services } from "../services/index.js";
 import { VERSION } from "../version.js";
+import { installDraining } from "./draining.js";
 import { replyWithError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import type { RateLimits } from "./rate-limit-policy.js";
@@ -58,6 +59,8 @@ export async function buildApp(
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
+    // A request reaching a route while closing is served, not refused in a non-Vault shape (draining.ts).
+    return503OnClosing: false,
     // Long enough that a too-long key name reaches our own validation and its clear message.
     routerOptions: { maxParamLength: 512 },
     // Malformed URLs and the like: answered in Vault's error shape like everything else.
@@ -100,6 +103,7 @@ export async function buildApp(
     );
   });
 
+  installDraining(app);
   app.addHook("onSend", async (request, reply, payload) => {
     setSecurityHeaders(request, reply);
     return payload;

@@ -145,15 +145,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: running,
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
+      // No new connections; the requests running finish, their audit entries committed (draining.ts).
+      await app.close();
       running.checkpoints.stop();
       await backupSchedule?.stop();
       await running.custodians.stop();
       await running.deviceReminders.stop();
-      await app.close();
       await running.keyRotation.close();
-      // Sinks drain first: a webhook's stored credential needs the keyring to send what is queued.
-      await running.auditSinkManager.close();
-      await running.notifier.close();
+      // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
+      await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
       running.seal.wipe();
       await store.close();
     },

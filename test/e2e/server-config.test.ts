@@ -134,6 +134,7 @@ describe("breakglass server settings: flags, then environment, then config file,
     [{ tls_min_version: "tls11" }, /tls_min_version must be one of tls12, tls13/],
     [{ tls_min_version: "tls13" }, /tls_min_version needs a certificate and key/],
     [{ tls_cert: "missing.pem", tls_key: "missing.key" }, /cannot read --tls-cert \S+missing.pem: ENOENT/],
+    [{ shutdown_timeout_seconds: 0 }, /shutdown_timeout_seconds must be a whole number from 1 to 3600/],
   ])("%j is refused at start with one clear line: exit 2", async (settings, message) => {
     const dir = tempDir("breakglass-e2e-config-");
     const config = writeFile(dir, "breakglass.json", JSON.stringify({ data: "./vault", ...settings }));

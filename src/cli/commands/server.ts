@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../http/rate-limit-policy.js";
+import { stopOnSignals } from "../../server/shutdown.js";
 import { TLS_MIN_VERSIONS, type TlsMinVersion } from "../../server/tls.js";
 import { CliError, usageError } from "../output.js";
 
@@ -47,6 +48,8 @@ interface ServerSettings {
   device_reminder_check_seconds?: number;
   /** Requests a minute per address and route, by group (docs/operations.md). */
   rate_limits?: Partial<RateLimits>;
+  /** How long a SIGTERM waits for requests and deliveries to finish before giving up (default 10). */
+  shutdown_timeout_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -73,6 +76,7 @@ const FILE_KEYS = [
   "device_checkout_limit_hours",
   "device_reminder_check_seconds",
   "rate_limits",
+  "shutdown_timeout_seconds",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -85,8 +89,10 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   device_reminder_days: [1, 3650],
   device_checkout_limit_hours: [1, 8760],
   device_reminder_check_seconds: [1, 86_400],
+  shutdown_timeout_seconds: [1, 3600],
 };
 const RATE_LIMIT_RANGE = [1, 1_000_000] as const;
+const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10;
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
 const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
 
@@ -153,6 +159,7 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     device_reminder_check_seconds: file.device_reminder_check_seconds,
     tls_min_version: file.tls_min_version,
     rate_limits: file.rate_limits,
+    shutdown_timeout_seconds: file.shutdown_timeout_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -296,16 +303,5 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
   const state = !status.initialized ? "sealed, not initialized" : status.sealed ? "sealed" : "unsealed";
   process.stderr.write(`listening on ${running.url} (${state})\n`);
 
-  // Closing wipes the keys from memory before the process goes.
-  const stop = () => {
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`error: shutting down: ${error instanceof Error ? error.message : error}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  stopOnSignals(running, (settings.shutdown_timeout_seconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000);
 }

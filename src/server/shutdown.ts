@@ -1,5 +1,8 @@
 import type { RunningServer } from "./start.js";
 
+/** shutdown_timeout_seconds by default: enough for slow requests and the sinks' 2 s to drain. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10;
+
 /**
  * SIGTERM or SIGINT: close gracefully — no new connections, the requests in flight answered (a
  * code read with its audit entry committed), sinks and notifications drained, keys wiped, the

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../http/rate-limit-policy.js";
-import { stopOnSignals } from "../../server/shutdown.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, stopOnSignals } from "../../server/shutdown.js";
 import { TLS_MIN_VERSIONS, type TlsMinVersion } from "../../server/tls.js";
 import { CliError, usageError } from "../output.js";
 
@@ -92,7 +92,6 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   shutdown_timeout_seconds: [1, 3600],
 };
 const RATE_LIMIT_RANGE = [1, 1_000_000] as const;
-const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10;
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
 const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
 

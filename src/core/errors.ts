@@ -25,6 +25,16 @@ export class BreakglassError extends Error {
   }
 }
 
+/** A refusal that lifts by itself: the HTTP layer tells the client when (Retry-After). */
+export class TooManyAttemptsError extends BreakglassError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("TOO_MANY_ATTEMPTS", message);
+  }
+}
+
 export const badInput = (message: string) => new BreakglassError("BAD_INPUT", message);
 export const notFound = (message: string) => new BreakglassError("NOT_FOUND", message);
 export const conflict = (message: string) => new BreakglassError("CONFLICT", message);

@@ -1,11 +1,15 @@
 import { randomUUID } from "node:crypto";
+import type { ServerOptions as HttpsOptions } from "node:https";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { badInput } from "../core/errors.js";
 import type { Services } from "../services/index.js";
 import { VERSION } from "../version.js";
+import { installDraining } from "./draining.js";
 import { replyWithError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
+import type { RateLimits } from "./rate-limit-policy.js";
+import { installRateLimits } from "./rate-limits.js";
 import { installRequestContext } from "./request-context.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -27,6 +31,7 @@ import { totpKeyRoutes } from "./routes/totp-keys.js";
 import { uiCredentialRoutes } from "./routes/ui-credentials.js";
 import { uiSessionRoutes } from "./routes/ui-session.js";
 import { uiStaticRoutes } from "./routes/ui-static.js";
+import { securityHeaders } from "./security-headers.js";
 
 /** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -34,9 +39,12 @@ const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export interface AppOptions {
   /** A pino logger, or false for none (tests). */
   logger: FastifyBaseLogger | false;
-  https?: { cert: Buffer; key: Buffer } | null;
+  /** Node's TLS options (certificate, key, protocol versions, ciphers: src/server/tls.ts), or none. */
+  https?: HttpsOptions | null;
   /** Where the built web UI is (default dist/ui/); tests give a directory of their own. */
   uiDirectory?: string;
+  /** Requests a minute per address and route, by group (rate-limit-policy.ts). */
+  rateLimits: RateLimits;
 }
 
 /** The HTTP API: Vault's paths where Vault has the feature, breakglass's own elsewhere. */
@@ -45,15 +53,19 @@ export async function buildApp(
   metrics: Metrics,
   options: AppOptions,
 ): Promise<FastifyInstance> {
+  const setSecurityHeaders = securityHeaders({ tls: Boolean(options.https) });
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
+    // A request reaching a route while closing is served, not refused in a non-Vault shape (draining.ts).
+    return503OnClosing: false,
     // Long enough that a too-long key name reaches our own validation and its clear message.
     routerOptions: { maxParamLength: 512 },
     // Malformed URLs and the like: answered in Vault's error shape like everything else.
-    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply),
+    frameworkErrors: (error, request, reply) =>
+      replyWithError(error, request, setSecurityHeaders(request, reply)),
     ajv: {
       customOptions: {
         removeAdditional: true,
@@ -91,6 +103,13 @@ export async function buildApp(
     );
   });
 
+  installDraining(app);
+  app.addHook("onSend", async (request, reply, payload) => {
+    setSecurityHeaders(request, reply);
+    return payload;
+  });
+  // Before the API document is made: it lists the 429 of every limited route.
+  const admitWithinRateLimit = await installRateLimits(app, options.rateLimits);
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
@@ -110,7 +129,7 @@ export async function buildApp(
     },
   });
 
-  installRequestContext(app, services);
+  installRequestContext(app, services, admitWithinRateLimit);
   sysSealRoutes(app, services);
   sysBackupRoutes(app, services);
   sysCustodyRoutes(app, services);

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { BreakglassError, type ErrorCode } from "../core/errors.js";
+import { BreakglassError, type ErrorCode, TooManyAttemptsError } from "../core/errors.js";
 
 /** The one place where an error becomes an HTTP status. Bodies are Vault's: {"errors": [message]}. */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -20,6 +20,7 @@ export function replyWithError(
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
+  if (error instanceof TooManyAttemptsError) reply.header("retry-after", String(error.retryAfterSeconds));
   if (error instanceof BreakglassError)
     return reply.code(STATUS_BY_CODE[error.code]).send({ errors: [error.message] });
   const fastifyError = error as FastifyError;

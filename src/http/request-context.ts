@@ -26,20 +26,25 @@ const MAX_REASON_LENGTH = 500;
 /** Methods that change nothing, so a cookie alone may authenticate them. */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
-/** Gates every request: sealed → 503 unless the route allows it; routes with `auth` get an authenticated actor. */
-export function installRequestContext(app: FastifyInstance, services: Services): void {
+/**
+ * Gates every request: rate-limited routes count the address first; sealed → 503 unless the route
+ * allows it; routes with `auth` get an authenticated actor.
+ */
+export function installRequestContext(
+  app: FastifyInstance,
+  services: Services,
+  admitWithinRateLimit: (request: FastifyRequest) => Promise<void>,
+): void {
   app.decorateRequest("ctx", null as unknown as RequestContext);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id); // the same id as in the audit entry and the log
-    // Codes and tokens must never sit in a cache, nor a JSON answer be sniffed into something else.
-    if (request.url.startsWith("/v1/"))
-      reply.header("cache-control", "no-store").header("x-content-type-options", "nosniff");
     request.ctx = {
       actor: null,
       requestId: request.id,
       remoteAddr: request.ip ?? null,
       userAgent: headerValue(request, "user-agent")?.slice(0, 300) ?? null,
     };
+    await admitWithinRateLimit(request);
     const config = request.routeOptions.config;
     if (!config?.sealedOk && services.seal.isSealed) throw sealedError();
     // Who is asking, and may they use this endpoint at all, before the body is parsed and validated.

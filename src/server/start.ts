@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
+import { DEFAULT_RATE_LIMITS, type RateLimits } from "../http/rate-limit-policy.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
 import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
@@ -10,6 +10,10 @@ import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
+import { ServerConfigError } from "./config-error.js";
+import { type TlsMinVersion, tlsServerOptions } from "./tls.js";
+
+export { ServerConfigError };
 
 export interface ServerOptions {
   host: string;
@@ -21,6 +25,8 @@ export interface ServerOptions {
   dev: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  /** The oldest TLS version accepted (default TLS 1.2). */
+  tlsMinVersion?: TlsMinVersion;
   insecureListen?: boolean;
   logLevel?: string;
   /** Where log lines go (default stdout); tests capture them to prove no secret is logged. */
@@ -41,6 +47,8 @@ export interface ServerOptions {
   deviceReminders?: DeviceReminderSettings;
   /** Where the built web UI is (default dist/ui/ beside the compiled server). */
   uiDirectory?: string;
+  /** Requests a minute per address and route, by group (defaults: DEFAULT_RATE_LIMITS). */
+  rateLimits?: Partial<RateLimits>;
 }
 
 export interface RunningServer {
@@ -49,9 +57,6 @@ export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
-
-/** A refusal to start that the CLI shows as a usage problem, not a crash. */
-export class ServerConfigError extends Error {}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -66,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sinks = parseConfigSinks(options.auditSinks);
   if (sinks.problems.length > 0) throw new ServerConfigError(sinks.problems.join("; "));
   const https = tls
-    ? { cert: readFileSync(options.tlsCert as string), key: readFileSync(options.tlsKey as string) }
+    ? tlsServerOptions(options.tlsCert as string, options.tlsKey as string, options.tlsMinVersion ?? "tls12")
     : null;
 
   const logOptions = {
@@ -122,7 +127,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? new BackupSchedule(services.backup, services.seal, options.backups, logger)
     : null;
   backupSchedule?.start();
-  const app = await buildApp(services, metrics, { logger, https, uiDirectory: options.uiDirectory });
+  const app = await buildApp(services, metrics, {
+    logger,
+    https,
+    uiDirectory: options.uiDirectory,
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+  });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
   await app.listen({ host: options.host, port: options.port });
@@ -135,15 +145,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: running,
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
+      // No new connections; the requests running finish, their audit entries committed (draining.ts).
+      await app.close();
       running.checkpoints.stop();
       await backupSchedule?.stop();
       await running.custodians.stop();
       await running.deviceReminders.stop();
-      await app.close();
       await running.keyRotation.close();
-      // Sinks drain first: a webhook's stored credential needs the keyring to send what is queued.
-      await running.auditSinkManager.close();
-      await running.notifier.close();
+      // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
+      await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
       running.seal.wipe();
       await store.close();
     },

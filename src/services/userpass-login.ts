@@ -1,5 +1,5 @@
 import { hash, verify } from "@node-rs/argon2";
-import { BreakglassError, badInput } from "../core/errors.js";
+import { badInput, TooManyAttemptsError } from "../core/errors.js";
 import { FREE_FAILURES, lockoutSeconds } from "../core/people.js";
 import type { Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
@@ -44,14 +44,14 @@ export class UserpassLogin {
         details: { problem },
       });
 
-    const lockedFor = await this.secondsLocked(subjects);
-    if (lockedFor > 0) {
-      // Guessing on during a lockout only makes it longer.
+    if ((await this.secondsLocked(subjects)) > 0) {
+      // Guessing on during a lockout only makes it longer: the answer names the new end.
       await this.countFailure(subjects);
+      const lockedFor = await this.secondsLocked(subjects);
       await deny("locked out after repeated failures");
-      throw new BreakglassError(
-        "TOO_MANY_ATTEMPTS",
+      throw new TooManyAttemptsError(
         `too many failed logins for this user or address: try again in ${lockedFor} s`,
+        lockedFor,
       );
     }
     const user = await this.store.findUser(username);

@@ -104,4 +104,46 @@ describe("breakglass server settings: flags, then environment, then config file,
     const login = await callApi(url, "POST", "/v1/auth/userpass/login/alice", { body: { password } });
     expect(login.json.auth.lease_duration).toBe(600);
   });
+
+  it("rate_limits sets a group's requests a minute: with shares 1, a second unseal is refused with 429", async () => {
+    const dir = tempDir("breakglass-e2e-config-");
+    const port = await freePort();
+    const config = writeFile(
+      dir,
+      "breakglass.json",
+      JSON.stringify({ listen: `127.0.0.1:${port}`, data: "./vault", rate_limits: { shares: 1 } }),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    server = await spawnServer(["--config", config], { url });
+    const unseal = () => callApi(url, "PUT", "/v1/sys/unseal", { body: { key: "00" } });
+    expect((await unseal()).status).toBe(400);
+    expect((await unseal()).status).toBe(429);
+  });
+
+  it.each([
+    [
+      { rate_limits: 100 },
+      /rate_limits must be an object of requests a minute by group \(shares, ceremonies/,
+    ],
+    [{ rate_limits: { logins: 5 } }, /rate_limits: unknown group logins \(known: shares, ceremonies, login/],
+    [
+      { rate_limits: { login: 0 } },
+      /rate_limits.login must be a whole number of requests a minute from 1 to 1000000/,
+    ],
+    [{ rate_limits: { login: "many" } }, /rate_limits.login must be a whole number/],
+    [{ tls_min_version: "tls11" }, /tls_min_version must be one of tls12, tls13/],
+    [{ tls_min_version: "tls13" }, /tls_min_version needs a certificate and key/],
+    [{ tls_cert: "missing.pem", tls_key: "missing.key" }, /cannot read --tls-cert \S+missing.pem: ENOENT/],
+    [{ shutdown_timeout_seconds: 0 }, /shutdown_timeout_seconds must be a whole number from 1 to 3600/],
+  ])("%j is refused at start with one clear line: exit 2", async (settings, message) => {
+    const dir = tempDir("breakglass-e2e-config-");
+    const config = writeFile(dir, "breakglass.json", JSON.stringify({ data: "./vault", ...settings }));
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const refusal = await spawnServer(["--config", config], { url, cwd: dir }).catch((error: Error) => error);
+    expect(refusal).toBeInstanceOf(Error);
+    const output = (refusal as Error).message;
+    expect(output).toMatch(/exited with 2:/);
+    expect(output).toMatch(message);
+    expect(output).not.toMatch(/\n\s+at /); // no stack trace
+  });
 });

@@ -187,6 +187,11 @@ describe("login", () => {
     expect(right.json.errors[0]).toMatch(
       /^too many failed logins for this user or address: try again in \d+ s$/,
     );
+    // Retry-After says when the lockout ends, as the message does: at most the hour it grows to.
+    const retryAfter = Number(right.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    expect(right.json.errors[0]).toContain(`try again in ${retryAfter} s`);
     expect(right.text).not.toContain("client_token");
     const after = (
       await t.call("GET", "/v1/audit?action=auth.userpass.login&outcome=denied&limit=100000", { token: root })

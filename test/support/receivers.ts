@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** Real receivers for what the server sends out, and polling for what happens in the background. */
@@ -10,10 +10,12 @@ export interface Received {
   body: string;
 }
 
-/** A webhook receiver: records every POST; answers 200, or never (`hang`). */
+/** A webhook receiver: records every POST; answers 200, or never (`hang`), or once released (`hold`). */
 export async function webhookReceiver(port = 0) {
   const requests: Received[] = [];
   let hang = false;
+  let holding = false;
+  const held: ServerResponse[] = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -23,7 +25,8 @@ export async function webhookReceiver(port = 0) {
         headers: request.headers,
         body: Buffer.concat(chunks).toString("utf8"),
       });
-      if (!hang) response.writeHead(200).end("ok");
+      if (holding) held.push(response);
+      else if (!hang) response.writeHead(200).end("ok");
     });
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -33,6 +36,15 @@ export async function webhookReceiver(port = 0) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     hang() {
       hang = true;
+    },
+    /** Answers nothing until `release`: whatever waits on this receiver stays in flight. */
+    hold() {
+      holding = true;
+    },
+    /** Answers 200 to everything held, and to everything from now on. */
+    release() {
+      holding = false;
+      for (const response of held.splice(0)) response.writeHead(200).end("ok");
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -55,6 +55,10 @@ export async function startTestServer(
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
+    /** Requests a minute per address and route, by group: a fuzz test sending thousands raises them. */
+    rateLimits?: ServerOptions["rateLimits"];
+    /** HTTPS with this certificate and key (PEM files); `url` is then https://. */
+    tls?: { certFile: string; keyFile: string; minVersion?: ServerOptions["tlsMinVersion"] };
   } = {},
 ): Promise<TestServer> {
   const storage = options.storage ?? (await newTestStorage());
@@ -74,6 +78,10 @@ export async function startTestServer(
     auditCheckpoints: options.auditCheckpoints,
     custody: options.custody,
     uiDirectory: options.uiDirectory,
+    rateLimits: options.rateLimits,
+    tlsCert: options.tls?.certFile,
+    tlsKey: options.tls?.keyFile,
+    tlsMinVersion: options.tls?.minVersion,
     logStream,
   });
   return {

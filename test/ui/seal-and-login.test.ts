@@ -1,6 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { UI_CONTENT_SECURITY_POLICY } from "../../src/http/routes/ui-static.js";
+import { UI_CONTENT_SECURITY_POLICY } from "../../src/http/security-headers.js";
 import type { TestServer } from "../support/server.js";
 import {
   browserStorage,

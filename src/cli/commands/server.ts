@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../http/rate-limit-policy.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, stopOnSignals } from "../../server/shutdown.js";
+import { TLS_MIN_VERSIONS, type TlsMinVersion } from "../../server/tls.js";
 import { CliError, usageError } from "../output.js";
 
 /**
@@ -15,6 +18,8 @@ interface ServerSettings {
   database?: string;
   tls_cert?: string;
   tls_key?: string;
+  /** "tls12" (default) or "tls13", as Vault's listener says it. */
+  tls_min_version?: TlsMinVersion;
   insecure_listen?: boolean;
   log_level?: string;
   /** Checked by the server at start (docs/audit-sinks.md). */
@@ -41,6 +46,10 @@ interface ServerSettings {
   device_checkout_limit_hours?: number;
   /** …looked for this often, in seconds (default 3600). */
   device_reminder_check_seconds?: number;
+  /** Requests a minute per address and route, by group (docs/operations.md). */
+  rate_limits?: Partial<RateLimits>;
+  /** How long a SIGTERM waits for requests and deliveries to finish before giving up (default 10). */
+  shutdown_timeout_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -51,6 +60,7 @@ const FILE_KEYS = [
   "database",
   "tls_cert",
   "tls_key",
+  "tls_min_version",
   "insecure_listen",
   "log_level",
   "audit_sinks",
@@ -65,6 +75,8 @@ const FILE_KEYS = [
   "device_reminder_days",
   "device_checkout_limit_hours",
   "device_reminder_check_seconds",
+  "rate_limits",
+  "shutdown_timeout_seconds",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -77,7 +89,9 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   device_reminder_days: [1, 3650],
   device_checkout_limit_hours: [1, 8760],
   device_reminder_check_seconds: [1, 86_400],
+  shutdown_timeout_seconds: [1, 3600],
 };
+const RATE_LIMIT_RANGE = [1, 1_000_000] as const;
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
 const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
 
@@ -142,11 +156,18 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     device_reminder_days: file.device_reminder_days,
     device_checkout_limit_hours: file.device_checkout_limit_hours,
     device_reminder_check_seconds: file.device_reminder_check_seconds,
+    tls_min_version: file.tls_min_version,
+    rate_limits: file.rate_limits,
+    shutdown_timeout_seconds: file.shutdown_timeout_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
   if (!settings.backup_dir && (settings.backup_interval_seconds || settings.backup_keep))
     throw usageError("backup_interval_seconds and backup_keep need backup_dir (where backups go)");
+  if (settings.tls_min_version && !(settings.tls_cert && settings.tls_key))
+    throw usageError(
+      "tls_min_version needs a certificate and key (--tls-cert and --tls-key, or tls_cert and tls_key)",
+    );
   return settings;
 }
 
@@ -164,6 +185,14 @@ function readConfigFile(path: string): Partial<ServerSettings> {
   for (const key of Object.keys(config)) {
     if (!FILE_KEYS.includes(key))
       throw usageError(`config file ${path}: unknown key ${key} (known: ${FILE_KEYS.join(", ")})`);
+    if (key === "rate_limits") {
+      checkRateLimits(path, config[key]);
+      continue;
+    }
+    if (key === "tls_min_version" && !Object.hasOwn(TLS_MIN_VERSIONS, config[key] as string))
+      throw usageError(
+        `config file ${path}: tls_min_version must be one of ${Object.keys(TLS_MIN_VERSIONS).join(", ")}`,
+      );
     if (key === "audit_sinks") {
       const sinks = config[key];
       if (sinks === null || typeof sinks !== "object" || Array.isArray(sinks))
@@ -185,6 +214,26 @@ function readConfigFile(path: string): Partial<ServerSettings> {
     if (PATH_KEYS.includes(key)) config[key] = resolve(dirname(path), config[key] as string);
   }
   return config as Partial<ServerSettings>;
+}
+
+/** `{"login": 120, …}`: known groups, each a whole number of requests a minute. */
+function checkRateLimits(path: string, limits: unknown): void {
+  const groups = Object.keys(DEFAULT_RATE_LIMITS);
+  if (limits === null || typeof limits !== "object" || Array.isArray(limits))
+    throw usageError(
+      `config file ${path}: rate_limits must be an object of requests a minute by group (${groups.join(", ")})`,
+    );
+  for (const [group, value] of Object.entries(limits)) {
+    if (!groups.includes(group))
+      throw usageError(
+        `config file ${path}: rate_limits: unknown group ${group} (known: ${groups.join(", ")})`,
+      );
+    const [least, most] = RATE_LIMIT_RANGE;
+    if (!Number.isInteger(value) || value < least || value > most)
+      throw usageError(
+        `config file ${path}: rate_limits.${group} must be a whole number of requests a minute from ${least} to ${most}`,
+      );
+  }
 }
 
 /** "127.0.0.1:8470", "[::1]:8470", "0.0.0.0:443". */
@@ -210,6 +259,8 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       dev,
       tlsCert: settings.tls_cert,
       tlsKey: settings.tls_key,
+      tlsMinVersion: settings.tls_min_version,
+      rateLimits: settings.rate_limits,
       insecureListen: settings.insecure_listen,
       logLevel: settings.log_level,
       auditSinks: settings.audit_sinks,
@@ -251,16 +302,5 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
   const state = !status.initialized ? "sealed, not initialized" : status.sealed ? "sealed" : "unsealed";
   process.stderr.write(`listening on ${running.url} (${state})\n`);
 
-  // Closing wipes the keys from memory before the process goes.
-  const stop = () => {
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`error: shutting down: ${error instanceof Error ? error.message : error}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  stopOnSignals(running, (settings.shutdown_timeout_seconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000);
 }

@@ -47,7 +47,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/approvals",
     {
-      config: { auth: "approval.request" },
+      config: { auth: "approval.request", rateLimited: "approvals" },
       schema: {
         summary: "Ask to read a credential whose rule needs approval; its approvers are told",
         tags: ["approvals"],
@@ -122,7 +122,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
       app,
       `/v1/approvals/:id/${decision}`,
       {
-        config: { auth: `approval.${decision}` },
+        config: { auth: `approval.${decision}`, rateLimited: "approvals" },
         schema: {
           summary:
             decision === "approve" ? "Approve a request (never one's own; one vote each)" : "Deny a request",

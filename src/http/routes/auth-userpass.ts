@@ -60,7 +60,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/mfa/confirm",
     {
-      config: { auth: "people.mfa.confirm", requires: "token.self" },
+      config: { auth: "people.mfa.confirm", requires: "token.self", rateLimited: "login" },
       schema: {
         summary:
           "Confirm the enrolled second factor with its current code; from then on every login needs one",
@@ -188,6 +188,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/login/:username",
     {
+      config: { rateLimited: "login" },
       schema: {
         summary:
           "Log in with a password; the token expires. Repeated failures lock the user and the address out for a growing time",

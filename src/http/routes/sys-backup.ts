@@ -52,7 +52,7 @@ export function sysBackupRoutes(app: FastifyInstance, services: Services): void 
     scope.post(
       "/v1/sys/restore",
       {
-        config: { sealedOk: true },
+        config: { sealedOk: true, rateLimited: "ceremonies" },
         bodyLimit: RESTORE_BODY_LIMIT_BYTES,
         schema: {
           summary:

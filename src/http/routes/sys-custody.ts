@@ -67,6 +67,7 @@ function progressAndCancel(
   app.delete(
     url,
     {
+      config: { rateLimited: "ceremonies" },
       schema: {
         summary: `Cancel the ${what} in progress (anyone may: it is audited)`,
         tags: ["custody"],
@@ -118,6 +119,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
     app,
     "/v1/sys/rekey/init",
     {
+      config: { rateLimited: "ceremonies" },
       schema: {
         summary:
           "Start a rekey: new shares (counts, PGP keys, custodians) once a quorum of the current ones is given",
@@ -164,6 +166,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
     app,
     "/v1/sys/rekey/update",
     {
+      config: { rateLimited: "shares" },
       schema: {
         summary: "Give one current share; the last one returns the new shares, once",
         tags: ["custody"],
@@ -228,6 +231,7 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
     app,
     "/v1/sys/generate-root/attempt",
     {
+      config: { rateLimited: "ceremonies" },
       schema: {
         summary: "Start a root token generation: the answer carries the one-time pad (otp), once",
         tags: ["custody"],
@@ -248,6 +252,7 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
     app,
     "/v1/sys/generate-root/update",
     {
+      config: { rateLimited: "shares" },
       schema: {
         summary: "Give one share; the last one returns the new root token, encoded with the one-time pad",
         tags: ["custody"],
@@ -300,7 +305,7 @@ function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void 
     app,
     "/v1/sys/export-seed/attempt",
     {
-      config: { auth: "totp.key.export", requires: "totp.key.export" as const },
+      config: { auth: "totp.key.export", requires: "totp.key.export" as const, rateLimited: "ceremonies" },
       schema: {
         summary:
           "Ask for a credential's seed, encrypted to a PGP key, once a quorum of custodians gives their shares (admin)",
@@ -323,6 +328,7 @@ function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void 
     app,
     "/v1/sys/export-seed/update",
     {
+      config: { rateLimited: "shares" },
       schema: {
         summary: "Give one share; the last one returns the seed as an OpenPGP message to the attempt's key",
         tags: ["custody"],
@@ -414,7 +420,7 @@ function custodianRoutes(app: FastifyInstance, { custodians }: Services): void {
     app,
     "/v1/sys/custodians/drill",
     {
-      config: { sealedOk: true },
+      config: { sealedOk: true, rateLimited: "shares" },
       schema: {
         summary:
           "A drill: says whose share this is and records that they hold it; unseals, combines and changes nothing else",

@@ -74,7 +74,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
   );
 
   const initHandler = {
-    config: { sealedOk: true },
+    config: { sealedOk: true, rateLimited: "ceremonies" as const },
     schema: {
       summary:
         "Initialise: create the root key, split it into shares, return the shares and a root token once",
@@ -160,7 +160,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
   vaultWrite(app, "/v1/sys/init", initHandler, initialize);
 
   const unsealHandler = {
-    config: { sealedOk: true },
+    config: { sealedOk: true, rateLimited: "shares" as const },
     schema: {
       summary:
         "Give one unseal share (hex or base64); unseals once the threshold of distinct shares is reached",

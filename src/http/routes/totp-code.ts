@@ -86,7 +86,7 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/code/:name",
     {
-      config: { auth: "totp.code.validate", requires: "totp.code.validate" },
+      config: { auth: "totp.code.validate", requires: "totp.code.validate", rateLimited: "code_validation" },
       schema: {
         summary: "Validate a code; each code is accepted once",
         tags: ["totp"],

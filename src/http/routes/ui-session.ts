@@ -52,6 +52,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
   app.post(
     "/v1/ui/session",
     {
+      config: { rateLimited: "login" },
       schema: {
         summary:
           "Open a browser session: username and password (as userpass login, same lockout), or an existing token. The token goes into the bg_session cookie only",

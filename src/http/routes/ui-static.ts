@@ -1,11 +1,11 @@
 import { readFile, realpath, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 
 /**
- * The web UI's files (built by Vite into dist/ui/), served with headers that keep any injected
- * script from running and the pages out of frames and caches. They answer while sealed (the
+ * The web UI's files (built by Vite into dist/ui/), under the UI's content security policy
+ * (security-headers.ts) and, but for hashed assets, uncached. They answer while sealed (the
  * unseal screen is part of the UI) and need no token: the API behind them does.
  */
 
@@ -24,31 +24,13 @@ const CONTENT_TYPES: Record<string, string> = {
   ".map": "application/json; charset=utf-8",
 };
 
-export const UI_CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; " +
-  "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-const UI_HEADERS = {
-  "content-security-policy": UI_CONTENT_SECURITY_POLICY,
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-  "cross-origin-opener-policy": "same-origin",
-  "cache-control": "no-store",
-};
 /** Vite puts a content hash in every name under assets/, so a name never changes its bytes. */
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const NOT_BUILT = "the web UI is not built: run npm run build";
 
 export function uiStaticRoutes(app: FastifyInstance, directory = DEFAULT_UI_DIRECTORY): void {
   const root = resolve(directory);
-  const options = {
-    config: { sealedOk: true },
-    schema: { hide: true },
-    onRequest: async (_request: FastifyRequest, reply: FastifyReply) => {
-      reply.headers(UI_HEADERS);
-    },
-  };
+  const options = { config: { sealedOk: true, webUi: true }, schema: { hide: true } };
 
   app.get("/", options, async (_request, reply) => reply.redirect("/ui/", 302));
   app.get("/ui", options, async (_request, reply) => reply.redirect("/ui/", 302));

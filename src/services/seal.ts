@@ -1,6 +1,7 @@
-import { hkdfSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { publicKeyFromSeed, publicKeyPem } from "../core/audit-checkpoint.js";
 import { openBytes, sealBytes } from "../core/barrier.js";
+import { sameSecret } from "../core/constant-time.js";
 import { custodianNames, shareHash } from "../core/custody.js";
 import { BreakglassError, badInput, conflict, sealedError } from "../core/errors.js";
 import {
@@ -220,7 +221,8 @@ export class SealService {
   /** The custodian holding `share`, or null when no recorded custodian does (another vault's share). */
   async custodianRecordOf(config: SealConfig, share: Uint8Array): Promise<CustodianRecord | null> {
     const hash = shareHash(config.clusterId, share);
-    return (await this.custodians()).find((c) => c.shareHash === hash) ?? null;
+    // Constant time, though the hash is no secret: nothing here should say how close a guess came.
+    return (await this.custodians()).find((c) => sameSecret(c.shareHash, hash)) ?? null;
   }
 
   async custodianOf(config: SealConfig, share: Uint8Array): Promise<string | null> {
@@ -264,8 +266,7 @@ export class SealService {
 
   /** Whether `candidate` is this vault's root key (a quorum of shares proved); constant time. */
   isRootKey(candidate: Uint8Array): boolean {
-    const rootKey = this.rootKeyOrThrow();
-    return candidate.length === rootKey.length && timingSafeEqual(candidate, rootKey);
+    return sameSecret(candidate, this.rootKeyOrThrow());
   }
 
   /**

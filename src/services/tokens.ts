@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
+import { sameSecret } from "../core/constant-time.js";
 import { badInput, permissionDenied } from "../core/errors.js";
 import { type Action, checkPolicies, isAllowed } from "../core/policy.js";
 import type { Store, TokenRecord } from "../store/store.js";
@@ -84,9 +85,7 @@ export class TokenService {
     ctx: RequestContext,
     action: string,
   ): Promise<void> {
-    const expected = Buffer.from(this.csrfTokenOf(token), "utf8");
-    const given = Buffer.from(presented ?? "", "utf8");
-    if (expected.length === given.length && timingSafeEqual(expected, given)) return;
+    if (sameSecret(this.csrfTokenOf(token), presented ?? "")) return;
     await this.audit.record(ctx, {
       action,
       outcome: "denied",

@@ -56,6 +56,12 @@ export interface InitResult {
   custodians: string[];
 }
 
+/** What a set of shares will be: one PGP fingerprint per share (none without PGP keys) and its holder. */
+export interface SharePlan {
+  pgpFingerprints: string[];
+  custodians: string[];
+}
+
 export interface RekeyResult {
   shares: Uint8Array[];
   pgpFingerprints: string[];
@@ -113,9 +119,13 @@ export class SealService {
     }
   }
 
-  /** Refuses share counts, PGP keys or custodian names that a rekey to `spec` would refuse. */
-  async checkShareSpec(spec: ShareSpec): Promise<void> {
-    await readShareSpec(spec);
+  /**
+   * Who would hold the shares of `spec`, and under which PGP keys; refuses share counts, PGP keys
+   * or custodian names that a rekey to `spec` would refuse.
+   */
+  async planShares(spec: ShareSpec): Promise<SharePlan> {
+    const keys = await readShareSpec(spec);
+    return { pgpFingerprints: keys.map(fingerprintOf), custodians: holdersOf(spec, keys) };
   }
 
   /** Runs `hook` each time the keyring opens at an unseal (a pending restore is applied there). */
@@ -548,11 +558,7 @@ function custodianRecords(
   spec: ShareSpec,
   keys: Awaited<ReturnType<typeof readShareSpec>>,
 ): CustodianRecord[] {
-  const names = custodianNames(
-    shares.length,
-    spec.custodians,
-    shares.map((_, i) => (keys[i] ? userIdOf(keys[i]) : null)),
-  );
+  const names = holdersOf(spec, keys);
   const createdAt = new Date().toISOString();
   return shares.map((share, i) => ({
     shareIndex: i + 1,
@@ -562,6 +568,15 @@ function custodianRecords(
     createdAt,
     lastVerified: null,
   }));
+}
+
+/** The custodian of each share of `spec`: as named, else the PGP key's first user ID, else "custodian N". */
+function holdersOf(spec: ShareSpec, keys: Awaited<ReturnType<typeof readShareSpec>>): string[] {
+  return custodianNames(
+    spec.secretShares,
+    spec.custodians,
+    Array.from({ length: spec.secretShares }, (_, i) => (keys[i] ? userIdOf(keys[i]) : null)),
+  );
 }
 
 /** Shares as given to custodians: raw, or encrypted to each one's PGP key (the raw copy wiped). */

@@ -21,9 +21,9 @@ export class ShareCollector {
     return this.attemptNonce;
   }
 
-  begin(): string {
-    this.attemptNonce = randomUUID();
-    return this.attemptNonce;
+  /** Starts an attempt under `nonce` (a fresh one unless given). */
+  begin(nonce: string = randomUUID()): void {
+    this.attemptNonce = nonce;
   }
 
   /** Keeps the share unless the same one was already given; returns whether it counted. */

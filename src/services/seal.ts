@@ -89,6 +89,8 @@ export class SealService {
   private notifier: Notifier | null = null;
   private readonly openedHooks: KeyringOpenedHook[] = [];
   private readonly wipeHooks: (() => void)[] = [];
+  /** Counts wipes: work that awaited across one must not put keys back (a seal wins over it). */
+  private wipes = 0;
 
   constructor(
     private readonly store: Store,
@@ -247,8 +249,12 @@ export class SealService {
   }
 
   async seal(ctx: RequestContext): Promise<void> {
-    await this.audit.record(ctx, { action: "sys.seal", outcome: "allowed" });
-    this.wipe();
+    try {
+      await this.audit.record(ctx, { action: "sys.seal", outcome: "allowed" });
+    } finally {
+      // Sealing is the safe direction: the keys go even when the record of it cannot be written.
+      this.wipe();
+    }
     const actor = actorLabel(ctx.actor);
     this.notifier?.notify({
       type: "seal",
@@ -259,19 +265,33 @@ export class SealService {
     });
   }
 
-  /** Runs `hook` whenever the seal drops its keys (ceremonies forget their shares then). */
+  /**
+   * Runs `hook` whenever the seal drops its keys: whoever holds key material derived while
+   * unsealed (ceremonies' shares, backups in flight, caches of opened secrets) overwrites it there.
+   * Hooks run synchronously, before the keyring is overwritten, and after a hook throws the other
+   * hooks and the keys are wiped all the same (the first error is thrown afterwards).
+   */
   onWipe(hook: () => void): void {
     this.wipeHooks.push(hook);
   }
 
-  /** Drops every key from memory (also on shutdown). */
+  /** Overwrites every key in memory (also on shutdown); the vault is sealed afterwards. */
   wipe(): void {
-    for (const hook of this.wipeHooks) hook();
+    this.wipes += 1;
+    let failure: unknown = null;
+    for (const hook of this.wipeHooks) {
+      try {
+        hook();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
     if (this.keyring) wipeKeyring(this.keyring);
     this.keyring = null;
     this.rootKey?.fill(0);
     this.rootKey = null;
     this.unsealShares.reset();
+    if (failure !== null) throw failure;
   }
 
   /** Whether `candidate` is this vault's root key (a quorum of shares proved); constant time. */
@@ -290,6 +310,7 @@ export class SealService {
     const previousKeyring = config.sealedKeyring;
     const rootKey = randomBytes(KEY_BYTES);
     const encoded = encodeKeyring(keyring);
+    const wipes = this.wipes;
     try {
       const sealedKeyring = sealBytes(rootKey, encoded, KEYRING_AAD);
       const rawShares = await splitRootKey(rootKey, spec.secretShares, spec.secretThreshold);
@@ -315,8 +336,11 @@ export class SealService {
           "the keyring changed while rekeying (a rotation or rekey on another node): start again",
         );
       this.config = { ...config, ...next };
-      this.rootKey?.fill(0);
-      this.rootKey = Buffer.from(rootKey);
+      // Sealed meanwhile: the new shares are stored, so they are handed out, but no key is kept.
+      if (this.wipes === wipes) {
+        this.rootKey?.fill(0);
+        this.rootKey = Buffer.from(rootKey);
+      }
       return {
         shares: await handOut(rawShares, custodianKeys),
         pgpFingerprints: next.pgpFingerprints,
@@ -334,6 +358,7 @@ export class SealService {
     const current = this.keyringOrThrow();
     const rotated = withNewDataKey(current);
     const encoded = encodeKeyring(rotated);
+    const wipes = this.wipes;
     try {
       const sealedKeyring = sealBytes(this.rootKeyOrThrow(), encoded, KEYRING_AAD);
       await this.audit.record(ctx, {
@@ -348,6 +373,10 @@ export class SealService {
         );
       }
       this.config = { ...config, sealedKeyring };
+      if (this.wipes !== wipes) {
+        wipeKeyring(rotated); // sealed meanwhile: the rotation is stored, the keys are not kept
+        throw sealedError();
+      }
       this.keyring = rotated;
       wipeKeyring(current);
       const term = rotated.currentDataKeyVersion;
@@ -370,9 +399,10 @@ export class SealService {
    * node rekeyed): a backup must be restorable with the shares of its header.
    */
   async backupMaterial(): Promise<{ config: SealConfig; backupKey: Buffer }> {
-    const rootKey = this.rootKeyOrThrow();
+    this.rootKeyOrThrow();
     const config = await this.store.readSealConfig();
     if (config === null) throw new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
+    const rootKey = this.rootKeyOrThrow(); // again: the vault may have been sealed while reading
     try {
       openBytes(rootKey, config.sealedKeyring, KEYRING_AAD).fill(0);
     } catch {
@@ -429,7 +459,9 @@ export class SealService {
   async reloadKeyring(): Promise<boolean> {
     const rootKey = this.rootKey;
     if (rootKey === null || this.keyring === null) return false;
+    const wipes = this.wipes;
     const config = await this.store.readSealConfig();
+    if (this.wipes !== wipes) return false; // sealed while reading: nothing may be put back
     if (config === null || (this.config && config.sealedKeyring.equals(this.config.sealedKeyring)))
       return false;
     let encoded: Buffer;

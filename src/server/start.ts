@@ -10,6 +10,7 @@ import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
+import { logOptions } from "./log-options.js";
 
 export interface ServerOptions {
   host: string;
@@ -69,16 +70,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? { cert: readFileSync(options.tlsCert as string), key: readFileSync(options.tlsKey as string) }
     : null;
 
-  const logOptions = {
-    level: options.logLevel ?? "info",
-    redact: {
-      paths: ["req.headers.authorization", 'req.headers["x-vault-token"]', "req.headers.cookie"],
-      censor: "[redacted]",
-    },
-  };
+  const logging = logOptions(options.logLevel ?? "info");
   const logger = options.logStream
-    ? pino(logOptions, options.logStream)
-    : pino({ ...logOptions, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
+    ? pino(logging, options.logStream)
+    : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
   const metrics = new Metrics(() => services?.seal.isSealed ?? true);
   const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);

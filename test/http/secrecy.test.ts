@@ -9,8 +9,9 @@ import { qrencodePng, tempDir } from "../support/tools.js";
 
 /**
  * The seed is write-only: once imported it never appears — raw, hex, base32 (either case),
- * base64 — in any response of any endpoint the OpenAPI document lists, in the server log, or in
- * any file of the data directory.
+ * base64 — in any response of any endpoint the OpenAPI document lists, or in any file of the data
+ * directory. The server log, at trace level and for every other secret too, is
+ * test/http/secrecy-log.test.ts.
  */
 
 let t: TestServer;
@@ -19,7 +20,7 @@ const seeds = { uri: randomBytes(20), base32: randomBytes(32), qr: randomBytes(2
 const responses: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestServer({ captureLog: true });
+  t = await startTestServer();
   root = (await initAndUnseal(t)).rootToken;
   const record = async (...args: Parameters<TestServer["call"]>) => {
     const response = await t.call(...args);
@@ -80,12 +81,6 @@ describe("a seed, once imported", () => {
     }
   });
 
-  it("appears nowhere in the server log", () => {
-    const log = t.log();
-    expect(log.length).toBeGreaterThan(1000);
-    for (const seed of Object.values(seeds)) expect(containsSeed(log, seed)).toBe(false);
-  });
-
   it("appears nowhere in what the server stored (every file of the data directory, or a dump of the database)", () => {
     const stored = storedBytes(t.storage);
     if (t.storage.engine === "sqlite") expect(stored.map((f) => f.where)).toContain("breakglass.sqlite");
@@ -97,7 +92,6 @@ describe("a seed, once imported", () => {
 
   it("and neither does the root token (only its HMAC is stored)", () => {
     for (const { content } of storedBytes(t.storage)) expect(content.includes(Buffer.from(root))).toBe(false);
-    expect(t.log()).not.toContain(root);
   });
 });
 

@@ -90,8 +90,22 @@ describe("a seed, once imported", () => {
     }
   });
 
-  it("and neither does the root token (only its HMAC is stored)", () => {
-    for (const { content } of storedBytes(t.storage)) expect(content.includes(Buffer.from(root))).toBe(false);
+  it("and neither does any token: each is 32 random bytes, of which only an HMAC is stored", async () => {
+    const tokens = [root];
+    for (let i = 0; i < 5; i++) {
+      const created = await t.call("POST", "/v1/auth/token/create", {
+        token: root,
+        body: { policies: ["default"] },
+      });
+      tokens.push(created.json.auth.client_token);
+    }
+    for (const token of tokens) {
+      expect(token).toMatch(/^bgs\.[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(token.slice(4), "base64url")).toHaveLength(32);
+    }
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const { content } of storedBytes(t.storage))
+      for (const token of tokens) expect(content.includes(Buffer.from(token))).toBe(false);
   });
 });
 

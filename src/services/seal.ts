@@ -2,7 +2,7 @@ import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { publicKeyFromSeed, publicKeyPem } from "../core/audit-checkpoint.js";
 import { openBytes, sealBytes } from "../core/barrier.js";
 import { sameSecret } from "../core/constant-time.js";
-import { custodianNames, shareHash } from "../core/custody.js";
+import { shareHash } from "../core/custody.js";
 import { BreakglassError, badInput, conflict, sealedError } from "../core/errors.js";
 import {
   createKeyring,
@@ -13,13 +13,21 @@ import {
   wipeKeyring,
   withNewDataKey,
 } from "../core/keyring.js";
-import { encryptToKey, fingerprintOf, readPublicKey, userIdOf } from "../core/pgp.js";
-import { checkShareCounts, combineShares, splitRootKey } from "../core/shamir.js";
+import { encryptToKey, fingerprintOf, readPublicKey } from "../core/pgp.js";
+import { combineShares, splitRootKey } from "../core/shamir.js";
 import type { CustodianRecord, SealConfig, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
 import { decodeShare, ShareCollector, wrongShareLength } from "./custody/share-collector.js";
 import type { Notifier } from "./notify/events.js";
+import {
+  custodianRecords,
+  handOut,
+  holdersOf,
+  readShareSpec,
+  type SharePlan,
+  type ShareSpec,
+} from "./share-handout.js";
 import type { TokenService } from "./tokens.js";
 
 /** Associated data of the keyring ciphertext: it opens only as the keyring. */
@@ -35,15 +43,6 @@ export interface SealStatus {
   clusterId: string | null;
 }
 
-/** How shares are to be handed out: counts, and optionally a PGP key and a name per custodian. */
-export interface ShareSpec {
-  secretShares: number;
-  secretThreshold: number;
-  pgpKeys?: string[];
-  /** One name per share (breakglass's own); defaults to the PGP key's user ID, else "custodian N". */
-  custodians?: string[];
-}
-
 export interface InitRequest extends ShareSpec {
   rootTokenPgpKey?: string;
 }
@@ -53,12 +52,6 @@ export interface InitResult {
   shares: Uint8Array[];
   rootToken: string;
   /** Who holds each share, in order. */
-  custodians: string[];
-}
-
-/** What a set of shares will be: one PGP fingerprint per share (none without PGP keys) and its holder. */
-export interface SharePlan {
-  pgpFingerprints: string[];
   custodians: string[];
 }
 
@@ -567,63 +560,4 @@ export class SealService {
 
 function backupKeyOf(rootKey: Uint8Array, clusterId: string): Buffer {
   return Buffer.from(hkdfSync("sha256", rootKey, Buffer.from(clusterId, "utf8"), BACKUP_KEY_INFO, KEY_BYTES));
-}
-
-/** Checks share counts and reads one PGP key per share when given. */
-async function readShareSpec(spec: ShareSpec) {
-  checkShareCounts(spec.secretShares, spec.secretThreshold);
-  const pgpKeys = spec.pgpKeys ?? [];
-  if (pgpKeys.length > 0 && pgpKeys.length !== spec.secretShares)
-    throw badInput(
-      `pgp_keys has ${pgpKeys.length} keys but secret_shares is ${spec.secretShares}: give one key per share`,
-    );
-  if (spec.custodians !== undefined && spec.custodians.length !== spec.secretShares)
-    throw badInput(
-      `custodians has ${spec.custodians.length} names but secret_shares is ${spec.secretShares}: give one name per share`,
-    );
-  return Promise.all(pgpKeys.map((text, i) => readPublicKey(text, `pgp_keys[${i}]`)));
-}
-
-function custodianRecords(
-  clusterId: string,
-  shares: Uint8Array[],
-  spec: ShareSpec,
-  keys: Awaited<ReturnType<typeof readShareSpec>>,
-): CustodianRecord[] {
-  const names = holdersOf(spec, keys);
-  const createdAt = new Date().toISOString();
-  return shares.map((share, i) => ({
-    shareIndex: i + 1,
-    name: names[i] as string,
-    pgpFingerprint: keys[i] ? fingerprintOf(keys[i]) : null,
-    shareHash: shareHash(clusterId, share),
-    createdAt,
-    lastVerified: null,
-  }));
-}
-
-/** The custodian of each share of `spec`: as named, else the PGP key's first user ID, else "custodian N". */
-function holdersOf(spec: ShareSpec, keys: Awaited<ReturnType<typeof readShareSpec>>): string[] {
-  return custodianNames(
-    spec.secretShares,
-    spec.custodians,
-    Array.from({ length: spec.secretShares }, (_, i) => (keys[i] ? userIdOf(keys[i]) : null)),
-  );
-}
-
-/** Shares as given to custodians: raw, or encrypted to each one's PGP key (the raw copy wiped). */
-function handOut(
-  shares: Uint8Array[],
-  keys: Awaited<ReturnType<typeof readShareSpec>>,
-): Promise<Uint8Array[]> {
-  return Promise.all(
-    shares.map(async (share, i) => {
-      const key = keys[i];
-      if (!key) return share;
-      // As Vault: the custodian decrypts to the hex share, which `operator unseal` accepts as typed.
-      const encrypted = await encryptToKey(key, Buffer.from(Buffer.from(share).toString("hex"), "utf8"));
-      share.fill(0);
-      return encrypted;
-    }),
-  );
 }

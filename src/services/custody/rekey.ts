@@ -2,7 +2,8 @@ import { badInput } from "../../core/errors.js";
 import type { AuditLog } from "../audit.js";
 import type { RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
-import type { RekeyResult, SealService, SharePlan, ShareSpec } from "../seal.js";
+import type { RekeyResult, SealService } from "../seal.js";
+import type { SharePlan, ShareSpec } from "../share-handout.js";
 import { QuorumCeremony } from "./ceremony.js";
 
 export interface RekeyRequest extends ShareSpec {

@@ -30,6 +30,20 @@ describe("custody ceremonies from the CLI", () => {
     ]);
     expect(added.code).toBe(0);
   });
+  /** Starts a rekey to 2 of 2 shares, encrypted to the two custodians' keys. */
+  const rekeyToCustodians = () =>
+    cli.json([
+      "operator",
+      "rekey",
+      "init",
+      "--shares",
+      "2",
+      "--threshold",
+      "2",
+      "--pgp-keys",
+      keyFiles.join(","),
+    ]);
+
   afterAll(async () => {
     await server?.stop();
     for (const custodian of custodians ?? []) custodian.dispose();
@@ -49,17 +63,7 @@ describe("custody ceremonies from the CLI", () => {
   });
 
   it("submit shows who started the attempt and what it makes, and gives no share without the announced nonce", async () => {
-    const started = await cli.json([
-      "operator",
-      "rekey",
-      "init",
-      "--shares",
-      "2",
-      "--threshold",
-      "2",
-      "--pgp-keys",
-      keyFiles.join(","),
-    ]);
+    const started = await rekeyToCustodians();
     const status = await cli.run(["operator", "rekey", "status"]);
     expect(status.stdout).toMatch(/Started by\s+token:\S+ \(root\)/);
     expect(status.stdout).toMatch(/From\s+127\.0\.0\.1/);
@@ -128,17 +132,7 @@ describe("custody ceremonies from the CLI", () => {
   });
 
   it("rekey to 2 of 2 encrypted to the custodians' keys: the decrypted new shares unseal, the old ones exit 1", async () => {
-    const started = await cli.json([
-      "operator",
-      "rekey",
-      "init",
-      "--shares",
-      "2",
-      "--threshold",
-      "2",
-      "--pgp-keys",
-      keyFiles.join(","),
-    ]);
+    const started = await rekeyToCustodians();
     const submit = ["operator", "rekey", "submit", "--nonce", started.nonce];
     for (const share of shares.slice(0, 2)) await cli.run([...submit, "-"], { input: share });
     const done = await cli.json([...submit, shares[2] as string]);

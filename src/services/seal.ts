@@ -13,7 +13,7 @@ import {
   wipeKeyring,
   withNewDataKey,
 } from "../core/keyring.js";
-import { encryptToKey, fingerprintOf, readPublicKey } from "../core/pgp.js";
+import { encryptedText, fingerprintOf, readPublicKey } from "../core/pgp.js";
 import { combineShares, splitRootKey } from "../core/shamir.js";
 import type { CustodianRecord, SealConfig, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
@@ -170,9 +170,7 @@ export class SealService {
         throw new BreakglassError("ALREADY_INITIALIZED", "Vault is already initialized");
       this.config = config;
       const shares = await handOut(rawShares, custodianKeys);
-      const tokenOut = rootTokenKey
-        ? Buffer.from(await encryptToKey(rootTokenKey, Buffer.from(rootToken, "utf8"))).toString("base64")
-        : rootToken;
+      const tokenOut = rootTokenKey ? await encryptedText(rootTokenKey, rootToken) : rootToken;
       return { shares, rootToken: tokenOut, custodians: custodians.map((c) => c.name) };
     } finally {
       rootKey.fill(0);

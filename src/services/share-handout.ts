@@ -1,5 +1,6 @@
 import type { PublicKey } from "openpgp";
 import { custodianNames, shareHash } from "../core/custody.js";
+import { viewOf } from "../core/encoding.js";
 import { badInput } from "../core/errors.js";
 import { encryptToKey, fingerprintOf, readPublicKey, userIdOf } from "../core/pgp.js";
 import { checkShareCounts } from "../core/shamir.js";
@@ -71,9 +72,13 @@ export function handOut(shares: Uint8Array[], keys: PublicKey[]): Promise<Uint8A
       const key = keys[i];
       if (!key) return share;
       // As Vault: the custodian decrypts to the hex share, which `operator unseal` accepts as typed.
-      const encrypted = await encryptToKey(key, Buffer.from(Buffer.from(share).toString("hex"), "utf8"));
-      share.fill(0);
-      return encrypted;
+      const hexText = Buffer.from(viewOf(share).toString("hex"), "utf8");
+      try {
+        return await encryptToKey(key, hexText);
+      } finally {
+        hexText.fill(0);
+        share.fill(0);
+      }
     }),
   );
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { viewOf } from "../../core/encoding.js";
 import type { Services } from "../../services/index.js";
 import type { SealStatus } from "../../services/seal.js";
 import { VERSION } from "../../version.js";
@@ -264,8 +265,8 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
 /** Vault's `keys` and `keys_base64` for shares handed out once; the raw bytes are overwritten after. */
 export function shareKeysBody(shares: Uint8Array[]): { keys: string[]; keys_base64: string[] } {
   const body = {
-    keys: shares.map((share) => Buffer.from(share).toString("hex")),
-    keys_base64: shares.map((share) => Buffer.from(share).toString("base64")),
+    keys: shares.map((share) => viewOf(share).toString("hex")),
+    keys_base64: shares.map((share) => viewOf(share).toString("base64")),
   };
   for (const share of shares) share.fill(0);
   return body;

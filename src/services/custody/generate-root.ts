@@ -1,7 +1,7 @@
 import type { PublicKey } from "openpgp";
 import { badInput } from "../../core/errors.js";
 import { makePad, xorWithPad } from "../../core/one-time-pad.js";
-import { encryptToKey, fingerprintOf, readPublicKey } from "../../core/pgp.js";
+import { encryptedText, fingerprintOf, readPublicKey } from "../../core/pgp.js";
 import type { AuditLog } from "../audit.js";
 import type { RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
@@ -76,7 +76,7 @@ export class GenerateRootService extends QuorumCeremony<Attempt> {
       });
       const token = await this.tokens.issueRootToken(this.keyring());
       const encodedToken = attempt.pgpKey
-        ? Buffer.from(await encryptToKey(attempt.pgpKey, Buffer.from(token, "utf8"))).toString("base64")
+        ? await encryptedText(attempt.pgpKey, token)
         : xorWithPad(token, attempt.otp as Buffer);
       this.tell(
         ctx,

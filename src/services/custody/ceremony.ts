@@ -242,7 +242,7 @@ function startOf(ctx: RequestContext): CeremonyStart {
 }
 
 /** "token:AB12 (root) from 10.0.0.7 (curl/8.5)": who, as the server saw them. */
-export function describeStarter(start: CeremonyStart): string {
+function describeStarter(start: CeremonyStart): string {
   const who = start.displayName ? `${start.actor} (${start.displayName})` : start.actor;
   return `${who} from ${start.remoteAddr ?? "an unknown address"}${start.userAgent ? ` (${start.userAgent})` : ""}`;
 }

@@ -22,8 +22,14 @@ export function checkpointMessage(signedSeq: number, signedHash: string, time: s
   return `breakglass-audit-checkpoint v1 seq=${signedSeq} hash=${signedHash} time=${time}`;
 }
 
+/** The KeyObject keeps its own copy (OpenSSL's, out of our reach); the DER copy made here is wiped. */
 export function signingKeyFromSeed(seed: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: "der", type: "pkcs8" });
+  const der = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
+  try {
+    return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  } finally {
+    der.fill(0);
+  }
 }
 
 export function signCheckpoint(

@@ -120,7 +120,8 @@ function deflateAsync(bytes: Buffer): Promise<Buffer> {
 /**
  * Writes a backup as a sequence of byte blocks (pull them into any stream): `start` gives the
  * magic and the header, `add` a chunk whenever enough rows have gathered, `finish` the last
- * chunk and the signed trailer. The file key is wiped once the trailer is made (or on dispose).
+ * chunk and the signed trailer. The file key is wiped once the trailer is made (or on dispose);
+ * a disposed writer makes nothing more, so no chunk is ever sealed under a wiped key.
  */
 export class BackupWriter {
   private readonly fileKey: Buffer;
@@ -131,6 +132,7 @@ export class BackupWriter {
   private lines: string[] = [];
   private lineBytes = 0;
   private chunks = 0;
+  private disposed = false;
 
   constructor(
     private readonly fields: BackupHeaderFields,
@@ -164,6 +166,7 @@ export class BackupWriter {
   /** The rows still gathered and the trailer; the keys are wiped after. */
   async finish(): Promise<Buffer> {
     try {
+      if (this.disposed) throw new Error("the backup was abandoned: its key was wiped");
       const last = this.lines.length > 0 ? await this.sealChunk() : Buffer.alloc(0);
       const signedDigest = this.digest.digest("hex");
       const trailer: BackupTrailer = {
@@ -177,8 +180,9 @@ export class BackupWriter {
     }
   }
 
-  /** Wipes the file key (also when the backup is abandoned half-way). */
+  /** Wipes the file key (also when the backup is abandoned half-way, or the vault sealed under it). */
   dispose(): void {
+    this.disposed = true;
     this.fileKey.fill(0);
   }
 
@@ -187,11 +191,10 @@ export class BackupWriter {
     const plaintext = Buffer.from(this.lines.join(""), "utf8");
     this.lines = [];
     this.lineBytes = 0;
-    const sealed = sealBytes(
-      this.fileKey,
-      await deflateAsync(plaintext),
-      chunkAad(this.chunks, this.headerDigest),
-    );
+    const compressed = await deflateAsync(plaintext);
+    // Disposed while compressing (the vault was sealed): the key is zeros now, so nothing is sealed.
+    if (this.disposed) throw new Error("the backup was abandoned: its key was wiped");
+    const sealed = sealBytes(this.fileKey, compressed, chunkAad(this.chunks, this.headerDigest));
     this.chunks += 1;
     return this.hashed(frame(FRAME_CHUNK, sealed));
   }

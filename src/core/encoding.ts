@@ -26,3 +26,8 @@ export function parseUri(text: string, expected: string): URL {
     throw badInput(`url is not a valid ${expected} URI`);
   }
 }
+
+/** The bytes as a Buffer without copying them: encoding a secret leaves no unwiped copy behind. */
+export function viewOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

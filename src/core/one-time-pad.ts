@@ -8,19 +8,25 @@ import { badInput } from "./errors.js";
 
 const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-export function makePad(length: number): string {
-  return Array.from({ length }, () => BASE62[randomInt(BASE62.length)]).join("");
+/** The pad as the bytes of its base62 text, so that it can be overwritten once the attempt ends. */
+export function makePad(length: number): Buffer {
+  return Buffer.from(Array.from({ length }, () => BASE62.charCodeAt(randomInt(BASE62.length))));
 }
 
-export function xorWithPad(text: string, pad: string): string {
-  return xorBytes(Buffer.from(text, "utf8"), Buffer.from(pad, "utf8")).toString("base64").replace(/=+$/, "");
+export function xorWithPad(text: string, pad: Uint8Array): string {
+  const token = Buffer.from(text, "utf8");
+  try {
+    return xorBytes(token, pad).toString("base64").replace(/=+$/, "");
+  } finally {
+    token.fill(0);
+  }
 }
 
 export function decodeWithPad(encoded: string, pad: string): string {
   return xorBytes(Buffer.from(encoded.trim(), "base64"), Buffer.from(pad.trim(), "utf8")).toString("utf8");
 }
 
-function xorBytes(a: Buffer, b: Buffer): Buffer {
+function xorBytes(a: Uint8Array, b: Uint8Array): Buffer {
   if (a.length !== b.length || a.length === 0)
     throw badInput("the encoded token and the one-time pad differ in length: check both were copied whole");
   return Buffer.from(a.map((byte, i) => byte ^ (b[i] as number)));

@@ -45,6 +45,16 @@ export async function encryptToKey(key: openpgp.PublicKey, plaintext: Uint8Array
   return openpgp.encrypt({ message, encryptionKeys: key, format: "binary" });
 }
 
+/** Base64 of an OpenPGP message to `key` holding `text` (a token); the UTF-8 copy made here is wiped. */
+export async function encryptedText(key: openpgp.PublicKey, text: string): Promise<string> {
+  const plaintext = Buffer.from(text, "utf8");
+  try {
+    return Buffer.from(await encryptToKey(key, plaintext)).toString("base64");
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
 export function fingerprintOf(key: openpgp.PublicKey): string {
   return key.getFingerprint();
 }

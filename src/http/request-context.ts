@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { badInput, sealedError } from "../core/errors.js";
+import { badInput, permissionDenied, sealedError } from "../core/errors.js";
 import type { Action } from "../core/policy.js";
 import type { RequestContext } from "../services/context.js";
 import type { Services } from "../services/index.js";
@@ -11,6 +11,11 @@ declare module "fastify" {
     sealedOk?: boolean;
     /** The audit action recorded if the request is refused for want of a valid token. */
     auth?: string;
+    /**
+     * Needs no token (as in Vault), but a valid one sent in a header names the caller on the
+     * record (who started a ceremony). A missing or bad token leaves the caller anonymous.
+     */
+    identify?: boolean;
     /**
      * The role-level action the route needs: checked before the body is even read, so a caller
      * without it learns nothing about what the endpoint expects (403, not 400).
@@ -25,6 +30,8 @@ declare module "fastify" {
 const MAX_REASON_LENGTH = 500;
 /** Methods that change nothing, so a cookie alone may authenticate them. */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
+/** What browsers say of a request made by this origin's own page, or typed by the user. */
+const OWN_FETCH_SITES = new Set(["same-origin", "none"]);
 
 /**
  * Gates every request: rate-limited routes count the address first; sealed → 503 unless the route
@@ -45,6 +52,12 @@ export function installRequestContext(
       userAgent: headerValue(request, "user-agent")?.slice(0, 300) ?? null,
     };
     await admitWithinRateLimit(request);
+    // A page elsewhere can make a browser on the inside send writes here (a text/plain POST needs
+    // no preflight), even to endpoints that need no token. Browsers name the page's site; API
+    // clients (curl, Vault's libraries, the CLI) send no such header and are not affected.
+    const fetchSite = headerValue(request, "sec-fetch-site");
+    if (!SAFE_METHODS.has(request.method) && fetchSite !== undefined && !OWN_FETCH_SITES.has(fetchSite))
+      throw permissionDenied(`permission denied: a write from another site (Sec-Fetch-Site: ${fetchSite})`);
     const config = request.routeOptions.config;
     if (!config?.sealedOk && services.seal.isSealed) throw sealedError();
     // Who is asking, and may they use this endpoint at all, before the body is parsed and validated.
@@ -54,6 +67,10 @@ export function installRequestContext(
       // A browser sends its cookie whoever made the page; only our page knows the CSRF token.
       if (fromCookie && token !== undefined && !SAFE_METHODS.has(request.method))
         await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, config.auth);
+    } else if (config?.identify) {
+      const { token, fromCookie } = presentedCredential(request);
+      // A cookie could ride along a request the person never meant; only a header names them.
+      if (!fromCookie) request.ctx.actor = await services.tokens.identify(token);
     }
     if (config?.requires)
       await services.tokens.authorize(

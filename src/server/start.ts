@@ -11,6 +11,7 @@ import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import { ServerConfigError } from "./config-error.js";
+import { logOptions } from "./log-options.js";
 import { type TlsMinVersion, tlsServerOptions } from "./tls.js";
 
 export { ServerConfigError };
@@ -74,16 +75,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? tlsServerOptions(options.tlsCert as string, options.tlsKey as string, options.tlsMinVersion ?? "tls12")
     : null;
 
-  const logOptions = {
-    level: options.logLevel ?? "info",
-    redact: {
-      paths: ["req.headers.authorization", 'req.headers["x-vault-token"]', "req.headers.cookie"],
-      censor: "[redacted]",
-    },
-  };
+  const logging = logOptions(options.logLevel ?? "info");
   const logger = options.logStream
-    ? pino(logOptions, options.logStream)
-    : pino({ ...logOptions, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
+    ? pino(logging, options.logStream)
+    : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
   const metrics = new Metrics(() => services?.seal.isSealed ?? true);
   const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
@@ -145,17 +140,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: running,
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
-      // No new connections; the requests running finish, their audit entries committed (draining.ts).
-      await app.close();
-      running.checkpoints.stop();
-      await backupSchedule?.stop();
-      await running.custodians.stop();
-      await running.deviceReminders.stop();
-      await running.keyRotation.close();
-      // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
-      await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
-      running.seal.wipe();
-      await store.close();
+      try {
+        // No new connections; the requests running finish, their audit entries committed (draining.ts).
+        await app.close();
+        running.checkpoints.stop();
+        await backupSchedule?.stop();
+        await running.custodians.stop();
+        await running.deviceReminders.stop();
+        await running.keyRotation.close();
+        // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
+        await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
+      } finally {
+        running.seal.wipe(); // whatever failed above, no key outlives the close
+        await store.close();
+      }
     },
   };
 }

@@ -49,6 +49,8 @@ const NOT_UNINITIALISED = "restore needs an uninitialised server: this one is in
  */
 export class BackupService {
   private restoring = false;
+  /** Backups being written: sealing wipes their keys and ends them. */
+  private readonly writing = new Set<BackupWriter>();
 
   constructor(
     private readonly store: Store,
@@ -57,6 +59,10 @@ export class BackupService {
     private readonly tokens: TokenService,
   ) {
     seal.onKeyringOpened((opened, ctx) => this.applyPendingRestore(opened.backupKey, opened.config, ctx));
+    seal.onWipe(() => {
+      for (const writer of this.writing) writer.dispose();
+      this.writing.clear();
+    });
   }
 
   /** A backup for an API caller with `sys.backup`. */
@@ -70,6 +76,8 @@ export class BackupService {
    * caller has been authorised (an API request) or is the server itself (the schedule).
    */
   async backUp(ctx: RequestContext): Promise<BackupDownload> {
+    const schema = await this.store.backup.schemaVersion();
+    // From here to the writer's registration nothing awaits, so a seal cannot slip in between.
     const { config, backupKey } = await this.seal.backupMaterial();
     let signingSeed: Buffer | null = null;
     let writer: BackupWriter;
@@ -81,7 +89,7 @@ export class BackupService {
           created_at: createdAt,
           cluster_id: config.clusterId,
           initialized_at: config.createdAt,
-          schema: await this.store.backup.schemaVersion(),
+          schema,
           secret_shares: config.secretShares,
           secret_threshold: config.secretThreshold,
           pgp_fingerprints: config.pgpFingerprints,
@@ -91,6 +99,7 @@ export class BackupService {
         backupKey,
         signingSeed,
       );
+      this.writing.add(writer);
     } finally {
       backupKey.fill(0);
       signingSeed?.fill(0);
@@ -113,12 +122,14 @@ export class BackupService {
         throw conflict("the keyring changed as the backup began (a data key rotation or a rekey): try again");
       }
     } catch (error) {
+      this.writing.delete(writer);
       writer.dispose();
       throw error;
     }
     const stream = Readable.from(this.fileBytes(writer, snapshot), { objectMode: false });
     // However the stream ends (read to the end, failed, or abandoned by the client), let go of both.
     stream.once("close", () => {
+      this.writing.delete(writer);
       writer.dispose();
       void snapshot.close().catch(() => {});
     });

@@ -1,7 +1,8 @@
-import { hkdfSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { publicKeyFromSeed, publicKeyPem } from "../core/audit-checkpoint.js";
 import { openBytes, sealBytes } from "../core/barrier.js";
-import { custodianNames, shareHash } from "../core/custody.js";
+import { sameSecret } from "../core/constant-time.js";
+import { shareHash } from "../core/custody.js";
 import { BreakglassError, badInput, conflict, sealedError } from "../core/errors.js";
 import {
   createKeyring,
@@ -12,13 +13,21 @@ import {
   wipeKeyring,
   withNewDataKey,
 } from "../core/keyring.js";
-import { encryptToKey, fingerprintOf, readPublicKey, userIdOf } from "../core/pgp.js";
-import { checkShareCounts, combineShares, splitRootKey } from "../core/shamir.js";
+import { encryptedText, fingerprintOf, readPublicKey } from "../core/pgp.js";
+import { combineShares, splitRootKey } from "../core/shamir.js";
 import type { CustodianRecord, SealConfig, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
 import { decodeShare, ShareCollector, wrongShareLength } from "./custody/share-collector.js";
 import type { Notifier } from "./notify/events.js";
+import {
+  custodianRecords,
+  handOut,
+  holdersOf,
+  readShareSpec,
+  type SharePlan,
+  type ShareSpec,
+} from "./share-handout.js";
 import type { TokenService } from "./tokens.js";
 
 /** Associated data of the keyring ciphertext: it opens only as the keyring. */
@@ -32,15 +41,6 @@ export interface SealStatus {
   progress: number;
   nonce: string;
   clusterId: string | null;
-}
-
-/** How shares are to be handed out: counts, and optionally a PGP key and a name per custodian. */
-export interface ShareSpec {
-  secretShares: number;
-  secretThreshold: number;
-  pgpKeys?: string[];
-  /** One name per share (breakglass's own); defaults to the PGP key's user ID, else "custodian N". */
-  custodians?: string[];
 }
 
 export interface InitRequest extends ShareSpec {
@@ -82,6 +82,8 @@ export class SealService {
   private notifier: Notifier | null = null;
   private readonly openedHooks: KeyringOpenedHook[] = [];
   private readonly wipeHooks: (() => void)[] = [];
+  /** Counts wipes: work that awaited across one must not put keys back (a seal wins over it). */
+  private wipes = 0;
 
   constructor(
     private readonly store: Store,
@@ -112,9 +114,13 @@ export class SealService {
     }
   }
 
-  /** Refuses share counts, PGP keys or custodian names that a rekey to `spec` would refuse. */
-  async checkShareSpec(spec: ShareSpec): Promise<void> {
-    await readShareSpec(spec);
+  /**
+   * Who would hold the shares of `spec`, and under which PGP keys; refuses share counts, PGP keys
+   * or custodian names that a rekey to `spec` would refuse.
+   */
+  async planShares(spec: ShareSpec): Promise<SharePlan> {
+    const keys = await readShareSpec(spec);
+    return { pgpFingerprints: keys.map(fingerprintOf), custodians: holdersOf(spec, keys) };
   }
 
   /** Runs `hook` each time the keyring opens at an unseal (a pending restore is applied there). */
@@ -164,9 +170,7 @@ export class SealService {
         throw new BreakglassError("ALREADY_INITIALIZED", "Vault is already initialized");
       this.config = config;
       const shares = await handOut(rawShares, custodianKeys);
-      const tokenOut = rootTokenKey
-        ? Buffer.from(await encryptToKey(rootTokenKey, Buffer.from(rootToken, "utf8"))).toString("base64")
-        : rootToken;
+      const tokenOut = rootTokenKey ? await encryptedText(rootTokenKey, rootToken) : rootToken;
       return { shares, rootToken: tokenOut, custodians: custodians.map((c) => c.name) };
     } finally {
       rootKey.fill(0);
@@ -220,7 +224,8 @@ export class SealService {
   /** The custodian holding `share`, or null when no recorded custodian does (another vault's share). */
   async custodianRecordOf(config: SealConfig, share: Uint8Array): Promise<CustodianRecord | null> {
     const hash = shareHash(config.clusterId, share);
-    return (await this.custodians()).find((c) => c.shareHash === hash) ?? null;
+    // Constant time, though the hash is no secret: nothing here should say how close a guess came.
+    return (await this.custodians()).find((c) => sameSecret(c.shareHash, hash)) ?? null;
   }
 
   async custodianOf(config: SealConfig, share: Uint8Array): Promise<string | null> {
@@ -235,8 +240,12 @@ export class SealService {
   }
 
   async seal(ctx: RequestContext): Promise<void> {
-    await this.audit.record(ctx, { action: "sys.seal", outcome: "allowed" });
-    this.wipe();
+    try {
+      await this.audit.record(ctx, { action: "sys.seal", outcome: "allowed" });
+    } finally {
+      // Sealing is the safe direction: the keys go even when the record of it cannot be written.
+      this.wipe();
+    }
     const actor = actorLabel(ctx.actor);
     this.notifier?.notify({
       type: "seal",
@@ -247,25 +256,38 @@ export class SealService {
     });
   }
 
-  /** Runs `hook` whenever the seal drops its keys (ceremonies forget their shares then). */
+  /**
+   * Runs `hook` whenever the seal drops its keys: whoever holds key material derived while
+   * unsealed (ceremonies' shares, backups in flight, caches of opened secrets) overwrites it there.
+   * Hooks run synchronously, before the keyring is overwritten, and after a hook throws the other
+   * hooks and the keys are wiped all the same (the first error is thrown afterwards).
+   */
   onWipe(hook: () => void): void {
     this.wipeHooks.push(hook);
   }
 
-  /** Drops every key from memory (also on shutdown). */
+  /** Overwrites every key in memory (also on shutdown); the vault is sealed afterwards. */
   wipe(): void {
-    for (const hook of this.wipeHooks) hook();
+    this.wipes += 1;
+    let failure: unknown = null;
+    for (const hook of this.wipeHooks) {
+      try {
+        hook();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
     if (this.keyring) wipeKeyring(this.keyring);
     this.keyring = null;
     this.rootKey?.fill(0);
     this.rootKey = null;
     this.unsealShares.reset();
+    if (failure !== null) throw failure;
   }
 
   /** Whether `candidate` is this vault's root key (a quorum of shares proved); constant time. */
   isRootKey(candidate: Uint8Array): boolean {
-    const rootKey = this.rootKeyOrThrow();
-    return candidate.length === rootKey.length && timingSafeEqual(candidate, rootKey);
+    return sameSecret(candidate, this.rootKeyOrThrow());
   }
 
   /**
@@ -279,6 +301,7 @@ export class SealService {
     const previousKeyring = config.sealedKeyring;
     const rootKey = randomBytes(KEY_BYTES);
     const encoded = encodeKeyring(keyring);
+    const wipes = this.wipes;
     try {
       const sealedKeyring = sealBytes(rootKey, encoded, KEYRING_AAD);
       const rawShares = await splitRootKey(rootKey, spec.secretShares, spec.secretThreshold);
@@ -304,8 +327,11 @@ export class SealService {
           "the keyring changed while rekeying (a rotation or rekey on another node): start again",
         );
       this.config = { ...config, ...next };
-      this.rootKey?.fill(0);
-      this.rootKey = Buffer.from(rootKey);
+      // Sealed meanwhile: the new shares are stored, so they are handed out, but no key is kept.
+      if (this.wipes === wipes) {
+        this.rootKey?.fill(0);
+        this.rootKey = Buffer.from(rootKey);
+      }
       return {
         shares: await handOut(rawShares, custodianKeys),
         pgpFingerprints: next.pgpFingerprints,
@@ -323,6 +349,7 @@ export class SealService {
     const current = this.keyringOrThrow();
     const rotated = withNewDataKey(current);
     const encoded = encodeKeyring(rotated);
+    const wipes = this.wipes;
     try {
       const sealedKeyring = sealBytes(this.rootKeyOrThrow(), encoded, KEYRING_AAD);
       await this.audit.record(ctx, {
@@ -337,6 +364,10 @@ export class SealService {
         );
       }
       this.config = { ...config, sealedKeyring };
+      if (this.wipes !== wipes) {
+        wipeKeyring(rotated); // sealed meanwhile: the rotation is stored, the keys are not kept
+        throw sealedError();
+      }
       this.keyring = rotated;
       wipeKeyring(current);
       const term = rotated.currentDataKeyVersion;
@@ -359,9 +390,10 @@ export class SealService {
    * node rekeyed): a backup must be restorable with the shares of its header.
    */
   async backupMaterial(): Promise<{ config: SealConfig; backupKey: Buffer }> {
-    const rootKey = this.rootKeyOrThrow();
+    this.rootKeyOrThrow();
     const config = await this.store.readSealConfig();
     if (config === null) throw new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
+    const rootKey = this.rootKeyOrThrow(); // again: the vault may have been sealed while reading
     try {
       openBytes(rootKey, config.sealedKeyring, KEYRING_AAD).fill(0);
     } catch {
@@ -418,7 +450,9 @@ export class SealService {
   async reloadKeyring(): Promise<boolean> {
     const rootKey = this.rootKey;
     if (rootKey === null || this.keyring === null) return false;
+    const wipes = this.wipes;
     const config = await this.store.readSealConfig();
+    if (this.wipes !== wipes) return false; // sealed while reading: nothing may be put back
     if (config === null || (this.config && config.sealedKeyring.equals(this.config.sealedKeyring)))
       return false;
     let encoded: Buffer;
@@ -524,58 +558,4 @@ export class SealService {
 
 function backupKeyOf(rootKey: Uint8Array, clusterId: string): Buffer {
   return Buffer.from(hkdfSync("sha256", rootKey, Buffer.from(clusterId, "utf8"), BACKUP_KEY_INFO, KEY_BYTES));
-}
-
-/** Checks share counts and reads one PGP key per share when given. */
-async function readShareSpec(spec: ShareSpec) {
-  checkShareCounts(spec.secretShares, spec.secretThreshold);
-  const pgpKeys = spec.pgpKeys ?? [];
-  if (pgpKeys.length > 0 && pgpKeys.length !== spec.secretShares)
-    throw badInput(
-      `pgp_keys has ${pgpKeys.length} keys but secret_shares is ${spec.secretShares}: give one key per share`,
-    );
-  if (spec.custodians !== undefined && spec.custodians.length !== spec.secretShares)
-    throw badInput(
-      `custodians has ${spec.custodians.length} names but secret_shares is ${spec.secretShares}: give one name per share`,
-    );
-  return Promise.all(pgpKeys.map((text, i) => readPublicKey(text, `pgp_keys[${i}]`)));
-}
-
-function custodianRecords(
-  clusterId: string,
-  shares: Uint8Array[],
-  spec: ShareSpec,
-  keys: Awaited<ReturnType<typeof readShareSpec>>,
-): CustodianRecord[] {
-  const names = custodianNames(
-    shares.length,
-    spec.custodians,
-    shares.map((_, i) => (keys[i] ? userIdOf(keys[i]) : null)),
-  );
-  const createdAt = new Date().toISOString();
-  return shares.map((share, i) => ({
-    shareIndex: i + 1,
-    name: names[i] as string,
-    pgpFingerprint: keys[i] ? fingerprintOf(keys[i]) : null,
-    shareHash: shareHash(clusterId, share),
-    createdAt,
-    lastVerified: null,
-  }));
-}
-
-/** Shares as given to custodians: raw, or encrypted to each one's PGP key (the raw copy wiped). */
-function handOut(
-  shares: Uint8Array[],
-  keys: Awaited<ReturnType<typeof readShareSpec>>,
-): Promise<Uint8Array[]> {
-  return Promise.all(
-    shares.map(async (share, i) => {
-      const key = keys[i];
-      if (!key) return share;
-      // As Vault: the custodian decrypts to the hex share, which `operator unseal` accepts as typed.
-      const encrypted = await encryptToKey(key, Buffer.from(Buffer.from(share).toString("hex"), "utf8"));
-      share.fill(0);
-      return encrypted;
-    }),
-  );
 }

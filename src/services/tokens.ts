@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
+import { sameSecret } from "../core/constant-time.js";
 import { badInput, permissionDenied } from "../core/errors.js";
 import { type Action, checkPolicies, isAllowed } from "../core/policy.js";
 import type { Store, TokenRecord } from "../store/store.js";
@@ -53,23 +54,19 @@ export class TokenService {
 
   /** Resolves a presented token to an actor; every refusal is on the audit log. */
   async authenticate(presented: string | undefined, ctx: RequestContext, action: string): Promise<Actor> {
-    const refuse = async (problem: string) => {
-      await this.audit.record(ctx, { action, outcome: "denied", details: { problem } });
-      return permissionDenied();
-    };
-    if (!presented) throw await refuse("no token");
-    if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) throw await refuse("malformed token");
-    const tokenHmac = this.hmac(this.hmacKey(), presented);
-    const record = await this.cache.getOrLoad(tokenHmac, () => this.store.findToken(tokenHmac));
-    if (!record) throw await refuse("unknown or revoked token");
-    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
-      throw await refuse("expired token");
-    const { tokenHmac: _hmac, ...actor } = record;
-    if (actor.username === null) return actor;
-    // A person's token carries the roles they hold now: a role or group taken away counts at once.
-    const roles = await this.rolesOf(actor.username);
-    if (roles === null) throw await refuse("the user was deleted");
-    return { ...actor, policies: roles };
+    const resolved = await this.resolve(presented);
+    if ("actor" in resolved) return resolved.actor;
+    await this.audit.record(ctx, { action, outcome: "denied", details: { problem: resolved.problem } });
+    throw permissionDenied();
+  }
+
+  /**
+   * Who is asking, on an endpoint that needs no token (as in Vault): the actor of a valid token,
+   * else null. Only names the caller on the record; it never grants anything.
+   */
+  async identify(presented: string | undefined): Promise<Actor | null> {
+    const resolved = await this.resolve(presented);
+    return "actor" in resolved ? resolved.actor : null;
   }
 
   /** A browser session's CSRF token: derived from its token, so it needs no storage and dies with it. */
@@ -84,9 +81,7 @@ export class TokenService {
     ctx: RequestContext,
     action: string,
   ): Promise<void> {
-    const expected = Buffer.from(this.csrfTokenOf(token), "utf8");
-    const given = Buffer.from(presented ?? "", "utf8");
-    if (expected.length === given.length && timingSafeEqual(expected, given)) return;
+    if (sameSecret(this.csrfTokenOf(token), presented ?? "")) return;
     await this.audit.record(ctx, {
       action,
       outcome: "denied",
@@ -223,6 +218,23 @@ export class TokenService {
     };
     await this.store.insertToken(record);
     return { token, record };
+  }
+
+  private async resolve(presented: string | undefined): Promise<{ actor: Actor } | { problem: string }> {
+    if (!presented) return { problem: "no token" };
+    if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) return { problem: "malformed token" };
+    // Looked up by its HMAC: the index compares values an attacker cannot compute, so timing tells nothing.
+    const tokenHmac = this.hmac(this.hmacKey(), presented);
+    const record = await this.cache.getOrLoad(tokenHmac, () => this.store.findToken(tokenHmac));
+    if (!record) return { problem: "unknown or revoked token" };
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
+      return { problem: "expired token" };
+    const { tokenHmac: _hmac, ...actor } = record;
+    if (actor.username === null) return { actor };
+    // A person's token carries the roles they hold now: a role or group taken away counts at once.
+    const roles = await this.rolesOf(actor.username);
+    if (roles === null) return { problem: "the user was deleted" };
+    return { actor: { ...actor, policies: roles } };
   }
 
   private hmac(key: Buffer, token: string): string {

@@ -23,8 +23,8 @@ const records: BackupRecord[] = [
   })),
 ];
 
-async function writeBackup(rows: BackupRecord[], key = backupKey, seed = signingSeed): Promise<Buffer> {
-  const writer = new BackupWriter(
+function newWriter(key = backupKey, seed = signingSeed): BackupWriter {
+  return new BackupWriter(
     {
       created_at: "2026-01-02T03:04:05.678Z",
       cluster_id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
@@ -39,6 +39,10 @@ async function writeBackup(rows: BackupRecord[], key = backupKey, seed = signing
     key,
     seed,
   );
+}
+
+async function writeBackup(rows: BackupRecord[], key = backupKey, seed = signingSeed): Promise<Buffer> {
+  const writer = newWriter(key, seed);
   const parts = [writer.start({ totp_keys: 1, audit_entries: rows.length - 1 })];
   for (const record of rows) {
     const chunk = await writer.add(record);
@@ -203,6 +207,20 @@ describe("a backup file", () => {
       openChunk(deriveFileKey(randomBytes(32), salt), 0, summary.headerDigest, chunks[0] as Buffer),
     ).toThrow(/does not open/);
     expect(openChunk(fileKey, 0, summary.headerDigest, chunks[0] as Buffer)[0]).toEqual(records[0]);
+  });
+});
+
+describe("a backup writer disposed half-way (the vault was sealed under it)", () => {
+  it("seals nothing more: the chunk being compressed and the trailer are refused, not sealed under a zeroed key", async () => {
+    const writer = newWriter();
+    writer.start({ audit_entries: 1 });
+    // More than a chunk's worth: it is being compressed when the writer is disposed.
+    const chunk = writer.add({ table: "audit_entries", row: { details: "x".repeat(1_100_000) } });
+    const fileKey = Reflect.get(writer, "fileKey") as Buffer;
+    writer.dispose();
+    expect(fileKey.every((byte) => byte === 0)).toBe(true);
+    await expect(chunk).rejects.toThrow(/abandoned/);
+    await expect(writer.finish()).rejects.toThrow(/abandoned/);
   });
 });
 

@@ -30,6 +30,20 @@ describe("custody ceremonies from the CLI", () => {
     ]);
     expect(added.code).toBe(0);
   });
+  /** Starts a rekey to 2 of 2 shares, encrypted to the two custodians' keys. */
+  const rekeyToCustodians = () =>
+    cli.json([
+      "operator",
+      "rekey",
+      "init",
+      "--shares",
+      "2",
+      "--threshold",
+      "2",
+      "--pgp-keys",
+      keyFiles.join(","),
+    ]);
+
   afterAll(async () => {
     await server?.stop();
     for (const custodian of custodians ?? []) custodian.dispose();
@@ -48,13 +62,40 @@ describe("custody ceremonies from the CLI", () => {
     expect(listed.custodians[1].last_verified).toEqual(expect.any(String));
   });
 
+  it("submit shows who started the attempt and what it makes, and gives no share without the announced nonce", async () => {
+    const started = await rekeyToCustodians();
+    const status = await cli.run(["operator", "rekey", "status"]);
+    expect(status.stdout).toMatch(/Started by\s+token:\S+ \(root\)/);
+    expect(status.stdout).toMatch(/From\s+127\.0\.0\.1/);
+    expect(status.stdout).toMatch(
+      /New custodians\s+ana <ana@custodians\.example>, bo <bo@custodians\.example>/,
+    );
+    const encryptedTo = status.stdout.match(/Encrypted to\s+(.+)/)?.[1]?.split(", ");
+    expect(encryptedTo?.map((f) => f.toUpperCase())).toEqual(custodians.map((c) => c.fingerprint));
+
+    const withoutNonce = await cli.run(["operator", "rekey", "submit", "-"], { input: shares[0] });
+    expect(withoutNonce.code).toBe(2);
+    expect(withoutNonce.stderr).toMatch(/--nonce/);
+    const otherNonce = await cli.run(
+      ["operator", "rekey", "submit", "--nonce", "0b8f1c9e-aaaa-4bbb-8ccc-123456789abc", "-"],
+      { input: shares[0] },
+    );
+    expect(otherNonce.code).toBe(1);
+    expect(otherNonce.stderr).toMatch(/not the attempt you were asked to join/);
+    expect(otherNonce.stderr).toMatch(/Started by\s+token:/); // the details were shown first
+    expect((await cli.json(["operator", "rekey", "status"])).progress).toBe(0);
+    expect(started.nonce).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await cli.run(["operator", "rekey", "cancel"])).code).toBe(0);
+  });
+
   it("generate-root: init prints the pad, three submits return the encoded token, decode gives a working root token", async () => {
     const started = await cli.json(["operator", "generate-root", "init"]);
+    const submit = ["operator", "generate-root", "submit", "--nonce", started.nonce];
     for (const share of shares.slice(0, 2)) {
-      const partial = await cli.run(["operator", "generate-root", "submit", "-"], { input: share });
+      const partial = await cli.run([...submit, "-"], { input: share });
       expect(partial.stdout).toMatch(/Progress: \d\/3/);
     }
-    const done = await cli.json(["operator", "generate-root", "submit", shares[4] as string]);
+    const done = await cli.json([...submit, shares[4] as string]);
     expect(done.complete).toBe(true);
     const decoded = await cli.json([
       "operator",
@@ -81,32 +122,20 @@ describe("custody ceremonies from the CLI", () => {
     expect(started.name).toBe("bank");
     const status = await cli.run(["operator", "export-seed", "status"]);
     expect(status.stdout).toMatch(/Credential\s+bank/);
-    for (const share of shares.slice(1, 3))
-      await cli.run(["operator", "export-seed", "submit", "-"], { input: share });
+    const submit = ["operator", "export-seed", "submit", "--nonce", started.nonce];
+    for (const share of shares.slice(1, 3)) await cli.run([...submit, "-"], { input: share });
     const out = join(tempDir("breakglass-e2e-seed-"), "bank.asc");
-    const done = await cli.run(["operator", "export-seed", "submit", "-", "--out", out], {
-      input: shares[3],
-    });
+    const done = await cli.run([...submit, "-", "--out", out], { input: shares[3] });
     expect(done.code, done.stderr).toBe(0);
     const uri = custodians[0]?.decrypt(readFileSync(out)) as string;
     expect(new URL(uri).searchParams.get("secret")).toBe(encodeBase32Upper(seed).replace(/=+$/, ""));
   });
 
   it("rekey to 2 of 2 encrypted to the custodians' keys: the decrypted new shares unseal, the old ones exit 1", async () => {
-    await cli.json([
-      "operator",
-      "rekey",
-      "init",
-      "--shares",
-      "2",
-      "--threshold",
-      "2",
-      "--pgp-keys",
-      keyFiles.join(","),
-    ]);
-    for (const share of shares.slice(0, 2))
-      await cli.run(["operator", "rekey", "submit", "-"], { input: share });
-    const done = await cli.json(["operator", "rekey", "submit", shares[2] as string]);
+    const started = await rekeyToCustodians();
+    const submit = ["operator", "rekey", "submit", "--nonce", started.nonce];
+    for (const share of shares.slice(0, 2)) await cli.run([...submit, "-"], { input: share });
+    const done = await cli.json([...submit, shares[2] as string]);
     expect(done.custodians).toEqual([expect.stringMatching(/^ana /), expect.stringMatching(/^bo /)]);
     const newShares = done.keys_base64.map((b64: string, i: number) =>
       custodians[i]?.decrypt(Buffer.from(b64, "base64")),

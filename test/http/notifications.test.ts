@@ -1,8 +1,14 @@
-import type { AddressInfo } from "node:net";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NotificationEvent } from "../../src/services/notify/events.js";
-import { type Received, signatureVerifies, sleep, waitFor, webhookReceiver } from "../support/receivers.js";
+import {
+  type Mail,
+  type Received,
+  signatureVerifies,
+  sleep,
+  smtpReceiver,
+  waitFor,
+  webhookReceiver,
+} from "../support/receivers.js";
 import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import { storedBytes } from "../support/storage.js";
 
@@ -12,46 +18,8 @@ import { storedBytes } from "../support/storage.js";
  * them do; configuration goes through the API.
  */
 
-interface Mail {
-  from: string;
-  to: string[];
-  user: string | null;
-  raw: string;
-}
-
 const SMTP_USER = "breakglass";
 const SMTP_PASSWORD = "smtp-password-7f3e9c2a1b";
-
-async function smtpReceiver() {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    allowInsecureAuth: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) callback(null, { user: SMTP_USER });
-      else callback(new Error("invalid credentials"));
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => {
-        const mailFrom = session.envelope.mailFrom;
-        mails.push({
-          from: mailFrom ? mailFrom.address : "",
-          to: session.envelope.rcptTo.map((recipient) => recipient.address),
-          user: (session.user as string | undefined) ?? null,
-          raw: Buffer.concat(chunks).toString("utf8"),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.server.address() as AddressInfo;
-  return { mails, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 let t: TestServer;
 let root: string;
@@ -104,7 +72,7 @@ beforeAll(async () => {
   t = await startTestServer({ captureLog: true });
   ({ rootToken: root, keys: unsealKeys } = await initAndUnseal(t));
   hook = await webhookReceiver();
-  smtp = await smtpReceiver();
+  smtp = await smtpReceiver(SMTP_USER, SMTP_PASSWORD);
 });
 
 afterAll(async () => {

@@ -66,6 +66,21 @@ describe("users and groups", () => {
     ]);
   });
 
+  it("a password is stored as argon2id with at least OWASP's parameters (19 MiB, 2 passes), each with its own salt", async () => {
+    const phc = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]{22})\$[A-Za-z0-9+/]{43}$/;
+    const salts = new Set<string>();
+    for (const username of Object.keys(passwords)) {
+      const stored = (await t.server.services.store.findUser(username))?.passwordHash ?? "";
+      const [, memory, passes, lanes, salt] = stored.match(phc) ?? [];
+      expect(stored, username).toMatch(phc);
+      expect(Number(memory)).toBeGreaterThanOrEqual(19_456);
+      expect(Number(passes)).toBeGreaterThanOrEqual(2);
+      expect(Number(lanes)).toBeGreaterThanOrEqual(1);
+      salts.add(salt as string);
+    }
+    expect(salts.size).toBe(Object.keys(passwords).length);
+  });
+
   it("setting a user's groups moves her between groups", async () => {
     await t.call("PUT", "/v1/auth/userpass/users/carol", { token: root, body: { groups: ["security"] } });
     expect((await t.call("GET", "/v1/groups/security", { token: root })).json.data.members).toEqual([

@@ -9,8 +9,9 @@ import { qrencodePng, tempDir } from "../support/tools.js";
 
 /**
  * The seed is write-only: once imported it never appears — raw, hex, base32 (either case),
- * base64 — in any response of any endpoint the OpenAPI document lists, in the server log, or in
- * any file of the data directory.
+ * base64 — in any response of any endpoint the OpenAPI document lists, or in any file of the data
+ * directory. The server log, at trace level and for every other secret too, is
+ * test/http/secrecy-log.test.ts.
  */
 
 let t: TestServer;
@@ -19,7 +20,7 @@ const seeds = { uri: randomBytes(20), base32: randomBytes(32), qr: randomBytes(2
 const responses: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestServer({ captureLog: true });
+  t = await startTestServer();
   root = (await initAndUnseal(t)).rootToken;
   const record = async (...args: Parameters<TestServer["call"]>) => {
     const response = await t.call(...args);
@@ -80,12 +81,6 @@ describe("a seed, once imported", () => {
     }
   });
 
-  it("appears nowhere in the server log", () => {
-    const log = t.log();
-    expect(log.length).toBeGreaterThan(1000);
-    for (const seed of Object.values(seeds)) expect(containsSeed(log, seed)).toBe(false);
-  });
-
   it("appears nowhere in what the server stored (every file of the data directory, or a dump of the database)", () => {
     const stored = storedBytes(t.storage);
     if (t.storage.engine === "sqlite") expect(stored.map((f) => f.where)).toContain("breakglass.sqlite");
@@ -95,9 +90,22 @@ describe("a seed, once imported", () => {
     }
   });
 
-  it("and neither does the root token (only its HMAC is stored)", () => {
-    for (const { content } of storedBytes(t.storage)) expect(content.includes(Buffer.from(root))).toBe(false);
-    expect(t.log()).not.toContain(root);
+  it("and neither does any token: each is 32 random bytes, of which only an HMAC is stored", async () => {
+    const tokens = [root];
+    for (let i = 0; i < 5; i++) {
+      const created = await t.call("POST", "/v1/auth/token/create", {
+        token: root,
+        body: { policies: ["default"] },
+      });
+      tokens.push(created.json.auth.client_token);
+    }
+    for (const token of tokens) {
+      expect(token).toMatch(/^bgs\.[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(token.slice(4), "base64url")).toHaveLength(32);
+    }
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const { content } of storedBytes(t.storage))
+      for (const token of tokens) expect(content.includes(Buffer.from(token))).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
 
 /** Real receivers for what the server sends out, and polling for what happens in the background. */
 
@@ -53,6 +54,45 @@ export async function webhookReceiver(port = 0) {
       }),
     events: () => requests.map((request) => JSON.parse(request.body)),
   };
+}
+
+export interface Mail {
+  from: string;
+  to: string[];
+  user: string | null;
+  raw: string;
+}
+
+/** A mail server (smtp-server) that takes mail from `user` with `password` (no TLS: tests only) and keeps it. */
+export async function smtpReceiver(user: string, password: string) {
+  const mails: Mail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    allowInsecureAuth: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.username === user && auth.password === password) callback(null, { user });
+      else callback(new Error("invalid credentials"));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => {
+        const mailFrom = session.envelope.mailFrom;
+        mails.push({
+          from: mailFrom ? mailFrom.address : "",
+          to: session.envelope.rcptTo.map((recipient) => recipient.address),
+          user: (session.user as string | undefined) ?? null,
+          raw: Buffer.concat(chunks).toString("utf8"),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.server.address() as AddressInfo;
+  return { mails, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {

@@ -51,7 +51,8 @@ export async function callApi(
 export async function startTestServer(
   options: {
     storage?: TestStorage;
-    captureLog?: boolean;
+    /** Keep every log line, at debug level (or at trace, the most verbose). */
+    captureLog?: boolean | "trace";
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
@@ -74,7 +75,7 @@ export async function startTestServer(
     port: 0,
     ...serverStorageOptions(storage),
     dev: false,
-    logLevel: options.captureLog ? "debug" : "silent",
+    logLevel: options.captureLog === "trace" ? "trace" : options.captureLog ? "debug" : "silent",
     auditCheckpoints: options.auditCheckpoints,
     custody: options.custody,
     uiDirectory: options.uiDirectory,

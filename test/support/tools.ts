@@ -32,6 +32,8 @@ export interface GpgHome {
   home: string;
   /** The custodian's public key, armored, as a custodian would hand it over. */
   armoredPublicKey: string;
+  /** Its fingerprint as GnuPG prints it (upper-case hex). */
+  fingerprint: string;
   decrypt(message: Uint8Array): string;
   /** Stops the gpg-agent this home started (it would outlive the test run) and removes the home. */
   dispose(): void;
@@ -52,6 +54,7 @@ export function makeGpgKey(name: string): GpgHome {
   return {
     home,
     armoredPublicKey: gpg(home, ["--armor", "--export", email]).toString(),
+    fingerprint,
     decrypt: (message) => gpg(home, ["--decrypt"], message).toString(),
     dispose: () => {
       execFileSync("gpgconf", ["--homedir", home, "--kill", "all"]);

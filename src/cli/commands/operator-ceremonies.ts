@@ -14,6 +14,13 @@ import { describeShares, readKeyFile } from "./operator.js";
 interface Progress {
   started: boolean;
   nonce: string;
+  started_by?: {
+    actor: string;
+    display_name: string | null;
+    remote_addr: string | null;
+    user_agent: string | null;
+    time: string;
+  } | null;
   progress: number;
   required: number;
   complete: boolean;
@@ -44,6 +51,12 @@ export function registerCeremonies(operator: Command): void {
     updatePath: "/v1/sys/rekey/update",
     describe: (p) => [
       ["New shares", `${p.t} of ${p.n}`],
+      ["New custodians", ((p.custodians as string[] | undefined) ?? []).join(", ") || "-"],
+      [
+        "Encrypted to",
+        ((p.pgp_fingerprints as string[] | undefined) ?? []).join(", ") ||
+          "nothing: the new shares come back in clear",
+      ],
       [
         "Custodians given",
         (p.custodians_given ?? []).map((name) => name ?? "(unrecorded)").join(", ") || "-",
@@ -88,7 +101,14 @@ export function registerCeremonies(operator: Command): void {
     description: "a new root token from a quorum of shares, when every admin login is lost",
     startPath: "/v1/sys/generate-root/attempt",
     updatePath: "/v1/sys/generate-root/update",
-    describe: (p) => [["PGP key", (p.pgp_fingerprint as string) || "none (one-time pad)"]],
+    describe: (p) => [
+      [
+        "Root token for",
+        p.pgp_fingerprint
+          ? `PGP key ${p.pgp_fingerprint}`
+          : "whoever holds the one-time pad (only the person who started it)",
+      ],
+    ],
     completed: (ctx, result) =>
       emit(ctx, result, (data) => [
         `Encoded root token: ${data.encoded_token}`,
@@ -187,21 +207,29 @@ function registerCeremony(operator: Command, ceremony: Ceremony): Command {
     });
   const submit = group
     .command("submit")
-    .description("give one unseal key share (prompted without echo when omitted; '-' reads stdin)")
+    .description(
+      "give one unseal key share to the attempt whose nonce the person who started it announced to you (prompted without echo when omitted; '-' reads stdin)",
+    )
     .argument("[share]", "the share, hex or base64, or - for stdin")
-    .option(
+    // Never the current attempt by default: anyone can cancel and start one of their own.
+    .requiredOption(
       "--nonce <nonce>",
-      "the attempt's nonce, as the person who started it announced it (default: the current one)",
+      "the attempt's nonce, as announced to you by the person who started it",
     );
   (ceremony.submitOptions?.(submit) ?? submit).action(
     async (share: string | undefined, options, command: Command) => {
       const ctx = contextOf(command);
       const current = await ctx.client.data<Progress>("GET", ceremony.startPath);
       if (!current.started) throw new CliError(`no ${ceremony.command} is in progress: start one with init`);
-      if (!ctx.json) process.stderr.write(`${describeProgress(current, ceremony).join("\n")}\n`);
+      // Shown before the share is asked for: what the share will be given to, and by whom.
+      process.stderr.write(`${describeProgress(current, ceremony).join("\n")}\n`);
+      if (current.nonce !== options.nonce.trim())
+        throw new CliError(
+          `the ${ceremony.command} in progress has nonce ${current.nonce}, not ${options.nonce.trim()}: it is not the attempt you were asked to join (it was restarted, or someone else started it). Do not give your share; tell the team, and check who started it above`,
+        );
       const key = await readSecret(share, "unseal key share");
       const result = await ctx.client.data<Progress>("PUT", ceremony.updatePath, {
-        body: { key, nonce: options.nonce ?? current.nonce },
+        body: { key, nonce: current.nonce },
       });
       if (result.complete) ceremony.completed(ctx, result, options);
       else emit(ctx, result, (data) => `Progress: ${data.progress}/${data.required}`);
@@ -213,14 +241,22 @@ function registerCeremony(operator: Command, ceremony: Ceremony): Command {
 function started(status: Progress, command: string): string[] {
   return [
     `Started. Nonce: ${status.nonce}`,
+    "Tell each custodian this nonce yourself (in person, or on a channel you trust): they give their share only to it.",
     `${status.required} custodians now each run: breakglass operator ${command} submit --nonce ${status.nonce}`,
   ];
 }
 
 function describeProgress(status: Progress, ceremony: Ceremony): string[] {
   if (!status.started) return [`No ${ceremony.command} is in progress.`];
+  const by = status.started_by;
   return table([
     ["Nonce", status.nonce],
+    ["Started by", by ? `${by.actor}${by.display_name ? ` (${by.display_name})` : ""}` : "-"],
+    [
+      "From",
+      by ? `${by.remote_addr ?? "an unknown address"}${by.user_agent ? `, ${by.user_agent}` : ""}` : "-",
+    ],
+    ["At", by?.time ?? "-"],
     ["Progress", `${status.progress}/${status.required}`],
     ...ceremony.describe(status),
   ]);

@@ -1,21 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { BusFactor } from "../../core/custody.js";
 import type { CeremonyProgress } from "../../services/custody/ceremony.js";
 import type { Services } from "../../services/index.js";
 import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
-import { custodiansSchema } from "./sys-seal.js";
+import { custodianRoutes, shareKeyProperty } from "./sys-custodians.js";
+import { custodiansSchema, shareKeysBody } from "./sys-seal.js";
 
 /**
  * Custody ceremonies, each a quorum of shares: Vault's rekey and generate-root, breakglass's own
- * seed export; and custodians' drills. Shares are the credential of the share-taking endpoints, as
- * in Vault; starting a seed export also needs an admin token.
+ * seed export. Shares are the credential of the share-taking endpoints, and starting a rekey or a
+ * root token generation needs no token, as in Vault (docs/SECURITY.md says why); starting a seed
+ * export needs an admin token. Every status says who started the attempt and what it will
+ * produce, so that a custodian can check it against what the starter announced before giving a share.
  */
 
 const shareBody = {
   type: "object",
   properties: {
-    key: { type: "string", maxLength: 1024, description: "one unseal key share, hex or base64" },
+    key: shareKeyProperty,
     nonce: { type: "string", maxLength: 64, description: "the nonce of the attempt in progress" },
   },
 } as const;
@@ -23,6 +25,18 @@ const shareBody = {
 const progressProperties = {
   started: { type: "boolean" },
   nonce: { type: "string" },
+  started_by: {
+    type: ["object", "null"],
+    description:
+      "who started the attempt, as the server saw them (actor is anonymous when no valid token came with it)",
+    properties: {
+      actor: { type: "string" },
+      display_name: { type: ["string", "null"] },
+      remote_addr: { type: ["string", "null"] },
+      user_agent: { type: ["string", "null"] },
+      time: { type: "string" },
+    },
+  },
   progress: { type: "integer", description: "distinct shares given so far" },
   required: { type: "integer", description: "shares needed (the threshold)" },
   complete: { type: "boolean" },
@@ -31,9 +45,17 @@ const progressProperties = {
 } as const;
 
 function progressBody<P>(progress: CeremonyProgress<P>) {
+  const start = progress.startedBy;
   return {
     started: progress.started,
     nonce: progress.nonce,
+    started_by: start && {
+      actor: start.actor,
+      display_name: start.displayName,
+      remote_addr: start.remoteAddr,
+      user_agent: start.userAgent,
+      time: start.at,
+    },
     progress: progress.progress,
     required: progress.required,
     complete: false,
@@ -41,6 +63,9 @@ function progressBody<P>(progress: CeremonyProgress<P>) {
     custodians_missing: progress.missing,
   };
 }
+
+/** The routes that start a ceremony: no token needed, but a valid one names the starter. */
+const startConfig = { identify: true, rateLimited: "ceremonies" } as const;
 
 const PGP_KEY = { type: "string", maxLength: 200000 } as const;
 
@@ -95,21 +120,30 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
       ...progressProperties,
       t: { type: "integer", description: "threshold of the new shares" },
       n: { type: "integer", description: "number of new shares" },
-      pgp_fingerprints: { type: "array", items: { type: "string" } },
+      pgp_fingerprints: {
+        type: "array",
+        items: { type: "string" },
+        description: "the PGP keys the new shares will be encrypted to, in order (none: not encrypted)",
+      },
       backup: { type: "boolean" },
       verification_required: { type: "boolean" },
       keys: { type: "array", items: { type: "string" } },
       keys_base64: { type: "array", items: { type: "string" } },
-      custodians: { type: "array", items: { type: "string" } },
+      custodians: {
+        type: "array",
+        items: { type: "string" },
+        description: "who will hold the new shares, in order",
+      },
     },
   } as const;
   const status = async () => {
     const progress = await rekey.progress();
     return {
       ...progressBody(progress),
-      t: progress.params?.secretThreshold ?? 0,
-      n: progress.params?.secretShares ?? 0,
-      pgp_fingerprints: [],
+      t: progress.params?.spec.secretThreshold ?? 0,
+      n: progress.params?.spec.secretShares ?? 0,
+      pgp_fingerprints: progress.params?.plan.pgpFingerprints ?? [],
+      custodians: progress.params?.plan.custodians ?? [],
       backup: false,
       verification_required: false,
     };
@@ -119,7 +153,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
     app,
     "/v1/sys/rekey/init",
     {
-      config: { rateLimited: "ceremonies" },
+      config: startConfig,
       schema: {
         summary:
           "Start a rekey: new shares (counts, PGP keys, custodians) once a quorum of the current ones is given",
@@ -181,8 +215,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
       return {
         complete: true,
         nonce: body.nonce,
-        keys: result.shares.map((share) => Buffer.from(share).toString("hex")),
-        keys_base64: result.shares.map((share) => Buffer.from(share).toString("base64")),
+        ...shareKeysBody(result.shares),
         pgp_fingerprints: result.pgpFingerprints,
         custodians: result.custodians,
         backup: false,
@@ -231,7 +264,7 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
     app,
     "/v1/sys/generate-root/attempt",
     {
-      config: { rateLimited: "ceremonies" },
+      config: startConfig,
       schema: {
         summary: "Start a root token generation: the answer carries the one-time pad (otp), once",
         tags: ["custody"],
@@ -341,117 +374,6 @@ function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void 
       const message = await seedExport.update(body.key, body.nonce, request.ctx);
       if (message === null) return status();
       return { started: true, nonce: body.nonce, complete: true, encrypted_seed: message };
-    },
-  );
-}
-
-export const busFactorSchema = {
-  type: "object",
-  properties: {
-    verified_recently: { type: "integer" },
-    needed: { type: "integer", description: "threshold + 1" },
-    window_days: { type: "integer" },
-    warning: { type: ["string", "null"] },
-  },
-} as const;
-
-export function busFactorBody(busFactor: BusFactor) {
-  return {
-    verified_recently: busFactor.verifiedRecently,
-    needed: busFactor.needed,
-    window_days: busFactor.windowDays,
-    warning: busFactor.warning,
-  };
-}
-
-function custodianRoutes(app: FastifyInstance, { custodians }: Services): void {
-  app.get(
-    "/v1/sys/custodians",
-    {
-      config: { auth: "custodians.read", requires: "custodians.read" as const },
-      schema: {
-        summary: "Who holds each share, when they last proved it, and the bus factor",
-        tags: ["custody"],
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              threshold: { type: "integer" },
-              shares: { type: "integer" },
-              bus_factor: busFactorSchema,
-              custodians: {
-                type: "array",
-                items: {
-                  type: "object",
-                  properties: {
-                    share_index: { type: "integer" },
-                    name: { type: "string" },
-                    pgp_fingerprint: { type: ["string", "null"] },
-                    created_at: { type: "string" },
-                    last_verified: { type: ["string", "null"] },
-                    verified_recently: { type: "boolean" },
-                  },
-                },
-              },
-            },
-          },
-          403: errorSchema,
-        },
-      },
-    },
-    async () => {
-      const list = await custodians.list();
-      return {
-        threshold: list.threshold,
-        shares: list.shares,
-        bus_factor: busFactorBody(list.busFactor),
-        custodians: list.custodians.map((c) => ({
-          share_index: c.shareIndex,
-          name: c.name,
-          pgp_fingerprint: c.pgpFingerprint,
-          created_at: c.createdAt,
-          last_verified: c.lastVerified,
-          verified_recently: c.verifiedRecently,
-        })),
-      };
-    },
-  );
-  vaultWrite(
-    app,
-    "/v1/sys/custodians/drill",
-    {
-      config: { sealedOk: true, rateLimited: "shares" },
-      schema: {
-        summary:
-          "A drill: says whose share this is and records that they hold it; unseals, combines and changes nothing else",
-        tags: ["custody"],
-        body: {
-          type: "object",
-          required: ["key"],
-          properties: { key: shareBody.properties.key },
-        },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              custodian: { type: "string" },
-              share_index: { type: "integer" },
-              last_verified: { type: "string" },
-              bus_factor: busFactorSchema,
-            },
-          },
-          400: errorSchema,
-        },
-      },
-    },
-    async (request: FastifyRequest) => {
-      const result = await custodians.drill((request.body as { key: string }).key, request.ctx);
-      return {
-        custodian: result.custodian,
-        share_index: result.shareIndex,
-        last_verified: result.lastVerified,
-        bus_factor: busFactorBody(result.busFactor),
-      };
     },
   );
 }

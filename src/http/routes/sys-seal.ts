@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { viewOf } from "../../core/encoding.js";
 import type { Services } from "../../services/index.js";
 import type { SealStatus } from "../../services/seal.js";
 import { VERSION } from "../../version.js";
@@ -151,8 +152,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       request.ctx,
     );
     return {
-      keys: result.shares.map((share) => Buffer.from(share).toString("hex")),
-      keys_base64: result.shares.map((share) => Buffer.from(share).toString("base64")),
+      ...shareKeysBody(result.shares),
       root_token: result.rootToken,
       custodians: result.custodians,
     };
@@ -260,4 +260,14 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       });
     },
   });
+}
+
+/** Vault's `keys` and `keys_base64` for shares handed out once; the raw bytes are overwritten after. */
+export function shareKeysBody(shares: Uint8Array[]): { keys: string[]; keys_base64: string[] } {
+  const body = {
+    keys: shares.map((share) => viewOf(share).toString("hex")),
+    keys_base64: shares.map((share) => viewOf(share).toString("base64")),
+  };
+  for (const share of shares) share.fill(0);
+  return body;
 }

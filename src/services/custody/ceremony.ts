@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { badInput, conflict } from "../../core/errors.js";
 import { KEY_BYTES } from "../../core/keyring.js";
 import { combineShares } from "../../core/shamir.js";
@@ -7,9 +8,21 @@ import type { NotificationEventType, Notifier } from "../notify/events.js";
 import type { SealService } from "../seal.js";
 import { decodeShare, ShareCollector, wrongShareLength } from "./share-collector.js";
 
+/** Who started an attempt, as the server saw them: custodians check it before giving a share. */
+export interface CeremonyStart {
+  /** `token:ACCESSOR`, or `anonymous` (rekey and generate-root need no token, as in Vault). */
+  actor: string;
+  /** The display name of the token that came with the request (`root`, `userpass-alice`), if any. */
+  displayName: string | null;
+  remoteAddr: string | null;
+  userAgent: string | null;
+  at: string;
+}
+
 export interface CeremonyProgress<P> {
   started: boolean;
   nonce: string;
+  startedBy: CeremonyStart | null;
   /** Distinct shares given so far. */
   progress: number;
   /** Shares needed: the vault's threshold. */
@@ -29,6 +42,7 @@ export interface CeremonyProgress<P> {
  */
 export abstract class QuorumCeremony<P> {
   private params: P | null = null;
+  private startedBy: CeremonyStart | null = null;
   private readonly shares = new ShareCollector();
   private given: (string | null)[] = [];
 
@@ -40,6 +54,8 @@ export abstract class QuorumCeremony<P> {
     private readonly action: string,
     /** How a person names it in a message: "a rekey". */
     private readonly what: string,
+    /** The notification of its start, cancellation and completion. */
+    private readonly eventType: NotificationEventType,
   ) {
     // Sealing ends every attempt: no share outlives the keys it was given to reach.
     seal.onWipe(() => this.end());
@@ -51,6 +67,7 @@ export abstract class QuorumCeremony<P> {
     return {
       started: this.params !== null,
       nonce: this.shares.nonce,
+      startedBy: this.startedBy,
       progress: this.shares.progress,
       required: config.secretThreshold,
       given: [...this.given],
@@ -62,36 +79,65 @@ export abstract class QuorumCeremony<P> {
     };
   }
 
+  /**
+   * Starts an attempt: on the audit log with what it will produce (`details`) and its nonce, then
+   * told to the team (`type`, with `produces` said in words), so that an attempt nobody expected
+   * is seen. The nonce is what the starter announces to the custodians, out of band.
+   */
   protected async begin(
     params: P,
     ctx: RequestContext,
-    details: Record<string, string | number | null>,
-  ): Promise<void> {
+    announce: {
+      produces: string;
+      details: Record<string, string | number | null>;
+      key?: string;
+    },
+  ): Promise<string> {
     this.seal.keyringOrThrow();
     if (this.params !== null)
       throw conflict(`${this.what} is already in progress (nonce ${this.shares.nonce}): cancel it first`);
+    const nonce = randomUUID();
     await this.audit.record(ctx, {
       action: this.action,
       outcome: "allowed",
-      details: { stage: "started", ...details },
+      details: { stage: "started", nonce, ...announce.details },
     });
+    if (this.params !== null) {
+      this.forget(params); // another start won the race while this one was being recorded
+      throw conflict(`${this.what} is already in progress (nonce ${this.shares.nonce}): cancel it first`);
+    }
     this.params = params;
-    this.shares.begin();
+    this.startedBy = startOf(ctx);
+    this.shares.begin(nonce);
+    this.tell(
+      ctx,
+      `${describeStarter(this.startedBy)} started ${this.what} (nonce ${nonce}) that will ${announce.produces}: ` +
+        "custodians give a share only if the person who asked announced that nonce",
+      announce.key,
+    );
+    return nonce;
   }
 
+  /** Anyone may cancel, as in Vault: a custodian who does not recognise an attempt stops it. Told to the team. */
   async cancel(ctx: RequestContext): Promise<void> {
     if (this.params === null) return;
+    const nonce = this.shares.nonce;
     await this.audit.record(ctx, {
       action: this.action,
       outcome: "allowed",
-      details: { stage: "cancelled" },
+      details: { stage: "cancelled", nonce },
     });
     this.end();
+    this.tell(ctx, `${describeStarter(startOf(ctx))} cancelled ${this.what} (nonce ${nonce})`);
   }
+
+  /** Overwrites whatever secret the attempt's parameters hold (a one-time pad); run when it ends. */
+  protected forget(_params: P): void {}
 
   /**
    * Takes one share. Returns the parameters once the threshold of distinct shares proved the root
-   * key (the attempt is then over and the caller does the deed); null while more are needed.
+   * key (the attempt is then over; the caller does the deed and then forgets the parameters'
+   * secrets); null while more are needed.
    */
   protected async takeShare(
     key: string | undefined,
@@ -143,8 +189,9 @@ export abstract class QuorumCeremony<P> {
     }
     const params = this.params;
     if (!proved) {
+      const nonce = this.shares.nonce;
       this.shares.reset();
-      this.shares.begin();
+      this.shares.begin(nonce);
       this.given = [];
       await this.audit.record(ctx, {
         action: this.action,
@@ -155,14 +202,14 @@ export abstract class QuorumCeremony<P> {
         `the shares given do not combine into this vault's key: progress was reset (same nonce), give ${config.secretThreshold} shares again`,
       );
     }
-    this.end();
+    this.release(); // over: the parameters are the caller's now, to use for the deed and forget
     return params;
   }
 
   /** Tells the people who must know (webhooks, e-mail); never waits. */
-  protected tell(ctx: RequestContext, type: NotificationEventType, text: string, key?: string): void {
+  protected tell(ctx: RequestContext, text: string, key?: string): void {
     this.notifier.notify({
-      type,
+      type: this.eventType,
       time: new Date().toISOString(),
       actor: actorLabel(ctx.actor),
       ...(key ? { key } : {}),
@@ -172,8 +219,30 @@ export abstract class QuorumCeremony<P> {
   }
 
   private end(): void {
+    if (this.params !== null) this.forget(this.params);
+    this.release();
+  }
+
+  private release(): void {
     this.params = null;
+    this.startedBy = null;
     this.shares.reset();
     this.given = [];
   }
+}
+
+function startOf(ctx: RequestContext): CeremonyStart {
+  return {
+    actor: actorLabel(ctx.actor),
+    displayName: ctx.actor?.displayName ?? null,
+    remoteAddr: ctx.remoteAddr,
+    userAgent: ctx.userAgent,
+    at: new Date().toISOString(),
+  };
+}
+
+/** "token:AB12 (root) from 10.0.0.7 (curl/8.5)": who, as the server saw them. */
+function describeStarter(start: CeremonyStart): string {
+  const who = start.displayName ? `${start.actor} (${start.displayName})` : start.actor;
+  return `${who} from ${start.remoteAddr ?? "an unknown address"}${start.userAgent ? ` (${start.userAgent})` : ""}`;
 }

@@ -34,7 +34,7 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
     audit: AuditLog,
     notifier: Notifier,
   ) {
-    super(seal, audit, notifier, "totp.key.export", "a seed export");
+    super(seal, audit, notifier, "totp.key.export", "a seed export", "seed.exported");
   }
 
   async start(request: { name: string; pgpKey: string }, ctx: RequestContext): Promise<void> {
@@ -48,13 +48,11 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
       pgpFingerprint: fingerprintOf(pgpKey),
       requestedBy: actorLabel(ctx.actor),
     };
-    await this.begin(attempt, ctx, { key: request.name, pgp_fingerprint: attempt.pgpFingerprint });
-    this.tell(
-      ctx,
-      "seed.exported",
-      `${attempt.requestedBy} asked to export the seed of ${request.name} to PGP key ${attempt.pgpFingerprint}: it leaves only if a quorum of custodians gives their shares`,
-      request.name,
-    );
+    await this.begin(attempt, ctx, {
+      produces: `export the seed of ${request.name} encrypted to PGP key ${attempt.pgpFingerprint}, once a quorum of custodians gives their shares`,
+      details: { key: request.name, pgp_fingerprint: attempt.pgpFingerprint },
+      key: request.name,
+    });
   }
 
   /** One share; the armored OpenPGP message holding the otpauth URI once the quorum is reached. */
@@ -80,7 +78,6 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
     });
     this.tell(
       ctx,
-      "seed.exported",
       `the seed of ${attempt.name} was exported to PGP key ${attempt.pgpFingerprint} by a quorum of custodians (asked by ${attempt.requestedBy})`,
       attempt.name,
     );

@@ -1,4 +1,5 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { sameSecret } from "../../core/constant-time.js";
 import { decodeHexOrBase64 } from "../../core/encoding.js";
 import { KEY_BYTES } from "../../core/keyring.js";
 import { expectedShareLength } from "../../core/shamir.js";
@@ -20,14 +21,14 @@ export class ShareCollector {
     return this.attemptNonce;
   }
 
-  begin(): string {
-    this.attemptNonce = randomUUID();
-    return this.attemptNonce;
+  /** Starts an attempt under `nonce` (a fresh one unless given). */
+  begin(nonce: string = randomUUID()): void {
+    this.attemptNonce = nonce;
   }
 
   /** Keeps the share unless the same one was already given; returns whether it counted. */
   add(share: Buffer): boolean {
-    if (this.shares.some((known) => known.length === share.length && timingSafeEqual(known, share))) {
+    if (this.shares.some((known) => sameSecret(known, share))) {
       share.fill(0);
       return false;
     }

@@ -28,15 +28,21 @@ const SECRET_FIELDS = [
   "totp",
 ];
 
+/** The objects a log line may carry (Fastify's req, res and err; a body or headers should one be logged). */
+const PARENTS = ["req", "res", "err", "error", "request", "response", "body", "headers", "query", "params"];
+
 /**
- * Censored wherever they appear in a log line, at the top or one level down (`req.headers.…` is
- * two): nothing logs such a field today, and if a request, an error or a body ever is, its
- * secrets still stay out. Bodies are never logged.
+ * Censored at the top of a log line, one level down in the objects above, and in their headers:
+ * nothing logs such a field today, and if a request, an error or a body ever is, its secrets still
+ * stay out. Bodies are never logged. No path starts with a wildcard: with one, pino runs the
+ * redactor over the bindings of every child logger, and Fastify makes one per request.
  */
+const under = (parent: string, field: string) =>
+  field.startsWith('"') ? `${parent}[${field}]` : `${parent}.${field}`;
 export const REDACTED_PATHS = [
   ...SECRET_FIELDS.map((field) => (field.startsWith('"') ? `[${field}]` : field)),
-  ...SECRET_FIELDS.map((field) => (field.startsWith('"') ? `*[${field}]` : `*.${field}`)),
-  ...SECRET_FIELDS.map((field) => (field.startsWith('"') ? `*.headers[${field}]` : `*.headers.${field}`)),
+  ...PARENTS.flatMap((parent) => SECRET_FIELDS.map((field) => under(parent, field))),
+  ...PARENTS.flatMap((parent) => SECRET_FIELDS.map((field) => under(`${parent}.headers`, field))),
 ];
 
 export function logOptions(level: string): LoggerOptions {

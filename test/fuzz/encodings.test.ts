@@ -14,6 +14,7 @@ import {
   refused,
   skipOutsideSqlitePass,
 } from "../support/fuzz.js";
+import { pastedBase32 } from "../support/fuzz-totp.js";
 
 /** Base32 seeds, base64 and hex (images, shares), and shares: what users paste, fuzzed. */
 
@@ -34,24 +35,6 @@ const bytesAsHexOrBase64 = (minLength: number, maxLength: number): fc.Arbitrary<
     .map(([bytes, form]) => {
       const text = Buffer.from(bytes).toString(form === "base64" ? "base64" : "hex");
       return [bytes, form === "HEX" ? text.toUpperCase() : text];
-    });
-
-/** `text` as a user might paste it: any case, spaces and dashes between groups, padding or not. */
-const pastedBase32 = (text: string): fc.Arbitrary<string> =>
-  fc
-    .record({
-      cases: fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length }),
-      separators: fc.array(fc.constantFrom("", "", "", " ", "-", "\t"), {
-        minLength: text.length,
-        maxLength: text.length,
-      }),
-      padding: fc.boolean(),
-    })
-    .map(({ cases, separators, padding }) => {
-      const body = padding ? text : text.replace(/=+$/, "");
-      return [...body]
-        .map((char, i) => (cases[i] ? char.toLowerCase() : char) + (separators[i] ?? ""))
-        .join("");
     });
 
 describe.skipIf(skipOutsideSqlitePass("encoding fuzzing"))("encodings (fuzzed)", () => {

@@ -109,6 +109,15 @@ describe.skipIf(skipOutsideSqlitePass("encoding fuzzing"))("encodings (fuzzed)",
     FUZZ_TEST_TIMEOUT_MS,
   );
 
+  // Found by the HTTP fuzzers: 12 MB of base64 (a 9 MiB screenshot) overflowed the regex engine's
+  // stack, a RangeError and a 500. Plain tests, as a property would try to shrink such texts.
+  it("base64 as long as the API takes (a 9 MiB image) decodes, and longer text is refused cleanly", () => {
+    const image = Buffer.alloc(9 * 1024 * 1024, 0xc7);
+    expect(decodeBase64(image.toString("base64"), "qr_image").equals(image)).toBe(true);
+    expect(decodeHexOrBase64(image.toString("base64"), "key").equals(image)).toBe(true);
+    expect(parseOrRefuse(() => decodeBase64(`${"A".repeat(16 * 1024 * 1024)}===`, "qr_image"))).toBe(refused);
+  });
+
   it(
     "any text given as base64, hex or a URI is decoded or refused as bad input",
     () => {

@@ -39,7 +39,7 @@ describe.skipIf(skipOutsideSqlitePass("otpauth:// URI fuzzing"))("otpauth:// URI
   );
 
   it(
-    "any text, and any edit of a valid URI, is parsed into a servable key or refused as bad input",
+    "any text, and any edit of a valid URI, is parsed into a key that can be served and stored, or refused as bad input",
     () => {
       const text = fc.oneof(
         anyText(),
@@ -57,8 +57,10 @@ describe.skipIf(skipOutsideSqlitePass("otpauth:// URI fuzzing"))("otpauth:// URI
           expect([6, 8]).toContain(parsed.digits);
           expect(Number.isInteger(parsed.period) && parsed.period >= 1).toBe(true);
           expect(parsed.period).toBeLessThanOrEqual(MAX_PERIOD_SECONDS);
+          expect(parsed.issuer + parsed.accountName).not.toContain("\u0000");
         }),
-        fuzzParameters(),
+        // A NUL in the label was taken (PostgreSQL then refused to store it: 500).
+        fuzzParameters([["otpauth://totp/a%00:b?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=a%00"]]),
       );
     },
     FUZZ_TEST_TIMEOUT_MS,

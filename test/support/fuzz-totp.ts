@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { ALGORITHMS, MAX_PERIOD_SECONDS, MAX_SEED_BYTES, MIN_SEED_BYTES } from "../../src/core/totp.js";
 import { encodeBase32Upper } from "./encodings.js";
+import type { ExportedAccount } from "./google-export.js";
 
-/** TOTP keys for the fuzzers: valid keys from a model, as otpauth:// URIs and as pasted base32. */
+/** TOTP keys for the fuzzers: valid keys from a model, as otpauth:// URIs, pasted base32, Google exports. */
 
 /** A key as a user means it, and the otpauth:// URI an enrolment page would show for it. */
 export interface KeyModel {
@@ -15,11 +16,11 @@ export interface KeyModel {
 }
 
 // Key URI Format: a colon separates issuer and account in the label, so neither contains one;
-// the label's parts are trimmed by readers, so the model's are too.
+// the label's parts are trimmed by readers, so the model's are too. No one's name holds a NUL.
 const labelPart = (minLength: number) =>
   fc
     .string({ unit: "binary", minLength, maxLength: 40 })
-    .map((text) => text.replace(/:/g, "").trim())
+    .map((text) => text.replaceAll(":", "").replaceAll("\u0000", "").trim())
     .filter((text) => text.length >= minLength);
 
 export const keyModel: fc.Arbitrary<KeyModel> = fc.record({
@@ -79,3 +80,39 @@ export const pastedBase32 = (text: string): fc.Arbitrary<string> =>
         .map((char, i) => (cases[i] ? char.toLowerCase() : char) + (separators[i] ?? ""))
         .join("");
     });
+
+const ALGORITHM_OF_ENUM = { 1: "SHA1", 2: "SHA256", 3: "SHA512" } as const;
+const DIGITS_OF_ENUM = { 1: 6, 2: 8 } as const;
+
+/** An issuer or account name: any text but a NUL, or the plain ASCII most have (long ones make long key names). */
+const exportedText = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 40 }).map((text) => text.replaceAll("\u0000", "")),
+  fc.stringMatching(/^[A-Za-z0-9 .@_-]{0,60}$/),
+);
+
+/** A TOTP account Google Authenticator could export, and what breakglass must read from it. */
+export const servableAccount = fc
+  .record({
+    secret: fc.uint8Array({ minLength: MIN_SEED_BYTES, maxLength: MAX_SEED_BYTES }),
+    issuer: exportedText,
+    account: exportedText,
+    algorithm: fc.constantFrom(1, 2, 3),
+    digits: fc.constantFrom(1, 2),
+  })
+  .map(({ secret, issuer, account, algorithm, digits }) => ({
+    exported: {
+      secret,
+      issuer,
+      name: issuer ? `${issuer}:${account}` : account,
+      algorithm,
+      digits,
+      type: 2,
+    } satisfies ExportedAccount,
+    expected: {
+      issuer,
+      accountName: account,
+      algorithm: ALGORITHM_OF_ENUM[algorithm as 1 | 2 | 3],
+      digits: DIGITS_OF_ENUM[digits as 1 | 2],
+      period: 30,
+    },
+  }));

@@ -126,6 +126,29 @@ describe("init with random custodian PGP keys (fuzzed)", () => {
     fuzz = await startFuzzServer("uninitialized");
   });
 
+  // Found by hand while writing these fuzzers: the user ID became the custodian's name, and
+  // PostgreSQL refused the NUL in it (500) after the root token was stored.
+  it("a key whose user ID holds a NUL gets its share, for a custodian named by number", async () => {
+    const { publicKey } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ name: "Carol\u0000Mallory" }],
+      format: "armored",
+    });
+    const stored = await fuzz.storedState();
+    const sent = json("PUT", "/v1/sys/init", {
+      secret_shares: 1,
+      secret_threshold: 1,
+      pgp_keys: [publicKey],
+    });
+    const answer = await fuzz.send(sent);
+    expectCleanAnswer(sent, answer);
+    if (answer.status >= 400) expectNothingStored(sent, answer, stored, await fuzz.storedState());
+    expect(JSON.parse(answer.body)).toMatchObject({ custodians: ["custodian 1"] });
+    await fuzz.close();
+    fuzz = await startFuzzServer("uninitialized");
+  });
+
   it(
     "random and mutated keys are refused with a message and nothing stored; a key that still reads gets a share",
     async () => {

@@ -56,14 +56,12 @@ export async function parseOrRefuseAsync<T>(parse: () => Promise<T>): Promise<T 
 }
 
 /**
- * For the fuzzers of pure parsers (no storage): true outside the SQLite pass, after saying so.
- * They would test the same code again in the PostgreSQL pass.
+ * For fuzzers whose input never reaches the store (pure parsers, say): true outside the SQLite
+ * pass, after saying so and why. They would test the same code again in the PostgreSQL pass.
  */
-export function skipOutsideSqlitePass(what: string): boolean {
+export function skipOutsideSqlitePass(what: string, why = "they touch no storage"): boolean {
   if (TEST_ENGINE === "sqlite") return false;
-  console.warn(
-    `${what}: skipped in the ${TEST_ENGINE} pass; they touch no storage, so they run in the SQLite pass only`,
-  );
+  console.warn(`${what}: skipped in the ${TEST_ENGINE} pass (${why}); they run in the SQLite pass only`);
   return true;
 }
 

@@ -137,7 +137,13 @@ function typedValueFor(schema: JsonSchema): fc.Arbitrary<unknown> | null {
     switch (type) {
       case "string": {
         const limit = schema.maxLength ?? 300;
-        return [oddString, fc.constantFrom(limit, limit + 1).map((length) => "x".repeat(length))];
+        return [
+          fc.oneof(
+            { weight: 5, arbitrary: apiWord },
+            { weight: 4, arbitrary: oddString },
+            { weight: 1, arbitrary: fc.constantFrom(limit, limit + 1).map((length) => "x".repeat(length)) },
+          ),
+        ];
       }
       case "integer":
       case "number":

@@ -3,17 +3,12 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { FUZZ_TEST_TIMEOUT_MS, fuzzParameters, mutationsOf } from "../support/fuzz.js";
 import { bodyFor, oddJson } from "../support/fuzz-json.js";
 import {
-  expectCleanAnswer,
-  expectNothingStored,
   FIXTURES,
   type FuzzRequest,
-  type FuzzServer,
   type Operation,
-  openApiOperations,
   pathSegment,
-  restoreSession,
-  setUpFixtures,
-  startFuzzServer,
+  type RouteFuzzing,
+  startRouteFuzzing,
   urlOf,
 } from "../support/fuzz-server.js";
 import { nearlyValidBody } from "../support/fuzz-valid-requests.js";
@@ -25,18 +20,13 @@ import { nearlyValidBody } from "../support/fuzz-valid-requests.js";
  * NUL in text, SQLite does not), so a request one engine takes may break the other.
  */
 
-let fuzz: FuzzServer;
-let operations: Operation[];
-let knownNames: string[];
+let routes: RouteFuzzing;
 
 beforeAll(async () => {
-  fuzz = await startFuzzServer("unsealed");
-  const deviceId = await setUpFixtures(fuzz);
-  knownNames = [...Object.values(FIXTURES), deviceId];
-  operations = await openApiOperations(fuzz);
+  routes = await startRouteFuzzing();
 });
 afterAll(async () => {
-  await fuzz?.close();
+  await routes?.fuzz.close();
 });
 
 const CONTENT_TYPES = [
@@ -92,7 +82,7 @@ function payloadFor(operation: Operation): fc.Arbitrary<string | undefined> {
 function requestFor(operation: Operation): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
-      segments: fc.tuple(...operation.pathParameters.map(() => pathSegment(knownNames))),
+      segments: fc.tuple(...operation.pathParameters.map(() => pathSegment(routes.knownNames))),
       payload: payloadFor(operation),
       contentType: fc.constantFrom(...CONTENT_TYPES),
     })
@@ -132,8 +122,8 @@ describe("every route, random bodies (fuzzed)", () => {
       // Routes that take a body get most of the cases; the others' bodies are ignored (their queries are http-queries').
       const cases = fc
         .oneof(
-          { weight: 4, arbitrary: fc.constantFrom(...operations.filter((op) => op.body)) },
-          { weight: 1, arbitrary: fc.constantFrom(...operations.filter((op) => !op.body)) },
+          { weight: 4, arbitrary: fc.constantFrom(...routes.operations.filter((op) => op.body)) },
+          { weight: 1, arbitrary: fc.constantFrom(...routes.operations.filter((op) => !op.body)) },
         )
         .chain((operation) => fc.tuple(fc.constant(operation), requestFor(operation)));
       const example = (
@@ -142,14 +132,16 @@ describe("every route, random bodies (fuzzed)", () => {
         segments: string[],
         payload: string,
       ): [[Operation, FuzzRequest]] => {
-        const operation = operations.find((op) => op.method === method && op.path === path) as Operation;
+        const operation = routes.operations.find(
+          (op) => op.method === method && op.path === path,
+        ) as Operation;
         const headers = { "content-type": "application/json" };
         return [[operation, { method, url: urlOf(operation, segments), headers, asFuzzer: true, payload }]];
       };
       const examples = [
         ...REGRESSIONS.map(([method, path, segments, payload]) => example(method, path, segments, payload)),
         // Every operation at least once, on the fixtures, with an empty object for a body.
-        ...operations.map((op) =>
+        ...routes.operations.map((op) =>
           example(
             op.method,
             op.path,
@@ -158,20 +150,8 @@ describe("every route, random bodies (fuzzed)", () => {
           ),
         ),
       ];
-      let stored = await fuzz.storedState();
       await fc.assert(
-        fc.asyncProperty(cases, async ([operation, request]) => {
-          const answer = await fuzz.send(request);
-          expectCleanAnswer(request, answer, { listing: operation.listing });
-          if (answer.status >= 400) {
-            const after = await fuzz.storedState();
-            expectNothingStored(request, answer, stored, after);
-            stored = after;
-          } else {
-            await restoreSession(fuzz, request);
-            stored = await fuzz.storedState();
-          }
-        }),
+        fc.asyncProperty(cases, ([operation, request]) => routes.sendAndCheck(operation, request)),
         // The server's state moves on from case to case, so a shrunk case would not fail alike: report the first.
         { ...fuzzParameters(examples), endOnFailure: true },
       );

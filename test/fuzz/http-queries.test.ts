@@ -3,18 +3,12 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { FUZZ_TEST_TIMEOUT_MS, fuzzParameters } from "../support/fuzz.js";
 import { apiWord, type JsonSchema, valueFor } from "../support/fuzz-json.js";
 import {
-  expectCleanAnswer,
-  expectNothingStored,
-  FIXTURES,
   type FuzzRequest,
-  type FuzzServer,
   type Operation,
-  openApiOperations,
   pathSegment,
   percentEncoded,
-  restoreSession,
-  setUpFixtures,
-  startFuzzServer,
+  type RouteFuzzing,
+  startRouteFuzzing,
   urlOf,
 } from "../support/fuzz-server.js";
 import { oneFieldChanged, VALID_QUERIES } from "../support/fuzz-valid-requests.js";
@@ -26,26 +20,15 @@ import { oneFieldChanged, VALID_QUERIES } from "../support/fuzz-valid-requests.j
  * every HTTP fuzzer (see http-bodies.test.ts).
  */
 
-let fuzz: FuzzServer;
+let routes: RouteFuzzing;
 let readOnlyRequests: Operation[];
-let knownNames: string[];
-let readerToken: string;
 
 beforeAll(async () => {
-  fuzz = await startFuzzServer("unsealed");
-  const deviceId = await setUpFixtures(fuzz);
-  knownNames = [...Object.values(FIXTURES), deviceId];
-  readOnlyRequests = (await openApiOperations(fuzz)).filter(
-    (op) => op.method === "GET" || op.method === "HEAD",
-  );
-  const reader = await fuzz.test.call("POST", "/v1/auth/token/create", {
-    token: fuzz.rootToken,
-    body: { policies: ["totp-reader"] },
-  });
-  readerToken = reader.json.auth.client_token;
+  routes = await startRouteFuzzing();
+  readOnlyRequests = routes.operations.filter((op) => op.method === "GET" || op.method === "HEAD");
 });
 afterAll(async () => {
-  await fuzz?.close();
+  await routes?.fuzz.close();
 });
 
 /** Health's parameters that choose the answer's status. */
@@ -94,7 +77,10 @@ function queryFor(operation: Operation): fc.Arbitrary<string> {
 const credentials = (): fc.Arbitrary<{ headers: Record<string, string>; asFuzzer: boolean }> =>
   fc.oneof(
     { weight: 4, arbitrary: fc.constant({ headers: {}, asFuzzer: true }) },
-    { weight: 2, arbitrary: fc.constant({ headers: { "x-vault-token": readerToken }, asFuzzer: false }) },
+    {
+      weight: 2,
+      arbitrary: fc.constant({ headers: { "x-vault-token": routes.readerToken }, asFuzzer: false }),
+    },
     { weight: 1, arbitrary: fc.constant({ headers: {}, asFuzzer: false }) },
     {
       weight: 2,
@@ -135,7 +121,7 @@ const otherHeaders = fc.dictionary(
 function requestFor(operation: Operation): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
-      segments: fc.tuple(...operation.pathParameters.map(() => pathSegment(knownNames))),
+      segments: fc.tuple(...operation.pathParameters.map(() => pathSegment(routes.knownNames))),
       query: queryFor(operation),
       credentials: credentials(),
       headers: otherHeaders,
@@ -188,20 +174,10 @@ describe("every GET route, random query strings and headers (fuzzed)", () => {
         example("/v1/audit", "/v1/audit?limit=1e999"),
         example("/v1/audit/export", `/v1/audit/export?limit=${"9".repeat(400)}`),
       ];
-      let stored = await fuzz.storedState();
       await fc.assert(
-        fc.asyncProperty(cases, async ([operation, request]) => {
-          const answer = await fuzz.send(request);
-          expectCleanAnswer(request, answer, { listing: operation.listing, asked: askedStatuses(request) });
-          if (answer.status >= 400) {
-            const after = await fuzz.storedState();
-            expectNothingStored(request, answer, stored, after);
-            stored = after;
-          } else {
-            await restoreSession(fuzz, request);
-            stored = await fuzz.storedState();
-          }
-        }),
+        fc.asyncProperty(cases, ([operation, request]) =>
+          routes.sendAndCheck(operation, request, askedStatuses(request)),
+        ),
         // The server's state moves on from case to case, so a shrunk case would not fail alike: report the first.
         { ...fuzzParameters(examples), endOnFailure: true },
       );

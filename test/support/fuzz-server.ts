@@ -71,10 +71,10 @@ export async function startFuzzServer(state: "uninitialized" | "sealed" | "unsea
     },
     storedState: async () => {
       const rows = await database.rows<{ name: string; row: string }>(everyRowQuery);
-      const state: Record<string, string[]> = Object.fromEntries(tables.map((table) => [table, []]));
-      for (const { name, row } of rows) state[name]?.push(row);
+      const rowsByTable: Record<string, string[]> = Object.fromEntries(tables.map((table) => [table, []]));
+      for (const { name, row } of rows) rowsByTable[name]?.push(row);
       return Object.fromEntries(
-        Object.entries(state).map(([table, lines]) => [
+        Object.entries(rowsByTable).map(([table, lines]) => [
           table,
           createHash("sha256").update(lines.sort().join("\n")).digest("hex"),
         ]),
@@ -282,6 +282,51 @@ export async function restoreSession(fuzz: FuzzServer, accepted: FuzzRequest): P
     if (!status.data?.reencryption_running) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The server the route fuzzers work on, its routes, the names they find things by, and their check. */
+export interface RouteFuzzing {
+  fuzz: FuzzServer;
+  operations: Operation[];
+  /** The fixtures' names and the device's id: path segments that reach something. */
+  knownNames: string[];
+  /** A token with the totp-reader policy only, for requests that are not root's. */
+  readerToken: string;
+  /**
+   * Sends `request` to `operation` and checks the answer (expectCleanAnswer) and, when refused,
+   * that nothing stored changed; after an accepted one it puts the session back (restoreSession).
+   */
+  sendAndCheck(operation: Operation, request: FuzzRequest, asked?: number[]): Promise<void>;
+}
+
+/** An unsealed server with the fixtures, for the fuzzers of every route (http-bodies, http-queries). */
+export async function startRouteFuzzing(): Promise<RouteFuzzing> {
+  const fuzz = await startFuzzServer("unsealed");
+  const deviceId = await setUpFixtures(fuzz);
+  const operations = await openApiOperations(fuzz);
+  const reader = await fuzz.test.call("POST", "/v1/auth/token/create", {
+    token: fuzz.rootToken,
+    body: { policies: ["totp-reader"] },
+  });
+  let stored = await fuzz.storedState();
+  return {
+    fuzz,
+    operations,
+    knownNames: [...Object.values(FIXTURES), deviceId],
+    readerToken: reader.json.auth.client_token,
+    async sendAndCheck(operation, request, asked = []) {
+      const answer = await fuzz.send(request);
+      expectCleanAnswer(request, answer, { listing: operation.listing, asked });
+      if (answer.status >= 400) {
+        const after = await fuzz.storedState();
+        expectNothingStored(request, answer, stored, after);
+        stored = after;
+      } else {
+        await restoreSession(fuzz, request);
+        stored = await fuzz.storedState();
+      }
+    },
+  };
 }
 
 /** A line of a stack trace ("at fn (file.js:1:2)" or "at file.js:1:2"). */

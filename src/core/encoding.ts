@@ -1,12 +1,25 @@
 import { badInput } from "./errors.js";
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+const BASE64_ALPHABET = /^[A-Za-z0-9+/]*$/;
+
+/**
+ * Strict base64, padding optional: whole groups of 4, then 2 or 3 characters, padded or not.
+ * Checked by length, not by a regex repeating a group per 4 characters: that one overflowed the
+ * regex engine's stack on a 12 MB image.
+ */
+function isBase64(text: string): boolean {
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  const body = text.slice(0, text.length - padding);
+  if (!BASE64_ALPHABET.test(body)) return false;
+  const tail = body.length % 4;
+  return padding === 0 ? tail !== 1 : tail === 4 - padding;
+}
 
 /** Decodes strict base64 (padding optional); rejects anything Buffer.from would silently skip. */
 export function decodeBase64(text: string, what: string): Buffer {
   const trimmed = text.trim();
-  if (trimmed.length === 0 || !BASE64.test(trimmed)) throw badInput(`${what} is not valid base64`);
+  if (trimmed.length === 0 || !isBase64(trimmed)) throw badInput(`${what} is not valid base64`);
   return Buffer.from(trimmed, "base64");
 }
 
@@ -14,7 +27,7 @@ export function decodeBase64(text: string, what: string): Buffer {
 export function decodeHexOrBase64(text: string, what: string): Buffer {
   const trimmed = text.trim();
   if (HEX.test(trimmed)) return Buffer.from(trimmed, "hex");
-  if (trimmed.length > 0 && BASE64.test(trimmed)) return Buffer.from(trimmed, "base64");
+  if (trimmed.length > 0 && isBase64(trimmed)) return Buffer.from(trimmed, "base64");
   throw badInput(`${what} is neither hex nor base64`);
 }
 

@@ -2,7 +2,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { parseUri } from "./encoding.js";
 import { badInput } from "./errors.js";
 import type { ImportedKey } from "./otpauth-uri.js";
-import { checkSeedLength } from "./totp.js";
+import { checkLabelText, checkSeedLength } from "./totp.js";
 
 /**
  * Google Authenticator's "Transfer accounts" export: otpauth-migration://offline?data=BASE64,
@@ -91,6 +91,7 @@ function readAccount(bytes: Uint8Array, result: MigrationResult): void {
     result.skipped.push({ label, why: unsupported ?? "not supported" });
     return;
   }
+  checkLabelText(`${issuer}${name}`, "the export");
   checkSeedLength(seed, `the secret of ${label || "an account"}`);
   result.keys.push({ seed, issuer, accountName, algorithm, digits, period: 30 });
 }

@@ -1,7 +1,13 @@
 import * as OTPAuth from "otpauth";
 import { parseUri } from "./encoding.js";
 import { badInput } from "./errors.js";
-import { checkParameters, checkSeedLength, seedFromBase32, type TotpDefinition } from "./totp.js";
+import {
+  checkLabelText,
+  checkParameters,
+  checkSeedLength,
+  seedFromBase32,
+  type TotpDefinition,
+} from "./totp.js";
 
 export interface ImportedKey extends TotpDefinition {
   seed: Buffer;
@@ -40,5 +46,6 @@ export function parseOtpauthUri(text: string): ImportedKey {
     digits: parsed.digits,
     period: parsed.period,
   });
+  checkLabelText(`${parsed.issuer}${parsed.label}`, "url");
   return { seed: parsedSeed, issuer: parsed.issuer, accountName: parsed.label, ...params };
 }

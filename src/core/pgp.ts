@@ -59,9 +59,13 @@ export function fingerprintOf(key: openpgp.PublicKey): string {
   return key.getFingerprint();
 }
 
-/** The key's first user ID ("Name <mail>"), or null when it has none. */
+/**
+ * The key's first user ID ("Name <mail>"), or null when it has none or that one holds a NUL: it
+ * names no one, and PostgreSQL cannot store it (the custodian is then "custodian N").
+ */
 export function userIdOf(key: openpgp.PublicKey): string | null {
-  return key.getUserIDs()[0] ?? null;
+  const userId = key.getUserIDs()[0];
+  return userId === undefined || userId.includes("\u0000") ? null : userId;
 }
 
 /** An armored OpenPGP message to `key` holding `text` (`gpg -d` prints the text back). */

@@ -103,6 +103,12 @@ export function checkSeedLength(seed: Uint8Array, what = "key"): void {
   if (seed.length > MAX_SEED_BYTES) throw badInput(`${what} is too long: at most ${MAX_SEED_BYTES} bytes`);
 }
 
+/** An issuer and account name as decoded from a URI or an export: a NUL there is no one's name (and PostgreSQL cannot store it). */
+export function checkLabelText(text: string, where: string): void {
+  if (text.includes("\u0000"))
+    throw badInput(`the issuer or account name in ${where} contains a NUL character`);
+}
+
 export function checkParameters(params: {
   algorithm: string;
   digits: number;

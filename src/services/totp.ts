@@ -145,9 +145,14 @@ export class TotpService {
     const summary: ImportSummary = { imported: [], skipped: migration.skipped };
     const taken = new Set(await this.store.listTotpKeyNames());
     try {
-      for (const key of migration.keys) {
+      // Every name is checked before the first key is stored: a refused import stores nothing.
+      const names = migration.keys.map((key) => {
         const name = checkKeyName(uniqueName(`${prefix}${keyNameFor(key.issuer, key.accountName)}`, taken));
         taken.add(name);
+        return name;
+      });
+      for (const [i, key] of migration.keys.entries()) {
+        const name = names[i] as string;
         await this.storeKey(
           name,
           key,

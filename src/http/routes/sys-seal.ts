@@ -33,6 +33,9 @@ const sealStatusSchema = {
   },
 } as const;
 
+/** A status health may be asked to answer with: a final one (a 1xx would leave the client waiting for one). */
+const healthStatus = { type: "integer", minimum: 200, maximum: 599 } as const;
+
 /** breakglass's own: who receives each share, so drills and ceremonies can name them. */
 export const custodiansSchema = {
   type: "array",
@@ -226,10 +229,10 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
         properties: {
           standbyok: { type: "boolean" },
           perfstandbyok: { type: "boolean" },
-          activecode: { type: "integer", minimum: 100, maximum: 599 },
-          standbycode: { type: "integer", minimum: 100, maximum: 599 },
-          sealedcode: { type: "integer", minimum: 100, maximum: 599 },
-          uninitcode: { type: "integer", minimum: 100, maximum: 599 },
+          activecode: healthStatus,
+          standbycode: healthStatus,
+          sealedcode: healthStatus,
+          uninitcode: healthStatus,
         },
       },
     },

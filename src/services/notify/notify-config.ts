@@ -118,7 +118,7 @@ export function parseSmtpSpec(input: unknown): Parsed<SmtpSpec> {
   else {
     const bad = to.filter((address) => typeof address !== "string" || !isEmailAddress(address));
     if (bad.length > 0)
-      problems.push(`to has entries that are not e-mail addresses: ${bad.map(String).join(", ")}`);
+      problems.push(`to has entries that are not e-mail addresses: ${bad.map(describeEntry).join(", ")}`);
   }
   const user = optionalText(username, "username", 256, problems);
   const pass = optionalText(password, "password", 1024, problems);
@@ -151,11 +151,18 @@ function readEvents(value: unknown, problems: string[], fallback: EventFilter | 
   const unknown = value.filter((type) => typeof type !== "string" || !known.includes(type));
   if (unknown.length > 0) {
     problems.push(
-      `events has unknown event types: ${unknown.map(String).join(", ")} (known: ${known.join(", ")})`,
+      `events has unknown event types: ${unknown.map(describeEntry).join(", ")} (known: ${known.join(", ")})`,
     );
     return null;
   }
   return [...new Set(value as string[])];
+}
+
+/** A list entry as a message shows it: text as given, anything else by its kind (String() of {"toString": 1} throws). */
+function describeEntry(entry: unknown): string {
+  if (typeof entry === "string") return entry;
+  if (entry === null || typeof entry !== "object") return String(entry);
+  return Array.isArray(entry) ? "(a list)" : "(an object)";
 }
 
 function optionalText(value: unknown, field: string, max: number, problems: string[]): string | null {

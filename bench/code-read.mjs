@@ -3,7 +3,7 @@
 // with two nodes sharing the database — beside a bare node:http server doing the same HMAC (the
 // ceiling), all measured in the same run by wrk (a load generator in C, so the client's own cost
 // stays small). Prints figures and ratios; asserts nothing (the machine is shared and noisy).
-//   BENCH_SECONDS: per measurement;  BENCH_CONNECTIONS: e.g. "1,32,128";
+//   BENCH_SECONDS: per measurement;  BENCH_CONNECTIONS: e.g. "1,32,128";  BENCH_LOG_LEVEL: the servers' (info);
 //   BENCH_DATABASE_URL: an administrative PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/postgres;
 //   the PostgreSQL figures are skipped if it cannot be reached).
 import { spawn, spawnSync } from "node:child_process";
@@ -32,7 +32,11 @@ function startServer(args) {
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", (url) => resolve(url));
+    // The URL line; the server's log lines (read and dropped, so the pipe never fills) come around it.
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      if (line.startsWith("http")) resolve(line);
+    });
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
   });
 }

@@ -2,7 +2,8 @@
 //   node bench/servers.mjs breakglass --data DIR          — the real server (dist/), SQLite, durable audit
 //   node bench/servers.mjs breakglass --database URL      — the real server on PostgreSQL (several may share URL)
 //   node bench/servers.mjs baseline                       — a bare node:http server computing the same HMAC-based code
-// Each prints its URL as the first line on stdout.
+// Each prints its URL on stdout, on a line of its own (the server logs there too, at the default
+// level, info, unless BENCH_LOG_LEVEL says otherwise: what a code read costs includes its log lines).
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -13,7 +14,8 @@ if (kind === "breakglass") {
   const { startServer } = await import("../dist/server/start.js");
   const storage =
     storageFlag === "--database" ? { dataDir: "unused", databaseUrl: location } : { dataDir: location };
-  const server = await startServer({ host: "127.0.0.1", port: 0, ...storage, dev: false, logLevel: "warn" });
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? "info";
+  const server = await startServer({ host: "127.0.0.1", port: 0, ...storage, dev: false, logLevel });
   process.stdout.write(`${server.url}\n`);
 } else if (kind === "baseline") {
   const seed = Buffer.from("12345678901234567890");

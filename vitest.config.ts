@@ -11,7 +11,7 @@ export default defineConfig({
     fileParallelism: !disruptive,
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
     // Tests start real servers and tools; two cores, so keep files from starving each other.
     maxWorkers: 2,
   },

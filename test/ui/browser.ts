@@ -49,7 +49,7 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    timeout: 30_000,
+    timeout: 90_000, // a first start on a loaded machine (the crash test beside it) can take long
   });
 }
 

@@ -267,7 +267,7 @@ afterAll(async () => {
 describe("the server log at trace level, through every flow that handles a secret", () => {
   it("logs at trace level, a line for every request and the channels' work", () => {
     expect(plain.server.app.log.level).toBe("trace");
-    expect(plain.log().match(/"msg":"incoming request"/g)?.length ?? 0).toBeGreaterThanOrEqual(calls - 10);
+    expect(plain.log().match(/"msg":"request completed"/g)?.length ?? 0).toBeGreaterThanOrEqual(calls - 10);
     expect(plain.log()).toMatch(FAILING_SINK);
     expect(secrets.length).toBeGreaterThan(30);
   });

@@ -51,8 +51,8 @@ export async function callApi(
 export async function startTestServer(
   options: {
     storage?: TestStorage;
-    /** Keep every log line, at debug level (or at trace, the most verbose). */
-    captureLog?: boolean | "trace";
+    /** Keep every log line, at debug level (or the level named). */
+    captureLog?: boolean | "info" | "trace";
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
@@ -75,7 +75,8 @@ export async function startTestServer(
     port: 0,
     ...serverStorageOptions(storage),
     dev: false,
-    logLevel: options.captureLog === "trace" ? "trace" : options.captureLog ? "debug" : "silent",
+    logLevel:
+      typeof options.captureLog === "string" ? options.captureLog : options.captureLog ? "debug" : "silent",
     auditCheckpoints: options.auditCheckpoints,
     custody: options.custody,
     uiDirectory: options.uiDirectory,

@@ -137,6 +137,7 @@ async function auditCounters(url) {
     entries: number("breakglass_audit_transaction_entries_sum"),
     commitSeconds: number("breakglass_audit_commit_seconds_sum"),
     commits: number("breakglass_audit_commit_seconds_count"),
+    commitsWithin25ms: number('breakglass_audit_commit_seconds_bucket\\{le="0.025"\\}'),
   };
 }
 
@@ -145,7 +146,9 @@ function auditFigures(before, after) {
   const entries = after.entries - before.entries;
   const perTransaction = entries / (after.transactions - before.transactions);
   const handOverMs = (1000 * (after.commitSeconds - before.commitSeconds)) / (after.commits - before.commits);
-  return `${perTransaction.toFixed(1)} entries per audit transaction (fsync), ${handOverMs.toFixed(2)} ms from hand-over to durable`;
+  const commits = after.commits - before.commits;
+  const slow = commits - (after.commitsWithin25ms - before.commitsWithin25ms);
+  return `${perTransaction.toFixed(1)} entries per audit transaction (fsync), ${handOverMs.toFixed(2)} ms from hand-over to durable, ${slow} of ${commits} over 25 ms`;
 }
 
 /** A fresh database on the PostgreSQL server, or null when there is none to be had. */

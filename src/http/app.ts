@@ -11,6 +11,7 @@ import type { Metrics } from "./metrics.js";
 import type { RateLimits } from "./rate-limit-policy.js";
 import { installRateLimits } from "./rate-limits.js";
 import { installRequestContext } from "./request-context.js";
+import { RequestLog } from "./request-log.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
@@ -55,7 +56,7 @@ const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export interface AppOptions {
   /** A pino logger, or false for none (tests). */
-  logger: (FastifyBaseLogger & { isLevelEnabled(level: string): boolean }) | false;
+  logger: FastifyBaseLogger | false;
   /** Node's TLS options (certificate, key, protocol versions, ciphers: src/server/tls.ts), or none. */
   https?: HttpsOptions | null;
   /** Where the built web UI is (default dist/ui/); tests give a directory of their own. */
@@ -78,8 +79,7 @@ export async function buildApp(
     genReqId: () => randomUUID(),
     // A request reaching a route while closing is served, not refused in a non-Vault shape (draining.ts).
     return503OnClosing: false,
-    // Every request that matters is on the audit chain already; one line each at debug (below), not two at info.
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     // Long enough that a too-long key name reaches our own validation and its clear message.
     routerOptions: { maxParamLength: 512 },
     // Malformed URLs and the like: answered in Vault's error shape like everything else.
@@ -123,17 +123,11 @@ export async function buildApp(
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ errors: [`no handler for ${request.method} ${request.url.split("?")[0]}`] }),
   );
-  const logRequests = options.logger !== false && options.logger.isLevelEnabled("debug");
   app.addHook("onResponse", async (request, reply) => {
     metrics.requests.observe(
       { method: request.method, route: request.routeOptions.url ?? "unknown", status: reply.statusCode },
       reply.elapsedTime / 1000,
     );
-    if (logRequests)
-      request.log.debug(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
-        "request completed",
-      );
   });
 
   installDraining(app);

@@ -12,11 +12,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import Database from "better-sqlite3";
 import pg from "pg";
+import { chainEntries } from "../dist/core/audit-chain.js";
+import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
+import { openSqliteStore } from "../dist/store/sqlite.js";
+import { codeReadEntry } from "./audit-fixture.mjs";
 
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "1,32,128").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
+/** Before a server's first measurement: its start-up work (jobs after unseal, JIT) is done by then. */
+const FIRST_WARMUP_SECONDS = 6;
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const here = new URL(".", import.meta.url).pathname;
 const children = [];
@@ -26,16 +33,21 @@ if (spawnSync("wrk", ["--version"]).error) {
   process.exit(1);
 }
 
+/** One of servers.mjs's servers in its own process; `stop` ends it (and its timers' disk work). */
 function startServer(args) {
   const child = spawn(process.execPath, [join(here, "servers.mjs"), ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
+  const stop = async () => {
+    if (child.exitCode === null) child.kill();
+    await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve()));
+  };
   return new Promise((resolve, reject) => {
     // The URL line; the server's log lines (read and dropped, so the pipe never fills) come around it.
     const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
-      if (line.startsWith("http")) resolve(line);
+      if (line.startsWith("http")) resolve({ url: line, stop });
     });
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
   });
@@ -175,6 +187,43 @@ async function createBenchDatabase() {
   };
 }
 
+/**
+ * What the disk allows before any server: the schema's SQLite file, transactions of 25 audit
+ * rows committed one after another as the audit writer does (WAL, synchronous=FULL). A code read
+ * cannot beat its commit; this machine's slowest commits bound every p99 below.
+ */
+async function diskCommits(dir, seconds) {
+  await (await openSqliteStore(dir)).close();
+  const db = new Database(join(dir, "breakglass.sqlite"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  const insert = db.prepare(
+    "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
+  );
+  let head = null;
+  const commit = db.transaction((entries) => {
+    for (const entry of entries) insert.run(auditRowFromEntry(entry));
+  });
+  const times = [];
+  for (const end = performance.now() + seconds * 1000; performance.now() < end; ) {
+    const entries = chainEntries(
+      head,
+      Array.from({ length: 25 }, (_, i) => codeReadEntry((head?.seq ?? 0) + i, "totp/keys/bench")),
+    );
+    head = entries.at(-1);
+    const started = performance.now();
+    commit.immediate(entries);
+    times.push(performance.now() - started);
+  }
+  db.close();
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
+  const over = (ms) => times.filter((time) => time > ms).length;
+  console.log(
+    `  ${times.length} commits of 25 rows: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${at(1)} ms; ${over(25)} over 25 ms, ${over(100)} over 100 ms`,
+  );
+}
+
 const CODE_PATH = "/v1/totp/code/bench?reason=bench";
 const dataDir = mkdtempSync(join(tmpdir(), "breakglass-bench-"));
 let database = null;
@@ -182,45 +231,101 @@ try {
   console.log(
     `code reads by wrk at ${CONNECTIONS.join(", ")} connections, ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up, ${cpus().length} cores, ${new Date().toISOString()}`,
   );
-  const baselineUrl = await startServer(["baseline"]);
-  const sqliteUrl = await startServer(["breakglass", "--data", dataDir]);
-  const sqliteToken = await prepareVault([sqliteUrl]);
-  database = await createBenchDatabase();
-  const postgres = database && [
-    await startServer(["breakglass", "--database", database.url]),
-    await startServer(["breakglass", "--database", database.url]),
-  ];
-  const postgresToken = postgres && (await prepareVault(postgres));
-  if (!postgres)
-    console.log(`PostgreSQL figures skipped: cannot reach ${ADMIN_URL} (set BENCH_DATABASE_URL)`);
+  // Each kind of server runs alone while it is measured: idle nodes' timers and disk work would weigh on it.
+  const rows = new Map(CONNECTIONS.map((connections) => [connections, {}]));
+  console.log("\nbaseline (bare node:http + HMAC)");
+  const baseline = await startServer(["baseline"]);
+  await load([baseline.url], 32, FIRST_WARMUP_SECONDS);
+  for (const connections of CONNECTIONS)
+    rows.get(connections).baseline = await measure(
+      `${connections} connections`,
+      [baseline.url],
+      "/",
+      connections,
+    );
+  await baseline.stop();
+  const ratio = (connections, result) =>
+    (result.perSecond / rows.get(connections).baseline.perSecond).toFixed(2);
 
+  console.log("\nthe disk: SQLite alone, no server (the floor of every SQLite figure below)");
+  await diskCommits(mkdtempSync(join(tmpdir(), "breakglass-bench-disk-")), SECONDS);
+
+  console.log("\nbreakglass, SQLite");
+  const sqlite = await startServer(["breakglass", "--data", dataDir]);
+  const sqliteToken = await prepareVault([sqlite.url]);
+  await load([sqlite.url + CODE_PATH], 32, FIRST_WARMUP_SECONDS, sqliteToken);
   for (const connections of CONNECTIONS) {
-    console.log(`\n${connections} connection${connections === 1 ? "" : "s"}`);
-    const baseline = await measure("baseline (bare node:http + HMAC)", [baselineUrl], "/", connections);
-    const versus = (result) => `     ratio to baseline ${(result.perSecond / baseline.perSecond).toFixed(2)}`;
-    const sqlite = await measure("breakglass, SQLite", [sqliteUrl], CODE_PATH, connections, sqliteToken);
-    console.log(
-      `${versus(sqlite)}${connections === 32 ? " (aim >= 0.7, p99 <= 10 ms)" : ""}; ${sqlite.audit}`,
-    );
-    if (!postgres) continue;
-    const one = await measure(
-      "breakglass, PostgreSQL, one node",
-      postgres.slice(0, 1),
+    const result = await measure(
+      `${connections} connections`,
+      [sqlite.url],
       CODE_PATH,
       connections,
-      postgresToken,
+      sqliteToken,
     );
-    console.log(`${versus(one)}; ${one.audit}`);
-    if (connections < 2) continue;
-    const two = await measure(
-      "breakglass, PostgreSQL, two nodes",
-      postgres,
-      CODE_PATH,
-      connections,
-      postgresToken,
-    );
-    console.log(`${versus(two)} (both nodes on these cores, one audit chain; p99 of the worse node)`);
+    rows.get(connections).sqlite = result;
+    console.log(`     ratio to baseline ${ratio(connections, result)}; ${result.audit}`);
   }
+  await sqlite.stop();
+
+  database = await createBenchDatabase();
+  if (!database)
+    console.log(`\nPostgreSQL figures skipped: cannot reach ${ADMIN_URL} (set BENCH_DATABASE_URL)`);
+  else {
+    const nodes = [
+      await startServer(["breakglass", "--database", database.url]),
+      await startServer(["breakglass", "--database", database.url]),
+    ];
+    const urls = nodes.map((node) => node.url);
+    const token = await prepareVault(urls);
+    await load(
+      urls.map((url) => url + CODE_PATH),
+      32,
+      FIRST_WARMUP_SECONDS,
+      token,
+    );
+    console.log("\nbreakglass, PostgreSQL, one node (the second one idle)");
+    for (const connections of CONNECTIONS) {
+      const result = await measure(
+        `${connections} connections`,
+        urls.slice(0, 1),
+        CODE_PATH,
+        connections,
+        token,
+      );
+      rows.get(connections).postgres = result;
+      console.log(`     ratio to baseline ${ratio(connections, result)}; ${result.audit}`);
+    }
+    console.log(
+      "\nbreakglass, PostgreSQL, two nodes (connections split, one audit chain; p50/p99 of the worse node)",
+    );
+    for (const connections of CONNECTIONS.filter((connections) => connections > 1)) {
+      const result = await measure(`${connections} connections`, urls, CODE_PATH, connections, token);
+      rows.get(connections).twoNodes = result;
+      console.log(`     ratio to baseline ${ratio(connections, result)}`);
+    }
+    for (const node of nodes) await node.stop();
+  }
+
+  console.log(
+    "\nreads/s and p99 (ratio to the baseline); aim at 32 connections on SQLite: ratio >= 0.7, p99 <= 10 ms",
+  );
+  const cell = (connections, result) =>
+    result
+      ? `${result.perSecond.toFixed(0)}/s ${result.p99.toFixed(1)} ms (${ratio(connections, result)})`
+      : "-";
+  console.log(
+    ["connections", "baseline", "SQLite", "PostgreSQL", "PostgreSQL x2"].map((h) => h.padEnd(24)).join(""),
+  );
+  for (const [connections, row] of rows)
+    console.log(
+      [
+        String(connections),
+        `${row.baseline.perSecond.toFixed(0)}/s ${row.baseline.p99.toFixed(1)} ms`,
+        ...["sqlite", "postgres", "twoNodes"].map((k) => cell(connections, row[k])),
+      ]
+        .map((text) => text.padEnd(24))
+        .join(""),
+    );
 } finally {
   for (const child of children) child.kill();
   rmSync(dataDir, { recursive: true, force: true });

@@ -196,6 +196,11 @@ try {
     console.log(
       `${DISTINCT_READS} codes of different credentials: ${(DISTINCT_READS / readSeconds).toFixed(0)} reads/s; RSS then ${mb(server.rss())}, peak ${mb(server.peakRss())} (aim <= 150 MB)`,
     );
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metric = (name) => Number(metrics.match(new RegExp(`^${name} (\\S+)`, "m"))?.[1]);
+    console.log(
+      `  of which the JavaScript heap: ${mb(metric("nodejs_heap_size_used_bytes"))} in use of ${mb(metric("nodejs_heap_size_total_bytes"))} reserved; buffers ${mb(metric("nodejs_external_memory_bytes"))}`,
+    );
     await server.stop();
   }
 

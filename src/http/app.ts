@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import type { ServerOptions as HttpsOptions } from "node:https";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { badInput } from "../core/errors.js";
 import type { Services } from "../services/index.js";
 import { VERSION } from "../version.js";
 import { installDraining } from "./draining.js";
@@ -12,6 +11,7 @@ import type { RateLimits } from "./rate-limit-policy.js";
 import { installRateLimits } from "./rate-limits.js";
 import { installRequestContext } from "./request-context.js";
 import { RequestLog } from "./request-log.js";
+import { installRequestParsing } from "./request-parsing.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
@@ -33,23 +33,6 @@ import { uiCredentialRoutes } from "./routes/ui-credentials.js";
 import { uiSessionRoutes } from "./routes/ui-session.js";
 import { uiStaticRoutes } from "./routes/ui-static.js";
 import { securityHeaders } from "./security-headers.js";
-
-// No API field needs a NUL and PostgreSQL's text cannot hold one: refused at the door, on either
-// engine. In JSON it can only be an escape (raw control characters are not JSON): \u0000 not itself
-// escaped, that is after an even run of backslashes.
-const JSON_NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/i;
-const URL_NUL_ESCAPE = /%00/;
-
-/**
- * The query parameter whose text reads as an infinite number (1e999), if any: the schemas'
- * coercion takes it for an integer within any bounds (?limit=1e999 reached the database).
- */
-function infiniteQueryParameter(query: unknown): string | null {
-  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>))
-    for (const text of Array.isArray(value) ? value : [value])
-      if (typeof text === "string" && Math.abs(Number(text)) === Number.POSITIVE_INFINITY) return name;
-  return null;
-}
 
 /** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -96,29 +79,7 @@ export async function buildApp(
     },
   }) as unknown as FastifyInstance;
 
-  // As Vault: a body is JSON whatever its Content-Type (curl --data sends form encoding).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
-    const text = String(body).trim();
-    if (text.length === 0) return done(null, {});
-    if (JSON_NUL_ESCAPE.test(text))
-      return done(badInput("the request body must not contain NUL characters (\\u0000)"), undefined);
-    try {
-      const parsed = JSON.parse(text);
-      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-        return done(badInput("the request body must be a JSON object"), undefined);
-      done(null, parsed);
-    } catch {
-      done(badInput("the request body is not valid JSON"), undefined);
-    }
-  });
-
-  app.addHook("preValidation", async (request) => {
-    if (request.url.startsWith("/v1/") && URL_NUL_ESCAPE.test(request.url))
-      throw badInput("the URL must not contain NUL characters (%00)");
-    const infinite = infiniteQueryParameter(request.query);
-    if (infinite !== null) throw badInput(`querystring.${infinite} must be a finite number`);
-  });
+  installRequestParsing(app);
   app.setErrorHandler((error, request, reply) => replyWithError(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ errors: [`no handler for ${request.method} ${request.url.split("?")[0]}`] }),

@@ -16,10 +16,19 @@ export interface AccessRule {
   notify: string[];
 }
 
+/** Whoever asks, as a decision needs them: resolved once per request (services/tokens.ts). */
 export interface Reader {
-  /** Set for people (userpass tokens); null for tokens made with token/create. */
-  username: string | null;
-  groups: string[];
+  /**
+   * Who answers for the request: `user:NAME` for a person through any of their tokens (login,
+   * browser session, a token they made), or `token:ACCESSOR` of the root token whose line it is.
+   */
+  owner: string;
+  /**
+   * What an access rule may name it as: `user:NAME` and `group:NAME` of each group a person is in
+   * now. None for a machine token, nor for a person who must still enrol a second factor.
+   */
+  principals: string[];
+  /** The roles it holds now. */
   policies: string[];
 }
 
@@ -38,11 +47,8 @@ export function isAdmin(reader: Reader): boolean {
 }
 
 /** Whether `principal` (`user:NAME` / `group:NAME`) names this reader. */
-export function principalMatches(principal: string, reader: Reader): boolean {
-  const [kind, name] = principal.split(":");
-  if (kind === "user") return reader.username !== null && reader.username === name;
-  if (kind === "group") return reader.groups.includes(name as string);
-  return false;
+export function principalMatches(principal: string, reader: Pick<Reader, "principals">): boolean {
+  return reader.principals.includes(principal);
 }
 
 /**
@@ -60,13 +66,16 @@ export function decideCodeRead(reader: Reader, rule: AccessRule | null): ReadDec
   return { allowed: true, reasonRequired: rule.requireReason, approvalsRequired: rule.approvalsRequired };
 }
 
-/** Whether `approver` may approve `requester`'s request under `rule`: listed, and never one's own. */
+/**
+ * Whether `approver` may approve a request of `requesterOwner` under `rule`: listed, and never a
+ * request of their own — people are compared, so a token a person made counts as that person.
+ */
 export function decideApproval(
-  approver: Reader & { id: string },
-  requesterId: string,
+  approver: Reader,
+  requesterOwner: string,
   rule: AccessRule | null,
 ): { allowed: true } | { allowed: false; why: string } {
-  if (approver.id === requesterId) return { allowed: false, why: "nobody approves their own request" };
+  if (approver.owner === requesterOwner) return { allowed: false, why: "nobody approves their own request" };
   if (!rule || rule.approvalsRequired === 0)
     return { allowed: false, why: "this credential needs no approval" };
   if (!rule.approvers.some((principal) => principalMatches(principal, approver)))

@@ -21,6 +21,10 @@ export interface AuditFields {
   user_agent: string | null;
   approval_ids: string[];
   details: Record<string, string | number | boolean | null>;
+  /** The accessor of the token the request came with; absent without one. */
+  token?: string;
+  /** That token's display name (a machine token's name, `userpass-alice`); absent without a token. */
+  token_name?: string;
 }
 
 export interface AuditEntry extends AuditFields {
@@ -50,7 +54,9 @@ export function canonicalJson(value: Json): string {
 
 /**
  * Every hashed field, named explicitly (so a column added later cannot silently change old
- * hashes) and already in canonical (sorted) order, with its `"key":` text made once.
+ * hashes) and already in canonical (sorted) order, with its `"key":` text made once. Fields
+ * added after the first release are left out of an entry (and of its hash) when absent, so
+ * entries written before them keep their hashes.
  */
 const HASHED_FIELDS = [
   "action",
@@ -65,8 +71,11 @@ const HASHED_FIELDS = [
   "seq",
   "target",
   "time",
+  "token",
+  "token_name",
   "user_agent",
 ] as const satisfies readonly (keyof AuditEntry)[];
+const OMITTED_WHEN_ABSENT: ReadonlySet<keyof AuditEntry> = new Set(["token", "token_name"]);
 const LINE_FIELDS = [...HASHED_FIELDS, "hash"].sort() as (keyof AuditEntry)[];
 
 type FieldList = readonly (keyof AuditEntry)[];
@@ -78,9 +87,24 @@ const LINE_PREFIXES = keyPrefixes(LINE_FIELDS);
 /** canonicalJson of the object made of `fields` of `entry`: the same bytes, without sorting each time. */
 function canonicalFields(entry: Partial<AuditEntry>, fields: FieldList, prefixes: string[]): string {
   let out = "";
-  for (let i = 0; i < fields.length; i++)
-    out += (prefixes[i] as string) + canonicalJson(entry[fields[i] as keyof AuditEntry] as Json);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as keyof AuditEntry;
+    const value = entry[field];
+    // None of these is first in order, so its prefix always starts with a comma.
+    if ((value === undefined || value === null) && OMITTED_WHEN_ABSENT.has(field)) continue;
+    out += (prefixes[i] as string) + canonicalJson(value as Json);
+  }
   return `${out}}`;
+}
+
+/**
+ * Text as every store keeps it: a lone UTF-16 surrogate (which UTF-8 cannot encode) and NUL
+ * (which PostgreSQL's text cannot hold) become U+FFFD. Entries are hashed after this, so the
+ * hash covers exactly what is stored, whatever text reaches the log.
+ */
+export function storableText(text: string): string {
+  const wellFormed = text.isWellFormed() ? text : text.toWellFormed();
+  return wellFormed.includes("\u0000") ? wellFormed.replaceAll("\u0000", "\uFFFD") : wellFormed;
 }
 
 export function hashEntry(entry: Omit<AuditEntry, "hash">): string {

@@ -9,7 +9,8 @@ import { badInput } from "./errors.js";
 export const ACTIONS = [
   "sys.seal",
   "token.create",
-  "token.self",
+  /** Revoke, look up and list other tokens (Vault's revoke, revoke-accessor, lookup-accessor, accessors). */
+  "token.manage",
   "totp.key.write",
   "totp.key.delete",
   "totp.key.read",
@@ -41,20 +42,21 @@ export const BUILT_IN_POLICIES: Record<string, readonly Action[]> = {
   admin: ACTIONS,
   operator: [
     "sys.seal",
-    "token.self",
     "approvals.use",
     "sys.key-status",
     "custodians.read",
     "devices.read",
     "devices.checkout",
   ],
-  member: ["token.self", "approvals.use"],
+  member: ["approvals.use"],
   // Every login token carries it: reading codes and approving is then decided by access rules.
-  default: ["token.self", "approvals.use"],
-  "mfa-enrolment": ["token.self"],
+  default: ["approvals.use"],
+  // A person who must enable a second factor first: nothing but that (routes marked `enrolment`),
+  // looking up and revoking their own token, which every token may.
+  "mfa-enrolment": [],
   "totp-reader": READER,
   "totp-admin": [...READER, "totp.key.write", "totp.key.delete"],
-  auditor: ["audit.read", "token.self", "sys.key-status", "custodians.read", "devices.read"],
+  auditor: ["audit.read", "sys.key-status", "custodians.read", "devices.read"],
 };
 
 /** The only role of a person who must enable a second factor before anything else. */

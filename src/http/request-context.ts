@@ -21,6 +21,11 @@ declare module "fastify" {
      * without it learns nothing about what the endpoint expects (403, not 400).
      */
     requires?: Action;
+    /**
+     * A person who must still enable a second factor (their login holds only `mfa-enrolment`) may
+     * use it; every other authenticated route refuses them.
+     */
+    enrolment?: boolean;
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -63,7 +68,9 @@ export function installRequestContext(
     // Who is asking, and may they use this endpoint at all, before the body is parsed and validated.
     if (config?.auth) {
       const { token, fromCookie } = presentedCredential(request);
-      request.ctx.actor = await services.tokens.authenticate(token, request.ctx, config.auth);
+      request.ctx.actor = await services.tokens.authenticate(token, request.ctx, config.auth, {
+        enrolling: config.enrolment === true,
+      });
       // A browser sends its cookie whoever made the page; only our page knows the CSRF token.
       if (fromCookie && token !== undefined && !SAFE_METHODS.has(request.method))
         await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, config.auth);

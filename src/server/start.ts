@@ -38,6 +38,8 @@ export interface ServerOptions {
   announce?: (text: string) => void;
   /** How long a token from a userpass login lives (default 8 hours). */
   loginTtlSeconds?: number;
+  /** How long an approval request waits for its votes (default an hour). */
+  approvalRequestTtlSeconds?: number;
   /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
   auditSinks?: unknown;
   /** Scheduled backups to a directory while unsealed (docs/backups.md). */
@@ -106,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     checkpointPolicy: { ...DEFAULT_CHECKPOINT_POLICY, ...options.auditCheckpoints },
     configSinks: sinks.specs,
     loginTtlSeconds: options.loginTtlSeconds,
+    approvalRequestTtlSeconds: options.approvalRequestTtlSeconds,
     sinkObserver: metrics,
     log: logger,
     notificationObserver: metrics,

@@ -1,4 +1,10 @@
-import { type AuditEntry, type AuditFields, chainEntries, type FieldsToLink } from "../core/audit-chain.js";
+import {
+  type AuditEntry,
+  type AuditFields,
+  chainEntries,
+  type FieldsToLink,
+  storableText,
+} from "../core/audit-chain.js";
 import { auditUnavailable } from "../core/errors.js";
 import type { AuditFilter, Store } from "../store/store.js";
 import { actorLabel, type RequestContext } from "./context.js";
@@ -30,6 +36,16 @@ export interface AuditDelivery {
   deliver(entries: AuditEntry[]): Promise<void>;
 }
 
+const textOrNull = (text: string | null | undefined) => (text == null ? null : storableText(text));
+
+function storableDetails(details: AuditFields["details"] | undefined): AuditFields["details"] {
+  if (!details) return {};
+  const stored: AuditFields["details"] = {};
+  for (const [key, value] of Object.entries(details))
+    stored[storableText(key)] = typeof value === "string" ? storableText(value) : value;
+  return stored;
+}
+
 interface Pending {
   fields: FieldsToLink;
   resolve: (entry: AuditEntry) => void;
@@ -53,19 +69,26 @@ export class AuditLog {
     private readonly observer: AuditObserver,
   ) {}
 
+  /**
+   * Records what a request did, naming the person who answers for it (`actor`) and the token it
+   * came with. Every text is made storable first (core/audit-chain.ts `storableText`): whatever
+   * reaches the log — a header, a path, a field the door let through — is hashed as stored.
+   */
   record(ctx: RequestContext, record: AuditRecord): Promise<AuditEntry> {
+    const actor = ctx.actor;
     const fields: AuditFields = {
       time: new Date().toISOString(),
-      actor: actorLabel(ctx.actor),
+      actor: storableText(actorLabel(actor)),
       action: record.action,
-      target: record.target ?? null,
+      target: textOrNull(record.target),
       outcome: record.outcome,
-      reason: record.reason ?? null,
-      request_id: ctx.requestId,
-      remote_addr: ctx.remoteAddr,
-      user_agent: ctx.userAgent,
-      approval_ids: record.approvalIds ?? [],
-      details: record.details ?? {},
+      reason: textOrNull(record.reason),
+      request_id: storableText(ctx.requestId),
+      remote_addr: textOrNull(ctx.remoteAddr),
+      user_agent: textOrNull(ctx.userAgent),
+      approval_ids: (record.approvalIds ?? []).map(storableText),
+      details: storableDetails(record.details),
+      ...(actor ? { token: actor.accessor, token_name: storableText(actor.displayName) } : {}),
     };
     return this.append(fields);
   }

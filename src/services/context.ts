@@ -1,3 +1,4 @@
+import type { Reader } from "../core/access.js";
 import type { TokenRecord } from "../store/store.js";
 
 /** Who is asking and from where: carried from the HTTP layer into every service call and audit entry. */
@@ -8,10 +9,14 @@ export interface RequestContext {
   userAgent: string | null;
 }
 
-/** The token behind a request, without anything secret: its accessor is a stable, non-secret name. */
-export type Actor = Omit<TokenRecord, "tokenHmac">;
+/**
+ * The token behind a request, without anything secret, as resolved for this request (in one
+ * place: TokenService): `policies` are the rights it holds now, `owner` who answers for it, and
+ * `principals` what access rules may name it as.
+ */
+export type Actor = Omit<TokenRecord, "tokenHmac"> & Reader;
 
-/** How an actor appears in the audit log. */
+/** How an actor appears in the audit log: the person (or root token) who answers for the request. */
 export function actorLabel(actor: Actor | null): string {
-  return actor ? `token:${actor.accessor}` : "anonymous";
+  return actor ? actor.owner : "anonymous";
 }

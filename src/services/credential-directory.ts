@@ -27,14 +27,13 @@ export class CredentialDirectory {
   ) {}
 
   async readableBy(actor: Actor): Promise<DirectoryEntry[]> {
-    const reader = await this.approvals.readerOf(actor);
     const names = (await this.store.listTotpKeyNames()).filter(
       (name) => !name.startsWith(SECOND_FACTOR_PREFIX),
     );
     const entries = await Promise.all(
       names.map(async (name): Promise<DirectoryEntry | null> => {
         const rule = await this.approvals.ruleOf(name);
-        if (!decideCodeRead(reader, rule).allowed) return null;
+        if (!decideCodeRead(actor, rule).allowed) return null;
         const key = await this.store.findTotpKey(name);
         if (!key) return null; // deleted meanwhile
         return {

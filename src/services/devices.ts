@@ -12,7 +12,7 @@ import {
 import { badInput, conflict, notFound, permissionDenied } from "../core/errors.js";
 import { isAllowed } from "../core/policy.js";
 import type { Store } from "../store/store.js";
-import { type ApprovalService, actorId, type RuleGrant } from "./approvals.js";
+import type { ApprovalService, RuleGrant } from "./approvals.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
@@ -217,12 +217,13 @@ export class DeviceService {
       : await this.byRole(actor, refuse);
     if (device.status !== "in-safe") throw await refuse(`device ${device.status}`, notInSafe(device));
     const now = new Date().toISOString();
+    const reason = grant.reason ?? request.reason; // the approved reason when an approval released it
     const approvers = grant.approval?.approvers ?? [];
     await this.audit.record(ctx, {
       action,
       target: target(id),
       outcome: "allowed",
-      reason: request.reason,
+      reason: reason,
       approvalIds: grant.approval ? [grant.approval.id] : [],
       details: {
         serial: device.serial,
@@ -233,20 +234,20 @@ export class DeviceService {
     const next: DeviceRecord = {
       ...device,
       status: "checked-out",
-      checkedOutBy: grant.reader.id,
+      checkedOutBy: grant.reader.owner,
       checkedOutAt: now,
-      checkoutReason: request.reason,
+      checkoutReason: reason,
     };
     const stored = await this.commit(device, next, ctx, action);
     this.notifier.notify({
       type: "device.checkout",
       time: now,
-      actor: grant.reader.id,
-      reason: request.reason,
+      actor: grant.reader.owner,
+      reason: reason,
       ...(device.accessRule ? { key: device.accessRule } : {}),
       ...(grant.approval ? { approvalId: grant.approval.id, approvers } : {}),
       ...(grant.rule?.notify.length ? { channels: grant.rule.notify } : {}),
-      text: `${grant.reader.id} checked out ${deviceName(device)}: "${request.reason}"${approvers.length > 0 ? ` (approved by ${approvers.join(", ")})` : ""}`,
+      text: `${grant.reader.owner} checked out ${deviceName(device)}: "${reason}"${approvers.length > 0 ? ` (approved by ${approvers.join(", ")})` : ""}`,
       requestId: ctx.requestId,
     });
     return stored;
@@ -258,7 +259,7 @@ export class DeviceService {
     const device = await this.findFor(action, id, request, ctx);
     const refuse = this.refuser(action, device, request, ctx);
     const actor = actorOf(ctx);
-    const who = actorId(actor);
+    const who = actor.owner;
     if (device.checkedOutBy !== who && !isAllowed(actor.policies, "devices.checkout"))
       throw await refuse(
         "not the one who checked it out",
@@ -360,7 +361,7 @@ export class DeviceService {
           "permission denied: this device has no access rule: only admins and operators may check it out",
         ),
       );
-    return { reader: await this.approvals.readerOf(actor), rule: null, approval: null };
+    return { reader: actor, reason: null, rule: null, approval: null };
   }
 
   /** Stores `next` only if nobody changed the device meanwhile; otherwise 409, and the log says it failed. */

@@ -74,6 +74,8 @@ export interface ServiceSettings {
   log: SinkLog;
   /** How long a token from a userpass login lives. */
   loginTtlSeconds?: number;
+  /** How long an approval request waits for its votes before it expires. */
+  approvalRequestTtlSeconds?: number;
   notificationObserver: NotificationObserver;
   custody?: CustodySettings;
   deviceReminders?: DeviceReminderSettings;
@@ -87,7 +89,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     store,
     audit,
     () => seal.keyringOrThrow().tokenHmacKey,
-    (username) => people.rolesOf(username),
+    (username) => people.identityOf(username),
   );
   const people = new PeopleService(store, tokens, audit);
   const seal = new SealService(store, audit, tokens);
@@ -101,7 +103,14 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   );
   seal.tellOf(notifier);
   const backup = new BackupService(store, seal, audit, tokens);
-  const approvals = new ApprovalService(store, tokens, audit, notifier);
+  const approvals = new ApprovalService(
+    store,
+    tokens,
+    audit,
+    notifier,
+    (username) => people.identityOf(username),
+    settings.approvalRequestTtlSeconds,
+  );
   const accessRules = new AccessRuleService(store, tokens, audit, (keyName) => approvals.forgetRule(keyName));
   const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
   const devices = new DeviceService(store, tokens, audit, approvals, notifier);

@@ -5,7 +5,7 @@ import { checkPolicies, MFA_ENROLMENT_ONLY } from "../core/policy.js";
 import type { GroupRecord, Store, UserRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { RequestContext } from "./context.js";
-import type { TokenService } from "./tokens.js";
+import type { Identity, TokenService } from "./tokens.js";
 
 export interface UserInput {
   password?: string;
@@ -64,7 +64,7 @@ export class PeopleService {
     });
     if (groups) await this.setMembership(username, groups, now);
     // A new password ends the sessions made with the old one.
-    if (existing && input.password !== undefined) await this.tokens.revokeTokensOf(username);
+    if (existing && input.password !== undefined) await this.tokens.revokeLoginsOf(username);
   }
 
   async getUser(username: string, ctx: RequestContext): Promise<UserView> {
@@ -94,7 +94,8 @@ export class PeopleService {
     if (!exists) return;
     await this.setMembership(username, [], new Date().toISOString());
     await this.store.deleteUser(username);
-    await this.tokens.revokeTokensOf(username);
+    // Everything they answer for: logins, sessions, and every token they made, orphans included.
+    await this.tokens.revokeEverythingOf(username);
   }
 
   async putGroup(
@@ -148,13 +149,22 @@ export class PeopleService {
     if (exists) await this.store.deleteGroup(name);
   }
 
-  /** The roles a person holds now: their own, their groups', and `default`; null when there is no such user. */
-  async rolesOf(username: string): Promise<string[] | null> {
+  /**
+   * A person as every decision sees them now: their roles (their own, their groups', and
+   * `default`) and what access rules may name them as (`user:NAME`, `group:NAME`). Someone an
+   * admin requires to enrol a second factor holds only `mfa-enrolment` and matches no rule until
+   * it is enabled. Null when there is no such user.
+   */
+  async identityOf(username: string): Promise<Identity | null> {
     const user = await this.store.findUser(username);
     if (!user) return null;
-    if (user.requireMfa && user.mfaState !== "enabled") return [MFA_ENROLMENT_ONLY];
+    if (user.requireMfa && user.mfaState !== "enabled")
+      return { policies: [MFA_ENROLMENT_ONLY], principals: [] };
     const groups = await this.groupsOf(username);
-    return [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])];
+    return {
+      policies: [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])],
+      principals: [`user:${username}`, ...groups.map((group) => `group:${group.name}`)],
+    };
   }
 
   /** What a person's own session shows of them; no check beyond the token they hold. Null when gone. */

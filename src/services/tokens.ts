@@ -1,7 +1,13 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { sameSecret } from "../core/constant-time.js";
 import { badInput, permissionDenied } from "../core/errors.js";
-import { type Action, checkPolicies, isAllowed } from "../core/policy.js";
+import {
+  type Action,
+  BUILT_IN_POLICIES,
+  checkPolicies,
+  isAllowed,
+  MFA_ENROLMENT_ONLY,
+} from "../core/policy.js";
 import type { Store, TokenRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
@@ -12,15 +18,15 @@ const TOKEN_BYTES = 32;
 const TOKEN_CACHE_MS = 1_000; // a revocation on another node is in force here within this
 const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 const SESSION_TTL_SECONDS = 8 * 3600;
+const ACCESSOR = /^[A-Za-z0-9_-]{24}$/;
 
 export interface TokenRequest {
   policies?: string[];
   displayName?: string;
   meta?: Record<string, string>;
   ttlSeconds?: number;
+  /** An orphan: revoking or expiring its maker's token does not end it (its maker still answers for it). */
   noParent?: boolean;
-  /** Set for tokens issued at a user's login. */
-  username?: string;
 }
 
 export interface IssuedToken {
@@ -28,12 +34,26 @@ export interface IssuedToken {
   record: TokenRecord;
 }
 
+/** A person as tokens need them: the roles they hold now and what access rules may name them as. */
+export interface Identity {
+  policies: string[];
+  principals: string[];
+}
+
+type Resolved = { actor: Actor } | { problem: string };
+
 /**
- * API tokens: 32 random bytes, shown once; the store keeps only an HMAC of them under a key
- * from the keyring. Also the single place where access is decided (`authorize`).
+ * API tokens: 32 random bytes, shown once; the store keeps only an HMAC of them under a key from
+ * the keyring. Tokens form Vault's tree: a token made by a token is its child (unless an admin asks
+ * for an orphan), never outlives it, and ends with it. Every token carries who answers for it
+ * (`owner`): the person who logged in or made it, through any depth of children.
+ *
+ * The one place where a caller is resolved (`resolve`: the token, its line, the person's roles
+ * and groups now) and where access is decided (`authorize`).
  */
 export class TokenService {
-  private readonly cache = new TtlCache<TokenRecord>(TOKEN_CACHE_MS);
+  /** Token lines by HMAC: the token and its parents, as the store last had them. */
+  private readonly lines = new TtlCache<TokenRecord[]>(TOKEN_CACHE_MS);
 
   /** Every token is this long (the prefix and 32 random bytes in base64url): a root token's pad matches it. */
   readonly tokenLength = TOKEN_PREFIX.length + Math.ceil((TOKEN_BYTES * 4) / 3);
@@ -42,22 +62,45 @@ export class TokenService {
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly hmacKey: () => Buffer,
-    /** The roles a person holds now (their own and their groups'), or null when they are gone. */
-    private readonly rolesOf: (username: string) => Promise<string[] | null>,
+    /** A person's roles and principals now (their own and their groups'), or null when they are gone. */
+    private readonly identityOf: (username: string) => Promise<Identity | null>,
   ) {}
 
-  /** The root token of `init`; it is created while sealed, so the HMAC key is passed in. */
+  /** A root token (init, generate-root): it answers for itself and for every token made from it. */
   async issueRootToken(hmacKey: Buffer): Promise<string> {
-    const issued = await this.mint(hmacKey, { policies: ["root"], displayName: "root" }, null);
+    const issued = await this.mint(hmacKey, {
+      policies: ["root"],
+      displayName: "root",
+      meta: {},
+      parentAccessor: null,
+      expiresAt: null,
+      username: null,
+      owner: null,
+    });
     return issued.token;
   }
 
-  /** Resolves a presented token to an actor; every refusal is on the audit log. */
-  async authenticate(presented: string | undefined, ctx: RequestContext, action: string): Promise<Actor> {
+  /**
+   * Resolves a presented token to an actor; every refusal is on the audit log. A person who must
+   * still enable a second factor is refused unless the request is for that (`enrolling`).
+   */
+  async authenticate(
+    presented: string | undefined,
+    ctx: RequestContext,
+    action: string,
+    { enrolling }: { enrolling: boolean },
+  ): Promise<Actor> {
     const resolved = await this.resolve(presented);
-    if ("actor" in resolved) return resolved.actor;
-    await this.audit.record(ctx, { action, outcome: "denied", details: { problem: resolved.problem } });
-    throw permissionDenied();
+    if (!("actor" in resolved)) {
+      await this.refuse(ctx, action, null, resolved.problem);
+      throw permissionDenied();
+    }
+    if (enrolling || !resolved.actor.policies.includes(MFA_ENROLMENT_ONLY)) return resolved.actor;
+    ctx.actor = resolved.actor; // the refusal names the person
+    await this.refuse(ctx, action, null, "a second factor must be enabled first");
+    throw permissionDenied(
+      "permission denied: enable your second factor first (breakglass mfa enrol, then breakglass mfa confirm CODE)",
+    );
   }
 
   /**
@@ -94,29 +137,40 @@ export class TokenService {
   async authorize(ctx: RequestContext, action: Action, target: string | null = null): Promise<Actor> {
     const actor = ctx.actor;
     if (actor && isAllowed(actor.policies, action)) return actor;
-    await this.audit.record(ctx, {
-      action,
-      target,
-      outcome: "denied",
-      details: { problem: "not allowed by policy" },
-    });
+    await this.refuse(ctx, action, target, "not allowed by policy");
     throw permissionDenied();
   }
 
+  /**
+   * Vault's token/create: a child of the caller's token (an orphan with `no_parent`), answering to
+   * the same person, holding only roles whose every action the caller holds (root only from root),
+   * and never outliving its parent.
+   */
   async create(request: TokenRequest, ctx: RequestContext): Promise<IssuedToken> {
     const creator = await this.authorize(ctx, "token.create");
     const policies = request.policies?.length ? [...new Set(request.policies)] : creator.policies;
     checkPolicies(policies);
+    const beyond = policies.filter((policy) => !this.mayGrant(creator, policy));
+    if (beyond.length > 0) {
+      const problem = `a token cannot be given roles beyond its maker's: ${beyond.join(", ")}`;
+      await this.refuse(ctx, "token.create", null, problem);
+      throw permissionDenied(`permission denied: ${problem}`);
+    }
     const ttl = request.ttlSeconds;
     if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0 && ttl <= MAX_TTL_SECONDS))
       throw badInput(
         `ttl must be seconds or a duration such as 8h, from 0 (no expiry) to ${MAX_TTL_SECONDS} seconds`,
       );
-    const issued = await this.mint(
-      this.hmacKey(),
-      { ...request, policies },
-      request.noParent ? null : creator.accessor,
-    );
+    const parent = request.noParent ? null : creator;
+    const issued = await this.mint(this.hmacKey(), {
+      policies,
+      displayName: request.displayName ?? "token",
+      meta: request.meta ?? {},
+      parentAccessor: parent?.accessor ?? null,
+      expiresAt: earlier(expiryIn(ttl ?? 0), parent?.expiresAt ?? null),
+      username: null,
+      owner: creator.owner,
+    });
     await this.audit.record(ctx, {
       action: "token.create",
       target: `token:${issued.record.accessor}`,
@@ -125,13 +179,15 @@ export class TokenService {
         policies: policies.join(","),
         display_name: issued.record.displayName,
         expires_at: issued.record.expiresAt,
+        parent: issued.record.parentAccessor,
       },
     });
     return issued;
   }
 
+  /** Every token may look itself up (nothing else is needed to know who one is). */
   async lookupSelf(ctx: RequestContext): Promise<Actor> {
-    const actor = await this.authorize(ctx, "token.self");
+    const actor = actorOf(ctx);
     await this.audit.record(ctx, {
       action: "token.lookup-self",
       target: `token:${actor.accessor}`,
@@ -140,48 +196,89 @@ export class TokenService {
     return actor;
   }
 
+  /** Every token may revoke itself; its children end with it. */
   async revokeSelf(ctx: RequestContext): Promise<void> {
-    const actor = await this.authorize(ctx, "token.self");
-    await this.audit.record(ctx, {
-      action: "token.revoke-self",
-      target: `token:${actor.accessor}`,
-      outcome: "allowed",
-    });
-    await this.store.deleteToken(actor.accessor);
-    this.cache.clear();
+    const actor = actorOf(ctx);
+    await this.revokeTreeAudited(ctx, "token.revoke-self", actor.accessor);
   }
 
-  /** A token for a user who just logged in (the caller checked the password); it expires. */
+  /** Vault's token/revoke (admins): the token and its children. An unknown token is no error, as in Vault. */
+  async revoke(token: string, ctx: RequestContext): Promise<void> {
+    await this.authorize(ctx, "token.manage", "auth/token/revoke");
+    const line = await this.lineOf(token);
+    const record = line[0];
+    if (!record) {
+      await this.audit.record(ctx, {
+        action: "token.revoke",
+        outcome: "failed",
+        details: { problem: "unknown or revoked token" },
+      });
+      return;
+    }
+    await this.revokeTreeAudited(ctx, "token.revoke", record.accessor);
+  }
+
+  /** Vault's token/revoke-accessor (admins): a token named by its accessor, and its children. */
+  async revokeAccessor(accessor: string, ctx: RequestContext): Promise<void> {
+    await this.authorize(ctx, "token.manage", `token:${accessor}`);
+    await this.knownAccessor(accessor, "token.revoke-accessor", ctx);
+    await this.revokeTreeAudited(ctx, "token.revoke-accessor", accessor);
+  }
+
+  /** Vault's token/lookup-accessor (admins): what a token is, named by its accessor. */
+  async lookupAccessor(accessor: string, ctx: RequestContext): Promise<Omit<TokenRecord, "tokenHmac">> {
+    await this.authorize(ctx, "token.manage", `token:${accessor}`);
+    const { tokenHmac: _hmac, ...record } = await this.knownAccessor(accessor, "token.lookup-accessor", ctx);
+    await this.audit.record(ctx, {
+      action: "token.lookup-accessor",
+      target: `token:${accessor}`,
+      outcome: "allowed",
+    });
+    return record;
+  }
+
+  /** Vault's LIST auth/token/accessors (admins): the accessor of every token that has not expired. */
+  async listAccessors(ctx: RequestContext): Promise<string[]> {
+    await this.authorize(ctx, "token.manage", "auth/token/accessors");
+    const accessors = await this.store.tokens.listAccessors(new Date().toISOString());
+    await this.audit.record(ctx, {
+      action: "token.list-accessors",
+      target: "auth/token/accessors",
+      outcome: "allowed",
+      details: { count: accessors.length },
+    });
+    return accessors;
+  }
+
+  /** A token for a person who just logged in (the caller checked the password); it expires. */
   issueLoginToken(username: string, policies: string[], ttlSeconds: number): Promise<IssuedToken> {
-    return this.mint(
-      this.hmacKey(),
-      { username, policies, ttlSeconds, displayName: `userpass-${username}`, meta: { username } },
-      null,
-    );
+    return this.mint(this.hmacKey(), {
+      policies,
+      displayName: `userpass-${username}`,
+      meta: { username },
+      parentAccessor: null,
+      expiresAt: expiryIn(ttlSeconds),
+      username,
+      owner: `user:${username}`,
+    });
   }
 
   /**
-   * A browser session opened with a pasted token: the cookie gets a child of it (same roles, at
-   * most 8 hours, never beyond the parent), so signing out ends the session, not the pasted token
-   * (the root token, say). Audited as the session's opening.
+   * A browser session opened with a pasted token: the cookie gets a child of it (same roles and
+   * owner, at most 8 hours, never beyond the parent), so signing out ends the session, not the
+   * pasted token (the root token, say), and revoking the pasted token ends the session.
    */
   async issueSessionToken(ctx: RequestContext): Promise<IssuedToken> {
-    const parent = await this.authorize(ctx, "token.self");
-    const parentLeft = parent.expiresAt
-      ? Math.floor((Date.parse(parent.expiresAt) - Date.now()) / 1000)
-      : null;
-    const ttlSeconds = Math.max(1, Math.min(SESSION_TTL_SECONDS, parentLeft ?? SESSION_TTL_SECONDS));
-    const issued = await this.mint(
-      this.hmacKey(),
-      {
-        policies: parent.policies,
-        username: parent.username ?? undefined,
-        displayName: parent.displayName, // the person sees who they are; the audit entry names the parent
-        meta: parent.meta,
-        ttlSeconds,
-      },
-      parent.accessor,
-    );
+    const parent = actorOf(ctx);
+    const issued = await this.mint(this.hmacKey(), {
+      policies: parent.policies,
+      username: parent.username,
+      displayName: parent.displayName, // the person sees who they are
+      meta: parent.meta,
+      parentAccessor: parent.accessor,
+      expiresAt: earlier(expiryIn(SESSION_TTL_SECONDS), parent.expiresAt),
+      owner: parent.owner,
+    });
     await this.audit.record(ctx, {
       action: "ui.session.open",
       target: `token:${issued.record.accessor}`,
@@ -191,53 +288,140 @@ export class TokenService {
     return issued;
   }
 
-  /** Ends every token of a user (deleted, or their password changed), on this node at once. */
-  async revokeTokensOf(username: string): Promise<void> {
-    await this.store.deleteTokensOfUser(username);
-    this.cache.clear();
+  /** A new password: every login of the person ends, with whatever was made from them. */
+  async revokeLoginsOf(username: string): Promise<void> {
+    await this.store.tokens.revokeLoginsOf(username);
+    this.lines.clear();
+  }
+
+  /** A person deleted: every token they answer for ends — logins, sessions, and tokens they made. */
+  async revokeEverythingOf(username: string): Promise<void> {
+    await this.store.tokens.revokeOwnedBy(`user:${username}`);
+    this.lines.clear();
+  }
+
+  private async revokeTreeAudited(ctx: RequestContext, action: string, accessor: string): Promise<void> {
+    const revoked = await this.store.tokens.revokeTree(accessor);
+    this.lines.clear();
+    await this.audit.record(ctx, {
+      action,
+      target: `token:${accessor}`,
+      outcome: "allowed",
+      details: { revoked: revoked.length },
+    });
+  }
+
+  private async knownAccessor(accessor: string, action: string, ctx: RequestContext): Promise<TokenRecord> {
+    const record = ACCESSOR.test(accessor) ? await this.store.tokens.findByAccessor(accessor) : null;
+    if (record) return record;
+    await this.audit.record(ctx, {
+      action,
+      target: `token:${accessor}`,
+      outcome: "failed",
+      details: { problem: "unknown accessor" },
+    });
+    throw badInput("invalid accessor: no token has it (revoked, expired, or mistyped)");
+  }
+
+  /** Whether `creator` may give a token this role: every action of it must be its own (root only from root). */
+  private mayGrant(creator: Actor, policy: string): boolean {
+    if (policy === "root") return creator.policies.includes("root");
+    return (BUILT_IN_POLICIES[policy] ?? []).every((action) => isAllowed(creator.policies, action));
+  }
+
+  private async refuse(ctx: RequestContext, action: string, target: string | null, problem: string) {
+    await this.audit.record(ctx, { action, target, outcome: "denied", details: { problem } });
   }
 
   private async mint(
     hmacKey: Buffer,
-    request: TokenRequest,
-    parentAccessor: string | null,
+    fields: Omit<TokenRecord, "tokenHmac" | "accessor" | "createdAt" | "owner"> & { owner: string | null },
   ): Promise<IssuedToken> {
     const token = TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString("base64url");
-    const now = new Date();
-    const ttl = request.ttlSeconds ?? 0;
+    const accessor = randomBytes(18).toString("base64url");
     const record: TokenRecord = {
+      ...fields,
       tokenHmac: this.hmac(hmacKey, token),
-      accessor: randomBytes(18).toString("base64url"),
-      displayName: request.displayName ?? "token",
-      policies: request.policies ?? ["default"],
-      meta: request.meta ?? {},
-      parentAccessor,
-      createdAt: now.toISOString(),
-      expiresAt: ttl > 0 ? new Date(now.getTime() + ttl * 1000).toISOString() : null,
-      username: request.username ?? null,
+      accessor,
+      createdAt: new Date().toISOString(),
+      owner: fields.owner ?? `token:${accessor}`,
     };
-    await this.store.insertToken(record);
+    await this.store.tokens.insert(record);
     return { token, record };
   }
 
-  private async resolve(presented: string | undefined): Promise<{ actor: Actor } | { problem: string }> {
-    if (!presented) return { problem: "no token" };
-    if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) return { problem: "malformed token" };
+  private async lineOf(presented: string): Promise<TokenRecord[]> {
+    if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) return [];
     // Looked up by its HMAC: the index compares values an attacker cannot compute, so timing tells nothing.
     const tokenHmac = this.hmac(this.hmacKey(), presented);
-    const record = await this.cache.getOrLoad(tokenHmac, () => this.store.findToken(tokenHmac));
+    return (
+      (await this.lines.getOrLoad(tokenHmac, async () =>
+        nonEmpty(await this.store.tokens.findLine(tokenHmac)),
+      )) ?? []
+    );
+  }
+
+  /**
+   * Who is asking: the token, alive along its whole line (no parent revoked or expired), with the
+   * rights it holds now. A person's login holds the person's roles as they are now, and matches
+   * rules as the person and their groups — unless the person must still enrol a second factor,
+   * in which case it holds only `mfa-enrolment` and matches no rule. A token a person made holds
+   * its own roles, and only while that person still may make tokens.
+   */
+  private async resolve(presented: string | undefined): Promise<Resolved> {
+    if (!presented) return { problem: "no token" };
+    const line = await this.lineOf(presented);
+    const [record] = line;
     if (!record) return { problem: "unknown or revoked token" };
-    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
-      return { problem: "expired token" };
-    const { tokenHmac: _hmac, ...actor } = record;
-    if (actor.username === null) return { actor };
-    // A person's token carries the roles they hold now: a role or group taken away counts at once.
-    const roles = await this.rolesOf(actor.username);
-    if (roles === null) return { problem: "the user was deleted" };
-    return { actor: { ...actor, policies: roles } };
+    const broken = lineProblem(line, Date.now());
+    if (broken) return { problem: broken };
+    const { tokenHmac: _hmac, ...token } = record;
+    if (token.username !== null) {
+      const person = await this.identityOf(token.username);
+      if (!person) return { problem: "the user was deleted" };
+      return { actor: { ...token, ...person } };
+    }
+    const maker = token.owner.startsWith("user:") ? token.owner.slice("user:".length) : null;
+    if (maker !== null) {
+      const person = await this.identityOf(maker);
+      if (!person) return { problem: `the person who made it, ${token.owner}, was deleted` };
+      if (!isAllowed(person.policies, "token.create"))
+        return { problem: `the person who made it, ${token.owner}, may no longer make tokens` };
+    }
+    return { actor: { ...token, principals: [] } };
   }
 
   private hmac(key: Buffer, token: string): string {
     return createHmac("sha256", key).update(token, "utf8").digest("hex");
   }
 }
+
+/** Why a token line does not hold, or null: each token alive, each parent still there. */
+function lineProblem(line: TokenRecord[], now: number): string | null {
+  for (const [i, token] of line.entries()) {
+    if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now)
+      return i === 0 ? "expired token" : "a token it was made from has expired";
+    if (token.parentAccessor !== null && line[i + 1]?.accessor !== token.parentAccessor)
+      return "a token it was made from was revoked";
+  }
+  return null;
+}
+
+/** Routes that need a token authenticate first; reaching here without one is a wiring bug, refused. */
+function actorOf(ctx: RequestContext): Actor {
+  if (!ctx.actor) throw permissionDenied();
+  return ctx.actor;
+}
+
+function expiryIn(seconds: number): string | null {
+  return seconds > 0 ? new Date(Date.now() + seconds * 1000).toISOString() : null;
+}
+
+/** The earlier of two expiries, null meaning never. */
+function earlier(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Date.parse(a) <= Date.parse(b) ? a : b;
+}
+
+const nonEmpty = <T>(list: T[]): T[] | null => (list.length > 0 ? list : null);

@@ -228,7 +228,7 @@ export class TotpService {
         "second factor",
         permissionDenied("permission denied: a person's second factor is validated, never read"),
       );
-    const { reader, rule, approval } = await this.approvals.decideUse(
+    const { reader, reason, rule, approval } = await this.approvals.decideUse(
       ctx.actor ?? unauthenticated(),
       name,
       options,
@@ -247,7 +247,7 @@ export class TotpService {
         action,
         target: target(name),
         outcome: "failed",
-        reason: options.reason,
+        reason,
         details: { problem: "unknown key" },
       });
       throw badInput(`unknown key: ${name}`);
@@ -257,19 +257,19 @@ export class TotpService {
       action,
       target: target(name),
       outcome: "allowed",
-      reason: options.reason,
+      reason,
       approvalIds: approval ? [approval.id] : [],
       details: { step, ...(approval ? { approvers: approval.approvers.join(",") } : {}) },
     });
     this.notifier.notify({
       type: "code.read",
       time: new Date().toISOString(),
-      actor: reader.id,
+      actor: reader.owner,
       key: name,
-      reason: options.reason,
+      reason,
       ...(approval ? { approvalId: approval.id, approvers: approval.approvers } : {}),
       ...(rule?.notify.length ? { channels: rule.notify } : {}),
-      text: `${reader.id} read the code of ${name}${options.reason ? `: "${options.reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
+      text: `${reader.owner} read the code of ${name}${reason ? `: "${reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
       requestId: ctx.requestId,
     });
     await this.takeUpKeyVersion(key.keyVersion);

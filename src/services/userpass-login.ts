@@ -79,7 +79,7 @@ export class UserpassLogin {
       throw badInput("invalid username or password");
     }
     for (const [subject] of subjects) await this.store.clearLoginFailures(subject);
-    const policies = (await this.people.rolesOf(username)) ?? ["default"];
+    const policies = (await this.people.identityOf(username))?.policies ?? ["default"];
     const issued = await this.tokens.issueLoginToken(username, policies, this.ttlSeconds);
     await this.audit.record(ctx, {
       action: "auth.userpass.login",

@@ -131,5 +131,7 @@ export function auditRowFromEntry(entry: AuditEntry) {
     ...entry,
     approval_ids: JSON.stringify(entry.approval_ids),
     details: JSON.stringify(entry.details),
+    token: entry.token ?? null,
+    token_name: entry.token_name ?? null,
   };
 }

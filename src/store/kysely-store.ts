@@ -6,6 +6,7 @@ import { KyselyBackupStore } from "./kysely-backup.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
 import { KyselySecretStore } from "./kysely-secrets.js";
+import { KyselyTokenStore } from "./kysely-tokens.js";
 import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
 import type {
   ApprovalStore,
@@ -22,7 +23,7 @@ import type {
   SealConfig,
   SecretStore,
   Store,
-  TokenRecord,
+  TokenStore,
   TotpKeyRecord,
   UserRecord,
 } from "./store.js";
@@ -45,6 +46,7 @@ export class KyselyStore implements Store {
   readonly notifications: NotificationStore;
   readonly backup: BackupStore;
   readonly secrets: SecretStore;
+  readonly tokens: TokenStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -57,6 +59,7 @@ export class KyselyStore implements Store {
     this.notifications = new KyselyNotificationStore(db);
     this.backup = new KyselyBackupStore(db, specifics);
     this.secrets = new KyselySecretStore(db);
+    this.tokens = new KyselyTokenStore(db);
   }
 
   async readSealConfig(): Promise<SealConfig | null> {
@@ -199,28 +202,6 @@ export class KyselyStore implements Store {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async insertToken(token: TokenRecord): Promise<void> {
-    await this.db
-      .insertInto("tokens")
-      .values({
-        token_hmac: token.tokenHmac,
-        accessor: token.accessor,
-        display_name: token.displayName,
-        policies: JSON.stringify(token.policies),
-        meta: JSON.stringify(token.meta),
-        parent_accessor: token.parentAccessor,
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-        username: token.username,
-      })
-      .execute();
-  }
-
-  async deleteTokensOfUser(username: string): Promise<number> {
-    const result = await this.db.deleteFrom("tokens").where("username", "=", username).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
-
   async findUser(username: string): Promise<UserRecord | null> {
     const row = await this.db
       .selectFrom("users")
@@ -328,31 +309,6 @@ export class KyselyStore implements Store {
 
   async clearLoginFailures(subject: string): Promise<void> {
     await this.db.deleteFrom("login_failures").where("subject", "=", subject).execute();
-  }
-
-  async findToken(tokenHmac: string): Promise<TokenRecord | null> {
-    const row = await this.db
-      .selectFrom("tokens")
-      .selectAll()
-      .where("token_hmac", "=", tokenHmac)
-      .executeTakeFirst();
-    if (!row) return null;
-    return {
-      tokenHmac: row.token_hmac,
-      accessor: row.accessor,
-      displayName: row.display_name,
-      policies: JSON.parse(row.policies),
-      meta: JSON.parse(row.meta),
-      parentAccessor: row.parent_accessor,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      username: row.username,
-    };
-  }
-
-  async deleteToken(accessor: string): Promise<boolean> {
-    const result = await this.db.deleteFrom("tokens").where("accessor", "=", accessor).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
   }
 
   appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]> {
@@ -471,6 +427,8 @@ export function auditEntryFromRow(row: Selectable<AuditEntryTable>): AuditEntry 
     details: parseTamperableJson(row.details),
     prev_hash: row.prev_hash,
     hash: row.hash,
+    ...(row.token === null ? {} : { token: row.token }),
+    ...(row.token_name === null ? {} : { token_name: row.token_name }),
   };
 }
 

@@ -224,6 +224,34 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0009-token-tree": {
+    async up(db: Kysely<unknown>) {
+      // Who answers for each token, inherited along the token tree (see TokenTable.owner).
+      await db.schema.alterTable("tokens").addColumn("owner", "text").execute();
+      const { rows } = await sql<{
+        accessor: string;
+        parent_accessor: string | null;
+        username: string | null;
+      }>`select accessor, parent_accessor, username from tokens`.execute(db);
+      const byAccessor = new Map(rows.map((row) => [row.accessor, row]));
+      const ownerOf = (accessor: string, depth = 0): string => {
+        const row = byAccessor.get(accessor);
+        if (!row) return `token:${accessor}`;
+        if (row.username) return `user:${row.username}`;
+        const parent = row.parent_accessor ? byAccessor.get(row.parent_accessor) : undefined;
+        return parent && depth < 64 ? ownerOf(parent.accessor, depth + 1) : `token:${row.accessor}`;
+      };
+      for (const row of rows)
+        await sql`update tokens set owner = ${ownerOf(row.accessor)} where accessor = ${row.accessor}`.execute(
+          db,
+        );
+      await sql`create index tokens_parent on tokens (parent_accessor)`.execute(db);
+      await sql`create index tokens_owner on tokens (owner)`.execute(db);
+      // The token behind each entry, beside the person who answers for it (AuditFields.token).
+      await db.schema.alterTable("audit_entries").addColumn("token", "text").execute();
+      await db.schema.alterTable("audit_entries").addColumn("token_name", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -66,6 +66,11 @@ export interface TokenTable {
   created_at: string;
   expires_at: string | null;
   username: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * Who answers for the token: `user:NAME` for a person's login and every token made from it or
+   * by them; `token:ACCESSOR` of the root token (init, generate-root) for that token's line.
+   */
+  owner: string;
 }
 
 export interface AuditEntryTable {
@@ -83,6 +88,9 @@ export interface AuditEntryTable {
   details: string;
   prev_hash: string;
   hash: string;
+  /** The accessor and display name of the token the request came with (entries since 0009). */
+  token: ColumnType<string | null, string | null | undefined, string | null>;
+  token_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditSinkTable {

@@ -14,9 +14,9 @@ db.pragma("busy_timeout = 5000");
 const readHead = db.prepare("select seq, hash from audit_entries order by seq desc limit 1");
 const insert = db.prepare(
   `insert into audit_entries (seq, time, actor, action, target, outcome, reason, request_id, remote_addr,
-     user_agent, approval_ids, details, prev_hash, hash)
+     user_agent, approval_ids, details, prev_hash, hash, token, token_name)
    values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr,
-     @user_agent, @approval_ids, @details, @prev_hash, @hash)`,
+     @user_agent, @approval_ids, @details, @prev_hash, @hash, @token, @token_name)`,
 );
 
 const sameHead = (a, b) => (a === null ? b === null : b !== null && a.seq === b.seq && a.hash === b.hash);

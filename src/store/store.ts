@@ -31,10 +31,6 @@ export interface Store {
   /** Records that the code of `step` was accepted, only if no later-or-equal step was; false otherwise. */
   acceptTotpStep(name: string, step: number): Promise<boolean>;
 
-  insertToken(token: TokenRecord): Promise<void>;
-  /** Ends every token issued to a user at login. */
-  deleteTokensOfUser(username: string): Promise<number>;
-
   findUser(username: string): Promise<UserRecord | null>;
   /** Creates or replaces a user. */
   putUser(user: UserRecord): Promise<void>;
@@ -49,8 +45,6 @@ export interface Store {
   /** Counts one more failure for `subject` and sets its lock; returns the new count. */
   addLoginFailure(subject: string, lockedUntil: (failures: number) => string | null): Promise<number>;
   clearLoginFailures(subject: string): Promise<void>;
-  findToken(tokenHmac: string): Promise<TokenRecord | null>;
-  deleteToken(accessor: string): Promise<boolean>;
 
   /**
    * Appends entries to the audit chain in one durable transaction: `link` receives the true head
@@ -65,6 +59,9 @@ export interface Store {
   /** Creates or replaces a sink's configuration. */
   putAuditSink(sink: AuditSinkRecord): Promise<void>;
   deleteAuditSink(name: string): Promise<boolean>;
+
+  /** API tokens and their tree. */
+  readonly tokens: TokenStore;
 
   /** Where notifications go: webhooks and the mail server. */
   readonly notifications: NotificationStore;
@@ -147,13 +144,39 @@ export interface TokenRecord {
   tokenHmac: string;
   accessor: string;
   displayName: string;
+  /** The roles it was made with; a person's login (username set) holds the person's roles instead. */
   policies: string[];
   meta: Record<string, string>;
+  /** The token it was made from: revoking or expiring that one ends this one. Null for an orphan. */
   parentAccessor: string | null;
   createdAt: string;
   expiresAt: string | null;
-  /** The user it was issued to at login; null for tokens made with token/create. */
+  /** The person it logs in as (a login, or a browser session opened with one); null otherwise. */
   username: string | null;
+  /**
+   * Who answers for it: `user:NAME` for a person's login and every token made from it or by them;
+   * `token:ACCESSOR` of the root token (init, generate-root) for that root token's line.
+   */
+  owner: string;
+}
+
+export interface TokenStore {
+  insert(token: TokenRecord): Promise<void>;
+  /**
+   * The token with this HMAC, then its parent, its parent's parent… in that order, as far as they
+   * exist: a line that stops at a token which still names a parent lost that parent (revoked).
+   * Empty when no token has this HMAC.
+   */
+  findLine(tokenHmac: string): Promise<TokenRecord[]>;
+  findByAccessor(accessor: string): Promise<TokenRecord | null>;
+  /** The accessors of the tokens not expired at `now`. */
+  listAccessors(now: string): Promise<string[]>;
+  /** Deletes the token and every token made from it, at any depth; returns the accessors deleted. */
+  revokeTree(accessor: string): Promise<string[]>;
+  /** Deletes every token `owner` answers for, with their trees; returns the accessors deleted. */
+  revokeOwnedBy(owner: string): Promise<string[]>;
+  /** Deletes every login of a person (and browser session opened with one), with their trees. */
+  revokeLoginsOf(username: string): Promise<string[]>;
 }
 
 export interface UserRecord {

@@ -8,13 +8,21 @@ import {
 } from "../../src/core/access.js";
 
 const readers: Record<string, Reader> = {
-  root: { username: null, groups: [], policies: ["root"] },
-  admin: { username: "erin", groups: ["admins"], policies: ["admin", "default"] },
-  machine: { username: null, groups: [], policies: ["totp-reader"] },
-  oncall: { username: "alice", groups: ["oncall"], policies: ["default"] },
-  named: { username: "dave", groups: [], policies: ["default"] },
-  outsider: { username: "carol", groups: [], policies: ["default"] },
-  auditor: { username: "frank", groups: ["audit"], policies: ["auditor", "default"] },
+  root: { owner: "token:root", principals: [], policies: ["root"] },
+  admin: { owner: "user:erin", principals: ["user:erin", "group:admins"], policies: ["admin", "default"] },
+  machine: { owner: "token:root", principals: [], policies: ["totp-reader"] },
+  oncall: { owner: "user:alice", principals: ["user:alice", "group:oncall"], policies: ["default"] },
+  named: { owner: "user:dave", principals: ["user:dave"], policies: ["default"] },
+  outsider: { owner: "user:carol", principals: ["user:carol"], policies: ["default"] },
+  auditor: {
+    owner: "user:frank",
+    principals: ["user:frank", "group:audit"],
+    policies: ["auditor", "default"],
+  },
+  // dave before enabling the second factor an admin requires: his login matches no rule at all
+  enrolling: { owner: "user:dave", principals: [], policies: ["mfa-enrolment"] },
+  // a token erin made: it answers to erin but no rule names a machine token
+  minted: { owner: "user:erin", principals: [], policies: ["default"] },
 };
 
 const rule = (overrides: Partial<AccessRule> = {}): AccessRule => ({
@@ -37,6 +45,8 @@ describe("who may read a code", () => {
     named: [false, true, true],
     outsider: [false, false, false],
     auditor: [false, false, false],
+    enrolling: [false, false, false],
+    minted: [false, false, false],
   };
   for (const [who, [noRule, withRule, withApprovals]] of Object.entries(expected)) {
     it(`${who}: ${noRule ? "reads" : "refused"} without a rule, ${withRule ? "reads" : "refused"} under a rule`, () => {
@@ -73,7 +83,11 @@ describe("who may read a code", () => {
 });
 
 describe("who may approve", () => {
-  const bob = { id: "user:bob", username: "bob", groups: ["security"], policies: ["default"] };
+  const bob: Reader = {
+    owner: "user:bob",
+    principals: ["user:bob", "group:security"],
+    policies: ["default"],
+  };
   it("a listed approver may approve someone else's request", () => {
     expect(decideApproval(bob, "user:alice", rule({ approvalsRequired: 1 }))).toEqual({ allowed: true });
   });
@@ -84,10 +98,12 @@ describe("who may approve", () => {
     });
   });
   it("someone not listed may not, admins included", () => {
-    const erin = { id: "user:erin", ...(readers.admin as Reader) };
-    const carol = { id: "user:carol", ...(readers.outsider as Reader) };
-    expect(decideApproval(erin, "user:alice", rule({ approvalsRequired: 1 })).allowed).toBe(false);
-    expect(decideApproval(carol, "user:alice", rule({ approvalsRequired: 1 })).allowed).toBe(false);
+    expect(
+      decideApproval(readers.admin as Reader, "user:alice", rule({ approvalsRequired: 1 })).allowed,
+    ).toBe(false);
+    expect(
+      decideApproval(readers.outsider as Reader, "user:alice", rule({ approvalsRequired: 1 })).allowed,
+    ).toBe(false);
   });
   it("a credential needing no approval has nothing to approve", () => {
     expect(decideApproval(bob, "user:alice", rule()).allowed).toBe(false);

@@ -183,8 +183,11 @@ describe("the two-person rule", () => {
     ).toBe(400);
   });
 
-  it("gives alice the code with approval=ID, oathtool's, and the audit entry names the approver", async () => {
-    const response = await read("alice", `?reason=INC-4411&approval=${approvalId}`);
+  it("gives alice the code with approval=ID, oathtool's, and the audit entry names the approver and the approved reason", async () => {
+    const otherReason = await read("alice", `?reason=INC-9999&approval=${approvalId}`);
+    expect(otherReason.status).toBe(403);
+    expect(otherReason.json.errors[0]).toMatch(/was given for "INC-4411 billing lockout"/);
+    const response = await read("alice", `?approval=${approvalId}`);
     expect(response.status).toBe(200);
     const data = response.json.data;
     expect(data.code).toBe(
@@ -201,14 +204,14 @@ describe("the two-person rule", () => {
     ).json.data.entries.at(-1);
     expect(entry).toMatchObject({
       approval_ids: [approvalId],
-      reason: "INC-4411",
+      reason: "INC-4411 billing lockout",
       details: { approvers: "user:bob" },
     });
   });
 
   it("stops giving her the code once approval_ttl has passed", async () => {
     await new Promise((resolve) => setTimeout(resolve, 3200));
-    const response = await read("alice", `?reason=INC-4411&approval=${approvalId}`);
+    const response = await read("alice", `?reason=INC-4411 billing lockout&approval=${approvalId}`);
     expect(response.status).toBe(403);
     expect(response.json.errors[0]).toMatch(/expired/);
   });

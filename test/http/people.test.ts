@@ -169,7 +169,11 @@ describe("login", () => {
     const entry = (
       await t.call("GET", "/v1/audit?action=totp.code.read", { token: root })
     ).json.data.entries.at(-1);
-    expect(entry.actor).toBe(`token:${response.json.auth.accessor}`);
+    expect(entry).toMatchObject({
+      actor: "user:alice",
+      token: response.json.auth.accessor,
+      token_name: "userpass-alice",
+    });
   });
 
   it("answers a wrong password and an unknown user alike, and audits both", async () => {

@@ -4,16 +4,21 @@ import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 
 /**
- * Every endpoint of the OpenAPI document × every role: each role that should not have an endpoint
- * is refused (403) and nothing happens. A new endpoint without a line below fails this test.
+ * Every endpoint of the OpenAPI document × every role, and × a half-logged-in person (someone an
+ * admin requires to enrol a second factor, who logged in with the password alone): each that
+ * should not have an endpoint is refused (403) and nothing happens. A new endpoint without a line
+ * below fails this test.
  */
 
 type Role = "admin" | "operator" | "auditor" | "member";
 const ROLES: Role[] = ["admin", "operator", "auditor", "member"];
+/** Every role; not a person who must still enrol a second factor. */
 const ALL = "everyone" as const;
+/** Every token, a half-logged-in person's too: what enrolling a second factor needs. */
+const ENROLMENT = "everyone, enrolling too" as const;
 const PUBLIC = "no token needed" as const;
 
-type Who = Role[] | typeof ALL | typeof PUBLIC;
+type Who = Role[] | typeof ALL | typeof ENROLMENT | typeof PUBLIC;
 
 /** Who may use each endpoint (besides root); by method where reading (GET) and writing differ. */
 const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
@@ -24,8 +29,8 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/audit/public-key": PUBLIC,
   "/v1/auth/userpass/login/{username}": PUBLIC,
   "/v1/ui/session": PUBLIC, // a login; reading and ending one's own session: everyone with it
-  "/v1/auth/userpass/mfa": ALL, // one's own second factor
-  "/v1/auth/userpass/mfa/confirm": ALL,
+  "/v1/auth/userpass/mfa": ENROLMENT, // one's own second factor
+  "/v1/auth/userpass/mfa/confirm": ENROLMENT,
   "/v1/sys/seal": ["admin", "operator"],
   "/v1/sys/backup": ["admin"],
   "/v1/sys/restore": PUBLIC, // only into an uninitialised server
@@ -41,8 +46,12 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/sys/rotate": ["admin"],
   "/v1/sys/key-status": ["admin", "operator", "auditor"],
   "/v1/auth/token/create": ["admin"],
-  "/v1/auth/token/lookup-self": ALL,
-  "/v1/auth/token/revoke-self": ALL,
+  "/v1/auth/token/lookup-self": ENROLMENT,
+  "/v1/auth/token/revoke-self": ENROLMENT,
+  "/v1/auth/token/revoke": ["admin"],
+  "/v1/auth/token/revoke-accessor": ["admin"],
+  "/v1/auth/token/lookup-accessor": ["admin"],
+  "/v1/auth/token/accessors": ["admin"],
   "/v1/totp/keys/{name}": ["admin"],
   "/v1/totp/keys": ["admin"],
   "/v1/totp/import/google-authenticator": ["admin"],
@@ -75,6 +84,8 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
 let t: TestServer;
 let root: string;
 const tokens = {} as Record<Role, string>;
+/** dave must enrol a second factor (require_mfa) and logged in with his password alone. */
+let enrolling: string;
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -94,6 +105,19 @@ beforeAll(async () => {
       await t.call("POST", `/v1/auth/userpass/login/${role}-user`, { body: { password } })
     ).json.auth.client_token;
   }
+  // In every group, named directly by a rule: still nothing until the second factor is enabled.
+  const password = "dave has a long password";
+  await t.call("PUT", "/v1/auth/userpass/users/dave", {
+    token: root,
+    body: { password, require_mfa: true, groups: ROLES.map((role) => `${role}s`) },
+  });
+  await t.call("PUT", "/v1/totp/access/aws-prod-root", {
+    token: root,
+    body: { readers: ["user:dave"], approvers: ["user:dave"], approvals_required: 0 },
+  });
+  const login = await t.call("POST", "/v1/auth/userpass/login/dave", { body: { password } });
+  expect(login.json.auth.policies).toEqual(["mfa-enrolment"]);
+  enrolling = login.json.auth.client_token;
 });
 afterAll(async () => {
   await t.close();
@@ -122,9 +146,16 @@ describe("the endpoint × role matrix", () => {
           who !== null && typeof who === "object" && !Array.isArray(who)
             ? who[method === "get" ? "get" : "write"]
             : who;
-        if (method === "head" || allowed === PUBLIC || allowed === ALL || allowed === undefined) continue;
+        if (method === "head" || allowed === PUBLIC || allowed === ENROLMENT || allowed === undefined)
+          continue;
+        const body = method === "get" || method === "delete" ? undefined : {};
+        const asEnrolling = await t.call(method.toUpperCase(), url, { token: enrolling, body });
+        if (asEnrolling.status !== 403)
+          refusals.push(
+            `enrolling ${method.toUpperCase()} ${url} → ${asEnrolling.status} ${asEnrolling.text.slice(0, 80)}`,
+          );
+        if (allowed === ALL) continue;
         for (const role of ROLES.filter((r) => !allowed.includes(r))) {
-          const body = method === "get" || method === "delete" ? undefined : {};
           const response = await t.call(method.toUpperCase(), url, { token: tokens[role], body });
           if (response.status !== 403)
             refusals.push(
@@ -142,6 +173,18 @@ describe("the endpoint × role matrix", () => {
     expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: tokens.admin })).status).toBe(200);
     expect((await t.call("GET", "/v1/auth/token/lookup-self", { token: tokens.member })).status).toBe(200);
     expect((await t.call("GET", "/v1/groups?list=true", { token: tokens.admin })).status).toBe(200);
+    expect((await t.call("GET", "/v1/auth/token/accessors?list=true", { token: tokens.admin })).status).toBe(
+      200,
+    );
+    expect((await t.call("GET", "/v1/auth/token/lookup-self", { token: enrolling })).status).toBe(200);
+  });
+
+  it("lets a half-logged-in person do nothing but enrol their second factor, even where a rule names them", async () => {
+    expect((await t.call("GET", "/v1/totp/code/aws-prod-root", { token: enrolling })).status).toBe(403);
+    expect((await t.call("GET", "/v1/ui/credentials", { token: enrolling })).status).toBe(403);
+    const enrol = await t.call("POST", "/v1/auth/userpass/mfa", { token: enrolling, body: {} });
+    expect(enrol.status).toBe(200);
+    expect(enrol.json.data.url).toMatch(/^otpauth:\/\/totp\//);
   });
 });
 

@@ -191,7 +191,7 @@ describe("using a session", () => {
     }
   });
 
-  it("a cookie alone reads (GET) what its token may read, as that token on the audit log", async () => {
+  it("a cookie alone reads (GET) what its token may read, as alice on the audit log (the token beside her)", async () => {
     const session = await openSession({ username: "alice", password: passwords.alice });
     const code = await t.call("GET", "/v1/totp/code/aws-prod-root", { headers: session.headers(null) });
     expect(code.status).toBe(200);
@@ -200,7 +200,7 @@ describe("using a session", () => {
       .accessor;
     const reads = (await t.call("GET", "/v1/audit?action=totp.code.read&limit=100000", { token: root })).json
       .data.entries;
-    expect(reads.at(-1)).toMatchObject({ actor: `token:${accessor}`, outcome: "allowed" });
+    expect(reads.at(-1)).toMatchObject({ actor: "user:alice", token: accessor, outcome: "allowed" });
   });
 
   it("a write with the cookie but without the CSRF header, or a wrong one, is 403, audited, and changes nothing", async () => {

@@ -54,6 +54,7 @@ export async function startTestServer(
     /** Keep every log line, at debug level (or the level named). */
     captureLog?: boolean | "info" | "trace";
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
+    approvalRequestTtlSeconds?: ServerOptions["approvalRequestTtlSeconds"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
     /** Requests a minute per address and route, by group: a fuzz test sending thousands raises them. */
@@ -78,6 +79,7 @@ export async function startTestServer(
     logLevel:
       typeof options.captureLog === "string" ? options.captureLog : options.captureLog ? "debug" : "silent",
     auditCheckpoints: options.auditCheckpoints,
+    approvalRequestTtlSeconds: options.approvalRequestTtlSeconds,
     custody: options.custody,
     uiDirectory: options.uiDirectory,
     rateLimits: options.rateLimits,

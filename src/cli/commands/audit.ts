@@ -14,7 +14,7 @@ export function registerAudit(program: Command): void {
     .description("audit entries, oldest first (reading them is itself recorded)")
     .option("--since <time>", "ISO-8601 time, inclusive")
     .option("--until <time>", "ISO-8601 time, exclusive")
-    .option("--actor <actor>", "e.g. token:ACCESSOR")
+    .option("--actor <actor>", "who answers: user:NAME (all they did, through any token), token:ACCESSOR")
     .option("--action <action>", "e.g. totp.code.read")
     .option("--target <target>", "e.g. totp/keys/aws-prod-root")
     .option("--outcome <outcome>", "allowed, denied or failed")

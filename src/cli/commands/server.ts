@@ -30,6 +30,8 @@ interface ServerSettings {
   audit_checkpoint_seconds?: number;
   /** How long a token from a userpass login lives (default 8 hours). */
   login_ttl_seconds?: number;
+  /** How long an approval request waits for its votes before it expires (default an hour). */
+  approval_request_ttl_seconds?: number;
   /** Scheduled backups go to this directory while unsealed (docs/backups.md)… */
   backup_dir?: string;
   /** …every this many seconds (default a day)… */
@@ -67,6 +69,7 @@ const FILE_KEYS = [
   "audit_checkpoint_entries",
   "audit_checkpoint_seconds",
   "login_ttl_seconds",
+  "approval_request_ttl_seconds",
   "backup_dir",
   "backup_interval_seconds",
   "backup_keep",
@@ -82,6 +85,7 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
   audit_checkpoint_seconds: [1, 3600],
   login_ttl_seconds: [60, 7 * 24 * 3600],
+  approval_request_ttl_seconds: [60, 7 * 24 * 3600],
   backup_interval_seconds: [1, 366 * 24 * 3600],
   backup_keep: [1, 10_000],
   custodian_drill_window_days: [1, 3650],
@@ -148,6 +152,7 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     audit_checkpoint_entries: file.audit_checkpoint_entries,
     audit_checkpoint_seconds: file.audit_checkpoint_seconds,
     login_ttl_seconds: file.login_ttl_seconds,
+    approval_request_ttl_seconds: file.approval_request_ttl_seconds,
     backup_dir: file.backup_dir,
     backup_interval_seconds: file.backup_interval_seconds,
     backup_keep: file.backup_keep,
@@ -265,6 +270,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       logLevel: settings.log_level,
       auditSinks: settings.audit_sinks,
       loginTtlSeconds: settings.login_ttl_seconds,
+      approvalRequestTtlSeconds: settings.approval_request_ttl_seconds,
       backups: settings.backup_dir
         ? {
             dir: settings.backup_dir,

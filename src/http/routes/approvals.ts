@@ -79,7 +79,11 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
         querystring: {
           type: "object",
           properties: {
-            status: { type: "string", enum: ["pending", "approved", "denied"] },
+            status: {
+              type: "string",
+              enum: ["pending", "approved", "denied", "expired"],
+              description: "expired: pending past approval_request_ttl_seconds, never decided",
+            },
             mine: { type: "boolean" },
           },
         },
@@ -91,7 +95,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const query = request.query as { status?: string; mine?: boolean };
+      const query = request.query as { status?: ApprovalView["status"]; mine?: boolean };
       const list = await approvals.list(request.ctx, {
         status: query.status ?? (query.mine ? null : "pending"),
         mine: query.mine === true,

@@ -26,6 +26,11 @@ const entrySchema = {
     details: { type: "object", additionalProperties: true },
     prev_hash: { type: "string" },
     hash: { type: "string" },
+    token: {
+      type: "string",
+      description: "the accessor of the token the request came with; absent without one",
+    },
+    token_name: { type: "string", description: "that token's display name; absent without a token" },
   },
 } as const;
 
@@ -34,7 +39,11 @@ const filterQuery = {
   properties: {
     since: { type: "string", description: "ISO-8601 time, inclusive" },
     until: { type: "string", description: "ISO-8601 time, exclusive" },
-    actor: { type: "string", description: "e.g. token:ACCESSOR" },
+    actor: {
+      type: "string",
+      description:
+        "who answers: user:NAME (everything a person did, through any of their tokens), token:ACCESSOR (a root token's line), anonymous, system",
+    },
     action: { type: "string", description: "e.g. totp.code.read" },
     target: { type: "string", description: "e.g. totp/keys/aws-prod-root" },
     outcome: { type: "string", enum: ["allowed", "denied", "failed"] },

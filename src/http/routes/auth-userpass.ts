@@ -42,7 +42,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/mfa",
     {
-      config: { auth: "people.mfa.enrol", requires: "token.self" },
+      config: { auth: "people.mfa.enrol", enrolment: true },
       schema: {
         summary: "Enrol one's own second factor: the otpauth URL and QR code are shown this once",
         tags: ["people"],
@@ -60,7 +60,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/mfa/confirm",
     {
-      config: { auth: "people.mfa.confirm", requires: "token.self", rateLimited: "login" },
+      config: { auth: "people.mfa.confirm", enrolment: true, rateLimited: "login" },
       schema: {
         summary:
           "Confirm the enrolled second factor with its current code; from then on every login needs one",

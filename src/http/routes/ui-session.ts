@@ -34,7 +34,10 @@ interface SessionRequest {
 export function uiSessionRoutes(app: FastifyInstance, services: Services): void {
   const { tokens, userpass, people } = services;
 
-  const sessionBody = async (token: string, actor: Actor) => {
+  const sessionBody = async (
+    token: string,
+    actor: Pick<Actor, "username" | "displayName" | "policies" | "expiresAt">,
+  ) => {
     const person = actor.username ? await people.profileOf(actor.username) : null;
     return {
       data: {
@@ -103,7 +106,9 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
       const { token } = presentedCredential(request);
       if (!token) return { data: null };
       try {
-        request.ctx.actor = await tokens.authenticate(token, request.ctx, "ui.session.read");
+        request.ctx.actor = await tokens.authenticate(token, request.ctx, "ui.session.read", {
+          enrolling: true,
+        });
       } catch (error) {
         if (!(error instanceof BreakglassError) || error.code !== "PERMISSION_DENIED") throw error;
         // Expired, revoked or forged: the browser forgets it (the refusal is on the audit log).
@@ -117,7 +122,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
   app.delete(
     "/v1/ui/session",
     {
-      config: { auth: "ui.session.close", requires: "token.self" },
+      config: { auth: "ui.session.close", enrolment: true },
       schema: {
         summary: "Log out: revoke the session's token and clear the cookie (needs X-Breakglass-CSRF)",
         tags: ["ui"],
@@ -138,7 +143,9 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
   async function openSession(body: SessionRequest, request: FastifyRequest) {
     const byPassword = body.username !== undefined || body.password !== undefined;
     if (body.token !== undefined && !byPassword) {
-      request.ctx.actor = await tokens.authenticate(body.token, request.ctx, "ui.session.open");
+      request.ctx.actor = await tokens.authenticate(body.token, request.ctx, "ui.session.open", {
+        enrolling: true,
+      });
       // The cookie holds a child of the pasted token: signing out must not end the root token.
       const { token, record } = await tokens.issueSessionToken(request.ctx);
       const { tokenHmac: _hmac, ...actor } = record;

@@ -6,6 +6,11 @@ export function encodeBase32Upper(bytes: Uint8Array): string {
   return new OTPAuth.Secret({ buffer: Uint8Array.from(bytes).buffer }).base32;
 }
 
+/** The hex of a base32 seed (an enrolment URI's `secret`), for oathtool. */
+export function hexOfBase32(text: string): string {
+  return Buffer.from(OTPAuth.Secret.fromBase32(text).buffer).toString("hex");
+}
+
 /** Raw bytes, hex and base32 in both cases, base64 and base64url (padding left off, so a prefix still matches). */
 export function seedForms(seed: Uint8Array): { name: string; bytes: Buffer }[] {
   const buffer = Buffer.from(seed);

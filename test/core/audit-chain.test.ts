@@ -83,23 +83,43 @@ describe("the audit chain", () => {
     // jq escapes U+007F where JSON.stringify does not, and has no lone surrogates: both left out here.
     const text = fc.string({ unit: "grapheme", maxLength: 40 }).filter((t) => !t.includes("\u007f"));
     const orNull = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: null });
-    const randomFields: fc.Arbitrary<AuditFields> = fc.record({
-      time: fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
-      actor: text,
-      action: text,
-      target: orNull(text),
-      outcome: fc.constantFrom("allowed", "denied", "failed"),
-      reason: orNull(text),
-      request_id: orNull(text),
-      remote_addr: orNull(text),
-      user_agent: orNull(text),
-      approval_ids: fc.array(text, { maxLength: 3 }),
-      details: fc.dictionary(
-        fc.stringMatching(/^[a-z_]{1,12}$/),
-        fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)),
-        { maxKeys: 5 },
-      ),
-    });
+    const randomFields: fc.Arbitrary<AuditFields> = fc.record(
+      {
+        time: fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        actor: text,
+        action: text,
+        target: orNull(text),
+        outcome: fc.constantFrom("allowed", "denied", "failed"),
+        reason: orNull(text),
+        request_id: orNull(text),
+        remote_addr: orNull(text),
+        user_agent: orNull(text),
+        approval_ids: fc.array(text, { maxLength: 3 }),
+        details: fc.dictionary(
+          fc.stringMatching(/^[a-z_]{1,12}$/),
+          fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)),
+          { maxKeys: 5 },
+        ),
+        // Present only when the request came with a token (README: absent, not null, otherwise).
+        token: text,
+        token_name: text,
+      },
+      {
+        requiredKeys: [
+          "time",
+          "actor",
+          "action",
+          "target",
+          "outcome",
+          "reason",
+          "request_id",
+          "remote_addr",
+          "user_agent",
+          "approval_ids",
+          "details",
+        ],
+      },
+    );
     const entries = chainEntries(null, fc.sample(randomFields, { numRuns: 1000, seed: 42 }));
     const lines = entries.map(auditLine);
     const jq = (filter: string) =>

@@ -199,7 +199,8 @@ export class DeviceService {
     const action = "devices.checkout";
     const device = await this.findFor(action, id, request, ctx);
     const refuse = this.refuser(action, device, request, ctx);
-    if (!request.reason)
+    // An approval carries its reason; without one, the check-out needs its own.
+    if (!request.reason && !request.approvalId)
       throw await refuse("no reason given", badInput("a reason is required to check a device out"));
     const actor = actorOf(ctx);
     const grant: RuleGrant = device.accessRule

@@ -169,8 +169,19 @@ describe("approvals: the two-person rule through the CLI", () => {
       status: "approved",
       votes: [{ approver: "user:bob", decision: "approved", comment: "ok" }],
     });
-    // The approval stays usable until its TTL, with --approval.
-    const again = await as("alice").run(["totp", "code", KEY, "--reason", "INC-2", "--approval", request.id]);
+    // The approval stays usable until its TTL, with --approval, for the reason it was given for.
+    const otherReason = await as("alice").run([
+      "totp",
+      "code",
+      KEY,
+      "--reason",
+      "INC-2",
+      "--approval",
+      request.id,
+    ]);
+    expect(otherReason.code).toBe(1);
+    expect(otherReason.stderr).toMatch(/was given for "INC-2 console"/);
+    const again = await as("alice").run(["totp", "code", KEY, "--approval", request.id]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^\d{6} /);
     expect(await as("alice").json(["approvals", "list", "--mine", "--status", "approved"])).toMatchObject({

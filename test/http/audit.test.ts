@@ -100,7 +100,9 @@ describe("the chain", () => {
       { ...someFields, action: "external.write", actor: "another-process" },
     ]);
     if (!foreign) throw new Error("no entry");
-    await db.run("insert into audit_entries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    const columns =
+      "seq, time, actor, action, target, outcome, reason, request_id, remote_addr, user_agent, approval_ids, details, prev_hash, hash";
+    await db.run(`insert into audit_entries (${columns}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       foreign.seq,
       foreign.time,
       foreign.actor,

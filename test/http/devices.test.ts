@@ -347,12 +347,20 @@ describe("check-out and check-in", () => {
     });
     expect(approved.json.data.status).toBe("approved");
     expect((await checkout(governed.id, "carol", { reason: "x", approval: approvalId })).status).toBe(403);
-    const out = await checkout(governed.id, "alice", { reason: "INC-4411", approval: approvalId });
+    // An approval is for one reason: another is refused; none takes the approved one.
+    expect((await checkout(governed.id, "alice", { reason: "INC-4411", approval: approvalId })).status).toBe(
+      403,
+    );
+    const out = await checkout(governed.id, "alice", { approval: approvalId });
     expect(out.status).toBe(200);
-    expect(out.json.data).toMatchObject({ status: "checked-out", checked_out_by: "user:alice" });
+    expect(out.json.data).toMatchObject({
+      status: "checked-out",
+      checked_out_by: "user:alice",
+      checkout_reason: "INC-4411 take the YubiKey",
+    });
     expect((await auditEntries("devices.checkout", "allowed")).at(-1)).toMatchObject({
       target: `device:${governed.id}`,
-      reason: "INC-4411",
+      reason: "INC-4411 take the YubiKey",
       approval_ids: [approvalId],
       details: { serial: governed.serial, approvers: "user:bob" },
     });

@@ -8,6 +8,7 @@ import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
 import type { Store } from "./store.js";
+import { reportingUnavailableStorage } from "./unavailable.js";
 
 export const SQLITE_FILE_NAME = "breakglass.sqlite";
 
@@ -34,7 +35,7 @@ export async function openSqliteStore(
   // On a file, a writer thread makes audit entries durable without blocking the event loop. In
   // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
   const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, onAuditTransaction);
-  return new KyselyStore(db, {
+  const store = new KyselyStore(db, {
     engine: "sqlite",
     location: path,
     auditAppender: auditWriter
@@ -44,4 +45,5 @@ export async function openSqliteStore(
       await auditWriter?.close();
     },
   });
+  return reportingUnavailableStorage(store);
 }

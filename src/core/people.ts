@@ -40,11 +40,31 @@ export function checkEmail(email: string): string {
 /** Failed logins in a row that cost nothing yet: a user mistypes; an address may be many people behind NAT. */
 export const FREE_FAILURES = { user: 4, address: 49 } as const;
 
+/** The longest lock, in seconds. */
+export const LONGEST_LOCKOUT_SECONDS = 3600;
+
+/**
+ * An address's run of failures starts over once it began this long ago and no attempt came for
+ * the longest lock, so the typos of an office behind one NAT do not add up for ever. A person's
+ * run ends only with their next login: guessing at one account is what the lock is for.
+ */
+export const ADDRESS_RUN_SECONDS = 24 * 3600;
+
 /**
  * How long a subject stays locked after its n-th failed login in a row: nothing for the free
  * ones, then 1 s, doubling with every further failure, at most an hour.
  */
 export function lockoutSeconds(failures: number, free: number): number {
   if (failures <= free) return 0;
-  return Math.min(2 ** (failures - free - 1), 3600);
+  return Math.min(2 ** (failures - free - 1), LONGEST_LOCKOUT_SECONDS);
+}
+
+/**
+ * When the lock left by the attempt counted `failures`-th, at `attemptAt`, ends (epoch ms); 0
+ * when it left none. Every attempt is counted as a failure before its password is checked, so the
+ * lock runs from the attempt, and an attempt that succeeds takes itself back.
+ */
+export function lockEnds(failures: number, attemptAt: string | null, free: number): number {
+  const seconds = lockoutSeconds(failures, free);
+  return seconds > 0 && attemptAt !== null ? Date.parse(attemptAt) + seconds * 1000 : 0;
 }

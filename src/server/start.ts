@@ -86,7 +86,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
   const store = options.databaseUrl
     ? await openPostgresStore(options.databaseUrl, onAuditTransaction)
-    : await openSqliteStore(options.dev ? null : options.dataDir, onAuditTransaction);
+    : await openSqliteStore(options.dev ? null : options.dataDir, onAuditTransaction, (tightened) =>
+        logger.warn(
+          {
+            dir: options.dataDir,
+            changed: tightened.map(({ path, oldMode, mode }) => ({ path, old_mode: oldMode, mode })),
+          },
+          "data directory permissions tightened",
+        ),
+      );
   services = createServices(store, {
     auditObserver: {
       batchCommitted: (seconds) => metrics.batchCommitted(seconds),

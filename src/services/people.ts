@@ -1,6 +1,13 @@
 import { hash } from "@node-rs/argon2";
 import { badInput, notFound } from "../core/errors.js";
-import { checkEmail, checkGroupName, checkPassword, checkUsername } from "../core/people.js";
+import {
+  checkEmail,
+  checkGroupName,
+  checkPassword,
+  checkUsername,
+  FREE_FAILURES,
+  lockEnds,
+} from "../core/people.js";
 import { checkPolicies, MFA_ENROLMENT_ONLY } from "../core/policy.js";
 import type { GroupRecord, Store, UserRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
@@ -73,8 +80,8 @@ export class PeopleService {
     if (!user) throw notFound(`no user named ${username}`);
     const { passwordHash: _hash, ...view } = user;
     const failures = await this.store.readLoginFailures(`user:${username}`);
-    const locked =
-      failures?.lockedUntil && Date.parse(failures.lockedUntil) > Date.now() ? failures.lockedUntil : null;
+    const lockEnd = failures ? lockEnds(failures.failures, failures.lastAttemptAt, FREE_FAILURES.user) : 0;
+    const locked = lockEnd > Date.now() ? new Date(lockEnd).toISOString() : null;
     return { ...view, groups: (await this.groupsOf(username)).map((g) => g.name), lockedUntil: locked };
   }
 

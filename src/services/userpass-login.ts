@@ -1,7 +1,13 @@
 import { hash, verify } from "@node-rs/argon2";
 import { badInput, TooManyAttemptsError } from "../core/errors.js";
-import { FREE_FAILURES, lockoutSeconds } from "../core/people.js";
-import type { Store } from "../store/store.js";
+import {
+  ADDRESS_RUN_SECONDS,
+  FREE_FAILURES,
+  LONGEST_LOCKOUT_SECONDS,
+  lockEnds,
+  lockoutSeconds,
+} from "../core/people.js";
+import type { CountedLoginAttempt, Store } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
@@ -11,7 +17,10 @@ import type { IssuedToken, TokenService } from "./tokens.js";
 
 export const DEFAULT_LOGIN_TTL_SECONDS = 8 * 3600;
 
-/** Vault's userpass login, with a growing lockout per user and per address after repeated failures. */
+/**
+ * Vault's userpass login, with a growing lockout per user and per address after repeated
+ * failures (README, "Logins"). Every attempt is counted, then decided, then audited.
+ */
 export class UserpassLogin {
   /** Verified against when the user does not exist, so a wrong name costs as long as a wrong password. */
   private readonly decoyHash = hash("breakglass decoy password, never valid");
@@ -32,10 +41,10 @@ export class UserpassLogin {
     secondFactor: string | null,
     ctx: RequestContext,
   ): Promise<IssuedToken> {
-    const subjects: [string, number][] = [
-      [`user:${username}`, FREE_FAILURES.user],
-      ...(ctx.remoteAddr ? ([[`addr:${ctx.remoteAddr}`, FREE_FAILURES.address]] as [string, number][]) : []),
-    ];
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    // Counted before anything is checked, so that concurrent guesses cannot all pass one lock.
+    const counted = await this.countAttempt(username, ctx, now, at);
     const deny = (problem: string) =>
       this.audit.record(ctx, {
         action: "auth.userpass.login",
@@ -44,10 +53,15 @@ export class UserpassLogin {
         details: { problem },
       });
 
-    if ((await this.secondsLocked(subjects)) > 0) {
+    // The lock in force was left by the attempt counted just before this one: of all the attempts
+    // that come once it has ended, only the first finds it ended.
+    if (
+      counted.some(
+        ({ failures, previousAttemptAt, free }) => lockEnds(failures - 1, previousAttemptAt, free) > now,
+      )
+    ) {
       // Guessing on during a lockout only makes it longer: the answer names the new end.
-      await this.countFailure(subjects);
-      const lockedFor = await this.secondsLocked(subjects);
+      const lockedFor = secondsLockedAfter(counted);
       await deny("locked out after repeated failures");
       throw new TooManyAttemptsError(
         `too many failed logins for this user or address: try again in ${lockedFor} s`,
@@ -63,8 +77,8 @@ export class UserpassLogin {
       user.mfaState !== "enabled" ||
       (secondFactor !== null && (await this.secondFactor.checkAtLogin(username, secondFactor, ctx)));
     if (!user || !matches || !factorOk) {
-      await this.countFailure(subjects);
-      if ((await this.secondsLocked(subjects)) > 0)
+      // The attempt is already counted as a failure: its lock runs from when it came.
+      if (secondsLockedAfter(counted) > 0)
         this.notifier.notify({
           type: "login.locked",
           time: new Date().toISOString(),
@@ -78,7 +92,11 @@ export class UserpassLogin {
       // The same answer whichever part was wrong: no oracle for passwords or second factors.
       throw badInput("invalid username or password");
     }
-    for (const [subject] of subjects) await this.store.clearLoginFailures(subject);
+    // The person's run of failures ends; the address's does not (others behind it may be
+    // guessing): only this attempt is taken back.
+    for (const { subject, kind } of counted)
+      if (kind === "user") await this.store.clearLoginFailures(subject);
+      else await this.store.uncountLoginAttempt(subject, at);
     const policies = (await this.people.identityOf(username))?.policies ?? ["default"];
     const issued = await this.tokens.issueLoginToken(username, policies, this.ttlSeconds);
     await this.audit.record(ctx, {
@@ -90,21 +108,47 @@ export class UserpassLogin {
     return issued;
   }
 
-  private async countFailure(subjects: [string, number][]): Promise<void> {
-    const now = Date.now();
-    for (const [subject, free] of subjects)
-      await this.store.addLoginFailure(subject, (failures) => {
-        const seconds = lockoutSeconds(failures, free);
-        return seconds > 0 ? new Date(now + seconds * 1000).toISOString() : null;
+  /** Counts the attempt against the user and against the address it comes from. */
+  private async countAttempt(
+    username: string,
+    ctx: RequestContext,
+    now: number,
+    at: string,
+  ): Promise<CountedSubject[]> {
+    const user = `user:${username}`;
+    const counted: CountedSubject[] = [
+      {
+        kind: "user",
+        subject: user,
+        free: FREE_FAILURES.user,
+        ...(await this.store.countLoginAttempt(user, at, null)),
+      },
+    ];
+    if (ctx.remoteAddr) {
+      const address = `addr:${ctx.remoteAddr}`;
+      const run = {
+        startedBefore: new Date(now - ADDRESS_RUN_SECONDS * 1000).toISOString(),
+        quietSince: new Date(now - LONGEST_LOCKOUT_SECONDS * 1000).toISOString(),
+      };
+      counted.push({
+        kind: "address",
+        subject: address,
+        free: FREE_FAILURES.address,
+        ...(await this.store.countLoginAttempt(address, at, run)),
       });
-  }
-
-  private async secondsLocked(subjects: [string, number][]): Promise<number> {
-    let seconds = 0;
-    for (const [subject] of subjects) {
-      const until = (await this.store.readLoginFailures(subject))?.lockedUntil;
-      if (until) seconds = Math.max(seconds, Math.ceil((Date.parse(until) - Date.now()) / 1000));
     }
-    return seconds;
+    return counted;
   }
+}
+
+/** A subject a login attempt was counted against, with the count this attempt made. */
+interface CountedSubject extends CountedLoginAttempt {
+  kind: "user" | "address";
+  subject: string;
+  free: number;
+}
+
+/** How long the lock this attempt leaves lasts, should it fail: the longest of its subjects'. */
+function secondsLockedAfter(counted: CountedSubject[]): number {
+  return Math.max(0, ...counted.map(({ failures, free }) => lockoutSeconds(failures, free)));
 }

@@ -14,6 +14,7 @@ import type {
   AuditHead,
   AuditSinkRecord,
   BackupStore,
+  CountedLoginAttempt,
   CustodianRecord,
   DeviceStore,
   GroupRecord,
@@ -283,28 +284,49 @@ export class KyselyStore implements Store {
   async readLoginFailures(subject: string): Promise<LoginFailures | null> {
     const row = await this.db
       .selectFrom("login_failures")
-      .selectAll()
+      .select(["failures", "last_attempt_at"])
       .where("subject", "=", subject)
       .executeTakeFirst();
-    return row ? { failures: Number(row.failures), lockedUntil: row.locked_until } : null;
+    return row ? { failures: Number(row.failures), lastAttemptAt: row.last_attempt_at } : null;
   }
 
-  async addLoginFailure(subject: string, lockedUntil: (failures: number) => string | null): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .selectFrom("login_failures")
-        .select("failures")
-        .where("subject", "=", subject)
-        .executeTakeFirst();
-      const failures = Number(row?.failures ?? 0) + 1;
-      const values = { subject, failures, locked_until: lockedUntil(failures) };
-      await trx
-        .insertInto("login_failures")
-        .values(values)
-        .onConflict((oc) => oc.column("subject").doUpdateSet(values))
-        .execute();
-      return failures;
-    });
+  async countLoginAttempt(
+    subject: string,
+    at: string,
+    restartRun: { startedBefore: string; quietSince: string } | null,
+  ): Promise<CountedLoginAttempt> {
+    // SET expressions read the row as it was, so the one statement both counts and hands back the
+    // previous attempt's time; concurrent attempts are serialised on the row, each with its count.
+    const restart = restartRun
+      ? sql<boolean>`login_failures.first_attempt_at < ${restartRun.startedBefore}
+          and login_failures.last_attempt_at < ${restartRun.quietSince}`
+      : sql<boolean>`false`;
+    const row = await this.db
+      .insertInto("login_failures")
+      .values({ subject, failures: 1, first_attempt_at: at, last_attempt_at: at, previous_attempt_at: null })
+      .onConflict((oc) =>
+        oc.column("subject").doUpdateSet({
+          failures: sql<number>`case when ${restart} then 1 else login_failures.failures + 1 end`,
+          first_attempt_at: sql<string>`case when ${restart} then ${at} else login_failures.first_attempt_at end`,
+          previous_attempt_at: sql<string | null>`login_failures.last_attempt_at`,
+          last_attempt_at: at,
+        }),
+      )
+      .returning(["failures", "previous_attempt_at"])
+      .executeTakeFirstOrThrow();
+    return { failures: Number(row.failures), previousAttemptAt: row.previous_attempt_at };
+  }
+
+  async uncountLoginAttempt(subject: string, at: string): Promise<void> {
+    // The lock goes back to the one before this attempt, unless a later attempt has left its own.
+    const lastBeforeThis = sql<string | null>`case when last_attempt_at = ${at}
+      then previous_attempt_at else last_attempt_at end`;
+    await this.db
+      .updateTable("login_failures")
+      .set({ failures: sql<number>`failures - 1`, last_attempt_at: lastBeforeThis })
+      .where("subject", "=", subject)
+      .where("failures", ">", 0)
+      .execute();
   }
 
   async clearLoginFailures(subject: string): Promise<void> {

@@ -252,6 +252,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("audit_entries").addColumn("token_name", "text").execute();
     },
   },
+  "0011-login-attempts": {
+    async up(db: Kysely<unknown>) {
+      // Every attempt is counted before its password is checked; the lock is no longer stored but
+      // follows from the count and the time of the attempt that left it (core/people.ts lockEnds).
+      for (const column of ["first_attempt_at", "last_attempt_at", "previous_attempt_at"])
+        await db.schema.alterTable("login_failures").addColumn(column, "text").execute();
+      // A lock in force stays in force: counted from its end it lasts longer, never shorter.
+      const now = new Date().toISOString();
+      await sql`update login_failures set first_attempt_at = coalesce(locked_until, ${now}),
+        last_attempt_at = coalesce(locked_until, ${now})`.execute(db);
+      await db.schema.alterTable("login_failures").dropColumn("locked_until").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,11 +1,11 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
-import { BreakglassError } from "../core/errors.js";
 import { TransactionalAuditAppender } from "./audit-appenders.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import type { Store } from "./store.js";
+import { reportingUnavailableStorage } from "./unavailable.js";
 
 /** The key of the advisory lock every node takes before appending to the one audit chain. */
 const AUDIT_CHAIN_LOCK = 0x6267_6175; // "bgau"
@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT_MS = 3000;
  * PostgreSQL, for several stateless nodes on one database. The audit chain stays one chain:
  * every append runs in a transaction that first takes a transaction-scoped advisory lock, so
  * the head it reads is the true head on every node. Connection failures surface as
- * STORE_UNAVAILABLE (503), and the pool reconnects by itself when the database is back.
+ * STORE_UNAVAILABLE (503, unavailable.ts), and the pool reconnects by itself when the database is back.
  */
 export async function openPostgresStore(
   url: string,
@@ -32,7 +32,7 @@ export async function openPostgresStore(
     lockAuditChain,
     close: async () => {},
   });
-  return translateConnectionFailures(store);
+  return reportingUnavailableStorage(store);
 }
 
 /** A Kysely handle on PostgreSQL, connected and migrated. A failure to connect keeps its code (ECONNREFUSED, 3D000…). */
@@ -65,53 +65,4 @@ export function urlWithoutPassword(url: string): string {
   } catch {
     return "the PostgreSQL URL given";
   }
-}
-
-/** Wraps every store call so that a lost database reads as "storage unavailable", not as a bug. */
-function translateConnectionFailures<T extends object>(target: T): T {
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value = Reflect.get(object, property, receiver);
-      // Nested stores (store.approvals) get the same treatment.
-      if (value !== null && typeof value === "object" && !(value instanceof Promise))
-        return translateConnectionFailures(value);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        const result = value.apply(object, args);
-        return result instanceof Promise
-          ? result.catch((error: unknown) => {
-              throw isConnectionFailure(error) ? storageUnavailable() : error;
-            })
-          : result;
-      };
-    },
-  });
-}
-
-const CONNECTION_ERROR_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-]);
-
-function isConnectionFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code ?? "";
-  // SQLSTATE class 08 (connection exception) and 57P0x (shutdown, crash, cannot connect now).
-  return (
-    CONNECTION_ERROR_CODES.has(code) ||
-    code.startsWith("08") ||
-    /^57P0[1-4]$/.test(code) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(error.message)
-  );
-}
-
-function storageUnavailable(): BreakglassError {
-  return new BreakglassError(
-    "STORE_UNAVAILABLE",
-    "storage unavailable: the database cannot be reached; nothing was changed or released",
-  );
 }

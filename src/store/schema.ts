@@ -158,8 +158,14 @@ export interface NotifySmtpTable {
 export interface LoginFailureTable {
   /** `user:NAME` or `addr:ADDRESS`. */
   subject: string;
+  /** Attempts counted in a row (each before its password is checked), less those that succeeded. */
   failures: number;
-  locked_until: string | null;
+  /** When this run of failures began. */
+  first_attempt_at: string | null;
+  /** When the last attempt was counted: the lock it left runs from then. */
+  last_attempt_at: string | null;
+  /** When the attempt before the last was counted: the lock in force at the last one ran from then. */
+  previous_attempt_at: string | null;
 }
 
 export interface AccessRuleTable {

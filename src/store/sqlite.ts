@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
@@ -8,21 +8,36 @@ import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
 import type { Store } from "./store.js";
+import { reportingUnavailableStorage } from "./unavailable.js";
 
 export const SQLITE_FILE_NAME = "breakglass.sqlite";
+
+/** A path in the data directory whose mode had to be changed, as it was found. */
+export interface ModeTightened {
+  path: string;
+  /** Octal, as `ls -l` and chmod write it: "0755". */
+  oldMode: string;
+  mode: string;
+}
+
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 /**
  * The embedded default. WAL with synchronous=FULL: a commit returns only after the WAL is fsynced,
  * which is what "durable before released" rests on. `dataDir` null means in memory (--dev).
+ * `onModesTightened` hears of the modes of the data directory that had to be made private.
  */
 export async function openSqliteStore(
   dataDir: string | null,
   onAuditTransaction: (entries: number) => void = () => {},
+  onModesTightened: (tightened: ModeTightened[]) => void = () => {},
 ): Promise<Store> {
   let path = ":memory:";
   if (dataDir !== null) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     path = join(resolve(dataDir), SQLITE_FILE_NAME);
+    const tightened = keepDataPrivate(resolve(dataDir), path);
+    if (tightened.length > 0) onModesTightened(tightened);
   }
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
@@ -34,7 +49,7 @@ export async function openSqliteStore(
   // On a file, a writer thread makes audit entries durable without blocking the event loop. In
   // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
   const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, onAuditTransaction);
-  return new KyselyStore(db, {
+  const store = new KyselyStore(db, {
     engine: "sqlite",
     location: path,
     auditAppender: auditWriter
@@ -44,4 +59,34 @@ export async function openSqliteStore(
       await auditWriter?.close();
     },
   });
+  return reportingUnavailableStorage(store);
 }
+
+/**
+ * The data directory 0700 and every file in it 0600 (the database, its -wal and -shm), at every
+ * start and whatever the umask: a directory made by hand or by an older version keeps the mode it
+ * was given. A new database file is made 0600 here; SQLite gives its -wal and -shm the same mode.
+ */
+function keepDataPrivate(dir: string, databaseFile: string): ModeTightened[] {
+  mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE });
+  const tightened: ModeTightened[] = [];
+  const keep = (path: string, mode: number) => {
+    const found = statSync(path).mode & 0o7777;
+    if (found === mode) return;
+    chmodSync(path, mode);
+    tightened.push({ path, oldMode: octal(found), mode: octal(mode) });
+  };
+  keep(dir, DIRECTORY_MODE);
+  for (const entry of readdirSync(dir, { withFileTypes: true }))
+    if (entry.isFile()) keep(join(dir, entry.name), FILE_MODE);
+  try {
+    const created = openSync(databaseFile, "wx", FILE_MODE);
+    fchmodSync(created, FILE_MODE); // the umask may have taken bits the owner needs
+    closeSync(created);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  return tightened;
+}
+
+const octal = (mode: number) => `0${mode.toString(8).padStart(3, "0")}`;

@@ -5,6 +5,7 @@ import { type Action, checkPolicies, isAllowed } from "../core/policy.js";
 import type { Store, TokenRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
+import type { RefusalFlood } from "./refusal-flood.js";
 import { TtlCache } from "./ttl-cache.js";
 
 const TOKEN_PREFIX = "bgs.";
@@ -44,6 +45,8 @@ export class TokenService {
     private readonly hmacKey: () => Buffer,
     /** The roles a person holds now (their own and their groups'), or null when they are gone. */
     private readonly rolesOf: (username: string) => Promise<string[] | null>,
+    /** Where refusals of callers without a valid token are audited: one by one, or counted as a flood. */
+    private readonly refusals: RefusalFlood,
   ) {}
 
   /** The root token of `init`; it is created while sealed, so the HMAC key is passed in. */
@@ -56,7 +59,7 @@ export class TokenService {
   async authenticate(presented: string | undefined, ctx: RequestContext, action: string): Promise<Actor> {
     const resolved = await this.resolve(presented);
     if ("actor" in resolved) return resolved.actor;
-    await this.audit.record(ctx, { action, outcome: "denied", details: { problem: resolved.problem } });
+    await this.refusals.record(ctx, { action, outcome: "denied", details: { problem: resolved.problem } });
     throw permissionDenied();
   }
 
@@ -82,7 +85,7 @@ export class TokenService {
     action: string,
   ): Promise<void> {
     if (sameSecret(this.csrfTokenOf(token), presented ?? "")) return;
-    await this.audit.record(ctx, {
+    await this.refusals.record(ctx, {
       action,
       outcome: "denied",
       details: { problem: presented ? "wrong CSRF token" : "no CSRF token" },

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import { badInput } from "./errors.js";
+import { textProblem } from "./text.js";
 
 /** Time-based one-time codes (RFC 6238), computed by the `otpauth` library; this module only shapes them. */
 
@@ -103,10 +104,10 @@ export function checkSeedLength(seed: Uint8Array, what = "key"): void {
   if (seed.length > MAX_SEED_BYTES) throw badInput(`${what} is too long: at most ${MAX_SEED_BYTES} bytes`);
 }
 
-/** An issuer and account name as decoded from a URI or an export: a NUL there is no one's name (and PostgreSQL cannot store it). */
+/** An issuer and account name as decoded from a URI or an export: free text like any other (core/text.ts). */
 export function checkLabelText(text: string, where: string): void {
-  if (text.includes("\u0000"))
-    throw badInput(`the issuer or account name in ${where} contains a NUL character`);
+  const problem = textProblem(text);
+  if (problem !== null) throw badInput(`the issuer or account name in ${where} ${problem}`);
 }
 
 export function checkParameters(params: {

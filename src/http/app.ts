@@ -33,6 +33,7 @@ import { uiCredentialRoutes } from "./routes/ui-credentials.js";
 import { uiSessionRoutes } from "./routes/ui-session.js";
 import { uiStaticRoutes } from "./routes/ui-static.js";
 import { securityHeaders } from "./security-headers.js";
+import { textKeyword } from "./text-schema.js";
 
 /** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -75,6 +76,7 @@ export async function buildApp(
         useDefaults: true,
         allErrors: false,
         allowUnionTypes: true,
+        keywords: [textKeyword], // free text: "x-text" (text-schema.ts)
       },
     },
   }) as unknown as FastifyInstance;

@@ -17,6 +17,12 @@ export const DEFAULT_RATE_LIMITS = {
   approvals: 120,
   /** A TOTP code to validate (POST totp/code/NAME). */
   code_validation: 600,
+  /**
+   * Not a route group: requests refused for want of a valid token (none, a bad or expired one, a
+   * cookie without its CSRF token), counted per address over every route. Within it each refusal
+   * is audited; past it they are answered 429 and audited as one `auth.flood` entry a minute.
+   */
+  unauthenticated_refusals: 120,
 };
 
 export type RateLimitGroup = keyof typeof DEFAULT_RATE_LIMITS;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { badInput, permissionDenied, sealedError } from "../core/errors.js";
 import type { Action } from "../core/policy.js";
+import { checkText } from "../core/text.js";
 import type { RequestContext } from "../services/context.js";
 import type { Services } from "../services/index.js";
 import { CSRF_HEADER, sessionTokenFrom } from "./session-cookie.js";
@@ -111,10 +112,7 @@ export function reasonOf(request: FastifyRequest, fromQuery: string | undefined)
   if (reason.length === 0) return null;
   if (reason.length > MAX_REASON_LENGTH)
     throw badInput(`reason is too long: at most ${MAX_REASON_LENGTH} characters`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
-  if (/[\u0000-\u001f\u007f]/.test(reason))
-    throw badInput("reason must not contain control characters or line breaks");
-  return reason;
+  return checkText(reason, "reason");
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

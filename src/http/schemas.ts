@@ -12,7 +12,7 @@ export const errorSchema = {
 export const keyNameParams = {
   type: "object",
   required: ["name"],
-  properties: { name: { type: "string", maxLength: 128, description: "the key's name" } },
+  properties: { name: { type: "string", maxLength: 128, "x-text": "line", description: "the key's name" } },
 } as const;
 
 /** Wraps a data schema in Vault's response envelope. */

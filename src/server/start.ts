@@ -83,6 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
   const metrics = new Metrics(() => services?.seal.isSealed ?? true);
+  const rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
   const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
   const store = options.databaseUrl
     ? await openPostgresStore(options.databaseUrl, onAuditTransaction)
@@ -122,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     notificationObserver: metrics,
     custody: { ...options.custody, observer: metrics },
     deviceReminders: options.deviceReminders,
+    refusalFlood: { perMinute: rateLimits.unauthenticated_refusals },
   });
   await services.auditSinkManager.start();
   await services.notifier.start();
@@ -129,6 +131,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await services.deviceReminders.start();
   await services.keyRotation.start();
   services.checkpoints.start();
+  await services.refusalFlood.start();
   const backupSchedule = options.backups
     ? new BackupSchedule(services.backup, services.seal, options.backups, logger)
     : null;
@@ -137,7 +140,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     https,
     uiDirectory: options.uiDirectory,
-    rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+    rateLimits,
   });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
@@ -154,6 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       try {
         // No new connections; the requests running finish, their audit entries committed (draining.ts).
         await app.close();
+        await running.refusalFlood.stop(); // the last minute's flood entries, while the store is open
         running.checkpoints.stop();
         await backupSchedule?.stop();
         await running.custodians.stop();

@@ -21,6 +21,7 @@ import { KeyRotationService } from "./key-rotation.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
+import { RefusalFlood, type RefusalFloodSettings } from "./refusal-flood.js";
 import { SealService } from "./seal.js";
 import { SecondFactorService } from "./second-factor.js";
 import { TokenService } from "./tokens.js";
@@ -34,6 +35,8 @@ export interface Services {
   auditAccess: AuditAccess;
   seal: SealService;
   tokens: TokenService;
+  /** Refusals without a valid token: audited one by one up to a budget per address, then as a flood; started before the server listens, stopped (and flushed) at shutdown. */
+  refusalFlood: RefusalFlood;
   totp: TotpService;
   auditSinks: AuditSinkService;
   people: PeopleService;
@@ -79,10 +82,12 @@ export interface ServiceSettings {
   notificationObserver: NotificationObserver;
   custody?: CustodySettings;
   deviceReminders?: DeviceReminderSettings;
+  refusalFlood: RefusalFloodSettings;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
   const audit = new AuditLog(store, settings.auditObserver);
+  const refusalFlood = new RefusalFlood(audit, settings.refusalFlood, settings.log);
   // Tokens are checked with a key from the keyring, which exists only once the seal service has
   // unsealed; and a person's roles are looked up at each request, so taking one away counts at once.
   const tokens: TokenService = new TokenService(
@@ -90,6 +95,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     audit,
     () => seal.keyringOrThrow().tokenHmacKey,
     (username) => people.identityOf(username),
+    refusalFlood,
   );
   const people = new PeopleService(store, tokens, audit);
   const seal = new SealService(store, audit, tokens);
@@ -171,6 +177,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     auditAccess,
     seal,
     tokens,
+    refusalFlood,
     totp,
     auditSinks,
     auditSinkManager,

@@ -11,6 +11,7 @@ import {
 import type { Store, TokenRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
+import type { RefusalFlood } from "./refusal-flood.js";
 import { TtlCache } from "./ttl-cache.js";
 
 const TOKEN_PREFIX = "bgs.";
@@ -64,6 +65,8 @@ export class TokenService {
     private readonly hmacKey: () => Buffer,
     /** A person's roles and principals now (their own and their groups'), or null when they are gone. */
     private readonly identityOf: (username: string) => Promise<Identity | null>,
+    /** Where refusals of callers without a valid token are audited: one by one, or counted as a flood. */
+    private readonly refusals: RefusalFlood,
   ) {}
 
   /** A root token (init, generate-root): it answers for itself and for every token made from it. */
@@ -92,7 +95,7 @@ export class TokenService {
   ): Promise<Actor> {
     const resolved = await this.resolve(presented);
     if (!("actor" in resolved)) {
-      await this.refuse(ctx, action, null, resolved.problem);
+      await this.refusals.record(ctx, { action, outcome: "denied", details: { problem: resolved.problem } });
       throw permissionDenied();
     }
     if (enrolling || !resolved.actor.policies.includes(MFA_ENROLMENT_ONLY)) return resolved.actor;
@@ -125,7 +128,7 @@ export class TokenService {
     action: string,
   ): Promise<void> {
     if (sameSecret(this.csrfTokenOf(token), presented ?? "")) return;
-    await this.audit.record(ctx, {
+    await this.refusals.record(ctx, {
       action,
       outcome: "denied",
       details: { problem: presented ? "wrong CSRF token" : "no CSRF token" },

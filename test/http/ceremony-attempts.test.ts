@@ -144,6 +144,53 @@ describe("a rekey started with a token", () => {
   });
 });
 
+describe("a share still being checked when its attempt is cancelled and restarted", () => {
+  it("does not count toward the new attempt: its request is refused (409) and the new attempt has no share", async () => {
+    const seal = t.server.services.seal;
+    const first = await t.call("PUT", "/v1/sys/rekey/init", {
+      body: { secret_shares: 3, secret_threshold: 2 },
+    });
+    // The check of whose share it is waits until the attempt has been cancelled and restarted.
+    let checking!: () => void;
+    const reachedCheck = new Promise<void>((resolve) => {
+      checking = resolve;
+    });
+    let finishCheck!: () => void;
+    const checkMayFinish = new Promise<void>((resolve) => {
+      finishCheck = resolve;
+    });
+    const custodianOf = seal.custodianOf;
+    seal.custodianOf = async (config, share) => {
+      checking();
+      await checkMayFinish;
+      return custodianOf.call(seal, config, share);
+    };
+    try {
+      const stale = t.call("PUT", "/v1/sys/rekey/update", {
+        body: { key: keys[0], nonce: first.json.nonce },
+      });
+      await reachedCheck;
+      expect((await t.call("DELETE", "/v1/sys/rekey/init")).status).toBe(204);
+      const second = await t.call("PUT", "/v1/sys/rekey/init", {
+        body: { secret_shares: 2, secret_threshold: 2 },
+      });
+      expect(second.status).toBe(200);
+      finishCheck();
+      const refused = await stale;
+      expect(refused.status).toBe(409);
+      expect(refused.json.errors[0]).toMatch(/was cancelled or restarted while this share was checked/);
+      expect((await t.call("GET", "/v1/sys/rekey/init")).json).toMatchObject({
+        nonce: second.json.nonce,
+        progress: 0,
+      });
+    } finally {
+      seal.custodianOf = custodianOf;
+      finishCheck();
+      await t.call("DELETE", "/v1/sys/rekey/init");
+    }
+  });
+});
+
 describe("a root token generation", () => {
   it("shows who started it and which PGP key the token goes to, and is told to the team with its nonce", async () => {
     const started = await t.call("PUT", "/v1/sys/generate-root/attempt", {

@@ -145,7 +145,7 @@ describe("the registry", () => {
       [{ protects: ["x".repeat(201)] }, /^protects is too long: at most 200/],
       [{ serial: "x".repeat(201) }, /^serial is too long: at most 200/],
       [{ label: "   " }, /^label must not be empty/],
-      [{ location: "Safe A\nSafe B" }, /^location must not contain control characters/],
+      [{ location: "Safe A\nSafe B" }, /^body\.location must be one line: no line breaks \(found U\+000A\)$/],
       [{ custodian: "c".repeat(201) }, /^custodian is too long/],
       [{ notes: "n".repeat(4001) }, /^notes is too long: at most 4000/],
       [

@@ -37,7 +37,7 @@ const approvalProperties = {
 const idParams = {
   type: "object",
   required: ["id"],
-  properties: { id: { type: "string", maxLength: 64 } },
+  properties: { id: { type: "string", maxLength: 64, "x-text": "line" } },
 } as const;
 
 export function approvalRoutes(app: FastifyInstance, services: Services): void {
@@ -56,7 +56,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
           required: ["key", "reason"],
           properties: {
             key: { type: "string", maxLength: 128 },
-            reason: { type: "string", minLength: 1, maxLength: 500 },
+            reason: { type: "string", minLength: 1, maxLength: 500, "x-text": "line" },
           },
         },
         response: { 200: dataEnvelope(approvalProperties), 400: errorSchema, 403: errorSchema },
@@ -132,7 +132,10 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
             decision === "approve" ? "Approve a request (never one's own; one vote each)" : "Deny a request",
           tags: ["approvals"],
           params: idParams,
-          body: { type: "object", properties: { comment: { type: "string", maxLength: 500 } } },
+          body: {
+            type: "object",
+            properties: { comment: { type: "string", maxLength: 500, "x-text": "line" } },
+          },
           response: {
             200: dataEnvelope(approvalProperties),
             400: errorSchema,

@@ -25,10 +25,11 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
           type: "object",
           properties: {
             policies: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 16 },
-            display_name: { type: "string", maxLength: 128 },
+            display_name: { type: "string", maxLength: 128, "x-text": "line" },
             meta: {
               type: "object",
-              additionalProperties: { type: "string", maxLength: 512 },
+              propertyNames: { "x-text": "line" },
+              additionalProperties: { type: "string", maxLength: 512, "x-text": "line" },
               maxProperties: 32,
             },
             ttl: {

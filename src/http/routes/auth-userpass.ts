@@ -16,7 +16,7 @@ import { vaultWrite } from "../vault-write.js";
 const usernameParams = {
   type: "object",
   required: ["username"],
-  properties: { username: { type: "string", maxLength: 64 } },
+  properties: { username: { type: "string", maxLength: 64, "x-text": "line" } },
 } as const;
 
 const stringList = { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 64 } as const;
@@ -95,8 +95,8 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
             policies: stringList,
             token_policies: stringList,
             groups: stringList,
-            display_name: { type: "string", maxLength: 128 },
-            email: { type: "string", maxLength: 254 },
+            display_name: { type: "string", maxLength: 128, "x-text": "line" },
+            email: { type: "string", maxLength: 254, "x-text": "line" },
             require_mfa: {
               type: "boolean",
               description: "until the person enables a second factor, they can only enrol one",

@@ -47,21 +47,36 @@ const deviceProperties = {
   due: { ...dueSchema, description: "with due_within only: what is due, and when" },
 };
 
-/** The describing fields, for create (some required) and update (any). Values are checked by the service. */
+/**
+ * The describing fields, for create (some required) and update (any). Free text is checked here
+ * (core/text.ts); lengths and the rest by the service.
+ */
 const fieldProperties = {
   kind: { type: "string", maxLength: 64, description: `one of ${DEVICE_KINDS.join(", ")}` },
-  serial: { type: "string", description: "the serial number printed on it (at most 200 characters)" },
-  label: { type: "string", description: "what people call it: AWS root token (at most 200 characters)" },
+  serial: {
+    type: "string",
+    "x-text": "line",
+    description: "the serial number printed on it (at most 200 characters)",
+  },
+  label: {
+    type: "string",
+    "x-text": "line",
+    description: "what people call it: AWS root token (at most 200 characters)",
+  },
   protects: {
     type: "array",
-    items: { type: "string" },
+    items: { type: "string", "x-text": "line" },
     description: "1 to 50 credential names and/or names of accounts it is an MFA device of",
   },
-  location: { type: "string", description: "where it is kept: Safe B, Berlin office" },
-  custodian: { type: "string", description: "who holds that place (the safe's keyholder)" },
+  location: { type: "string", "x-text": "line", description: "where it is kept: Safe B, Berlin office" },
+  custodian: { type: "string", "x-text": "line", description: "who holds that place (the safe's keyholder)" },
   battery_expires: { ...nullableText, description: "YYYY-MM-DD, or null for none" },
   review_by: { ...nullableText, description: "YYYY-MM-DD: when someone must look at it next; or null" },
-  notes: { type: "string", description: "free text, at most 4000 characters" },
+  notes: {
+    type: "string",
+    "x-text": "lines",
+    description: "free text, at most 4000 characters; lines break with \\n",
+  },
   access_rule: {
     ...nullableText,
     description:
@@ -72,7 +87,9 @@ const fieldProperties = {
 const idParams = {
   type: "object",
   required: ["id"],
-  properties: { id: { type: "string", maxLength: 64, description: "dev- and 12 hex digits" } },
+  properties: {
+    id: { type: "string", maxLength: 64, "x-text": "line", description: "dev- and 12 hex digits" },
+  },
 } as const;
 
 const reasonQuery = {

@@ -86,7 +86,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
           type: "object",
           properties: {
             type: { type: "string", description: "file, syslog or webhook" },
-            description: { type: "string" },
+            description: { type: "string", "x-text": "line" },
             options: { type: "object", additionalProperties: true, description: "see docs/audit-sinks.md" },
             required: {
               type: "boolean",

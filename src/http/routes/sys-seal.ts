@@ -40,7 +40,7 @@ const healthStatus = { type: "integer", minimum: 200, maximum: 599 } as const;
 export const custodiansSchema = {
   type: "array",
   maxItems: 255,
-  items: { type: "string", minLength: 1, maxLength: 200 },
+  items: { type: "string", minLength: 1, maxLength: 200, "x-text": "line" },
   description: "one custodian name per share, in order (default: the PGP key's user ID, else 'custodian N')",
 } as const;
 

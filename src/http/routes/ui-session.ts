@@ -64,7 +64,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
         body: {
           type: "object",
           properties: {
-            username: { type: "string", minLength: 1, maxLength: 64 },
+            username: { type: "string", minLength: 1, maxLength: 64, "x-text": "line" },
             password: { type: "string", maxLength: 1024 },
             totp: {
               type: "string",

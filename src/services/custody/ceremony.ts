@@ -34,6 +34,15 @@ export interface CeremonyProgress<P> {
   params: P | null;
 }
 
+/** One attempt, from its start to its end: a share is added only to the attempt its nonce named. */
+interface Attempt<P> {
+  readonly nonce: string;
+  readonly params: P;
+  readonly startedBy: CeremonyStart;
+  readonly shares: ShareCollector;
+  given: (string | null)[];
+}
+
 /**
  * One quorum ceremony (rekey, root token, seed export): started with its parameters, then fed
  * shares with its nonce until the vault's threshold of distinct shares proves the root key. Held in
@@ -41,10 +50,7 @@ export interface CeremonyProgress<P> {
  * this with its own start and its deed.
  */
 export abstract class QuorumCeremony<P> {
-  private params: P | null = null;
-  private startedBy: CeremonyStart | null = null;
-  private readonly shares = new ShareCollector();
-  private given: (string | null)[] = [];
+  private attempt: Attempt<P> | null = null;
 
   constructor(
     protected readonly seal: SealService,
@@ -64,18 +70,17 @@ export abstract class QuorumCeremony<P> {
   async progress(): Promise<CeremonyProgress<P>> {
     const config = await this.seal.initializedConfig();
     const custodians = await this.seal.custodians();
+    const attempt = this.attempt;
+    const given = attempt?.given ?? [];
     return {
-      started: this.params !== null,
-      nonce: this.shares.nonce,
-      startedBy: this.startedBy,
-      progress: this.shares.progress,
+      started: attempt !== null,
+      nonce: attempt?.nonce ?? "",
+      startedBy: attempt?.startedBy ?? null,
+      progress: attempt?.shares.progress ?? 0,
       required: config.secretThreshold,
-      given: [...this.given],
-      missing:
-        this.params === null
-          ? []
-          : custodians.map((c) => c.name).filter((name) => !this.given.includes(name)),
-      params: this.params,
+      given: [...given],
+      missing: attempt === null ? [] : custodians.map((c) => c.name).filter((name) => !given.includes(name)),
+      params: attempt?.params ?? null,
     };
   }
 
@@ -94,24 +99,22 @@ export abstract class QuorumCeremony<P> {
     },
   ): Promise<string> {
     this.seal.keyringOrThrow();
-    if (this.params !== null)
-      throw conflict(`${this.what} is already in progress (nonce ${this.shares.nonce}): cancel it first`);
+    this.refuseWhileInProgress();
     const nonce = randomUUID();
     await this.audit.record(ctx, {
       action: this.action,
       outcome: "allowed",
       details: { stage: "started", nonce, ...announce.details },
     });
-    if (this.params !== null) {
-      this.forget(params); // another start won the race while this one was being recorded
-      throw conflict(`${this.what} is already in progress (nonce ${this.shares.nonce}): cancel it first`);
-    }
-    this.params = params;
-    this.startedBy = startOf(ctx);
-    this.shares.begin(nonce);
+    if (this.attempt !== null) this.forget(params); // another start won the race while this one was being recorded
+    this.refuseWhileInProgress();
+    const shares = new ShareCollector();
+    shares.begin(nonce);
+    const startedBy = startOf(ctx);
+    this.attempt = { nonce, params, startedBy, shares, given: [] };
     this.tell(
       ctx,
-      `${describeStarter(this.startedBy)} started ${this.what} (nonce ${nonce}) that will ${announce.produces}: ` +
+      `${describeStarter(startedBy)} started ${this.what} (nonce ${nonce}) that will ${announce.produces}: ` +
         "custodians give a share only if the person who asked announced that nonce",
       announce.key,
     );
@@ -120,14 +123,15 @@ export abstract class QuorumCeremony<P> {
 
   /** Anyone may cancel, as in Vault: a custodian who does not recognise an attempt stops it. Told to the team. */
   async cancel(ctx: RequestContext): Promise<void> {
-    if (this.params === null) return;
-    const nonce = this.shares.nonce;
+    const attempt = this.attempt;
+    if (attempt === null) return;
+    const nonce = attempt.nonce;
     await this.audit.record(ctx, {
       action: this.action,
       outcome: "allowed",
       details: { stage: "cancelled", nonce },
     });
-    this.end();
+    if (this.attempt === attempt) this.end(); // not one started since, by someone else
     this.tell(ctx, `${describeStarter(startOf(ctx))} cancelled ${this.what} (nonce ${nonce})`);
   }
 
@@ -146,10 +150,12 @@ export abstract class QuorumCeremony<P> {
   ): Promise<P | null> {
     this.seal.keyringOrThrow();
     const config = await this.seal.initializedConfig();
-    if (this.params === null)
+    // From here on, the share goes to this attempt or to none: after each wait, it must still be the one in progress.
+    const attempt = this.attempt;
+    if (attempt === null)
       throw badInput(`no ${this.what.replace(/^an? /, "")} is in progress: start one first`);
     if (key === undefined || key === "") throw badInput("'key' must be given: one unseal key share");
-    if (nonce !== this.shares.nonce)
+    if (nonce !== attempt.nonce)
       throw badInput(
         "nonce does not match the attempt in progress: check the nonce, or the attempt was restarted",
       );
@@ -162,37 +168,44 @@ export abstract class QuorumCeremony<P> {
       });
       throw badInput(wrongShareLength(config.secretThreshold));
     }
-    const custodian = await this.seal.custodianOf(config, share);
-    if (!this.shares.add(share)) return null;
-    this.given.push(custodian);
+    let custodian: string | null;
+    try {
+      custodian = await this.seal.custodianOf(config, share);
+      this.refuseUnlessCurrent(attempt);
+    } catch (error) {
+      share.fill(0);
+      throw error;
+    }
+    if (!attempt.shares.add(share)) return null;
+    attempt.given.push(custodian);
     await this.audit.record(ctx, {
       action: this.action,
       outcome: "allowed",
       details: {
         stage: "share",
-        progress: this.shares.progress,
+        progress: attempt.shares.progress,
         required: config.secretThreshold,
         custodian,
       },
     });
-    if (this.shares.progress < config.secretThreshold) return null;
+    this.refuseUnlessCurrent(attempt);
+    if (attempt.shares.progress < config.secretThreshold) return null;
 
     let candidate: Uint8Array | null = null;
     let proved = false;
     try {
-      candidate = await combineShares(this.shares.given(), KEY_BYTES);
+      candidate = await combineShares(attempt.shares.given(), KEY_BYTES);
       proved = this.seal.isRootKey(candidate);
     } catch {
       proved = false; // forged or mixed-up shares: the same answer whatever the library says
     } finally {
       candidate?.fill(0);
     }
-    const params = this.params;
+    this.refuseUnlessCurrent(attempt);
     if (!proved) {
-      const nonce = this.shares.nonce;
-      this.shares.reset();
-      this.shares.begin(nonce);
-      this.given = [];
+      attempt.shares.reset();
+      attempt.shares.begin(attempt.nonce);
+      attempt.given = [];
       await this.audit.record(ctx, {
         action: this.action,
         outcome: "failed",
@@ -203,7 +216,7 @@ export abstract class QuorumCeremony<P> {
       );
     }
     this.release(); // over: the parameters are the caller's now, to use for the deed and forget
-    return params;
+    return attempt.params;
   }
 
   /** Tells the people who must know (webhooks, e-mail); never waits. */
@@ -218,16 +231,27 @@ export abstract class QuorumCeremony<P> {
     });
   }
 
+  private refuseWhileInProgress(): void {
+    if (this.attempt !== null)
+      throw conflict(`${this.what} is already in progress (nonce ${this.attempt.nonce}): cancel it first`);
+  }
+
+  /** A share checked while its attempt was cancelled or restarted goes nowhere (the new attempt is someone else's). */
+  private refuseUnlessCurrent(attempt: Attempt<P>): void {
+    if (this.attempt !== attempt)
+      throw conflict(
+        `${this.what} (nonce ${attempt.nonce}) was cancelled or restarted while this share was checked: it was not counted`,
+      );
+  }
+
   private end(): void {
-    if (this.params !== null) this.forget(this.params);
+    if (this.attempt !== null) this.forget(this.attempt.params);
     this.release();
   }
 
   private release(): void {
-    this.params = null;
-    this.startedBy = null;
-    this.shares.reset();
-    this.given = [];
+    this.attempt?.shares.reset();
+    this.attempt = null;
   }
 }
 

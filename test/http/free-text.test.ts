@@ -423,7 +423,7 @@ describe("a key name or id in the path", () => {
  * until it is marked `"x-text"` or named here.
  */
 const NOT_FREE_TEXT = new Set([
-  ...["name", "id", "username", "key", "access_rule", "approval", "prefix", "list"],
+  ...["name", "id", "username", "key", "access_rule", "approval", "prefix", "list", "accessor"],
   ...["policies[]", "token_policies[]", "groups[]", "members[]", "readers[]", "approvers[]", "notify[]"],
   ...["password", "token", "totp", "code", "otp", "nonce", "pgp_key", "pgp_keys[]", "root_token_pgp_key"],
   ...["url", "qr_image", "algorithm", "kind", "status", "type", "outcome", "battery_expires", "review_by"],

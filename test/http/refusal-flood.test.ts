@@ -107,7 +107,7 @@ describe("a flood of requests without a valid token", () => {
         address: "127.0.0.1",
         count: 2000 - BUDGET + 1,
         audited: BUDGET,
-        actions: "audit.read,token.self,totp.key.read",
+        actions: "audit.read,token.lookup-self,totp.key.read",
       },
     });
     const first = Date.parse(entry.details.first as string);
@@ -174,7 +174,7 @@ describe("the addresses a flood is counted for", () => {
           remoteAddr: `198.51.100.${i}`,
           userAgent: null,
         };
-        await guard.record(ctx, { action: "token.self", outcome: "denied" }).catch(() => undefined);
+        await guard.record(ctx, { action: "token.lookup-self", outcome: "denied" }).catch(() => undefined);
       }
     await guard.flush();
     const floods = (await entriesAfter(t, since)).filter((entry) => entry.action === "auth.flood");

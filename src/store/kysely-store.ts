@@ -5,6 +5,7 @@ import { KyselyApprovalStore } from "./kysely-approvals.js";
 import { KyselyBackupStore } from "./kysely-backup.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
+import { KyselySecondFactorStore } from "./kysely-second-factors.js";
 import { KyselySecretStore } from "./kysely-secrets.js";
 import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
 import type {
@@ -20,6 +21,7 @@ import type {
   NotificationStore,
   RekeyedSeal,
   SealConfig,
+  SecondFactorStore,
   SecretStore,
   Store,
   TokenRecord,
@@ -45,6 +47,7 @@ export class KyselyStore implements Store {
   readonly notifications: NotificationStore;
   readonly backup: BackupStore;
   readonly secrets: SecretStore;
+  readonly secondFactors: SecondFactorStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -57,6 +60,7 @@ export class KyselyStore implements Store {
     this.notifications = new KyselyNotificationStore(db);
     this.backup = new KyselyBackupStore(db, specifics);
     this.secrets = new KyselySecretStore(db);
+    this.secondFactors = new KyselySecondFactorStore(db);
   }
 
   async readSealConfig(): Promise<SealConfig | null> {
@@ -250,19 +254,22 @@ export class KyselyStore implements Store {
       email: user.email,
       created_at: user.createdAt,
       updated_at: user.updatedAt,
-      mfa_state: user.mfaState,
       require_mfa: user.requireMfa ? 1 : 0,
     };
+    // An existing person's mfa_state is the second factor's (KyselySecondFactorStore): never overwritten here.
     await this.db
       .insertInto("users")
-      .values(row)
+      .values({ ...row, mfa_state: user.mfaState })
       .onConflict((oc) => oc.column("username").doUpdateSet(row))
       .execute();
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    const result = await this.db.deleteFrom("users").where("username", "=", username).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom("users").where("username", "=", username).executeTakeFirst();
+      await trx.deleteFrom("second_factors").where("username", "=", username).execute();
+      return Number(result.numDeletedRows) === 1;
+    });
   }
 
   async listUsernames(): Promise<string[]> {

@@ -20,11 +20,11 @@ import { SQLITE_FILE_NAME } from "../store/sqlite.js";
  * Every table of a vault with its primary key, in the order they are copied: the seal
  * configuration, every table a backup holds (the audit chain last), and a restore's staged chunks.
  */
-const VAULT_TABLES = {
+const VAULT_TABLES: Record<keyof Database, string> = {
   seal_config: "id",
-  ...Object.fromEntries(Object.entries(BACKUP_TABLES).map(([table, { key }]) => [table, key])),
+  ...primaryKeys(BACKUP_TABLES),
   restore_chunks: "seq",
-} as Record<keyof Database, string>;
+};
 const TABLE_NAMES = Object.keys(VAULT_TABLES) as VaultTable[];
 export type VaultTable = keyof Database;
 export type RowCounts = Record<VaultTable, number>;
@@ -183,6 +183,12 @@ async function refuseUnlessEmpty(db: Kysely<Database>): Promise<void> {
 }
 
 type Row = Record<string, unknown>;
+
+function primaryKeys<T extends string>(tables: Record<T, { key: string }>): Record<T, string> {
+  return Object.fromEntries(
+    Object.entries<{ key: string }>(tables).map(([table, { key }]) => [table, key]),
+  ) as Record<T, string>;
+}
 
 /** Copies a table as stored, in chunks of CHUNK_ROWS rows in primary key order; returns the last row copied. */
 async function copyTable(

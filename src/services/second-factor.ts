@@ -79,13 +79,14 @@ export class SecondFactorService {
     const pending = await this.store.secondFactors.find(username);
     if (pending?.state !== "pending")
       throw badInput("no second factor is waiting for confirmation: enrol first");
-    const step = await this.stepOf(pending, code);
+    const { step, problem } = await this.stepOf(pending, code);
     const enabled =
       step !== null && (await this.store.secondFactors.enable(pending, step, new Date().toISOString()));
     await this.audit.record(ctx, {
       action: "people.mfa.confirm",
       target: `user:${username}`,
       outcome: enabled ? "allowed" : "denied",
+      ...(problem ? { details: { problem } } : {}),
     });
     if (!enabled)
       throw badInput("that code was not accepted: use the current code of the key you just enrolled");
@@ -95,20 +96,13 @@ export class SecondFactorService {
   async checkAtLogin(username: string, code: string, ctx: RequestContext): Promise<boolean> {
     const factor = await this.store.secondFactors.find(username);
     if (factor?.state !== "enabled") return false;
-    let step: number | null = null;
-    let problem: string | null = null;
-    try {
-      step = await this.stepOf(factor, code);
-    } catch (error) {
-      if (!(error instanceof BarrierOpenError)) throw error;
-      problem = "the stored second factor does not open"; // damaged: no code can be right
-    }
+    const { step, problem } = await this.stepOf(factor, code);
     const accepted = step !== null && (await this.store.secondFactors.acceptStep(username, step));
     await this.audit.record(ctx, {
       action: "people.mfa.check",
       target: `user:${username}`,
       outcome: accepted ? "allowed" : "denied",
-      details: { reused: step !== null && !accepted, ...(problem ? { problem } : {}) },
+      details: problem ? { problem } : { reused: step !== null && !accepted },
     });
     return accepted;
   }
@@ -127,14 +121,23 @@ export class SecondFactorService {
     await this.store.secondFactors.remove(username);
   }
 
-  /** The step whose code `code` is, within the skew; null when it is no such code. */
-  private async stepOf(factor: SecondFactorRecord, code: string): Promise<number | null> {
-    if (!new RegExp(`^[0-9]{${factor.digits}}$`).test(code)) return null;
+  /** The step whose code `code` is, within the skew; null when it is no such code (or none can be). */
+  private async stepOf(
+    factor: SecondFactorRecord,
+    code: string,
+  ): Promise<{ step: number | null; problem?: string }> {
+    if (!new RegExp(`^[0-9]{${factor.digits}}$`).test(code)) return { step: null };
     if (!this.seal.hasDataKey(factor.keyVersion)) await this.seal.reloadKeyring(); // rotated on another node
     const aad = secondFactorSeedAad(factor.username, factor.sealedAs)(factor.keyVersion);
-    const seed = this.seal.openSecret(factor.seedCiphertext, factor.keyVersion, aad);
+    let seed: Buffer;
     try {
-      return matchingStep(seed, checkParameters(factor), code, Date.now() / 1000, factor.skew);
+      seed = this.seal.openSecret(factor.seedCiphertext, factor.keyVersion, aad);
+    } catch (error) {
+      if (!(error instanceof BarrierOpenError)) throw error;
+      return { step: null, problem: "the stored second factor does not open" }; // damaged or moved by hand
+    }
+    try {
+      return { step: matchingStep(seed, checkParameters(factor), code, Date.now() / 1000, factor.skew) };
     } finally {
       seed.fill(0);
     }

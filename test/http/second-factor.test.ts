@@ -150,11 +150,11 @@ describe("a second factor required by an admin", () => {
   });
 });
 
-describe("a totp-admin token, against a person's second factor", () => {
-  let seed: Buffer;
+let frankSeed: Buffer;
 
+describe("a totp-admin token, against a person's second factor", () => {
   beforeAll(async () => {
-    seed = await enable("frank");
+    frankSeed = await enable("frank");
   });
 
   it("cannot list it or read it: it is no key of the TOTP engine", async () => {
@@ -169,7 +169,7 @@ describe("a totp-admin token, against a person's second factor", () => {
   it("cannot validate codes against it (which would also use them up)", async () => {
     const validated = await t.call("POST", "/v1/totp/code/userpass-mfa.frank", {
       token: totpAdmin,
-      body: { code: codeOf(seed, 30) },
+      body: { code: codeOf(frankSeed, 30) },
     });
     expect(validated.status).toBe(400);
     expect(validated.json).toEqual({ errors: ["unknown key: userpass-mfa.frank"] });
@@ -196,7 +196,7 @@ describe("a totp-admin token, against a person's second factor", () => {
     const asAttacker = await login("frank", { totp: codeOf(attackerSeed) });
     expect(asAttacker.status).toBe(400);
     expect(asAttacker.json.errors).toEqual(["invalid username or password"]);
-    expect((await login("frank", { totp: codeOf(seed, 30) })).status).toBe(200);
+    expect((await login("frank", { totp: codeOf(frankSeed, 30) })).status).toBe(200);
     expect(await storedFactor("frank")).toMatchObject({ state: "enabled" });
   });
 });
@@ -236,6 +236,32 @@ describe("an admin's reset", () => {
     const missing = await t.call("DELETE", "/v1/auth/userpass/users/nobody/mfa", { token: root });
     expect(missing.status).toBe(404);
     expect(missing.json).toEqual({ errors: ["no user named nobody"] });
+  });
+});
+
+describe("a second factor's sealed seed copied into another person's row, in the database", () => {
+  it("opens for nobody: the login is refused as a wrong code, and the problem is on the audit chain", async () => {
+    const frank = await storedFactor("frank");
+    const db = await openRawDatabase(t.storage);
+    try {
+      await db.run("update second_factors set seed_ciphertext = ?, key_version = ? where username = 'dave'", [
+        frank?.seed_ciphertext,
+        frank?.key_version,
+      ]);
+    } finally {
+      await db.close();
+    }
+    // frank's code, at a step neither factor has used yet.
+    const refused = await login("dave", { totp: codeOf(frankSeed, 30) });
+    expect(refused.status).toBe(400);
+    expect(refused.json.errors).toEqual(["invalid username or password"]);
+    const checks = (
+      await t.call("GET", "/v1/audit?action=people.mfa.check&target=user:dave", { token: root })
+    ).json.data.entries;
+    expect(checks.at(-1)).toMatchObject({
+      outcome: "denied",
+      details: { problem: "the stored second factor does not open" },
+    });
   });
 });
 

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Selectable, SqliteDialect, sql } from "kysely";
+import { Kysely, SqliteDialect, sql } from "kysely";
 import { type AuditEntry, verifyChain } from "../core/audit-chain.js";
+import { BACKUP_TABLES } from "../store/kysely-backup.js";
 import { migrateToLatest } from "../store/migrations.js";
 import { openPostgresDatabase, openPostgresStore, urlWithoutPassword } from "../store/postgres.js";
-import type { AuditEntryTable, Database, TokenTable, TotpKeyTable } from "../store/schema.js";
+import type { Database } from "../store/schema.js";
 import { SQLITE_FILE_NAME } from "../store/sqlite.js";
 
 /**
@@ -15,9 +16,17 @@ import { SQLITE_FILE_NAME } from "../store/sqlite.js";
  * write lock on the SQLite file, and the audit chain is verified again from PostgreSQL after commit.
  */
 
-/** The tables of a vault, in the order they are copied. */
-const VAULT_TABLES = ["seal_config", "totp_keys", "tokens", "audit_entries"] as const;
-export type VaultTable = (typeof VAULT_TABLES)[number];
+/**
+ * Every table of a vault with its primary key, in the order they are copied: the seal
+ * configuration, every table a backup holds (the audit chain last), and a restore's staged chunks.
+ */
+const VAULT_TABLES: Record<keyof Database, string> = {
+  seal_config: "id",
+  ...primaryKeys(BACKUP_TABLES),
+  restore_chunks: "seq",
+};
+const TABLE_NAMES = Object.keys(VAULT_TABLES) as VaultTable[];
+export type VaultTable = keyof Database;
 export type RowCounts = Record<VaultTable, number>;
 
 /** A refusal or failure the user can act on; the message says what happened to the target. */
@@ -137,54 +146,16 @@ async function copyVault(
   try {
     return await targetDb.transaction().execute(async (trx) => {
       // Concurrent writers (a node started on the target too early) wait until the copy commits.
-      await sql`lock table seal_config, totp_keys, tokens, audit_entries in exclusive mode`.execute(trx);
+      await sql`lock table ${sql.join(TABLE_NAMES.map((table) => sql.table(table)))} in exclusive mode`.execute(
+        trx,
+      );
       await refuseUnlessEmpty(trx);
-      await copyInChunks(
-        "seal_config",
-        () => reader.selectFrom("seal_config").selectAll().execute(),
-        (chunk) => trx.insertInto("seal_config").values(chunk).execute(),
-        progress,
-      );
-      await copyInChunks(
-        "totp_keys",
-        (last?: Selectable<TotpKeyTable>) =>
-          reader
-            .selectFrom("totp_keys")
-            .selectAll()
-            .where("name", ">", last?.name ?? "")
-            .orderBy("name")
-            .limit(CHUNK_ROWS)
-            .execute(),
-        (chunk) => trx.insertInto("totp_keys").values(chunk).execute(),
-        progress,
-      );
-      await copyInChunks(
-        "tokens",
-        (last?: Selectable<TokenTable>) =>
-          reader
-            .selectFrom("tokens")
-            .selectAll()
-            .where("token_hmac", ">", last?.token_hmac ?? "")
-            .orderBy("token_hmac")
-            .limit(CHUNK_ROWS)
-            .execute(),
-        (chunk) => trx.insertInto("tokens").values(chunk).execute(),
-        progress,
-      );
-      const auditHead = await copyInChunks(
-        "audit_entries",
-        (last?: Selectable<AuditEntryTable>) =>
-          reader
-            .selectFrom("audit_entries")
-            .selectAll()
-            .where("seq", ">", last?.seq ?? 0)
-            .orderBy("seq")
-            .limit(CHUNK_ROWS)
-            .execute(),
-        (chunk) => trx.insertInto("audit_entries").values(chunk).execute(),
-        progress,
-      );
-      return { rows, auditHead: auditHead ? { seq: Number(auditHead.seq), hash: auditHead.hash } : null };
+      let auditHead: { seq: number; hash: string } | null = null;
+      for (const table of TABLE_NAMES) {
+        const last = await copyTable(reader, trx, table, progress);
+        if (table === "audit_entries" && last) auditHead = { seq: Number(last.seq), hash: String(last.hash) };
+      }
+      return { rows, auditHead };
     });
   } catch (error) {
     if (error instanceof MigrationError) throw error;
@@ -196,35 +167,49 @@ async function copyVault(
 
 async function countRows(db: Kysely<Database>): Promise<RowCounts> {
   const rows = {} as RowCounts;
-  for (const table of VAULT_TABLES) {
-    const { count } = await db
-      .selectFrom(table)
-      .select((eb) => eb.fn.countAll().as("count"))
-      .executeTakeFirstOrThrow();
-    rows[table] = Number(count); // PostgreSQL returns a bigint count as a string
+  for (const table of TABLE_NAMES) {
+    const { rows: counted } = await sql<{
+      count: number | string;
+    }>`select count(*) as count from ${sql.table(table)}`.execute(db);
+    rows[table] = Number(counted[0]?.count ?? 0); // PostgreSQL returns a bigint count as a string
   }
   return rows;
 }
 
 async function refuseUnlessEmpty(db: Kysely<Database>): Promise<void> {
   const rows = await countRows(db);
-  if (VAULT_TABLES.some((table) => rows[table] > 0))
+  if (TABLE_NAMES.some((table) => rows[table] > 0))
     throw new MigrationError("the target database already holds a breakglass vault; nothing was copied");
 }
 
-/** Copies a table in chunks of CHUNK_ROWS rows; returns the last row copied. */
-async function copyInChunks<R>(
+type Row = Record<string, unknown>;
+
+function primaryKeys<T extends string>(tables: Record<T, { key: string }>): Record<T, string> {
+  return Object.fromEntries(
+    Object.entries<{ key: string }>(tables).map(([table, { key }]) => [table, key]),
+  ) as Record<T, string>;
+}
+
+/** Copies a table as stored, in chunks of CHUNK_ROWS rows in primary key order; returns the last row copied. */
+async function copyTable(
+  reader: Kysely<Database>,
+  writer: Kysely<Database>,
   table: VaultTable,
-  readAfter: (last?: R) => Promise<R[]>,
-  write: (rows: R[]) => Promise<unknown>,
   progress: CopyProgress,
-): Promise<R | undefined> {
-  let last: R | undefined;
+): Promise<Row | undefined> {
+  const key = VAULT_TABLES[table];
+  let last: Row | undefined;
   let copied = 0;
   for (;;) {
-    const rows = await readAfter(last);
+    const after = last === undefined ? sql`` : sql`where ${sql.ref(key)} > ${last[key]}`;
+    const { rows } = await sql<Row>`select * from ${sql.table(table)} ${after}
+      order by ${sql.ref(key)} limit ${CHUNK_ROWS}`.execute(reader);
     if (rows.length > 0) {
-      await write(rows);
+      const columns = Object.keys(rows[0] as Row);
+      await sql`insert into ${sql.table(table)} (${sql.join(columns.map((column) => sql.ref(column)))})
+        values ${sql.join(rows.map((row) => sql`(${sql.join(columns.map((column) => row[column]))})`))}`.execute(
+        writer,
+      );
       copied += rows.length;
       last = rows[rows.length - 1];
       progress.copied(table, rows.length);

@@ -2,7 +2,6 @@ import { type AccountCoverage, type CoverageCredential, coverageOf } from "../co
 import type { Store, TotpKeyRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { RequestContext } from "./context.js";
-import { SECOND_FACTOR_PREFIX } from "./totp.js";
 
 export interface CoverageReport {
   windowDays: number;
@@ -39,11 +38,9 @@ export class CoverageService {
     return { windowDays, accounts, flagged };
   }
 
-  /** breakglass credentials, without people's own second factors (they protect a login, not an account). */
+  /** breakglass credentials (people's own second factors are not among them: they protect a login, not an account). */
   private async credentials(): Promise<CoverageCredential[]> {
-    const names = (await this.store.listTotpKeyNames()).filter(
-      (name) => !name.startsWith(SECOND_FACTOR_PREFIX),
-    );
+    const names = await this.store.listTotpKeyNames();
     const keys = await Promise.all(names.map((name) => this.store.findTotpKey(name)));
     return keys
       .filter((key): key is TotpKeyRecord => key !== null)

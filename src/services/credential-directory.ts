@@ -2,7 +2,6 @@ import { decideCodeRead } from "../core/access.js";
 import type { Store } from "../store/store.js";
 import type { ApprovalService } from "./approvals.js";
 import type { Actor } from "./context.js";
-import { SECOND_FACTOR_PREFIX } from "./totp.js";
 
 export interface DirectoryEntry {
   name: string;
@@ -18,7 +17,7 @@ export interface DirectoryEntry {
 /**
  * The credentials a person may read, with what reading them takes: the UI's list. Decided by the
  * same rule as a read (core/access.ts), so the list never offers what the read would refuse.
- * People's own second factors are not credentials and never listed.
+ * People's own second factors are not credentials (nor TOTP keys) and never listed.
  */
 export class CredentialDirectory {
   constructor(
@@ -27,9 +26,7 @@ export class CredentialDirectory {
   ) {}
 
   async readableBy(actor: Actor): Promise<DirectoryEntry[]> {
-    const names = (await this.store.listTotpKeyNames()).filter(
-      (name) => !name.startsWith(SECOND_FACTOR_PREFIX),
-    );
+    const names = await this.store.listTotpKeyNames();
     const entries = await Promise.all(
       names.map(async (name): Promise<DirectoryEntry | null> => {
         const rule = await this.approvals.ruleOf(name);

@@ -17,7 +17,6 @@ import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
 import type { TokenService } from "./tokens.js";
-import { SECOND_FACTOR_PREFIX } from "./totp.js";
 
 /** The fields a person describes a device with; null clears a date or the access rule. */
 export interface DeviceInput {
@@ -415,8 +414,6 @@ export class DeviceService {
   }
 
   private async checkAccessRule(name: string): Promise<string> {
-    if (name.startsWith(SECOND_FACTOR_PREFIX))
-      throw badInput("access_rule cannot name a person's own second factor");
     if (!(await this.store.findTotpKey(name)))
       throw badInput(`access_rule must name a credential: there is no key named ${name}`);
     return name;

@@ -132,7 +132,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   audit.setDelivery(auditSinkManager);
   const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
 
-  const secondFactor = new SecondFactorService(store, totp, audit);
+  const secondFactor = new SecondFactorService(store, seal, tokens, audit);
   const userpass = new UserpassLogin(
     store,
     people,

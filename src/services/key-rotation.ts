@@ -7,6 +7,7 @@ import type { RequestContext } from "./context.js";
 import { smtpPasswordAad, webhookSecretAad } from "./notify/notify-config.js";
 import { PeriodicRefresh } from "./periodic-refresh.js";
 import type { SealService } from "./seal.js";
+import { secondFactorSeedAad } from "./second-factor.js";
 import type { TokenService } from "./tokens.js";
 import { seedAad } from "./totp.js";
 
@@ -15,9 +16,13 @@ export const KEYRING_RELOAD_MS = 2_000;
 /** Rows re-encrypted between two turns of the event loop. */
 const BATCH_ROWS = 200;
 
-/** Each kind of sealed row's associated data, as the module that seals it builds it. */
-const AAD_OF: Record<SealedRowKind, (id: string) => (keyVersion: number) => string> = {
+/**
+ * Each kind of sealed row's associated data, as the module that seals it builds it; for a row
+ * sealed as another's (`sealedAs`), as it was sealed then. Re-sealed rows are their own.
+ */
+const AAD_OF: Record<SealedRowKind, (id: string, sealedAs?: string) => (keyVersion: number) => string> = {
   totp_seed: seedAad,
+  second_factor_seed: secondFactorSeedAad,
   audit_sink_secret: sinkSecretAad,
   notify_webhook_secret: webhookSecretAad,
   notify_smtp_password: () => smtpPasswordAad,
@@ -36,7 +41,8 @@ export interface KeyStatus {
 
 /**
  * Data key rotation: a new version seals every new secret at once; a background pass re-seals the
- * older rows under it, batch by batch, each row replaced only if nobody changed it meanwhile. A
+ * older rows under it (and rows a migration moved, still sealed as their old row's: at every unseal),
+ * batch by batch, each row replaced only if nobody changed it meanwhile. A
  * seal stops the pass; the next unseal resumes it. Every node re-reads the keyring every
  * KEYRING_RELOAD_MS, so a rotation on one node is taken up by the others.
  */
@@ -167,10 +173,10 @@ export class KeyRotationService {
 
   /** Re-seals one row under the current data key, unless it changed since it was listed or does not open. */
   private async reencryptRow(kind: SealedRowKind, row: SealedRow): Promise<"moved" | "changed" | "unopened"> {
-    const aadFor = AAD_OF[kind](row.id);
     let plaintext: Buffer;
     try {
-      plaintext = this.seal.openSecret(row.ciphertext, row.keyVersion, aadFor(row.keyVersion));
+      const aad = AAD_OF[kind](row.id, row.sealedAs)(row.keyVersion);
+      plaintext = this.seal.openSecret(row.ciphertext, row.keyVersion, aad);
     } catch (error) {
       if (this.seal.isSealed) throw error;
       // Damaged or copied from another row: left as it is (reading it fails the same way).
@@ -182,7 +188,7 @@ export class KeyRotationService {
     }
     try {
       // A row deleted or rewritten since it was listed keeps that change.
-      const next = this.seal.sealSecret(plaintext, aadFor);
+      const next = this.seal.sealSecret(plaintext, AAD_OF[kind](row.id));
       return (await this.store.secrets.replaceSealed(kind, row, next)) ? "moved" : "changed";
     } finally {
       plaintext.fill(0);

@@ -15,6 +15,7 @@ import {
   matchingStep,
   seedFromBase32,
   stepAt,
+  type TotpDefinition,
   type TotpParameters,
 } from "../core/totp.js";
 import type { Store, TotpKeyRecord } from "../store/store.js";
@@ -69,8 +70,6 @@ export interface ImportSummary {
 }
 
 const DEFAULT_SKEW = 1;
-/** Keys named so are people's own second factors (services/second-factor.ts): validated, never read. */
-export const SECOND_FACTOR_PREFIX = "userpass-mfa.";
 const KEY_CACHE_MS = 1_000; // a deletion on another node is in force here within this
 const SEED_CACHE_ENTRIES = 10_000;
 const DEFAULT_QR_SIZE = 200;
@@ -99,11 +98,6 @@ export class TotpService {
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
     checkKeyName(name);
     await this.tokens.authorize(ctx, "totp.key.write", target(name));
-    return this.createKeyDecided(name, input, ctx);
-  }
-
-  /** Creates a key for a caller whose right to do so was decided elsewhere (a person's own second factor). */
-  async createKeyDecided(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
     const sources = (["generate", "url", "key", "qrImage"] as const).filter((field) => Boolean(input[field]));
     if (sources.length !== 1) throw badInput("give exactly one of: generate, url, key, qr_image");
     const skew = input.skew ?? DEFAULT_SKEW;
@@ -120,12 +114,7 @@ export class TotpService {
         { skew, generated: Boolean(input.generate), source, exported },
         ctx,
       );
-      if (!exported) return null;
-      const url = enrolmentUri(imported.seed, imported);
-      const qrSize = input.qrSize ?? DEFAULT_QR_SIZE;
-      const barcode =
-        qrSize > 0 ? (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") : "";
-      return { url, barcode };
+      return exported ? await enrolmentOf(imported.seed, imported, input.qrSize) : null;
     } finally {
       imported.seed.fill(0);
     }
@@ -223,11 +212,6 @@ export class TotpService {
       });
       return error;
     };
-    if (name.startsWith(SECOND_FACTOR_PREFIX))
-      throw await refuse(
-        "second factor",
-        permissionDenied("permission denied: a person's second factor is validated, never read"),
-      );
     const { reader, reason, rule, approval } = await this.approvals.decideUse(
       ctx.actor ?? unauthenticated(),
       name,
@@ -284,11 +268,6 @@ export class TotpService {
   /** Checks a code; each code is accepted once, and never one older than the last accepted. */
   async validateCode(name: string, code: string, ctx: RequestContext): Promise<boolean> {
     await this.tokens.authorize(ctx, "totp.code.validate", target(name));
-    return this.validateCodeDecided(name, code, ctx);
-  }
-
-  /** Validates for a caller whose right to do so was decided elsewhere (a login's second factor). */
-  async validateCodeDecided(name: string, code: string, ctx: RequestContext): Promise<boolean> {
     const key = await this.store.findTotpKey(name);
     if (!key) throw badInput(`unknown key: ${name}`);
     if (!new RegExp(`^[0-9]{${key.digits}}$`).test(code)) throw badInput(`code must be ${key.digits} digits`);
@@ -413,6 +392,18 @@ export class TotpService {
   private openSeedNow(key: TotpKeyRecord): Buffer {
     return this.seal.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
   }
+}
+
+/** What enrolment shows once: the otpauth URI, and its QR code (PNG, base64; empty when `qrSize` is 0). */
+export async function enrolmentOf(
+  seed: Uint8Array,
+  definition: TotpDefinition,
+  qrSize = DEFAULT_QR_SIZE,
+): Promise<Enrolment> {
+  const url = enrolmentUri(seed, definition);
+  const barcode =
+    qrSize > 0 ? (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") : "";
+  return { url, barcode };
 }
 
 function alreadyExists(name: string) {

@@ -14,7 +14,7 @@ import type { BackupSnapshot, BackupStore, StagedRestore } from "./store.js";
  * them as text; the file holds numbers whatever the engine). seal_config travels in the header;
  * restore_chunks is the staging area. A table added to the schema must be added here.
  */
-const BACKUP_TABLES: Record<
+export const BACKUP_TABLES: Record<
   Exclude<keyof Database, "seal_config" | "restore_chunks">,
   { key: string; bigints?: string[] }
 > = {
@@ -22,6 +22,7 @@ const BACKUP_TABLES: Record<
   totp_keys: { key: "name", bigints: ["last_accepted_step"] },
   tokens: { key: "token_hmac" },
   users: { key: "username" },
+  second_factors: { key: "username", bigints: ["last_accepted_step"] },
   groups: { key: "name" },
   login_failures: { key: "subject" },
   access_rules: { key: "key_name" },

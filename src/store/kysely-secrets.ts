@@ -2,20 +2,35 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "./schema.js";
 import type { SealedRow, SealedRowKind, SecretStore } from "./store.js";
 
-/** Where a kind of sealed secret lives: its table, id column and ciphertext column, named as in the schema. */
+/**
+ * Where a kind of sealed secret lives: its table, id column and ciphertext column, named as in
+ * the schema; and, where rows record whose name their associated data carries, that column
+ * (holding the table's own name once sealed as its own row).
+ */
 type SealedColumns = {
-  [T in keyof Database]: { table: T; id: keyof Database[T] & string; ciphertext: keyof Database[T] & string };
+  [T in keyof Database]: {
+    table: T;
+    id: keyof Database[T] & string;
+    ciphertext: keyof Database[T] & string;
+    sealedAs?: keyof Database[T] & string;
+  };
 }[keyof Database];
 
 const LOCATIONS: Record<SealedRowKind, SealedColumns> = {
   totp_seed: { table: "totp_keys", id: "name", ciphertext: "seed_ciphertext" },
+  second_factor_seed: {
+    table: "second_factors",
+    id: "username",
+    ciphertext: "seed_ciphertext",
+    sealedAs: "sealed_as",
+  },
   audit_sink_secret: { table: "audit_sinks", id: "name", ciphertext: "secret_ciphertext" },
   notify_webhook_secret: { table: "notify_webhooks", id: "name", ciphertext: "secret_ciphertext" },
   notify_smtp_password: { table: "notify_smtp", id: "id", ciphertext: "password_ciphertext" },
 };
 
 /**
- * Every sealed secret, whatever its table, on either engine. The four tables share the shape that
+ * Every sealed secret, whatever its table, on either engine. The tables share the shape that
  * matters here (an id, a base64 ciphertext, `key_version`), so one query serves them all.
  */
 export class KyselySecretStore implements SecretStore {
@@ -27,11 +42,18 @@ export class KyselySecretStore implements SecretStore {
     after: string | null,
     limit: number,
   ): Promise<SealedRow[]> {
-    const { table, id, ciphertext } = LOCATIONS[kind];
-    const { rows } = await sql<{ id: string | number; ciphertext: string; key_version: number }>`
-      select ${sql.ref(id)} as id, ${sql.ref(ciphertext)} as ciphertext, key_version
+    const { table, id, ciphertext, sealedAs } = LOCATIONS[kind];
+    const { rows } = await sql<{
+      id: string | number;
+      ciphertext: string;
+      key_version: number;
+      sealed_as: string | null;
+    }>`
+      select ${sql.ref(id)} as id, ${sql.ref(ciphertext)} as ciphertext, key_version,
+        ${sealedAs ? sql.ref(sealedAs) : sql`null`} as sealed_as
       from ${sql.table(table)}
-      where ${sql.ref(ciphertext)} is not null and key_version < ${version}
+      where ${sql.ref(ciphertext)} is not null
+        and (key_version < ${version} ${sealedAs ? sql`or ${sql.ref(sealedAs)} <> ${table}` : sql``})
       ${after === null ? sql`` : sql`and ${sql.ref(id)} > ${after}`}
       order by ${sql.ref(id)}
       limit ${limit}`.execute(this.db);
@@ -39,6 +61,7 @@ export class KyselySecretStore implements SecretStore {
       id: String(row.id),
       ciphertext: Buffer.from(row.ciphertext, "base64"),
       keyVersion: Number(row.key_version),
+      ...(row.sealed_as === null ? {} : { sealedAs: row.sealed_as }),
     }));
   }
 
@@ -47,10 +70,11 @@ export class KyselySecretStore implements SecretStore {
     previous: SealedRow,
     next: { ciphertext: Buffer; keyVersion: number },
   ): Promise<boolean> {
-    const { table, id, ciphertext } = LOCATIONS[kind];
+    const { table, id, ciphertext, sealedAs } = LOCATIONS[kind];
     const result = await sql`
       update ${sql.table(table)}
       set ${sql.ref(ciphertext)} = ${next.ciphertext.toString("base64")}, key_version = ${next.keyVersion}
+        ${sealedAs ? sql`, ${sql.ref(sealedAs)} = ${table}` : sql``}
       where ${sql.ref(id)} = ${previous.id}
         and ${sql.ref(ciphertext)} = ${previous.ciphertext.toString("base64")}
         and key_version = ${previous.keyVersion}`.execute(this.db);

@@ -5,6 +5,7 @@ import { KyselyApprovalStore } from "./kysely-approvals.js";
 import { KyselyBackupStore } from "./kysely-backup.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
+import { KyselySecondFactorStore } from "./kysely-second-factors.js";
 import { KyselySecretStore } from "./kysely-secrets.js";
 import { KyselyTokenStore } from "./kysely-tokens.js";
 import type { AuditEntryTable, Database, GroupTable, TotpKeyTable } from "./schema.js";
@@ -22,6 +23,7 @@ import type {
   NotificationStore,
   RekeyedSeal,
   SealConfig,
+  SecondFactorStore,
   SecretStore,
   Store,
   TokenStore,
@@ -48,6 +50,7 @@ export class KyselyStore implements Store {
   readonly backup: BackupStore;
   readonly secrets: SecretStore;
   readonly tokens: TokenStore;
+  readonly secondFactors: SecondFactorStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -61,6 +64,7 @@ export class KyselyStore implements Store {
     this.backup = new KyselyBackupStore(db, specifics);
     this.secrets = new KyselySecretStore(db);
     this.tokens = new KyselyTokenStore(db);
+    this.secondFactors = new KyselySecondFactorStore(db);
   }
 
   async readSealConfig(): Promise<SealConfig | null> {
@@ -232,19 +236,22 @@ export class KyselyStore implements Store {
       email: user.email,
       created_at: user.createdAt,
       updated_at: user.updatedAt,
-      mfa_state: user.mfaState,
       require_mfa: user.requireMfa ? 1 : 0,
     };
+    // An existing person's mfa_state is the second factor's (KyselySecondFactorStore): never overwritten here.
     await this.db
       .insertInto("users")
-      .values(row)
+      .values({ ...row, mfa_state: user.mfaState })
       .onConflict((oc) => oc.column("username").doUpdateSet(row))
       .execute();
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    const result = await this.db.deleteFrom("users").where("username", "=", username).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom("users").where("username", "=", username).executeTakeFirst();
+      await trx.deleteFrom("second_factors").where("username", "=", username).execute();
+      return Number(result.numDeletedRows) === 1;
+    });
   }
 
   async listUsernames(): Promise<string[]> {

@@ -20,6 +20,7 @@ export interface Database {
   custodians: CustodianTable;
   restore_chunks: RestoreChunkTable;
   devices: DeviceTable;
+  second_factors: SecondFactorTable;
 }
 
 export interface SealConfigTable {
@@ -115,6 +116,7 @@ export interface UserTable {
   email: string;
   created_at: string;
   updated_at: string;
+  /** none, pending or enabled: written only together with the person's second_factors row. */
   mfa_state: ColumnType<string | null, string | null | undefined, string | null>;
   require_mfa: ColumnType<number | null, number | null | undefined, number | null>;
 }
@@ -234,4 +236,32 @@ export interface DeviceTable {
   reminded_on: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/**
+ * A person's own second factor for logging in (services/second-factor.ts): never a TOTP engine
+ * key, so nothing under /v1/totp reaches it. One row per person, deleted with them.
+ */
+export interface SecondFactorTable {
+  username: string;
+  /** The seed, AES-256-GCM under data key `key_version`, associated data naming this row (base64). */
+  seed_ciphertext: string;
+  key_version: number;
+  /**
+   * Whose name the seed's associated data carries: `second_factors` (`second_factors/NAME/vN`), or
+   * `totp_keys` (`totp_keys/userpass-mfa.NAME/vN`) for a factor enrolled before this table existed,
+   * until the re-encryption at the next unseal seals it again as `second_factors`.
+   */
+  sealed_as: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  skew: number;
+  /** pending (enrolled, not yet confirmed with a code) or enabled; always the same as users.mfa_state. */
+  state: string;
+  /** The newest step whose code was accepted; a code is accepted once. */
+  last_accepted_step: number | null;
+  created_at: string;
+  /** Null while pending, and for a factor enabled before this table existed (the time was not kept). */
+  enabled_at: string | null;
 }

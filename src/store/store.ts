@@ -32,8 +32,12 @@ export interface Store {
   acceptTotpStep(name: string, step: number): Promise<boolean>;
 
   findUser(username: string): Promise<UserRecord | null>;
-  /** Creates or replaces a user. */
+  /**
+   * Creates or replaces a user. An existing user's `mfaState` is kept as stored: only
+   * `secondFactors` changes it, together with the factor.
+   */
   putUser(user: UserRecord): Promise<void>;
+  /** Deletes a user and their second factor, in one transaction. */
   deleteUser(username: string): Promise<boolean>;
   listUsernames(): Promise<string[]>;
   findGroup(name: string): Promise<GroupRecord | null>;
@@ -79,6 +83,9 @@ export interface Store {
 
   /** Access rules per credential and approval requests. */
   readonly approvals: ApprovalStore;
+
+  /** People's own second factors, apart from the TOTP engine's keys. */
+  readonly secondFactors: SecondFactorStore;
 
   /** Physical MFA devices (hardware tokens, FIDO keys, recovery codes) and their reminders. */
   readonly devices: DeviceStore;
@@ -202,6 +209,47 @@ export interface UserRecord {
   mfaState: "none" | "pending" | "enabled";
   /** Set by an admin: until a second factor is enabled, the person can only enrol one. */
   requireMfa: boolean;
+}
+
+/** Whose name a second factor's sealed seed carries in its associated data (see schema.ts). */
+export type SecondFactorSealedAs = "second_factors" | "totp_keys";
+
+/** A person's own second factor for logging in (services/second-factor.ts). */
+export interface SecondFactorRecord {
+  username: string;
+  seedCiphertext: Buffer;
+  keyVersion: number;
+  sealedAs: SecondFactorSealedAs;
+  algorithm: string;
+  digits: number;
+  period: number;
+  skew: number;
+  state: "pending" | "enabled";
+  lastAcceptedStep: number | null;
+  createdAt: string;
+  enabledAt: string | null;
+}
+
+/**
+ * Second factors, each change made together with the person's `mfaState` in one transaction, so
+ * the two never disagree (and a concurrent edit of the person cannot undo one).
+ */
+export interface SecondFactorStore {
+  find(username: string): Promise<SecondFactorRecord | null>;
+  /**
+   * Keeps a new pending factor, replacing a pending one, and marks the person pending; false when
+   * there is no such person or their second factor is enabled.
+   */
+  begin(factor: SecondFactorRecord): Promise<boolean>;
+  /**
+   * Enables `pending`, confirmed by the code of `step`, and marks the person enabled; false when
+   * the stored factor is no longer that one (enrolled again, reset, or deleted meanwhile).
+   */
+  enable(pending: SecondFactorRecord, step: number, time: string): Promise<boolean>;
+  /** Records that the code of `step` was accepted, only if the factor is enabled and no later-or-equal step was. */
+  acceptStep(username: string, step: number): Promise<boolean>;
+  /** Deletes the person's second factor, whatever its state, and marks them without one. */
+  remove(username: string): Promise<void>;
 }
 
 export interface GroupRecord {
@@ -328,6 +376,7 @@ export interface ApprovalRecord {
 /** The kinds of row that hold a secret sealed under a data key. */
 export type SealedRowKind =
   | "totp_seed"
+  | "second_factor_seed"
   | "audit_sink_secret"
   | "notify_webhook_secret"
   | "notify_smtp_password";
@@ -337,10 +386,15 @@ export interface SealedRow {
   id: string;
   ciphertext: Buffer;
   keyVersion: number;
+  /** For a kind that records it (second factors): whose name the associated data carries. */
+  sealedAs?: string;
 }
 
 export interface SecretStore {
-  /** Up to `limit` rows of `kind` sealed under a version older than `version`, by id, after id `after`. */
+  /**
+   * Up to `limit` rows of `kind` sealed under a version older than `version`, or sealed as another
+   * row's (`sealedAs`), by id, after id `after`.
+   */
   listSealedBefore(
     kind: SealedRowKind,
     version: number,
@@ -348,8 +402,8 @@ export interface SecretStore {
     limit: number,
   ): Promise<SealedRow[]>;
   /**
-   * Replaces one row's ciphertext and key version only if both are still `previous`'s; false
-   * otherwise (the row was deleted or rewritten meanwhile, and that change wins).
+   * Replaces one row's ciphertext and key version (sealed as its own row) only if both are still
+   * `previous`'s; false otherwise (the row was deleted or rewritten meanwhile, and that change wins).
    */
   replaceSealed(
     kind: SealedRowKind,

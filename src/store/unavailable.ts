@@ -30,6 +30,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
   secrets: true,
   backup: true,
   tokens: true,
+  secondFactors: true,
 };
 
 /** Replaces each method of `target` (its class's, up the prototype chain) by an own property that translates failures. */

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
+import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase32Upper, findSeedLeaks } from "../support/encodings.js";
 import { callApi } from "../support/server.js";
@@ -41,6 +42,11 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
   let token: string;
   let sourceHead: { entries: number; head_seq: number; head_hash: string };
   const seeds = { "aws-root": randomBytes(20), "gcp-root": randomBytes(20) };
+  /** erin's own second factor, enrolled on SQLite. */
+  let secondFactor: Buffer;
+  const erinPassword = "erin keeps a long password";
+  const erinLogin = (url: string, totp?: string) =>
+    callApi(url, "POST", "/v1/auth/userpass/login/erin", { body: { password: erinPassword, totp } });
 
   /** Reads a code through the CLI and checks it against oathtool at the step the server served. */
   async function expectOathtoolCode(name: keyof typeof seeds) {
@@ -68,6 +74,24 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
       body: { policies: ["default", "totp-reader"] },
     });
     token = created.json.auth.client_token;
+    await callApi(server.url, "PUT", "/v1/auth/userpass/users/erin", {
+      token: init.root_token,
+      body: { password: erinPassword },
+    });
+    const erin = (await erinLogin(server.url)).json.auth.client_token;
+    const enrolment = await callApi(server.url, "POST", "/v1/auth/userpass/mfa", { token: erin, body: {} });
+    const secret = new URL(enrolment.json.data.url).searchParams.get("secret") as string;
+    secondFactor = Buffer.from(OTPAuth.Secret.fromBase32(secret).bytes);
+    const confirmed = await callApi(server.url, "POST", "/v1/auth/userpass/mfa/confirm", {
+      token: erin,
+      body: {
+        code: oathtoolCode(secondFactor.toString("hex"), {
+          ...TOTP,
+          unixSeconds: Math.floor(Date.now() / 1000),
+        }),
+      },
+    });
+    expect(confirmed.status).toBe(204);
     await expectOathtoolCode("aws-root");
     await expectOathtoolCode("gcp-root");
     sourceHead = await cli.json(["audit", "verify"]);
@@ -78,7 +102,7 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
     await server?.stop();
   });
 
-  it("copies the stopped SQLite install into the empty database and verifies the audit chain there", async () => {
+  it("copies every table of the stopped SQLite install into the empty database and verifies the audit chain there", async () => {
     const result = await cli.run([
       "migrate",
       "sqlite-to-postgres",
@@ -87,10 +111,18 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
       "--to",
       postgres.databaseUrl,
     ]);
-    expect(result.stderr).toBe(
-      "copy seal_config: 1 row\ncopy totp_keys: 2 rows\ncopy tokens: 2 rows\n" +
-        `copy audit_entries: ${sourceHead.entries} rows\n`,
+    const lines = result.stderr.trim().split("\n");
+    expect(lines[0]).toBe("copy seal_config: 1 row");
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "copy totp_keys: 2 rows",
+        "copy tokens: 3 rows",
+        "copy users: 1 row",
+        "copy second_factors: 1 row",
+        `copy audit_entries: ${sourceHead.entries} rows`,
+      ]),
     );
+    expect(lines.filter((line) => !/^copy [a-z_]+: \d+ rows?$/.test(line))).toEqual([]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
       `Audit chain verified on PostgreSQL: ${sourceHead.entries} entries, head seq ${sourceHead.head_seq} hash ${sourceHead.head_hash}`,
@@ -100,19 +132,25 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
       expect.objectContaining({
         seal_config: "1",
         totp_keys: "2",
-        tokens: "2",
+        tokens: "3",
         head_seq: String(sourceHead.head_seq),
       }),
     ]);
   });
 
-  it("a server on PostgreSQL, unsealed with other shares of the same set, serves oathtool's codes, accepts the old token and extends the same chain", async () => {
+  it("a server on PostgreSQL, unsealed with other shares of the same set, serves oathtool's codes, accepts the old token, a person's second factor, and extends the same chain", async () => {
     server = await startServerProcess(postgres);
     cli.env.BREAKGLASS_ADDR = server.url;
     await unsealWith(cli, [shares[2] as string, shares[0] as string]);
     await expectOathtoolCode("aws-root");
     await expectOathtoolCode("gcp-root");
     expect((await callApi(server.url, "GET", "/v1/auth/token/lookup-self", { token })).status).toBe(200);
+    expect((await erinLogin(server.url)).status).toBe(400);
+    const next = oathtoolCode(secondFactor.toString("hex"), {
+      ...TOTP,
+      unixSeconds: Math.floor(Date.now() / 1000) + 30,
+    });
+    expect((await erinLogin(server.url, next)).status).toBe(200);
     const read = await callApi(server.url, "GET", "/v1/totp/code/gcp-root", { token });
     expect(read.json.data.code).toBe(
       oathtoolCode(seeds["gcp-root"].toString("hex"), { ...TOTP, unixSeconds: read.json.data.valid_from }),

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../support/tools.js";
 import { Cli, initialisedServer, type ServerProcess } from "./cli-harness.js";
 
-/** A person enrols their own second factor from the CLI and logs in with it. */
+/** A person enrols their own second factor from the CLI and logs in with it; an admin resets it. */
 describe("breakglass mfa enrol | confirm, and login --totp", () => {
   let server: ServerProcess;
   let root: Cli;
@@ -63,5 +63,16 @@ describe("breakglass mfa enrol | confirm, and login --totp", () => {
     const withCode = await login(next);
     expect(withCode.code).toBe(0);
     expect(withCode.stdout).toContain("Logged in as erin");
+  });
+
+  it("an admin's users reset-mfa removes it: erin logs in without --totp, and may enrol again", async () => {
+    expect((await erin.run(["users", "reset-mfa", "erin"])).code).toBe(1); // not an admin
+    expect(await root.run(["users", "reset-mfa", "erin"])).toMatchObject({
+      code: 0,
+      stdout: "Second factor of erin reset: they log in without one until they enrol a new one.\n",
+    });
+    expect((await root.run(["users", "reset-mfa", "nobody"])).stderr).toContain("no user named nobody");
+    expect((await login()).code).toBe(0);
+    expect((await erin.run(["mfa", "enrol"])).code).toBe(0);
   });
 });

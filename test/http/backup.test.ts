@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { inflateRawSync, inflateSync } from "node:zlib";
+import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditEntry, verifyChain } from "../../src/core/audit-chain.js";
 import { parsePublicKey } from "../../src/core/audit-checkpoint.js";
@@ -44,7 +45,17 @@ let root: string;
 let readerToken: string;
 let backup: Buffer;
 let publicKeyPem: string;
+/** bob-security's own second factor, enrolled before the backup. */
+let secondFactorSeed: Buffer;
 const started: TestServer[] = [];
+
+const codeOf = (seed: Buffer, offset = 0) =>
+  oathtoolCode(seed.toString("hex"), {
+    algorithm: "SHA1",
+    digits: 6,
+    period: 30,
+    unixSeconds: Math.floor(Date.now() / 1000) + offset,
+  });
 
 async function freshServer(storage?: Awaited<ReturnType<typeof newTestStorage>>): Promise<TestServer> {
   const server = await startTestServer(storage ? { storage } : {});
@@ -109,6 +120,19 @@ beforeAll(async () => {
   for (const [username, password] of Object.entries(people))
     await source.call("PUT", `/v1/auth/userpass/users/${username}`, { ...as, body: { password } });
   await source.call("PUT", "/v1/groups/oncall-pagers", { ...as, body: { members: ["alice-oncall"] } });
+  const bob = (
+    await source.call("POST", "/v1/auth/userpass/login/bob-security", {
+      body: { password: people["bob-security"] },
+    })
+  ).json.auth.client_token;
+  const enrolment = await source.call("POST", "/v1/auth/userpass/mfa", { token: bob, body: {} });
+  const secret = new URL(enrolment.json.data.url).searchParams.get("secret") as string;
+  secondFactorSeed = Buffer.from(OTPAuth.Secret.fromBase32(secret).bytes);
+  const confirmed = await source.call("POST", "/v1/auth/userpass/mfa/confirm", {
+    token: bob,
+    body: { code: codeOf(secondFactorSeed) },
+  });
+  expect(confirmed.status).toBe(204);
   const rule = await source.call("PUT", "/v1/totp/access/aws-prod-root", {
     ...as,
     body: { readers: ["group:oncall-pagers"], approvers: ["user:bob-security"], approvals_required: 0 },
@@ -143,6 +167,7 @@ describe("a backup", () => {
     expect(summary.header.counts).toMatchObject({
       totp_keys: 3,
       users: 2,
+      second_factors: 1,
       groups: 1,
       access_rules: 1,
       custodians: 5,
@@ -170,12 +195,7 @@ describe("a backup", () => {
       try {
         places.push({ where: "the file inflated", content: inflate(backup) });
       } catch {}
-    expect(
-      findSeedLeaks(
-        credentials.map((c) => c.seed),
-        places,
-      ),
-    ).toEqual([]);
+    expect(findSeedLeaks([...credentials.map((c) => c.seed), secondFactorSeed], places)).toEqual([]);
     const clear = secretNames.filter((name) =>
       places.some(
         ({ content }) =>
@@ -206,7 +226,7 @@ describe("restoring a backup into a fresh server", () => {
     const restored = await restore(target, backup);
     expect(restored.status).toBe(200);
     expect(restored.json.data).toMatchObject({ secret_shares: 5, secret_threshold: 3 });
-    expect(restored.json.data.rows).toMatchObject({ totp_keys: 3, users: 2 });
+    expect(restored.json.data.rows).toMatchObject({ totp_keys: 3, users: 2, second_factors: 1 });
     expect((await target.call("GET", "/v1/sys/seal-status")).json).toMatchObject({
       initialized: true,
       sealed: true,
@@ -251,6 +271,15 @@ describe("restoring a backup into a fresh server", () => {
     const alice = login.json.auth.client_token;
     expect((await target.call("GET", "/v1/totp/code/aws-prod-root", { token: alice })).status).toBe(200);
     expect((await target.call("GET", "/v1/totp/code/idp-superadmin", { token: alice })).status).toBe(403);
+  });
+
+  it("brings back a person's own second factor: they log in with its code, and not without it", async () => {
+    const login = (body: Record<string, string>) =>
+      target.call("POST", "/v1/auth/userpass/login/bob-security", {
+        body: { password: people["bob-security"], ...body },
+      });
+    expect((await login({})).status).toBe(400);
+    expect((await login({ totp: codeOf(secondFactorSeed, 30) })).status).toBe(200);
   });
 
   it("carries the audit chain on: the backup's entries, the unseal, the restore, all verified", async () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
     const url = `otpauth://totp/${issuer}:admin@acme.example?secret=${encodeBase32Upper(randomBytes(20))}&issuer=${issuer}`;
     expect((await t.call("POST", `/v1/totp/keys/${name}`, { token: root, body: { url } })).status).toBe(204);
   }
-  // A person's own second factor is a key too, but protects a login, not an account.
+  // A person's own second factor protects a login, not an account: it is no credential.
   const password = "alice has a long password";
   await t.call("PUT", "/v1/auth/userpass/users/alice", { token: root, body: { password } });
   const login = await t.call("POST", "/v1/auth/userpass/login/alice", { body: { password } });

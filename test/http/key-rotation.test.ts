@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sinkSecretAad } from "../../src/services/audit-sinks/sink-manager.js";
 import { NOTIFY_REFRESH_MS } from "../../src/services/notify/destinations.js";
 import { smtpPasswordAad, webhookSecretAad } from "../../src/services/notify/notify-config.js";
+import { secondFactorSeedAad } from "../../src/services/second-factor.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { signatureVerifies, sleep, waitFor, webhookReceiver } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
@@ -11,7 +13,8 @@ import { oathtoolCode } from "../support/tools.js";
 
 /**
  * Data key rotation: Vault's sys/rotate and sys/key-status, and the background re-encryption of
- * every sealed secret (seeds, sink and webhook credentials, the mail password) under the new key.
+ * every sealed secret (seeds, a person's second factor, sink and webhook credentials, the mail
+ * password) under the new key.
  */
 
 let t: TestServer;
@@ -24,6 +27,17 @@ const seeds = new Map(Array.from({ length: 205 }, (_, i) => [`before-${i}`, rand
 const WEBHOOK_SECRET = "rotation-webhook-secret-5f1c2a";
 const SINK_AUTHORIZATION = "Bearer rotation-sink-credential-9d3e";
 const SMTP_PASSWORD = "rotation-smtp-password-71be";
+const ROSA_PASSWORD = "rosa has a long password";
+/** Sealed besides the seeds: a person's second factor, the sink, webhook and mail secrets. */
+const OTHER_SECRETS = 4;
+const secondFactorSeed = randomBytes(20);
+const codeOf = (seed: Buffer, offset = 0) =>
+  oathtoolCode(seed.toString("hex"), {
+    algorithm: "SHA1",
+    digits: 6,
+    period: 30,
+    unixSeconds: Math.floor(Date.now() / 1000) + offset,
+  });
 
 const createKey = (server: TestServer, name: string, seed: Buffer) =>
   server.call("POST", `/v1/totp/keys/${name}`, { token: root, body: { key: encodeBase32Upper(seed) } });
@@ -67,6 +81,7 @@ beforeAll(async () => {
     }),
   ];
   expect(configured.map((response) => response.status)).toEqual([204, 204, 204]);
+  await enableSecondFactor();
   for (const role of Object.keys(tokens) as (keyof typeof tokens)[]) {
     const policies = role === "member" ? ["default"] : [role];
     const created = await t.call("POST", "/v1/auth/token/create", { token: root, body: { policies } });
@@ -77,6 +92,23 @@ afterAll(async () => {
   await t?.close();
   await hook?.close();
 });
+
+/** rosa enrols her own second factor and confirms it: its seed is the one the enrolment showed. */
+async function enableSecondFactor(): Promise<void> {
+  await t.call("PUT", "/v1/auth/userpass/users/rosa", { token: root, body: { password: ROSA_PASSWORD } });
+  const token = (await rosaLogin()).json.auth.client_token;
+  const enrolment = await t.call("POST", "/v1/auth/userpass/mfa", { token, body: {} });
+  const secret = new URL(enrolment.json.data.url).searchParams.get("secret") as string;
+  Buffer.from(OTPAuth.Secret.fromBase32(secret).bytes).copy(secondFactorSeed);
+  const confirmed = await t.call("POST", "/v1/auth/userpass/mfa/confirm", {
+    token,
+    body: { code: codeOf(secondFactorSeed) },
+  });
+  expect(confirmed.status).toBe(204);
+}
+
+const rosaLogin = (totp?: string) =>
+  t.call("POST", "/v1/auth/userpass/login/rosa", { body: { password: ROSA_PASSWORD, totp } });
 
 /** The served code must be oathtool's at the served step. */
 async function expectOathtoolCode(server: TestServer, name: string, seed: Buffer): Promise<void> {
@@ -97,6 +129,9 @@ async function sealedRows(
     const rows = [
       ...(await db.rows(
         "select 'totp_keys/' || name as id, key_version, seed_ciphertext as c from totp_keys",
+      )),
+      ...(await db.rows(
+        "select 'second_factors/' || username as id, key_version, seed_ciphertext as c from second_factors",
       )),
       ...(await db.rows(
         "select 'audit_sinks/' || name as id, key_version, secret_ciphertext as c from audit_sinks",
@@ -151,8 +186,8 @@ describe("who may rotate and read the key status", () => {
   it("answers as Vault does before any rotation: term 1, fields at the top level and under data", async () => {
     const status = (await keyStatus()).json;
     expect(status).toMatchObject({ term: 1, reencryption_running: false });
-    expect(status.rows_by_version).toEqual({ "1": seeds.size + 3 });
-    expect(status.encryptions).toBe(seeds.size + 3);
+    expect(status.rows_by_version).toEqual({ "1": seeds.size + OTHER_SECRETS });
+    expect(status.encryptions).toBe(seeds.size + OTHER_SECRETS);
     expect(status.data).toEqual({
       term: 1,
       install_time: status.install_time,
@@ -191,7 +226,7 @@ describe("rotating the data key", () => {
 
   it("re-encrypts every older secret under version 2 in the background, and records the pass once", async () => {
     const counts = await reencryptedTo(2);
-    expect(counts).toEqual({ "2": seeds.size + 3 });
+    expect(counts).toEqual({ "2": seeds.size + OTHER_SECRETS });
     const after = await sealedRows();
     expect(after.size).toBe(before.size + 1);
     for (const [id, row] of before) {
@@ -204,6 +239,7 @@ describe("rotating the data key", () => {
     expect(passes[0].outcome).toBe("allowed");
     expect(passes[0].details).toEqual({
       totp_seed: seeds.size - 1,
+      second_factor_seed: 1,
       audit_sink_secret: 1,
       notify_webhook_secret: 1,
       notify_smtp_password: 1,
@@ -230,6 +266,17 @@ describe("rotating the data key", () => {
     expect(open("notify_smtp/1", smtpPasswordAad)).toBe(SMTP_PASSWORD);
   });
 
+  it("re-encrypts a person's second factor too: it opens as her row only, and she logs in with its code", async () => {
+    const row = (await sealedRows()).get("second_factors/rosa") as { version: number; ciphertext: string };
+    expect(row.version).toBe(2);
+    const { seal } = t.server.services;
+    const ciphertext = Buffer.from(row.ciphertext, "base64");
+    expect(seal.openSecret(ciphertext, 2, secondFactorSeedAad("rosa")(2))).toEqual(secondFactorSeed);
+    expect(() => seal.openSecret(ciphertext, 2, secondFactorSeedAad("rosa", "totp_keys")(2))).toThrow();
+    expect((await rosaLogin()).status).toBe(400);
+    expect((await rosaLogin(codeOf(secondFactorSeed, 30))).status).toBe(200);
+  });
+
   it("sends with the re-encrypted secrets: the sink's authorization and the webhook's signature", async () => {
     await t.server.services.auditSinkManager.refresh();
     await sleep(NOTIFY_REFRESH_MS + 500); // the notification channels re-read the store
@@ -247,7 +294,7 @@ describe("rotating the data key", () => {
   it("goes on to term 3 when rotated again, and the rows follow", async () => {
     expect((await t.call("POST", "/v1/sys/rotate", { token: root })).status).toBe(204);
     expect((await keyStatus()).json.term).toBe(3);
-    expect(await reencryptedTo(3)).toEqual({ "3": seeds.size + 3 });
+    expect(await reencryptedTo(3)).toEqual({ "3": seeds.size + OTHER_SECRETS });
   });
 
   it("answers 503 while sealed, and after unsealing has the rotated keyring: term 3, the same codes", async () => {
@@ -259,7 +306,7 @@ describe("rotating the data key", () => {
     for (const key of unsealKeys.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });
     const status = (await keyStatus()).json;
     expect(status.term).toBe(3);
-    expect(status.rows_by_version).toEqual({ "3": seeds.size + 3 });
+    expect(status.rows_by_version).toEqual({ "3": seeds.size + OTHER_SECRETS });
     for (const name of ["before-3", "after-rotation"])
       await expectOathtoolCode(t, name, seeds.get(name) as Buffer);
   });

@@ -63,6 +63,7 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/ui/credentials": ALL, // each sees what they may read
   "/v1/auth/userpass/users/{username}": ["admin"],
   "/v1/auth/userpass/users": ["admin"],
+  "/v1/auth/userpass/users/{username}/mfa": ["admin"], // an admin's reset of someone's second factor
   "/v1/groups/{name}": ["admin"],
   "/v1/groups": ["admin"],
   "/v1/approvals": ALL, // then decided by each credential's rule

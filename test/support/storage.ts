@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
+import { migrateUpTo } from "../../src/store/migrations.js";
 import { tempDir } from "./tools.js";
 
 /**
@@ -94,6 +96,20 @@ export async function openRawDatabase(storage: TestStorage): Promise<RawDatabase
       (await client.query(numbered(query), params)).rows as T[],
     close: () => client.end(),
   };
+}
+
+/** Creates the schema as it was after migration `name`, as an older version of breakglass left it. */
+export async function migrateStorageUpTo(storage: TestStorage, name: string): Promise<void> {
+  const dialect =
+    storage.engine === "sqlite"
+      ? new SqliteDialect({ database: new SQLite(join(storage.dataDir, "breakglass.sqlite")) })
+      : new PostgresDialect({ pool: new pg.Pool({ connectionString: storage.databaseUrl, max: 1 }) });
+  const db = new Kysely<unknown>({ dialect });
+  try {
+    await migrateUpTo(db, name);
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** Makes every audit insert fail (as a full disk would), until the returned function undoes it. */

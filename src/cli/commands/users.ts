@@ -94,6 +94,20 @@ function registerUserWrites(users: Command): void {
         () => `User ${name} deleted; their tokens no longer work.`,
       );
     });
+
+  users
+    .command("reset-mfa")
+    .description("reset a user's own second factor (lost or replaced): they may enrol a new one")
+    .argument("<name>")
+    .action(async (name: string, _options, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.client.call("DELETE", `${userPath(name)}/mfa`);
+      emit(
+        ctx,
+        { username: name, second_factor: "none" },
+        () => `Second factor of ${name} reset: they log in without one until they enrol a new one.`,
+      );
+    });
 }
 
 function registerUserQueries(users: Command): void {

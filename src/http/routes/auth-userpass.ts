@@ -184,6 +184,24 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     },
   );
 
+  app.delete(
+    "/v1/auth/userpass/users/:username/mfa",
+    {
+      config: { auth: "people.write", requires: "people.write" },
+      schema: {
+        summary: "Reset a user's second factor (lost or replaced): they enrol a new one at their next login",
+        tags: ["people"],
+        params: usernameParams,
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { username } = request.params as { username: string };
+      await secondFactor.reset(username, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
   vaultWrite(
     app,
     "/v1/auth/userpass/login/:username",

@@ -202,7 +202,20 @@ export class SealService {
       share.fill(0);
       return this.status();
     }
+    const attempt = this.unsealShares.nonce;
     const custodian = await this.custodianOf(config, share);
+    // Looked at again after the wait: an unseal finished meanwhile needs no share, and a reset
+    // meanwhile (another custodian's, or a cancelled ceremony's) must not receive one given before it.
+    if (this.keyring !== null) {
+      share.fill(0);
+      return this.status();
+    }
+    if (attempt !== "" && this.unsealShares.nonce !== attempt) {
+      share.fill(0);
+      throw conflict(
+        "unseal progress was reset while this share was checked: it was not counted; give it again",
+      );
+    }
     if (!this.unsealShares.add(share)) return this.status();
     if (this.unsealShares.progress < config.secretThreshold) {
       await this.audit.record(ctx, {

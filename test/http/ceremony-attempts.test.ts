@@ -144,38 +144,50 @@ describe("a rekey started with a token", () => {
   });
 });
 
+/**
+ * Holds the check of whose share it is (SealService.custodianOf) until `release`, so a test can
+ * cancel, restart or reset in the gap between a share's check and its counting.
+ */
+function pauseCustodianCheck() {
+  const seal = t.server.services.seal;
+  const custodianOf = seal.custodianOf;
+  let reachedCheck!: () => void;
+  const reached = new Promise<void>((resolve) => {
+    reachedCheck = resolve;
+  });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  seal.custodianOf = async (config, share) => {
+    reachedCheck();
+    await released;
+    return custodianOf.call(seal, config, share);
+  };
+  const restore = () => {
+    seal.custodianOf = custodianOf;
+    release();
+  };
+  return { reached, release, restore };
+}
+
 describe("a share still being checked when its attempt is cancelled and restarted", () => {
   it("does not count toward the new attempt: its request is refused (409) and the new attempt has no share", async () => {
-    const seal = t.server.services.seal;
     const first = await t.call("PUT", "/v1/sys/rekey/init", {
       body: { secret_shares: 3, secret_threshold: 2 },
     });
-    // The check of whose share it is waits until the attempt has been cancelled and restarted.
-    let checking!: () => void;
-    const reachedCheck = new Promise<void>((resolve) => {
-      checking = resolve;
-    });
-    let finishCheck!: () => void;
-    const checkMayFinish = new Promise<void>((resolve) => {
-      finishCheck = resolve;
-    });
-    const custodianOf = seal.custodianOf;
-    seal.custodianOf = async (config, share) => {
-      checking();
-      await checkMayFinish;
-      return custodianOf.call(seal, config, share);
-    };
+    const check = pauseCustodianCheck();
     try {
       const stale = t.call("PUT", "/v1/sys/rekey/update", {
         body: { key: keys[0], nonce: first.json.nonce },
       });
-      await reachedCheck;
+      await check.reached;
       expect((await t.call("DELETE", "/v1/sys/rekey/init")).status).toBe(204);
       const second = await t.call("PUT", "/v1/sys/rekey/init", {
         body: { secret_shares: 2, secret_threshold: 2 },
       });
       expect(second.status).toBe(200);
-      finishCheck();
+      check.release();
       const refused = await stale;
       expect(refused.status).toBe(409);
       expect(refused.json.errors[0]).toMatch(/was cancelled or restarted while this share was checked/);
@@ -184,10 +196,29 @@ describe("a share still being checked when its attempt is cancelled and restarte
         progress: 0,
       });
     } finally {
-      seal.custodianOf = custodianOf;
-      finishCheck();
+      check.restore();
       await t.call("DELETE", "/v1/sys/rekey/init");
     }
+  });
+
+  it("an unseal share checked while progress is reset is not counted after the reset (409)", async () => {
+    expect((await t.call("PUT", "/v1/sys/seal", { token: root })).status).toBe(204);
+    await t.call("PUT", "/v1/sys/unseal", { body: { key: keys[0] } });
+    const check = pauseCustodianCheck();
+    try {
+      const stale = t.call("PUT", "/v1/sys/unseal", { body: { key: keys[1] } });
+      await check.reached;
+      expect((await t.call("PUT", "/v1/sys/unseal", { body: { reset: true } })).json.progress).toBe(0);
+      check.release();
+      const refused = await stale;
+      expect(refused.status).toBe(409);
+      expect(refused.json.errors[0]).toMatch(/unseal progress was reset while this share was checked/);
+      expect((await t.call("GET", "/v1/sys/seal-status")).json).toMatchObject({ sealed: true, progress: 0 });
+    } finally {
+      check.restore();
+      for (const key of keys.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });
+    }
+    expect((await t.call("GET", "/v1/sys/seal-status")).json.sealed).toBe(false);
   });
 });
 

@@ -30,7 +30,9 @@ function sealKeys(services: Services): Buffer[] {
   ];
 }
 
-const sharesGivenTo = (ceremony: object) => [...field<ShareCollector>(ceremony, "shares").given()];
+const sharesGivenTo = (ceremony: object) => [
+  ...field<{ shares: ShareCollector }>(ceremony, "attempt").shares.given(),
+];
 
 describe("sealing", () => {
   it("overwrites the root key, every data key version, the token HMAC key, the audit signing seed, ceremonies' shares and pads, and backups in flight", async () => {
@@ -50,7 +52,7 @@ describe("sealing", () => {
     await t.call("PUT", "/v1/sys/generate-root/update", { body: { key: keys[1], nonce: root.json.nonce } });
     const shares = [...sharesGivenTo(services.rekey), ...sharesGivenTo(services.generateRoot)];
     expect(shares).toHaveLength(2);
-    const pad = field<{ otp: Buffer }>(services.generateRoot, "params").otp;
+    const pad = field<{ params: { otp: Buffer } }>(services.generateRoot, "attempt").params.otp;
     expect(pad.toString("latin1")).toBe(root.json.otp);
 
     const backup = await services.backup.backUp(ctx);

@@ -28,6 +28,7 @@ declare module "fastify" {
 }
 
 const MAX_REASON_LENGTH = 500;
+const MAX_USER_AGENT_LENGTH = 300;
 /** Methods that change nothing, so a cookie alone may authenticate them. */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 /** What browsers say of a request made by this origin's own page, or typed by the user. */
@@ -43,13 +44,12 @@ export function installRequestContext(
   admitWithinRateLimit: (request: FastifyRequest) => Promise<void>,
 ): void {
   app.decorateRequest("ctx", null as unknown as RequestContext);
-  app.addHook("onRequest", async (request, reply) => {
-    reply.header("x-request-id", request.id); // the same id as in the audit entry and the log
+  app.addHook("onRequest", async (request) => {
     request.ctx = {
       actor: null,
       requestId: request.id,
       remoteAddr: request.ip ?? null,
-      userAgent: headerValue(request, "user-agent")?.slice(0, 300) ?? null,
+      userAgent: cutText(headerValue(request, "user-agent"), MAX_USER_AGENT_LENGTH),
     };
     await admitWithinRateLimit(request);
     // A page elsewhere can make a browser on the inside send writes here (a text/plain POST needs
@@ -113,4 +113,11 @@ export function reasonOf(request: FastifyRequest, fromQuery: string | undefined)
 function headerValue(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The first `length` UTF-16 units of a header's (well-formed) text, never cutting a surrogate pair in two. */
+function cutText(text: string | undefined, length: number): string | null {
+  if (text === undefined) return null;
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
 }

@@ -33,6 +33,7 @@ const MAX_USER_AGENT_LENGTH = 300;
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 /** What browsers say of a request made by this origin's own page, or typed by the user. */
 const OWN_FETCH_SITES = new Set(["same-origin", "none"]);
+const FOREIGN_FETCH_SITES = new Set(["same-site", "cross-site"]);
 
 /**
  * Gates every request: rate-limited routes count the address first; sealed → 503 unless the route
@@ -64,9 +65,7 @@ export function installRequestContext(
     if (config?.auth) {
       const { token, fromCookie } = presentedCredential(request);
       request.ctx.actor = await services.tokens.authenticate(token, request.ctx, config.auth);
-      // A browser sends its cookie whoever made the page; only our page knows the CSRF token.
-      if (fromCookie && token !== undefined && !SAFE_METHODS.has(request.method))
-        await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, config.auth);
+      if (fromCookie && token !== undefined) await admitSessionCookie(request, services, token, config.auth);
     } else if (config?.identify) {
       const { token, fromCookie } = presentedCredential(request);
       // A cookie could ride along a request the person never meant; only a header names them.
@@ -96,6 +95,38 @@ export function presentedCredential(request: FastifyRequest): {
     return { token: authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1], fromCookie: false };
   const token = sessionTokenFrom(headerValue(request, "cookie"));
   return { token, fromCookie: token !== undefined };
+}
+
+/**
+ * A session cookie speaks for its person only on requests their browser says come from our own
+ * page or from them (Sec-Fetch-Site `same-origin`, or `none`: typed, bookmarked). SameSite=Strict
+ * still sends it with requests made by any page of the same site — a sibling subdomain's
+ * `<img src=…/v1/totp/code/x?reason=…>` would read a code in their name — and a browser too old
+ * to say where a request comes from is refused rather than trusted. Writes must also echo the
+ * session's CSRF token, which only our page knows. Refusals are audited, naming the person.
+ */
+export async function admitSessionCookie(
+  request: FastifyRequest,
+  services: Services,
+  token: string,
+  action: string,
+): Promise<void> {
+  const fetchSite = headerValue(request, "sec-fetch-site");
+  if (fetchSite === undefined || !OWN_FETCH_SITES.has(fetchSite)) {
+    // Only the values browsers send are named: the header could carry anything from a script.
+    const from =
+      fetchSite === undefined ? "missing" : FOREIGN_FETCH_SITES.has(fetchSite) ? fetchSite : "unknown";
+    await services.audit.record(request.ctx, {
+      action,
+      outcome: "denied",
+      details: { problem: `session cookie on a request from another page (Sec-Fetch-Site: ${from})` },
+    });
+    throw permissionDenied(
+      `permission denied: the session cookie is accepted only from this server's own pages (Sec-Fetch-Site: ${from})`,
+    );
+  }
+  if (!SAFE_METHODS.has(request.method))
+    await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, action);
 }
 
 /** The reason for a read: `reason` in the query or the X-Breakglass-Reason header. */

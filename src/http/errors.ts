@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   AUDIT_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
   TOO_MANY_ATTEMPTS: 429,
+  BUSY: 503,
 };
 
 export function replyWithError(

@@ -3,23 +3,23 @@ import { badInput, busy } from "../core/errors.js";
 import { checkQrImage, DECODE_LIMITS, type QrImageKind } from "../core/qr-image.js";
 
 /**
- * Reads the QR code of an uploaded image in a worker thread of its own (qr-reader-worker.cjs), so
- * that decoding a large picture never blocks other requests: one image at a time, a few waiting,
- * each with a memory and a time limit. The image's header is checked here first, so an oversized
- * one is refused before any worker starts.
+ * Reads the QR code of an uploaded image in a worker thread (qr-reader-worker.cjs), so that
+ * decoding a large picture never blocks other requests: one image at a time, a few waiting, with
+ * a memory limit on the worker and a time limit on each decode. The image's header is checked
+ * here first, so an oversized one is refused before it reaches the worker.
  */
 
 export interface QrReaderLimits {
-  /** How long one decode may take before its worker is stopped and the image refused. */
+  /** How long one decode may take before the worker is stopped and the image refused. */
   timeLimitMs: number;
   /** Images that may wait while one is decoded; beyond, the answer is 503. */
   maxWaiting: number;
 }
 
-/** A 16-megapixel image takes 2–5 s on two busy cores; these limits leave room for that. */
+/** A 16-megapixel image takes 2–6 s on two busy cores; these limits leave room for that. */
 const DEFAULT_LIMITS: QrReaderLimits = { timeLimitMs: 20_000, maxWaiting: 3 };
-/** The JavaScript heap of a worker; pixels live outside it, bounded by MAX_DECODED_PIXELS. */
-const WORKER_HEAP_MB = 128;
+/** The worker's JavaScript heap; pixels live outside it, bounded by MAX_DECODED_PIXELS. */
+const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 };
 
 interface WorkerReply {
   text?: string;
@@ -27,6 +27,8 @@ interface WorkerReply {
 }
 
 export class QrReader {
+  /** Started with the first image and kept (unreferenced when idle); replaced after it is stopped. */
+  private worker: Worker | null = null;
   /** The decode under way, or the last one: the next waits for it. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Images being decoded or waiting to be. */
@@ -46,43 +48,59 @@ export class QrReader {
   }
 
   private decode(image: Uint8Array, kind: QrImageKind): Promise<string> {
+    const worker = this.worker ?? this.startWorker();
     return new Promise<string>((resolve, reject) => {
-      const worker = new Worker(new URL("./qr-reader-worker.cjs", import.meta.url), {
-        workerData: { image, kind, limits: DECODE_LIMITS },
-        resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
-      });
-      let settled = false;
-      const settle = (outcome: () => void) => {
-        if (settled) return;
-        settled = true;
+      const finish = (outcome: () => void) => {
         clearTimeout(timer);
-        void worker.terminate();
+        worker.off("message", onMessage).off("error", onError).off("exit", onExit);
+        if (this.worker === worker) worker.unref(); // idle: it keeps no process alive
         outcome();
       };
-      const timer = setTimeout(
-        () => settle(() => reject(badInput("the image took too long to decode: crop it to the QR code"))),
-        this.limits.timeLimitMs,
-      );
-      worker.on("message", (reply: WorkerReply) =>
-        settle(() =>
+      const onMessage = (reply: WorkerReply) =>
+        finish(() =>
           reply.text !== undefined
             ? resolve(reply.text)
-            : reject(badInput(reply.refusal ?? "unreadable image")),
-        ),
-      );
-      worker.on("error", (error: Error & { code?: string }) =>
-        settle(() =>
+            : reject(badInput(reply.refusal ?? "the image could not be decoded")),
+        );
+      const onError = (error: Error & { code?: string }) => {
+        this.stop(worker);
+        finish(() =>
           reject(
             error.code === "ERR_WORKER_OUT_OF_MEMORY"
               ? badInput("the image needs too much memory to decode: crop it to the QR code")
               : error,
           ),
-        ),
-      );
-      worker.on("exit", () =>
-        settle(() => reject(new Error("the QR image worker stopped without an answer"))),
-      );
+        );
+      };
+      const onExit = () => {
+        this.stop(worker);
+        finish(() => reject(new Error("the QR image worker stopped without an answer")));
+      };
+      const timer = setTimeout(() => {
+        this.stop(worker);
+        finish(() => reject(badInput("the image took too long to decode: crop it to the QR code")));
+      }, this.limits.timeLimitMs);
+      worker.on("message", onMessage).on("error", onError).on("exit", onExit);
+      worker.ref(); // a decode under way keeps the process alive
+      worker.postMessage({ image, kind });
     });
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL("./qr-reader-worker.cjs", import.meta.url), {
+      workerData: { limits: DECODE_LIMITS },
+      resourceLimits: WORKER_RESOURCE_LIMITS,
+    });
+    // Nothing runs there between decodes; should it fail or stop anyway, the next image gets a new one.
+    worker.on("error", () => this.stop(worker)).on("exit", () => this.stop(worker));
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Stops a worker (mid-decode, or broken); the next image starts a new one. */
+  private stop(worker: Worker): void {
+    if (this.worker === worker) this.worker = null;
+    void worker.terminate();
   }
 }
 

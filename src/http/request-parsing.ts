@@ -10,7 +10,7 @@ import { badInput, notFound } from "../core/errors.js";
  */
 
 /** Deeper than any body the API takes (an audit sink's options: 3 or 4), far below what costs time. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 // No API field needs a NUL and PostgreSQL's text cannot hold one: refused at the door, on either
 // engine. In JSON it can only be an escape (raw control characters are not JSON): \u0000 not itself
@@ -151,15 +151,15 @@ export function notFoundError(request: FastifyRequest): Error {
 }
 
 /**
- * Installs the door: first of the onRequest hooks (before the token is checked), the body parser,
- * and the query checks that need the parsed query.
+ * Installs the door: the URL and header checks as the first onRequest hook (before the token is
+ * checked), the body parser, the drain of refused bodies, and the checks of the parsed query.
  */
 export function installRequestParsing(app: FastifyInstance): void {
   app.addHook("onRequest", async (request) => {
     // Fastify would read and parse the body of a request to an unknown route for its 404 handler.
     if (request.is404) throw notFoundError(request);
+    if (!request.url.startsWith("/v1/")) return; // the web UI's files read no text from a request
     decodeTextHeaders(request);
-    if (!request.url.startsWith("/v1/")) return;
     // Path parameters are decoded by the router, which answers 400 for escapes that are not UTF-8;
     // fast-querystring keeps such an escape as its literal text, so the query is checked here.
     const queryStart = request.url.indexOf("?");

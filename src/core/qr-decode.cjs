@@ -1,7 +1,8 @@
 // Decodes a PNG or JPEG and reads the QR code in it: the work of qr-image.ts, in plain CommonJS so
-// that the same code runs in the server's thread (tests, the CLI) and in the worker that reads an
-// uploaded image off the event loop (qr-decode-worker.cjs), from src/ (tests) and dist/ alike.
-// The image's size was checked from its header before it came here (qr-image.ts).
+// that the same code runs in the worker that reads an uploaded image off the server's event loop
+// (services/qr-reader-worker.cjs) and in the caller's thread (readQrCode: the decoding tests and
+// fuzzers), from src/ (tests) and dist/ alike. The image's size was checked from its header
+// before it came here (qr-image.ts checkQrImage).
 const jpeg = require("jpeg-js");
 const jsQR = require("jsqr");
 const { PNG } = require("pngjs");

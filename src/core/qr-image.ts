@@ -4,7 +4,7 @@ import { badInput } from "./errors.js";
 /**
  * Reading the QR code in a PNG or JPEG (a photo or a screenshot of the page showing it). An image
  * is judged by its header before anything is decoded; the decoding itself is qr-decode.cjs, which
- * the server runs in a worker thread (services/qr-reader.ts) and tests and the CLI run here.
+ * the server runs in a worker thread (services/qr-reader.ts) and readQrCode runs in this one.
  */
 
 /**
@@ -39,9 +39,15 @@ const PNG_BIT_DEPTHS: Readonly<Record<number, readonly number[]>> = {
   6: [8, 16], // truecolour with alpha
 };
 
-/** The text of the QR code in an image, decoded in this thread. */
+/** The text of the QR code in an image, decoded in this thread (the server uses services/qr-reader.ts). */
 export function readQrCode(image: Uint8Array): string {
-  return decodeQrImage(image, checkQrImage(image));
+  const kind = checkQrImage(image);
+  try {
+    return decoder.decodeQrText(image, kind, DECODE_LIMITS);
+  } catch (error) {
+    if (error instanceof decoder.QrImageRefusal) throw badInput(error.message);
+    throw error;
+  }
 }
 
 /**
@@ -72,14 +78,4 @@ export function checkQrImage(image: Uint8Array): QrImageKind {
   if (width * height * (bitDepth === 16 ? 2 : 1) > MAX_DECODED_PIXELS)
     throw badInput(`the image is larger than ${DESCRIBED_SIZE}: crop it to the QR code`);
   return "png";
-}
-
-/** Decodes an image checkQrImage passed; a refusal becomes bad input. */
-export function decodeQrImage(image: Uint8Array, kind: QrImageKind): string {
-  try {
-    return decoder.decodeQrText(image, kind, DECODE_LIMITS);
-  } catch (error) {
-    if (error instanceof decoder.QrImageRefusal) throw badInput(error.message);
-    throw error;
-  }
 }

@@ -146,6 +146,55 @@ describe("bodies refused before they are read", () => {
     },
   );
 
+  it("a client that sends the whole of a refused body before reading still gets the answer, and can go on using the connection", async () => {
+    const { hostname, port } = new URL(t.server.url);
+    const socket = connect(Number(port), hostname);
+    let received = "";
+    socket.on("data", (chunk) => {
+      received += chunk.toString("latin1");
+    });
+    const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+    const body = BOMB.slice(0, 1024 * 1024);
+    await new Promise<void>((resolve, reject) =>
+      socket.write(
+        `PUT /v1/sys/unseal HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+    await expect.poll(statuses, { timeout: 10_000 }).toEqual([413]);
+    socket.write(`GET /v1/sys/health HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+    await expect.poll(statuses, { timeout: 10_000 }).toEqual([413, 200]);
+    socket.destroy();
+  });
+
+  it("but what a refused body still sends is read only up to 16 MiB: then the connection is cut", async () => {
+    const { hostname, port } = new URL(t.server.url);
+    const socket = connect(Number(port), hostname);
+    let received = "";
+    let closed = false;
+    socket.on("data", (chunk) => {
+      received += chunk.toString("latin1");
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      closed = true;
+    });
+    const announced = 64 * 1024 * 1024;
+    socket.write(
+      `POST /v1/no/such/route HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${announced}\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(1024 * 1024, "[");
+    let written = 0;
+    while (!closed && written < announced) {
+      written += chunk.length;
+      if (!socket.write(chunk))
+        await new Promise((resolve) => socket.once("drain", resolve).once("close", resolve));
+    }
+    await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
+    expect(received).toMatch(/^HTTP\/1\.1 404 /);
+    expect(written).toBeLessThan(announced);
+  });
+
   it("the API document gives each route that takes a body its 413", async () => {
     const paths = (await t.call("GET", "/v1/openapi.json")).json.paths;
     expect(Object.keys(paths["/v1/sys/unseal"].put.responses)).toContain("413");

@@ -13,7 +13,8 @@ export type ErrorCode =
   | "ALREADY_INITIALIZED"
   | "AUDIT_UNAVAILABLE"
   | "STORE_UNAVAILABLE"
-  | "TOO_MANY_ATTEMPTS";
+  | "TOO_MANY_ATTEMPTS"
+  | "BUSY";
 
 export class BreakglassError extends Error {
   constructor(
@@ -40,6 +41,8 @@ export const notFound = (message: string) => new BreakglassError("NOT_FOUND", me
 export const conflict = (message: string) => new BreakglassError("CONFLICT", message);
 export const permissionDenied = (message = "permission denied") =>
   new BreakglassError("PERMISSION_DENIED", message);
+/** The server is doing as much of this work as it takes at once: try again shortly (503). */
+export const busy = (message: string) => new BreakglassError("BUSY", message);
 export const sealedError = () => new BreakglassError("SEALED", "Vault is sealed");
 export const auditUnavailable = () =>
   new BreakglassError(

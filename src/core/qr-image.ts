@@ -1,79 +1,81 @@
-import jpeg from "jpeg-js";
-import jsQRModule from "jsqr";
-import { PNG } from "pngjs";
+import { createRequire } from "node:module";
 import { badInput } from "./errors.js";
 
-/** Largest screenshot we decode: a 5K display, full screen. Bigger images are refused, not squeezed. */
-const MAX_PIXELS = 5120 * 2880;
-const MAX_JPEG_MEMORY_MB = 256;
+/**
+ * Reading the QR code in a PNG or JPEG (a photo or a screenshot of the page showing it). An image
+ * is judged by its header before anything is decoded; the decoding itself is qr-decode.cjs, which
+ * the server runs in a worker thread (services/qr-reader.ts) and readQrCode runs in this one.
+ */
 
-// jsqr is CommonJS whose typings claim an ES default export; at run time the module itself is the function.
-const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
+/**
+ * Most pixels decoded, 64 MiB of 8-bit RGBA: a full 5K screenshot (14.7 MP) fits. A 16-bit PNG
+ * decodes through twice the memory, so each of its pixels counts twice.
+ */
+export const MAX_DECODED_PIXELS = 16 * 1024 * 1024;
+const DESCRIBED_SIZE = "16 megapixels (a 16-bit PNG counts twice)";
 
-interface Rgba {
-  data: Uint8ClampedArray;
-  width: number;
-  height: number;
+/** What qr-decode.cjs is told: jpeg-js checks a JPEG's own header against these. */
+export const DECODE_LIMITS = {
+  maxPixels: MAX_DECODED_PIXELS,
+  maxJpegMemoryMb: 256,
+  describedSize: DESCRIBED_SIZE,
+} as const;
+
+export type QrImageKind = "png" | "jpeg";
+
+interface QrDecoder {
+  decodeQrText(bytes: Uint8Array, kind: QrImageKind, limits: typeof DECODE_LIMITS): string;
+  QrImageRefusal: new (message: string) => Error;
 }
+const decoder = createRequire(import.meta.url)("./qr-decode.cjs") as QrDecoder;
 
-/** The text of the QR code in a PNG or JPEG image (a photo or a screenshot of the page showing it). */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The bit depths a PNG may have, by colour type (PNG specification, 11.2.2). */
+const PNG_BIT_DEPTHS: Readonly<Record<number, readonly number[]>> = {
+  0: [1, 2, 4, 8, 16], // greyscale
+  2: [8, 16], // truecolour
+  3: [1, 2, 4, 8], // indexed
+  4: [8, 16], // greyscale with alpha
+  6: [8, 16], // truecolour with alpha
+};
+
+/** The text of the QR code in an image, decoded in this thread (the server uses services/qr-reader.ts). */
 export function readQrCode(image: Uint8Array): string {
-  const rgba = decodeImage(Buffer.from(image.buffer, image.byteOffset, image.byteLength));
-  const found = jsQR(rgba.data, rgba.width, rgba.height, { inversionAttempts: "attemptBoth" });
-  if (!found || found.data.length === 0) throw badInput("no QR code found in the image");
-  return found.data;
-}
-
-function decodeImage(bytes: Buffer): Rgba {
-  if (isPng(bytes)) {
-    checkPngSize(bytes);
-    try {
-      const png = PNG.sync.read(bytes);
-      return {
-        data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
-        width: png.width,
-        height: png.height,
-      };
-    } catch {
-      throw badInput("the image is not a readable PNG");
-    }
+  const kind = checkQrImage(image);
+  try {
+    return decoder.decodeQrText(image, kind, DECODE_LIMITS);
+  } catch (error) {
+    if (error instanceof decoder.QrImageRefusal) throw badInput(error.message);
+    throw error;
   }
-  if (isJpeg(bytes)) {
-    try {
-      const picture = jpeg.decode(bytes, {
-        useTArray: true,
-        formatAsRGBA: true,
-        maxResolutionInMP: MAX_PIXELS / 1e6,
-        maxMemoryUsageInMB: MAX_JPEG_MEMORY_MB,
-      });
-      return {
-        data: new Uint8ClampedArray(picture.data.buffer, picture.data.byteOffset, picture.data.length),
-        width: picture.width,
-        height: picture.height,
-      };
-    } catch {
-      throw badInput("the image is not a readable JPEG (or it is larger than a 5K screenshot)");
-    }
-  }
-  throw badInput("the image must be a PNG or a JPEG");
 }
 
-function isPng(bytes: Buffer): boolean {
-  return (
-    bytes.length > 24 &&
-    bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
-  );
-}
-
-function isJpeg(bytes: Buffer): boolean {
-  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
-}
-
-/** Reads width and height from the IHDR chunk before decoding, so a decompression bomb is refused cheaply. */
-function checkPngSize(bytes: Buffer): void {
+/**
+ * What kind of image this is, judged from its first bytes without decoding: a PNG whose header
+ * (IHDR) is well-formed and within MAX_DECODED_PIXELS, or a JPEG (jpeg-js refuses an oversized
+ * one from its own header). Anything else is refused.
+ */
+export function checkQrImage(image: Uint8Array): QrImageKind {
+  const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+  if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE))
+    throw badInput("the image must be a PNG or a JPEG");
+  if (bytes.length < 33) throw badInput("the image is not a readable PNG");
+  // The IHDR chunk comes first: length 13, type, width, height, bit depth, colour type, …, interlace.
   const width = bytes.readUInt32BE(16);
   const height = bytes.readUInt32BE(20);
-  if (width === 0 || height === 0) throw badInput("the image is not a readable PNG");
-  if (width * height > MAX_PIXELS)
-    throw badInput("the image is larger than a 5K screenshot; crop it to the QR code");
+  const bitDepth = bytes[24] as number;
+  const colourType = bytes[25] as number;
+  if (
+    bytes.readUInt32BE(8) !== 13 ||
+    bytes.toString("latin1", 12, 16) !== "IHDR" ||
+    width === 0 ||
+    height === 0 ||
+    !PNG_BIT_DEPTHS[colourType]?.includes(bitDepth) ||
+    (bytes[28] as number) > 1
+  )
+    throw badInput("the image is not a readable PNG");
+  if (width * height * (bitDepth === 16 ? 2 : 1) > MAX_DECODED_PIXELS)
+    throw badInput(`the image is larger than ${DESCRIBED_SIZE}: crop it to the QR code`);
+  return "png";
 }

@@ -4,6 +4,7 @@ import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Services } from "../services/index.js";
 import { VERSION } from "../version.js";
+import { DEFAULT_BODY_LIMIT_BYTES, installBodyLimits } from "./body-limits.js";
 import { installDraining } from "./draining.js";
 import { replyWithError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
@@ -11,7 +12,7 @@ import type { RateLimits } from "./rate-limit-policy.js";
 import { installRateLimits } from "./rate-limits.js";
 import { installRequestContext } from "./request-context.js";
 import { RequestLog } from "./request-log.js";
-import { installRequestParsing } from "./request-parsing.js";
+import { installRequestParsing, notFoundError } from "./request-parsing.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
@@ -35,9 +36,6 @@ import { uiStaticRoutes } from "./routes/ui-static.js";
 import { securityHeaders } from "./security-headers.js";
 import { textKeyword } from "./text-schema.js";
 
-/** Large enough for a base64 screenshot of a QR code, small enough to refuse abuse early. */
-const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
-
 export interface AppOptions {
   /** A pino logger, or false for none (tests). */
   logger: FastifyBaseLogger | false;
@@ -59,7 +57,7 @@ export async function buildApp(
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     ...(options.https ? { https: options.https } : {}),
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: DEFAULT_BODY_LIMIT_BYTES, // each route's own: body-limits.ts
     genReqId: () => randomUUID(),
     // A request reaching a route while closing is served, not refused in a non-Vault shape (draining.ts).
     return503OnClosing: false,
@@ -81,11 +79,17 @@ export async function buildApp(
     },
   }) as unknown as FastifyInstance;
 
+  // Every answer, refusals at the door included, names its request: the same id as in the audit entry and the log.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
   installRequestParsing(app);
+  installBodyLimits(app);
   app.setErrorHandler((error, request, reply) => replyWithError(error as Error, request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ errors: [`no handler for ${request.method} ${request.url.split("?")[0]}`] }),
-  );
+  // Reached only if the door's own not-found answer (request-parsing.ts) were bypassed.
+  app.setNotFoundHandler(async (request) => {
+    throw notFoundError(request);
+  });
   app.addHook("onResponse", async (request, reply) => {
     metrics.requests.observe(
       { method: request.method, route: request.routeOptions.url ?? "unknown", status: reply.statusCode },

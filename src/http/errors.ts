@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BreakglassError, type ErrorCode, TooManyAttemptsError } from "../core/errors.js";
+import { DEFAULT_BODY_LIMIT_BYTES, describeBytes } from "./body-limits.js";
 
 /** The one place where an error becomes an HTTP status. Bodies are Vault's: {"errors": [message]}. */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -13,6 +14,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   AUDIT_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
   TOO_MANY_ATTEMPTS: 429,
+  BUSY: 503,
 };
 
 export function replyWithError(
@@ -24,6 +26,12 @@ export function replyWithError(
   if (error instanceof BreakglassError)
     return reply.code(STATUS_BY_CODE[error.code]).send({ errors: [error.message] });
   const fastifyError = error as FastifyError;
+  if (fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const limit = request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES;
+    return reply.code(413).send({
+      errors: [`the request body is larger than ${describeBytes(limit)}, the most this endpoint takes`],
+    });
+  }
   if (fastifyError.validation) {
     return reply.code(400).send({
       errors: [`${fastifyError.validationContext ?? "request"}${describeValidation(fastifyError)}`],

@@ -34,10 +34,12 @@ declare module "fastify" {
 }
 
 const MAX_REASON_LENGTH = 500;
+const MAX_USER_AGENT_LENGTH = 300;
 /** Methods that change nothing, so a cookie alone may authenticate them. */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 /** What browsers say of a request made by this origin's own page, or typed by the user. */
 const OWN_FETCH_SITES = new Set(["same-origin", "none"]);
+const FOREIGN_FETCH_SITES = new Set(["same-site", "cross-site"]);
 
 /**
  * Gates every request: rate-limited routes count the address first; sealed → 503 unless the route
@@ -49,13 +51,12 @@ export function installRequestContext(
   admitWithinRateLimit: (request: FastifyRequest) => Promise<void>,
 ): void {
   app.decorateRequest("ctx", null as unknown as RequestContext);
-  app.addHook("onRequest", async (request, reply) => {
-    reply.header("x-request-id", request.id); // the same id as in the audit entry and the log
+  app.addHook("onRequest", async (request) => {
     request.ctx = {
       actor: null,
       requestId: request.id,
       remoteAddr: request.ip ?? null,
-      userAgent: headerValue(request, "user-agent")?.slice(0, 300) ?? null,
+      userAgent: cutText(headerValue(request, "user-agent"), MAX_USER_AGENT_LENGTH),
     };
     await admitWithinRateLimit(request);
     // A page elsewhere can make a browser on the inside send writes here (a text/plain POST needs
@@ -72,9 +73,7 @@ export function installRequestContext(
       request.ctx.actor = await services.tokens.authenticate(token, request.ctx, config.auth, {
         enrolling: config.enrolment === true,
       });
-      // A browser sends its cookie whoever made the page; only our page knows the CSRF token.
-      if (fromCookie && token !== undefined && !SAFE_METHODS.has(request.method))
-        await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, config.auth);
+      if (fromCookie && token !== undefined) await admitSessionCookie(request, services, token, config.auth);
     } else if (config?.identify) {
       const { token, fromCookie } = presentedCredential(request);
       // A cookie could ride along a request the person never meant; only a header names them.
@@ -106,6 +105,38 @@ export function presentedCredential(request: FastifyRequest): {
   return { token, fromCookie: token !== undefined };
 }
 
+/**
+ * A session cookie speaks for its person only on requests their browser says come from our own
+ * page or from them (Sec-Fetch-Site `same-origin`, or `none`: typed, bookmarked). SameSite=Strict
+ * still sends it with requests made by any page of the same site — a sibling subdomain's
+ * `<img src=…/v1/totp/code/x?reason=…>` would read a code in their name — and a browser too old
+ * to say where a request comes from is refused rather than trusted. Writes must also echo the
+ * session's CSRF token, which only our page knows. Refusals are audited, naming the person.
+ */
+export async function admitSessionCookie(
+  request: FastifyRequest,
+  services: Services,
+  token: string,
+  action: string,
+): Promise<void> {
+  const fetchSite = headerValue(request, "sec-fetch-site");
+  if (fetchSite === undefined || !OWN_FETCH_SITES.has(fetchSite)) {
+    // Only the values browsers send are named: the header could carry anything from a script.
+    const from =
+      fetchSite === undefined ? "missing" : FOREIGN_FETCH_SITES.has(fetchSite) ? fetchSite : "unknown";
+    await services.audit.record(request.ctx, {
+      action,
+      outcome: "denied",
+      details: { problem: `session cookie on a request from another page (Sec-Fetch-Site: ${from})` },
+    });
+    throw permissionDenied(
+      `permission denied: the session cookie is accepted only from this server's own pages (Sec-Fetch-Site: ${from})`,
+    );
+  }
+  if (!SAFE_METHODS.has(request.method))
+    await services.tokens.checkCsrf(token, headerValue(request, CSRF_HEADER), request.ctx, action);
+}
+
 /** The reason for a read: `reason` in the query or the X-Breakglass-Reason header. */
 export function reasonOf(request: FastifyRequest, fromQuery: string | undefined): string | null {
   const reason = (fromQuery ?? headerValue(request, "x-breakglass-reason") ?? "").trim();
@@ -118,4 +149,11 @@ export function reasonOf(request: FastifyRequest, fromQuery: string | undefined)
 function headerValue(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The first `length` UTF-16 units of a header's (well-formed) text, never cutting a surrogate pair in two. */
+function cutText(text: string | undefined, length: number): string | null {
+  if (text === undefined) return null;
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
 }

@@ -4,7 +4,6 @@ import { badInput, conflict, notFound, permissionDenied } from "../core/errors.j
 import { parseMigrationUri } from "../core/google-migration.js";
 import { checkKeyName, keyNameFor } from "../core/key-names.js";
 import { type ImportedKey, parseOtpauthUri } from "../core/otpauth-uri.js";
-import { readQrCode } from "../core/qr-image.js";
 import {
   checkParameters,
   codeForStep,
@@ -23,6 +22,7 @@ import type { ApprovalService } from "./approvals.js";
 import type { AuditLog } from "./audit.js";
 import { actorLabel, type RequestContext } from "./context.js";
 import type { Notifier } from "./notify/events.js";
+import { qrReader } from "./qr-reader.js";
 import type { SealService } from "./seal.js";
 import { SeedCache } from "./seed-cache.js";
 import type { TokenService } from "./tokens.js";
@@ -103,7 +103,7 @@ export class TotpService {
     const skew = input.skew ?? DEFAULT_SKEW;
     if (skew !== 0 && skew !== 1) throw badInput("skew must be 0 or 1");
 
-    const imported = this.readKeyInput(input);
+    const imported = await this.readKeyInput(input);
     try {
       if (await this.store.findTotpKey(name)) throw alreadyExists(name);
       const source = input.qrImage ? "qr_image" : (sources[0] as string);
@@ -129,7 +129,7 @@ export class TotpService {
     if (Boolean(input.url) === Boolean(input.qrImage)) throw badInput("give exactly one of: url, qr_image");
     const prefix = input.prefix ?? "";
     if (prefix) checkKeyName(`${prefix}x`);
-    const text = input.url ?? readQrCode(decodeBase64(input.qrImage as string, "qr_image"));
+    const text = input.url ?? (await qrReader.read(decodeBase64(input.qrImage as string, "qr_image")));
     const migration = parseMigrationUri(text);
     const summary: ImportSummary = { imported: [], skipped: migration.skipped };
     const taken = new Set(await this.store.listTotpKeyNames());
@@ -288,7 +288,7 @@ export class TotpService {
     return accepted;
   }
 
-  private readKeyInput(input: KeyInput): ImportedKey {
+  private async readKeyInput(input: KeyInput): Promise<ImportedKey> {
     if (input.generate) {
       if (!input.issuer || !input.accountName) throw badInput("generate needs both issuer and account_name");
       const keySize = input.keySize ?? 20;
@@ -303,7 +303,7 @@ export class TotpService {
     }
     if (input.url) return parseOtpauthUri(input.url);
     if (input.qrImage) {
-      const text = readQrCode(decodeBase64(input.qrImage, "qr_image"));
+      const text = await qrReader.read(decodeBase64(input.qrImage, "qr_image"));
       if (text.startsWith("otpauth-migration:"))
         throw badInput(
           "this QR code is a Google Authenticator export: import it with import-google-authenticator",

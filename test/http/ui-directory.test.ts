@@ -104,7 +104,7 @@ describe("the web UI's quiet answers (a 404 is an error in the browser's console
       headers: { "content-type": "application/json" },
     });
     const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0] as string;
-    const browser = { headers: { cookie } };
+    const browser = { headers: { cookie, "sec-fetch-site": "same-origin" } };
     expect((await t.call("GET", "/v1/notify/webhooks?list=true", browser)).json).toEqual({
       data: { keys: [] },
     });

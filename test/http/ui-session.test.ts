@@ -13,6 +13,8 @@ const passwords = { alice: "alice has a long password", dave: "dave has a long p
 const SESSION_COOKIE =
   /^bg_session=(bgs\.[A-Za-z0-9_-]+); HttpOnly; Secure; SameSite=Strict; Path=\/; Max-Age=(\d+)$/;
 const JSON_TYPE = { "Content-Type": "application/json" };
+/** What a browser says of a request made by this server's own page. */
+const OWN_PAGE = { "Sec-Fetch-Site": "same-origin" };
 
 beforeAll(async () => {
   t = await startTestServer({ captureLog: true });
@@ -39,7 +41,10 @@ interface Session {
   token: string;
   maxAge: number;
   response: ApiResponse;
-  /** Headers for a later call in this session: the cookie, and the CSRF header unless told otherwise. */
+  /**
+   * Headers for a later call in this session, as our page sends them: the cookie, Sec-Fetch-Site,
+   * and the CSRF header unless told otherwise.
+   */
   headers(csrf?: string | null): Record<string, string>;
 }
 
@@ -54,6 +59,7 @@ async function openSession(body: Record<string, string>): Promise<Session> {
     maxAge: Number(match?.[2]),
     response,
     headers: (csrf = response.json.data.csrf_token) => ({
+      ...OWN_PAGE,
       Cookie: `bg_session=${token}`,
       ...(csrf === null ? {} : { "X-Breakglass-CSRF": csrf }),
     }),
@@ -110,9 +116,13 @@ describe("opening a session", () => {
     expect(opened.at(-1)).toMatchObject({ outcome: "allowed" });
     const cookie = `bg_session=${session.token}`;
     const csrf = session.response.json.data.csrf_token;
-    const out = await t.call("DELETE", "/v1/ui/session", { headers: { cookie, "x-breakglass-csrf": csrf } });
+    const out = await t.call("DELETE", "/v1/ui/session", {
+      headers: { ...OWN_PAGE, cookie, "x-breakglass-csrf": csrf },
+    });
     expect(out.status).toBe(204);
-    expect((await t.call("GET", "/v1/ui/session", { headers: { cookie } })).json).toEqual({ data: null });
+    expect((await t.call("GET", "/v1/ui/session", { headers: { ...OWN_PAGE, cookie } })).json).toEqual({
+      data: null,
+    });
     expect((await t.call("GET", "/v1/auth/token/lookup-self", { token: root })).status).toBe(200);
   });
 
@@ -185,7 +195,9 @@ describe("using a session", () => {
       `other=${session.token}`,
     ]) {
       // No session is an answer, not an error: a page load before signing in logs nothing.
-      const response = await t.call("GET", "/v1/ui/session", { headers: cookie ? { Cookie: cookie } : {} });
+      const response = await t.call("GET", "/v1/ui/session", {
+        headers: cookie ? { ...OWN_PAGE, Cookie: cookie } : OWN_PAGE,
+      });
       expect(response.status, cookie).toBe(200);
       expect(response.json).toEqual({ data: null });
     }
@@ -347,6 +359,88 @@ describe("a person with a second factor", () => {
       unixSeconds: Math.floor(Date.now() / 1000) + offsetSeconds,
     });
   }
+});
+
+describe("a session cookie sent by a page other than ours (a sibling subdomain is the same site)", () => {
+  const auditOf = async (action: string) =>
+    (await t.call("GET", `/v1/audit?action=${action}&limit=100000`, { token: root })).json.data.entries as {
+      outcome: string;
+      reason: string | null;
+      details: Record<string, unknown> | null;
+    }[];
+
+  it.each([
+    ["same-site", "same-site"],
+    ["cross-site", "cross-site"],
+    [undefined, "missing"],
+    ["bogus", "unknown"],
+  ])(
+    "Sec-Fetch-Site %s: a code read (<img src=…?reason=…>) is refused 403 and audited as denied, nothing read",
+    async (site, named) => {
+      const session = await openSession({ username: "alice", password: passwords.alice });
+      const readsBefore = await auditOf("totp.code.read");
+      const response = await t.call("GET", "/v1/totp/code/aws-prod-root?reason=planted%20by%20a%20sibling", {
+        headers: { Cookie: `bg_session=${session.token}`, ...(site ? { "Sec-Fetch-Site": site } : {}) },
+      });
+      expect(response.status).toBe(403);
+      expect(response.json.errors).toEqual([
+        `permission denied: the session cookie is accepted only from this server's own pages (Sec-Fetch-Site: ${named})`,
+      ]);
+      expect(response.text).not.toMatch(/"code"/);
+      const added = (await auditOf("totp.code.read")).slice(readsBefore.length);
+      expect(added).toHaveLength(1);
+      expect(added[0]).toMatchObject({
+        outcome: "denied",
+        details: { problem: `session cookie on a request from another page (Sec-Fetch-Site: ${named})` },
+      });
+      expect(added.some((entry) => entry.reason === "planted by a sibling")).toBe(false);
+    },
+  );
+
+  it("a write from a sibling subdomain is refused even with the right CSRF token, and nothing is stored", async () => {
+    const session = await openSession({ token: root });
+    const response = await t.call("POST", "/v1/totp/keys/made-by-a-sibling", {
+      headers: { ...session.headers(), "Sec-Fetch-Site": "same-site" },
+      body: { generate: true, exported: false, issuer: "x", account_name: "y" },
+    });
+    expect(response.status).toBe(403);
+    expect(await keyExists("made-by-a-sibling")).toBe(false);
+  });
+
+  it("GET /v1/ui/session is refused too, and the cookie is kept (another page cannot sign the person out)", async () => {
+    const session = await openSession({ username: "alice", password: passwords.alice });
+    const response = await t.call("GET", "/v1/ui/session", {
+      headers: { Cookie: `bg_session=${session.token}`, "Sec-Fetch-Site": "same-site" },
+    });
+    expect(response.status).toBe(403);
+    expect(response.text).not.toContain("csrf_token");
+    expect(response.headers.get("set-cookie")).toBeNull();
+    expect((await t.call("GET", "/v1/ui/session", { headers: session.headers(null) })).status).toBe(200);
+  });
+
+  it("our own page (same-origin) and what the person typed or bookmarked (none) read as before", async () => {
+    const session = await openSession({ username: "alice", password: passwords.alice });
+    for (const site of ["same-origin", "none"]) {
+      const response = await t.call("GET", "/v1/totp/code/aws-prod-root?reason=on%20call", {
+        headers: { Cookie: `bg_session=${session.token}`, "Sec-Fetch-Site": site },
+      });
+      expect(response.status, site).toBe(200);
+      expect(response.json.data.code).toMatch(/^\d{6}$/);
+    }
+  });
+
+  it("API clients, which send a token header and no cookie, are not affected whatever Sec-Fetch-Site says", async () => {
+    for (const site of ["same-site", "cross-site"])
+      expect(
+        (
+          await t.call("GET", "/v1/totp/code/aws-prod-root?reason=api", {
+            token: root,
+            headers: { "Sec-Fetch-Site": site },
+          })
+        ).status,
+        site,
+      ).toBe(200);
+  });
 });
 
 describe("logging out", () => {

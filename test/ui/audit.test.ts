@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase32Upper } from "../support/encodings.js";
@@ -78,10 +79,10 @@ describe.skipIf(SKIP_UI)("web UI: audit log", () => {
     const exportLink = page.getByRole("link", { name: "Export", exact: true });
     const exportHref = (await exportLink.getAttribute("href")) ?? "";
     expect(exportHref).toMatch(/^\/v1\/audit\/export\b/);
-    // The link works with the session cookie alone (the browser would download it).
-    const exported = await page.request.get(t.server.url + exportHref);
-    expect(exported.status()).toBe(200);
-    expect(await exported.text()).toContain(REASON);
+    // The link works with the session cookie alone: the browser downloads it (Sec-Fetch-Site: same-origin).
+    const [download] = await Promise.all([page.waitForEvent("download"), exportLink.click()]);
+    expect(await download.failure()).toBeNull();
+    expect(readFileSync((await download.path()) as string, "utf8")).toContain(REASON);
     await screenshot(page, "audit-light", { fullPage: false });
   });
 

@@ -155,7 +155,7 @@ describe.skipIf(SKIP_UI)("web UI: key ceremony and sign-in", () => {
     });
     // The server puts a child of the pasted token in the cookie (signing out must not end the root token).
     const who = await t.call("GET", "/v1/ui/session", {
-      headers: { cookie: `bg_session=${session?.value}` },
+      headers: { cookie: `bg_session=${session?.value}`, "sec-fetch-site": "same-origin" },
     });
     expect(who.json.data.policies).toContain("root");
     const seenByScripts = await browserStorage(page);
@@ -193,7 +193,7 @@ describe.skipIf(SKIP_UI)("web UI: key ceremony and sign-in", () => {
     expect(await browserStorage(page)).not.toContain("carol's long password");
     // The cookie is the session: the server knows it as carol's.
     const who = await t.call("GET", "/v1/ui/session", {
-      headers: { cookie: `bg_session=${session?.value}` },
+      headers: { cookie: `bg_session=${session?.value}`, "sec-fetch-site": "same-origin" },
     });
     expect(who.json.data.username).toBe("carol");
   });

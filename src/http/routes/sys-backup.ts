@@ -2,10 +2,9 @@ import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
+import { RESTORE_BODY_LIMIT_BYTES } from "../body-limits.js";
 import { errorSchema } from "../schemas.js";
 
-/** A backup is streamed, never held whole; this only bounds what one upload may send. */
-const RESTORE_BODY_LIMIT_BYTES = 20 * 1024 ** 3;
 /** What is still read of a refused upload so that its client gets the answer. */
 const DRAIN_LIMIT_BYTES = 1024 ** 3;
 
@@ -53,7 +52,6 @@ export function sysBackupRoutes(app: FastifyInstance, services: Services): void 
       "/v1/sys/restore",
       {
         config: { sealedOk: true, rateLimited: "ceremonies" },
-        bodyLimit: RESTORE_BODY_LIMIT_BYTES,
         schema: {
           summary:
             "Restore a backup file (the body, as application/octet-stream) into an uninitialised server; it is then sealed, and unsealing with the backup's shares applies it",

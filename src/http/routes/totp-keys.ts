@@ -1,12 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp.js";
+import { MAX_QR_IMAGE_BASE64 } from "../body-limits.js";
 import { dataEnvelope, errorSchema, keyNameParams, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */
-
-const MAX_IMAGE_BASE64 = 12 * 1024 * 1024;
 
 const keyMetadataProperties = {
   name: { type: "string" },
@@ -53,7 +52,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
             key: { type: "string", maxLength: 1024, description: "the seed, base32" },
             qr_image: {
               type: "string",
-              maxLength: MAX_IMAGE_BASE64,
+              maxLength: MAX_QR_IMAGE_BASE64,
               description: "a PNG or JPEG showing the QR code, base64",
             },
             issuer: { type: "string", maxLength: 256, "x-text": "line" },
@@ -112,7 +111,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
           type: "object",
           properties: {
             url: { type: "string", maxLength: 65536 },
-            qr_image: { type: "string", maxLength: MAX_IMAGE_BASE64 },
+            qr_image: { type: "string", maxLength: MAX_QR_IMAGE_BASE64 },
             prefix: { type: "string", maxLength: 64, description: "put before every key name" },
           },
         },

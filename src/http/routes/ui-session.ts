@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BreakglassError, badInput } from "../../core/errors.js";
 import type { Actor } from "../../services/context.js";
 import type { Services } from "../../services/index.js";
-import { presentedCredential } from "../request-context.js";
+import { admitSessionCookie, presentedCredential } from "../request-context.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { clearedSessionCookie, sessionCookie } from "../session-cookie.js";
 
@@ -103,7 +103,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
       },
     },
     async (request, reply) => {
-      const { token } = presentedCredential(request);
+      const { token, fromCookie } = presentedCredential(request);
       if (!token) return { data: null };
       try {
         request.ctx.actor = await tokens.authenticate(token, request.ctx, "ui.session.read", {
@@ -115,6 +115,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
         reply.header("set-cookie", clearedSessionCookie());
         return { data: null };
       }
+      if (fromCookie) await admitSessionCookie(request, services, token, "ui.session.read");
       return sessionBody(token, await tokens.lookupSelf(request.ctx));
     },
   );

@@ -131,6 +131,20 @@ function infiniteQueryParameter(query: unknown): string | null {
 }
 
 /**
+ * A query parameter given more than once where the route does not take a list: the parser hands
+ * it over as an array, which a parameter the schema does not declare would carry into a handler
+ * expecting text (`?approval=a&approval=b` reached the store as a row value: a 500).
+ */
+function repeatedQueryParameter(request: FastifyRequest): string | null {
+  const declared = (
+    request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> }
+  )?.properties;
+  for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>))
+    if (Array.isArray(value) && declared?.[name]?.type !== "array") return name;
+  return null;
+}
+
+/**
  * A refused request whose body is still arriving (refused before it was read, or cut off at its
  * limit): Fastify would close the connection as soon as the answer is written, and the client,
  * still sending, would often get a reset instead of the answer. The rest is read and dropped.
@@ -187,5 +201,7 @@ export function installRequestParsing(app: FastifyInstance): void {
   app.addHook("preValidation", async (request) => {
     const infinite = infiniteQueryParameter(request.query);
     if (infinite !== null) throw badInput(`querystring.${infinite} must be a finite number`);
+    const repeated = repeatedQueryParameter(request);
+    if (repeated !== null) throw badInput(`querystring.${repeated} must be given once`);
   });
 }

@@ -28,6 +28,11 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
               type: "boolean",
               description: "add next_code, for services that ask for two consecutive codes",
             },
+            approval: {
+              type: "string",
+              maxLength: 64,
+              description: "the id of an approved request, when the credential's rule needs approvals",
+            },
           },
         },
         response: {

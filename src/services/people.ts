@@ -71,7 +71,9 @@ export class PeopleService {
     });
     if (groups) await this.setMembership(username, groups, now);
     // A new password ends the sessions made with the old one.
-    if (existing && input.password !== undefined) await this.tokens.revokeLoginsOf(username);
+    // A new password is often the answer to a stolen one: every token the person answers for ends
+    // (logins, sessions, and tokens made with them, orphans included).
+    if (existing && input.password !== undefined) await this.tokens.revokeEverythingOf(username);
   }
 
   async getUser(username: string, ctx: RequestContext): Promise<UserView> {
@@ -101,7 +103,6 @@ export class PeopleService {
     if (!exists) return;
     await this.setMembership(username, [], new Date().toISOString());
     await this.store.deleteUser(username);
-    // Everything they answer for: logins, sessions, and every token they made, orphans included.
     await this.tokens.revokeEverythingOf(username);
   }
 

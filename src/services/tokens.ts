@@ -291,13 +291,10 @@ export class TokenService {
     return issued;
   }
 
-  /** A new password: every login of the person ends, with whatever was made from them. */
-  async revokeLoginsOf(username: string): Promise<void> {
-    await this.store.tokens.revokeLoginsOf(username);
-    this.lines.clear();
-  }
-
-  /** A person deleted: every token they answer for ends — logins, sessions, and tokens they made. */
+  /**
+   * A person deleted, or given a new password: every token they answer for ends — logins,
+   * sessions, and tokens they made, orphans included.
+   */
   async revokeEverythingOf(username: string): Promise<void> {
     await this.store.tokens.revokeOwnedBy(`user:${username}`);
     this.lines.clear();

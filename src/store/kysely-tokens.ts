@@ -68,10 +68,6 @@ export class KyselyTokenStore implements TokenStore {
     return this.revokeTreesOf(sql`select accessor from tokens where owner = ${owner}`);
   }
 
-  revokeLoginsOf(username: string): Promise<string[]> {
-    return this.revokeTreesOf(sql`select accessor from tokens where username = ${username}`);
-  }
-
   /** Deletes the tokens `roots` selects and every token below them, in one statement. */
   private async revokeTreesOf(roots: ReturnType<typeof sql>): Promise<string[]> {
     const { rows } = await sql<{ accessor: string }>`

@@ -193,8 +193,6 @@ export interface TokenStore {
   revokeTree(accessor: string): Promise<string[]>;
   /** Deletes every token `owner` answers for, with their trees; returns the accessors deleted. */
   revokeOwnedBy(owner: string): Promise<string[]>;
-  /** Deletes every login of a person (and browser session opened with one), with their trees. */
-  revokeLoginsOf(username: string): Promise<string[]>;
 }
 
 export interface UserRecord {

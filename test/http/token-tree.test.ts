@@ -180,6 +180,25 @@ describe("admins' token endpoints (Vault's)", () => {
 });
 
 describe("a person who made tokens", () => {
+  it("given a new password, loses every token they answer for: logins, and tokens they made, orphans too", async () => {
+    const gilPassword = "gil has a long password";
+    await t.call("PUT", "/v1/auth/userpass/users/gil", { token: root, body: { password: gilPassword } });
+    await t.call("PUT", "/v1/groups/admins", {
+      token: root,
+      body: { members: ["erin", "gil"], policies: ["admin"] },
+    });
+    const gil = (await t.call("POST", "/v1/auth/userpass/login/gil", { body: { password: gilPassword } }))
+      .json.auth;
+    const orphan = (await create(gil.client_token, { policies: ["admin"], no_parent: true })).json.auth;
+    expect((await readCode(orphan.client_token)).status).toBe(200);
+    await t.call("PUT", "/v1/auth/userpass/users/gil", {
+      token: root,
+      body: { password: "gil's new long password" },
+    });
+    for (const token of [gil, orphan])
+      expect((await lookupSelf(token.client_token)).status, token.accessor).toBe(403);
+  });
+
   it("when no longer an admin, their tokens stop working; when deleted, every token they answer for is gone (orphans too)", async () => {
     const erin = await loginErin();
     const made = (await create(erin.client_token, { policies: ["totp-reader"], display_name: "ci" })).json

@@ -233,25 +233,11 @@ const migrations: Record<string, Migration> = {
   },
   "0009-token-tree": {
     async up(db: Kysely<unknown>) {
-      // Who answers for each token, inherited along the token tree (see TokenTable.owner).
+      // Who answers for each token (see TokenTable.owner), inherited along the token tree.
       await db.schema.alterTable("tokens").addColumn("owner", "text").execute();
-      const { rows } = await sql<{
-        accessor: string;
-        parent_accessor: string | null;
-        username: string | null;
-      }>`select accessor, parent_accessor, username from tokens`.execute(db);
-      const byAccessor = new Map(rows.map((row) => [row.accessor, row]));
-      const ownerOf = (accessor: string, depth = 0): string => {
-        const row = byAccessor.get(accessor);
-        if (!row) return `token:${accessor}`;
-        if (row.username) return `user:${row.username}`;
-        const parent = row.parent_accessor ? byAccessor.get(row.parent_accessor) : undefined;
-        return parent && depth < 64 ? ownerOf(parent.accessor, depth + 1) : `token:${row.accessor}`;
-      };
-      for (const row of rows)
-        await sql`update tokens set owner = ${ownerOf(row.accessor)} where accessor = ${row.accessor}`.execute(
-          db,
-        );
+      const owners = await tokenOwnersBefore0009(db);
+      for (const [accessor, owner] of owners)
+        await sql`update tokens set owner = ${owner} where accessor = ${accessor}`.execute(db);
       await sql`create index tokens_parent on tokens (parent_accessor)`.execute(db);
       await sql`create index tokens_owner on tokens (owner)`.execute(db);
       // The token behind each entry, beside the person who answers for it (AuditFields.token).
@@ -308,6 +294,58 @@ const migrations: Record<string, Migration> = {
     },
   },
 };
+
+/**
+ * The owner of every token stored before 0009. The tokens table did not record who made an orphan
+ * (`no_parent`) or a token whose maker was since revoked, but the audit log did, in the form the
+ * code before 0009 wrote: `token.create` (actor `token:MAKER`, target `token:MADE`),
+ * `ui.session.open` (target `token:SESSION`, details.parent the pasted token's accessor) and
+ * `auth.userpass.login` (target `user:NAME`, details.token `token:LOGIN`). A token whose maker is
+ * known answers to its maker's owner; one with none is a root token's line of its own.
+ */
+async function tokenOwnersBefore0009(db: Kysely<unknown>): Promise<Map<string, string>> {
+  const { rows: tokens } = await sql<{
+    accessor: string;
+    parent_accessor: string | null;
+    username: string | null;
+  }>`
+    select accessor, parent_accessor, username from tokens`.execute(db);
+  const { rows: entries } = await sql<{
+    action: string;
+    actor: string;
+    target: string | null;
+    details: string;
+  }>`
+    select action, actor, target, details from audit_entries where outcome = 'allowed'
+      and action in ('token.create', 'ui.session.open', 'auth.userpass.login')`.execute(db);
+  const accessorIn = (text: unknown) =>
+    typeof text === "string" && text.startsWith("token:") ? text.slice("token:".length) : null;
+  const makerOf = new Map<string, string>();
+  const personOf = new Map<string, string>();
+  for (const entry of entries) {
+    let details: Record<string, unknown> = {};
+    try {
+      details = JSON.parse(entry.details) as Record<string, unknown>;
+    } catch {} // a hand-edited row tells nothing
+    const made = accessorIn(entry.target);
+    if (entry.action === "token.create" && made && accessorIn(entry.actor))
+      makerOf.set(made, accessorIn(entry.actor) as string);
+    if (entry.action === "ui.session.open" && made && typeof details.parent === "string")
+      makerOf.set(made, details.parent);
+    const login = accessorIn(details.token);
+    if (entry.action === "auth.userpass.login" && login && entry.target?.startsWith("user:"))
+      personOf.set(login, entry.target.slice("user:".length));
+  }
+  const byAccessor = new Map(tokens.map((row) => [row.accessor, row]));
+  const ownerOf = (accessor: string, depth = 0): string => {
+    const row = byAccessor.get(accessor);
+    const person = row?.username ?? personOf.get(accessor);
+    if (person) return `user:${person}`;
+    const maker = row?.parent_accessor ?? makerOf.get(accessor);
+    return maker && depth < 64 ? ownerOf(maker, depth + 1) : `token:${accessor}`;
+  };
+  return new Map(tokens.map((row) => [row.accessor, ownerOf(row.accessor)]));
+}
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

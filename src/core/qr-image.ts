@@ -75,7 +75,26 @@ export function checkQrImage(image: Uint8Array): QrImageKind {
     (bytes[28] as number) > 1
   )
     throw badInput("the image is not a readable PNG");
+  if (imageHeaders(bytes) !== 1)
+    throw badInput("the image is not a readable PNG: it has more than one header chunk (IHDR)");
+  // The decoder inflates an interlaced image with no bound on its output; no screenshot needs it.
+  if (bytes[28] === 1)
+    throw badInput("an interlaced PNG is not read: save the screenshot again without interlacing");
   if (width * height * (bitDepth === 16 ? 2 : 1) > MAX_DECODED_PIXELS)
     throw badInput(`the image is larger than ${DESCRIBED_SIZE}: crop it to the QR code`);
   return "png";
+}
+
+/**
+ * How many IHDR chunks the PNG has, walking the chunks' headers only: the decoder takes a later
+ * IHDR's size over the first, checked one, so there must be exactly one.
+ */
+function imageHeaders(bytes: Buffer): number {
+  let headers = 0;
+  for (let offset = 8; offset + 8 <= bytes.length; offset += 12 + bytes.readUInt32BE(offset)) {
+    const type = bytes.toString("latin1", offset + 4, offset + 8);
+    if (type === "IHDR") headers += 1;
+    if (type === "IEND") break;
+  }
+  return headers;
 }

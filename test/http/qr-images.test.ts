@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { PNG } from "pngjs";
 import QRCode from "qrcode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +94,39 @@ describe("QR images through the API", () => {
     expect(response.json.errors[0]).toMatch(/^the image is larger than 16 megapixels/);
   });
 
+  // Found by the attack review: the decoder takes a later IHDR's size, and inflates an interlaced
+  // image without bound (a 1 MB PNG claiming 64×64 took the server to 2.25 GB).
+  it("a PNG with a second header chunk claiming a larger image, or an interlaced one, is refused before any decoding", async () => {
+    const small = PNG.sync.write(new PNG({ width: 64, height: 64 }));
+    const bigger = Buffer.from(small.subarray(8, 33)); // the IHDR chunk: length, type, fields, CRC
+    bigger.writeUInt32BE(6000, 8);
+    bigger.writeUInt32BE(6000, 12);
+    bigger[16] = 16;
+    const twoHeaders = Buffer.concat([small.subarray(0, 33), withCrc(bigger), small.subarray(33)]);
+    const interlaced = Buffer.from(small);
+    interlaced[28] = 1;
+    interlaced.set(withCrc(interlaced.subarray(8, 33)), 8);
+    for (const [name, image, message] of [
+      [
+        "two-headers",
+        twoHeaders,
+        "the image is not a readable PNG: it has more than one header chunk (IHDR)",
+      ],
+      [
+        "interlaced",
+        interlaced,
+        "an interlaced PNG is not read: save the screenshot again without interlacing",
+      ],
+    ] as const) {
+      const response = await t.call("POST", `/v1/totp/keys/${name}`, {
+        token: root,
+        body: { qr_image: image.toString("base64") },
+      });
+      expect(response.status, name).toBe(400);
+      expect(response.json.errors).toEqual([message]);
+    }
+  });
+
   it("a full 5K screenshot at 8 bits is still read — in a worker, other requests unaffected (figure printed)", async () => {
     const { response, figure } = await importWhileMeasuring("five-k", screenshot(5120, 2880, 8, uri));
     console.log(`8-bit 5120×2880 with a QR code: ${figure}`);
@@ -101,3 +135,10 @@ describe("QR images through the API", () => {
     expect(key).toMatchObject({ issuer: "AWS", account_name: "root@acme.example" });
   });
 });
+
+/** A PNG chunk (length, type, data, CRC) with its CRC made again over the type and data. */
+function withCrc(chunk: Buffer): Buffer {
+  const copy = Buffer.from(chunk);
+  copy.writeUInt32BE(crc32(copy.subarray(4, copy.length - 4)), copy.length - 4);
+  return copy;
+}

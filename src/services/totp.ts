@@ -1,4 +1,5 @@
 import QRCode from "qrcode";
+import { decideCodeRead } from "../core/access.js";
 import { decodeBase64 } from "../core/encoding.js";
 import { badInput, conflict, notFound, permissionDenied } from "../core/errors.js";
 import { parseMigrationUri } from "../core/google-migration.js";
@@ -265,9 +266,22 @@ export class TotpService {
     return { ...current, nextCode: next, algorithm: key.algorithm, digits: key.digits, period: key.period };
   }
 
-  /** Checks a code; each code is accepted once, and never one older than the last accepted. */
+  /**
+   * Checks a code; each code is accepted once, and never one older than the last accepted. Only
+   * those the credential's rule lets read it may ask: an answer says whether a guess was right.
+   */
   async validateCode(name: string, code: string, ctx: RequestContext): Promise<boolean> {
-    await this.tokens.authorize(ctx, "totp.code.validate", target(name));
+    const actor = await this.tokens.authorize(ctx, "totp.code.validate", target(name));
+    const decision = decideCodeRead(actor, await this.approvals.ruleOf(name));
+    if (!decision.allowed) {
+      await this.audit.record(ctx, {
+        action: "totp.code.validate",
+        target: target(name),
+        outcome: "denied",
+        details: { problem: decision.why },
+      });
+      throw permissionDenied(`permission denied: ${decision.why}`);
+    }
     const key = await this.store.findTotpKey(name);
     if (!key) throw badInput(`unknown key: ${name}`);
     if (!new RegExp(`^[0-9]{${key.digits}}$`).test(code)) throw badInput(`code must be ${key.digits} digits`);

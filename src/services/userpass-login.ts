@@ -99,12 +99,17 @@ export class UserpassLogin {
       else await this.store.uncountLoginAttempt(subject, at);
     const policies = (await this.people.identityOf(username))?.policies ?? ["default"];
     const issued = await this.tokens.issueLoginToken(username, policies, this.ttlSeconds);
-    await this.audit.record(ctx, {
-      action: "auth.userpass.login",
-      target: `user:${username}`,
-      outcome: "allowed",
-      details: { token: `token:${issued.record.accessor}`, policies: policies.join(",") },
-    });
+    // From here the person is known: the entry names them, with the token they now hold.
+    const { tokenHmac: _hmac, ...token } = issued.record;
+    await this.audit.record(
+      { ...ctx, actor: { ...token, principals: [] } },
+      {
+        action: "auth.userpass.login",
+        target: `user:${username}`,
+        outcome: "allowed",
+        details: { token: `token:${issued.record.accessor}`, policies: policies.join(",") },
+      },
+    );
     return issued;
   }
 

@@ -109,6 +109,20 @@ describe("a person an admin requires to enrol a second factor (finding 1)", () =
   });
 });
 
+describe("validating a code (found by the attack review)", () => {
+  it("is for those the credential's rule lets read it: a machine token it does not name learns nothing", async () => {
+    const machine = (
+      await t.call("POST", "/v1/auth/token/create", { token: root, body: { policies: ["totp-reader"] } })
+    ).json.auth.client_token;
+    const guess = (name: string) =>
+      t.call("POST", `/v1/totp/code/${name}`, { token: machine, body: { code: "123456" } });
+    const refused = await guess("aws-prod-root");
+    expect(refused.status).toBe(403);
+    expect(refused.json.errors[0]).toMatch(/not a reader of this credential/);
+    expect((await guess("registrar")).json.data).toEqual({ valid: false }); // no rule: machine roles may
+  });
+});
+
 describe("the person on every audit entry", () => {
   it("a code read by alice through her login, her browser session and a token she made is audited as user:alice, the token beside it", async () => {
     const loginAuth = (await login("alice")).json.auth;
@@ -145,6 +159,10 @@ describe("the person on every audit entry", () => {
       token: minted.accessor,
       token_name: "alice-ci",
     });
+    const logins = (
+      await t.call("GET", "/v1/audit?actor=user:alice&action=auth.userpass.login", { token: root })
+    ).json.data.entries;
+    expect(logins.map((entry: { token: string }) => entry.token)).toContain(loginAuth.accessor);
   });
 
   it("an entry without a token has no token fields, and entries made before them verify unchanged", async () => {

@@ -66,6 +66,32 @@ export interface BackupHeader {
 }
 
 /** What the caller gives; the writer adds the format and a fresh salt. */
+/** seal_config.restore_pending: what the first unseal needs to open the staged chunks (nothing secret). */
+export interface PendingRestore {
+  header_sha256: string;
+  salt: string;
+  chunks: number;
+  /** When the backup was made. */
+  created_at: string;
+  counts: Record<string, number>;
+}
+
+/** The pending restore stored at a restore, or null when the text is not one. */
+export function parsePendingRestore(text: string): PendingRestore | null {
+  try {
+    const pending = JSON.parse(text) as PendingRestore;
+    if (
+      typeof pending.header_sha256 === "string" &&
+      typeof pending.salt === "string" &&
+      Number.isInteger(pending.chunks) &&
+      typeof pending.created_at === "string" &&
+      typeof pending.counts === "object"
+    )
+      return pending;
+  } catch {}
+  return null;
+}
+
 export type BackupHeaderFields = Omit<BackupHeader, "format" | "salt" | "counts">;
 
 interface BackupTrailer {

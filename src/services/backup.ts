@@ -6,6 +6,8 @@ import {
   BackupWriter,
   deriveFileKey,
   openChunk,
+  type PendingRestore,
+  parsePendingRestore,
   readBackup,
 } from "../core/backup-file.js";
 import { BreakglassError, badInput, conflict, sealedError } from "../core/errors.js";
@@ -29,15 +31,6 @@ export interface RestoreSummary {
   secretThreshold: number;
   keyId: string;
   rows: Record<string, number>;
-}
-
-/** seal_config.restore_pending: what the first unseal needs to open the staged chunks (nothing secret). */
-interface PendingRestore {
-  header_sha256: string;
-  salt: string;
-  chunks: number;
-  created_at: string;
-  counts: Record<string, number>;
 }
 
 const NOT_UNINITIALISED = "restore needs an uninitialised server: this one is initialised";
@@ -287,17 +280,10 @@ function checkSchema(header: BackupHeader, schema: string[]): void {
 }
 
 function parsePending(text: string): PendingRestore {
-  try {
-    const pending = JSON.parse(text) as PendingRestore;
-    if (
-      typeof pending.header_sha256 === "string" &&
-      typeof pending.salt === "string" &&
-      Number.isInteger(pending.chunks) &&
-      typeof pending.counts === "object"
-    )
-      return pending;
-  } catch {}
-  throw badInput("the pending restore is unreadable: restore the backup again into an empty server");
+  const pending = parsePendingRestore(text);
+  if (pending === null)
+    throw badInput("the pending restore is unreadable: restore the backup again into an empty server");
+  return pending;
 }
 
 function fieldsOf(entry: AuditEntry): AuditFields {

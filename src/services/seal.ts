@@ -1,5 +1,6 @@
 import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { publicKeyFromSeed, publicKeyPem } from "../core/audit-checkpoint.js";
+import { parsePendingRestore } from "../core/backup-file.js";
 import { openBytes, sealBytes } from "../core/barrier.js";
 import { sameSecret } from "../core/constant-time.js";
 import { shareHash } from "../core/custody.js";
@@ -33,6 +34,9 @@ import type { TokenService } from "./tokens.js";
 /** Associated data of the keyring ciphertext: it opens only as the keyring. */
 const KEYRING_AAD = "seal_config/1/keyring";
 
+/** What a person must do while a restore waits; said by seal-status, `status` and the start line. */
+export const RESTORE_PENDING = "restore pending: unseal with the shares of the backup";
+
 export interface SealStatus {
   initialized: boolean;
   sealed: boolean;
@@ -41,6 +45,8 @@ export interface SealStatus {
   progress: number;
   nonce: string;
   clusterId: string | null;
+  /** When the backup staged by a restore was made; the next unseal, with its shares, applies it. */
+  restorePendingFrom: string | null;
 }
 
 export interface InitRequest extends ShareSpec {
@@ -136,6 +142,9 @@ export class SealService {
         : null;
     if ((await this.loadConfig()) !== null)
       throw new BreakglassError("ALREADY_INITIALIZED", "Vault is already initialized");
+    // An upload interrupted before it could be cleaned up (a killed process) left chunks staged:
+    // they belong to no vault, and a new vault must not carry them.
+    await this.store.backup.clearStagedChunks();
 
     const rootKey = randomBytes(KEY_BYTES);
     const keyring = createKeyring();
@@ -555,6 +564,9 @@ export class SealService {
       progress: this.unsealShares.progress,
       nonce: this.unsealShares.nonce,
       clusterId: config?.clusterId ?? null,
+      restorePendingFrom: config?.restorePending
+        ? (parsePendingRestore(config.restorePending)?.created_at ?? "unknown")
+        : null,
     };
   }
 

@@ -106,18 +106,25 @@ describe("backups through the CLI", () => {
     });
   });
 
-  it("backup restore into a fresh server process; then the CLI unseals it with the backup's shares", async () => {
-    const fresh = await startServerProcess(await newTestStorage());
-    restoredServers.push(fresh);
-    const freshCli = new Cli({
-      BREAKGLASS_ADDR: fresh.url,
-      BREAKGLASS_TOKEN: cli.env.BREAKGLASS_TOKEN as string,
-    });
-    const restored = await freshCli.run(["backup", "restore", file]);
+  it("backup restore into a fresh server process; restarted, it says a restore waits; then the CLI unseals it with the backup's shares", async () => {
+    const storage = await newTestStorage();
+    const first = await startServerProcess(storage);
+    restoredServers.push(first);
+    const restored = await new Cli({ BREAKGLASS_ADDR: first.url }).run(["backup", "restore", file]);
     expect(restored.code).toBe(0);
     expect(restored.stdout).toContain(
       "restored; the server is sealed: unseal it with the shares of the backup (2 of 3)\n",
     );
+    await first.stop();
+    const fresh = await startServerProcess(storage);
+    restoredServers.push(fresh);
+    expect(fresh.log()).toMatch(
+      /listening on \S+ \(sealed; restore pending: unseal with the shares of the backup made \d{4}-\d\d-\d\dT[^)]+\)/,
+    );
+    const freshCli = new Cli({
+      BREAKGLASS_ADDR: fresh.url,
+      BREAKGLASS_TOKEN: cli.env.BREAKGLASS_TOKEN as string,
+    });
     expect((await freshCli.json(["status"])).sealed).toBe(true);
     const again = await freshCli.run(["backup", "restore", file]);
     expect(again.code).toBe(1);

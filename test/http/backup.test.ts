@@ -222,17 +222,30 @@ describe("restoring a backup into a fresh server", () => {
     target = await freshServer();
   });
 
-  it("leaves it initialised and sealed, with the backup's share counts", async () => {
+  it("leaves it initialised and sealed, with the backup's share counts, saying a restore waits for them", async () => {
     const restored = await restore(target, backup);
     expect(restored.status).toBe(200);
     expect(restored.json.data).toMatchObject({ secret_shares: 5, secret_threshold: 3 });
     expect(restored.json.data.rows).toMatchObject({ totp_keys: 3, users: 2, second_factors: 1 });
-    expect((await target.call("GET", "/v1/sys/seal-status")).json).toMatchObject({
+    const status = (await target.call("GET", "/v1/sys/seal-status")).json;
+    expect(status).toMatchObject({
       initialized: true,
       sealed: true,
       t: 3,
       n: 5,
+      restore_pending: {
+        backup_created_at: restored.json.data.created_at,
+        message: "restore pending: unseal with the shares of the backup",
+      },
+      custody_warning: null, // the custodians come back with the backup; none to warn about yet
     });
+    const cli = new Cli({ BREAKGLASS_ADDR: target.server.url });
+    const shown = await cli.run(["status"]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(
+      `restore pending: unseal with the shares of the backup (made ${restored.json.data.created_at})`,
+    );
+    expect(shown.stdout).not.toMatch(/WARNING/);
     expect((await target.call("GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(503);
   });
 
@@ -248,6 +261,7 @@ describe("restoring a backup into a fresh server", () => {
     const three = await unseal(target, [shares[3] as string]);
     expect(three.status).toBe(200);
     expect(three.json.sealed).toBe(false);
+    expect((await target.call("GET", "/v1/sys/seal-status")).json.restore_pending).toBeUndefined();
   });
 
   it("serves oathtool's codes for the original seeds, to tokens made before the backup", async () => {
@@ -325,6 +339,21 @@ describe("a damaged backup", () => {
     expect(verify.code).toBe(1);
     expect(verify.stderr).toMatch(/^error: backup is damaged: .+\n$/);
     expect((await cli.run(["backup", "verify", writeFile(dir, "intact.bgbackup", backup)])).code).toBe(0);
+  });
+
+  it("an upload cut off before it could be cleaned up (a killed process) leaves chunks that a later init clears", async () => {
+    const target = await freshServer();
+    const db = await openRawDatabase(target.storage);
+    try {
+      await db.run("insert into restore_chunks (seq, data) values (1, 'left by an interrupted upload')");
+      const init = await target.call("PUT", "/v1/sys/init", {
+        body: { secret_shares: 1, secret_threshold: 1 },
+      });
+      expect(init.status).toBe(200);
+      expect(await db.rows("select seq from restore_chunks")).toEqual([]);
+    } finally {
+      await db.close();
+    }
   });
 
   it("is refused when it is no backup at all, or empty, with a 400", async () => {

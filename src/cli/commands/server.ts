@@ -254,6 +254,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
   const { host, port } = parseListen(settings.listen);
   // Loaded here, not at the top: the other commands start faster without the server's dependencies.
   const { startServer, ServerConfigError } = await import("../../server/start.js");
+  const { RESTORE_PENDING } = await import("../../services/seal.js");
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
     running = await startServer({
@@ -305,7 +306,13 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
     throw error;
   }
   const status = await running.services.seal.status();
-  const state = !status.initialized ? "sealed, not initialized" : status.sealed ? "sealed" : "unsealed";
+  const state = !status.initialized
+    ? "sealed, not initialized"
+    : status.restorePendingFrom !== null
+      ? `sealed; ${RESTORE_PENDING} made ${status.restorePendingFrom}`
+      : status.sealed
+        ? "sealed"
+        : "unsealed";
   process.stderr.write(`listening on ${running.url} (${state})\n`);
 
   stopOnSignals(running, (settings.shutdown_timeout_seconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000);

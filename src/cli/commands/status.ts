@@ -11,6 +11,7 @@ export interface SealStatus {
   storage_type?: string;
   version?: string;
   custody_warning?: string | null;
+  restore_pending?: { backup_created_at: string; message: string };
 }
 
 export function registerStatus(program: Command): void {
@@ -37,6 +38,8 @@ export function describeSealStatus(status: SealStatus): string[] {
     ["Storage", status.storage_type ?? "unknown"],
     ["Version", status.version ?? "unknown"],
   ]);
+  if (status.restore_pending)
+    lines.push("", `${status.restore_pending.message} (made ${status.restore_pending.backup_created_at})`);
   if (status.custody_warning) lines.push("", `WARNING (bus factor): ${status.custody_warning}`);
   return lines;
 }

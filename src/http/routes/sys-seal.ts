@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { viewOf } from "../../core/encoding.js";
 import type { Services } from "../../services/index.js";
-import type { SealStatus } from "../../services/seal.js";
+import { RESTORE_PENDING, type SealStatus } from "../../services/seal.js";
 import { VERSION } from "../../version.js";
 import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
@@ -25,6 +25,12 @@ const sealStatusSchema = {
     storage_type: { type: "string" },
     cluster_name: { type: "string" },
     cluster_id: { type: "string" },
+    restore_pending: {
+      type: "object",
+      properties: { backup_created_at: { type: "string" }, message: { type: "string" } },
+      description:
+        "breakglass's own, only while a restore waits: the next unseal, with the shares of the backup, applies it",
+    },
     custody_warning: {
       type: ["string", "null"],
       description:
@@ -62,6 +68,14 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
     ...(status.sealed || !status.clusterId
       ? {}
       : { cluster_name: "breakglass", cluster_id: status.clusterId }),
+    ...(status.restorePendingFrom === null
+      ? {}
+      : {
+          restore_pending: {
+            backup_created_at: status.restorePendingFrom,
+            message: RESTORE_PENDING,
+          },
+        }),
   });
 
   app.get(
@@ -210,10 +224,17 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
         response: { 200: sealStatusSchema },
       },
     },
-    async () => ({
-      ...sealStatusBody(await seal.status()),
-      custody_warning: (await services.custodians.busFactor())?.warning ?? null,
-    }),
+    async () => {
+      const status = await seal.status();
+      return {
+        ...sealStatusBody(status),
+        // Custodians come back with the rest of a backup: until then there are none to warn about.
+        custody_warning:
+          status.restorePendingFrom === null
+            ? ((await services.custodians.busFactor())?.warning ?? null)
+            : null,
+      };
+    },
   );
 
   app.route({

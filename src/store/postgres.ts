@@ -8,7 +8,7 @@ import type { Store } from "./store.js";
 import { reportingUnavailableStorage } from "./unavailable.js";
 
 /** The key of the advisory lock every node takes before appending to the one audit chain. */
-const AUDIT_CHAIN_LOCK = 0x6267_6175; // "bgau"
+export const AUDIT_CHAIN_LOCK = 0x6267_6175; // "bgau"
 const CONNECT_TIMEOUT_MS = 3000;
 
 /**

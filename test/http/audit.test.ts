@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditFields, chainEntries, verifyChain } from "../../src/core/audit-chain.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
-import { openRawDatabase, refuseAuditWrites } from "../support/storage.js";
+import { holdAuditWrites, openRawDatabase, refuseAuditWrites } from "../support/storage.js";
 
 let t: TestServer;
 let root: string;
@@ -80,9 +80,15 @@ describe("a code read", () => {
   it("shares a commit with concurrent reads (group commit), and every read has its own entry", async () => {
     const before = await auditCount();
     const batchesBefore = await commitCount();
-    const responses = await Promise.all(
+    // The first commit waits behind another connection's lock, so reads arriving meanwhile must
+    // be grouped (without the hold, a slow machine may finish each commit before the next read).
+    const release = await holdAuditWrites(t.storage);
+    const reads = Promise.all(
       Array.from({ length: 32 }, () => t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })),
     );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await release();
+    const responses = await reads;
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect((await auditCount()) - before).toBe(32 + 1); // the 32 reads and the audit read counting them
     expect((await commitCount()) - batchesBefore).toBeLessThan(32);

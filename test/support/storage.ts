@@ -6,6 +6,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrateUpTo } from "../../src/store/migrations.js";
+import { AUDIT_CHAIN_LOCK } from "../../src/store/postgres.js";
 import { tempDir } from "./tools.js";
 
 /**
@@ -133,6 +134,22 @@ export async function refuseAuditWrites(storage: TestStorage): Promise<() => Pro
         ? "drop trigger refuse_audit"
         : "drop trigger refuse_audit on audit_entries",
     );
+    await db.close();
+  };
+}
+
+/**
+ * Holds the audit chain's write lock from another connection (SQLite's write lock, or the
+ * PostgreSQL advisory lock every node takes), so appends wait behind it; the returned function
+ * lets them go.
+ */
+export async function holdAuditWrites(storage: TestStorage): Promise<() => Promise<void>> {
+  const db = await openRawDatabase(storage);
+  await db.run(
+    storage.engine === "sqlite" ? "begin immediate" : `select pg_advisory_lock(${AUDIT_CHAIN_LOCK})`,
+  );
+  return async () => {
+    await db.run(storage.engine === "sqlite" ? "rollback" : `select pg_advisory_unlock(${AUDIT_CHAIN_LOCK})`);
     await db.close();
   };
 }

@@ -64,6 +64,8 @@ export class BreakglassClient {
       serverDate: Date.parse(response.headers.get("date") ?? "") || null,
       receivedAt,
     };
+    // Vault's `warnings` (a node whose clock is wrong says so with the code): a person must see them.
+    for (const warning of warningsOf(reply.body)) process.stderr.write(`WARNING: ${warning}\n`);
     if (response.status >= 400 && !options.accept?.includes(response.status)) {
       const message = firstErrorOf(reply);
       throw new ApiError(
@@ -143,6 +145,11 @@ export class BreakglassClient {
     const detail = code ?? (cause instanceof Error ? cause.message : String(error));
     return new CliError(`cannot reach breakglass at ${this.addr}: ${detail}`);
   }
+}
+
+function warningsOf(body: unknown): string[] {
+  const warnings = (body as { warnings?: unknown } | null)?.warnings;
+  return Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === "string") : [];
 }
 
 /** What to do next, for the refusals a user meets first. */

@@ -116,7 +116,8 @@ export function auditLine(entry: AuditEntry): string {
   return canonicalFields(entry, LINE_FIELDS, LINE_PREFIXES);
 }
 
-export type ChainHead = { seq: number; hash: string };
+/** The last entry of a chain: what the next one links to, and the time it may not go before. */
+export type ChainHead = { seq: number; hash: string; time?: string };
 /** An entry's fields, or a function making them from the entry before it (a checkpoint signs that one). */
 export type FieldsToLink = AuditFields | ((previous: ChainHead | null) => AuditFields);
 
@@ -124,14 +125,29 @@ export type FieldsToLink = AuditFields | ((previous: ChainHead | null) => AuditF
 export function chainEntries(head: ChainHead | null, fields: FieldsToLink[]): AuditEntry[] {
   let seq = head?.seq ?? 0;
   let prev = head?.hash ?? GENESIS_HASH;
+  let time = head?.time;
   return fields.map((toLink) => {
-    const entry = typeof toLink === "function" ? toLink(seq === 0 ? null : { seq, hash: prev }) : toLink;
+    const made = typeof toLink === "function" ? toLink(seq === 0 ? null : { seq, hash: prev, time }) : toLink;
+    const entry = notBefore(made, time);
     seq += 1;
     const linked = { ...entry, seq, prev_hash: prev };
     const hash = hashEntry(linked);
     prev = hash;
+    time = entry.time;
     return { ...linked, hash };
   });
+}
+
+/**
+ * An entry is never dated before the one it follows: when this node's clock is behind the chain
+ * (set back, or slower than another node's), the entry takes its predecessor's time and says by how
+ * much the clock was behind (`details.clock_behind_ms`), so the record is ordered and the jump is on it.
+ */
+function notBefore(fields: AuditFields, previousTime: string | undefined): AuditFields {
+  if (previousTime === undefined) return fields;
+  const behindMs = Date.parse(previousTime) - Date.parse(fields.time);
+  if (!(behindMs > 0)) return fields;
+  return { ...fields, time: previousTime, details: { ...fields.details, clock_behind_ms: behindMs } };
 }
 
 export type ChainProblem = { seq: number; problem: string };
@@ -146,7 +162,21 @@ export interface ChainReport {
   signaturesChecked: boolean;
   /** The first entry that does not hold: edited, missing, reordered, or a checkpoint that fails. */
   firstProblem: ChainProblem | null;
+  /**
+   * Entries dated before the entry they follow (intact, but the clock that wrote them ran
+   * backwards; breakglass no longer writes such entries): how many, and the first few.
+   */
+  timeBackwards: { count: number; first: TimeBackwards[] };
 }
+
+export interface TimeBackwards {
+  seq: number;
+  time: string;
+  previous_time: string;
+}
+
+/** How many entries whose time runs backwards a report names (it counts them all). */
+const TIME_BACKWARDS_NAMED = 10;
 
 /**
  * Walks entries in order, one at a time (so a log of millions of lines streams through): each
@@ -165,6 +195,7 @@ export class ChainVerifier {
       unsignedTail: null,
       signaturesChecked: publicKey !== undefined,
       firstProblem: null,
+      timeBackwards: { count: 0, first: [] },
     };
   }
 
@@ -188,6 +219,13 @@ export class ChainVerifier {
     }
     if (entry.action === CHECKPOINT_ACTION)
       this.state.lastCheckpoint = { seq: entry.seq, signedSeq: entry.seq - 1, time: entry.time };
+    const previous = this.state.head;
+    if (previous && Date.parse(entry.time) < Date.parse(previous.time)) {
+      const { timeBackwards } = this.state;
+      timeBackwards.count += 1;
+      if (timeBackwards.first.length < TIME_BACKWARDS_NAMED)
+        timeBackwards.first.push({ seq: entry.seq, time: entry.time, previous_time: previous.time });
+    }
     this.prev = entry.hash;
     this.state.count += 1;
     this.state.head = entry;

@@ -112,12 +112,17 @@ export function parsePublicKey(text: string): KeyObject {
   return key;
 }
 
-/** The fields of a checkpoint entry following `previous`, signed with `privateKey`. */
+/**
+ * The fields of a checkpoint entry following `previous`, signed with `privateKey`. Its time is
+ * signed too, so it is chosen here: never before the entry it signs (a clock set back).
+ */
 export function checkpointFields(
   previous: ChainHead | null,
-  time: string,
+  now: string,
   privateKey: KeyObject,
 ): AuditFields {
+  const time =
+    previous?.time !== undefined && Date.parse(previous.time) > Date.parse(now) ? previous.time : now;
   const signedSeq = previous?.seq ?? 0;
   const signedHash = previous?.hash ?? "0".repeat(64);
   return {

@@ -4,6 +4,12 @@ import type { AuditObserver } from "../services/audit.js";
 import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
 import type { NotificationObserver } from "../services/notify/destinations.js";
 
+/** What the clock gauges read (services/node-clock.ts). */
+export interface ClockReading {
+  skewSeconds(): number | null;
+  warning(): string | null;
+}
+
 /** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns and sink names. */
 export class Metrics implements AuditObserver, AuditSinkObserver, NotificationObserver {
   readonly registry = new Registry();
@@ -92,7 +98,7 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
     registers: [this.registry],
   });
 
-  constructor(isSealed: () => boolean) {
+  constructor(isSealed: () => boolean, clock: () => ClockReading | null) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: "breakglass_sealed",
@@ -100,6 +106,24 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
       registers: [this.registry],
       collect() {
         this.set(isSealed() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "breakglass_clock_skew_seconds",
+      help: "How far the database's clock is ahead of this node's (negative: behind); absent on SQLite",
+      registers: [this.registry],
+      collect() {
+        const skew = clock()?.skewSeconds() ?? null;
+        if (skew === null) this.reset();
+        else this.set(skew);
+      },
+    });
+    new Gauge({
+      name: "breakglass_clock_warning",
+      help: "1 while this node's clock disagrees with the database's or jumped lately (codes may be wrong)",
+      registers: [this.registry],
+      collect() {
+        this.set(clock()?.warning() ? 1 : 0);
       },
     });
   }

@@ -20,6 +20,15 @@ export function dataEnvelope(properties: Record<string, unknown>) {
   return { type: "object", properties: { data: { type: "object", properties } } } as const;
 }
 
+/** A `data` envelope with Vault's `warnings`: things a person must hear with the answer (a wrong clock). */
+export function withWarnings(properties: Record<string, unknown>) {
+  const envelope = dataEnvelope(properties);
+  return {
+    ...envelope,
+    properties: { ...envelope.properties, warnings: { type: "array", items: { type: "string" } } },
+  } as const;
+}
+
 /** Vault's `{"auth": …}` answer when a token is issued (token/create, userpass login). */
 export const tokenAuthSchema = {
   type: "object",

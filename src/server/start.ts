@@ -82,7 +82,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? pino(logging, options.logStream)
     : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
-  const metrics = new Metrics(() => services?.seal.isSealed ?? true);
+  const metrics = new Metrics(
+    () => services?.seal.isSealed ?? true,
+    () => services?.clock ?? null,
+  );
   const rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
   const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
   const store = options.databaseUrl
@@ -131,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await services.deviceReminders.start();
   await services.keyRotation.start();
   services.checkpoints.start();
+  services.clock.start();
   await services.refusalFlood.start();
   const backupSchedule = options.backups
     ? new BackupSchedule(services.backup, services.seal, options.backups, logger)
@@ -159,6 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await app.close();
         await running.refusalFlood.stop(); // the last minute's flood entries, while the store is open
         running.checkpoints.stop();
+        running.clock.stop();
         await backupSchedule?.stop();
         await running.custodians.stop();
         await running.deviceReminders.stop();

@@ -18,6 +18,7 @@ import { SeedExportService } from "./custody/seed-export.js";
 import { type DeviceReminderSettings, DeviceReminders } from "./device-reminders.js";
 import { DeviceService } from "./devices.js";
 import { KeyRotationService } from "./key-rotation.js";
+import { NodeClock } from "./node-clock.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
@@ -30,6 +31,8 @@ import { UserpassLogin } from "./userpass-login.js";
 
 export interface Services {
   store: Store;
+  /** Time as this node may trust it, and whether its clock is wrong; watched from start to shutdown. */
+  clock: NodeClock;
   audit: AuditLog;
   checkpoints: AuditCheckpoints;
   auditAccess: AuditAccess;
@@ -87,6 +90,11 @@ export interface ServiceSettings {
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
   const audit = new AuditLog(store, settings.auditObserver);
+  const clock = new NodeClock(() => store.databaseTime(), settings.log);
+  audit.onCommitted((entries) => {
+    const last = entries.at(-1);
+    if (last) clock.sawChainTime(last.time);
+  });
   const refusalFlood = new RefusalFlood(audit, settings.refusalFlood, settings.log);
   // Tokens are checked with a key from the keyring, which exists only once the seal service has
   // unsealed; and a person's roles are looked up at each request, so taking one away counts at once.
@@ -96,9 +104,15 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     () => seal.keyringOrThrow().tokenHmacKey,
     (username) => people.identityOf(username),
     refusalFlood,
+    clock,
   );
   const people = new PeopleService(store, tokens, audit);
   const seal = new SealService(store, audit, tokens);
+  // After a restart the chain's head is the latest time known: a clock set back cannot go before it.
+  seal.onKeyringOpened(async () => {
+    const head = await store.readAuditHead();
+    if (head) clock.sawChainTime(head.time);
+  });
   const notifier = new NotificationService(
     store,
     seal,
@@ -165,6 +179,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   const credentialDirectory = new CredentialDirectory(store, approvals);
   return {
     store,
+    clock,
     credentialDirectory,
     backup,
     keyRotation,

@@ -11,6 +11,7 @@ import {
 import type { Store, TokenRecord } from "../store/store.js";
 import type { AuditLog } from "./audit.js";
 import type { Actor, RequestContext } from "./context.js";
+import type { NodeClock } from "./node-clock.js";
 import type { RefusalFlood } from "./refusal-flood.js";
 import { TtlCache } from "./ttl-cache.js";
 
@@ -67,6 +68,8 @@ export class TokenService {
     private readonly identityOf: (username: string) => Promise<Identity | null>,
     /** Where refusals of callers without a valid token are audited: one by one, or counted as a flood. */
     private readonly refusals: RefusalFlood,
+    /** Expiry is judged by a time a clock set back cannot take back. */
+    private readonly clock: NodeClock,
   ) {}
 
   /** A root token (init, generate-root): it answers for itself and for every token made from it. */
@@ -170,7 +173,7 @@ export class TokenService {
       displayName: request.displayName ?? "token",
       meta: request.meta ?? {},
       parentAccessor: parent?.accessor ?? null,
-      expiresAt: earlier(expiryIn(ttl ?? 0), parent?.expiresAt ?? null),
+      expiresAt: earlier(expiryIn(ttl ?? 0, this.clock.now()), parent?.expiresAt ?? null),
       username: null,
       owner: creator.owner,
     });
@@ -260,7 +263,7 @@ export class TokenService {
       displayName: `userpass-${username}`,
       meta: { username },
       parentAccessor: null,
-      expiresAt: expiryIn(ttlSeconds),
+      expiresAt: expiryIn(ttlSeconds, this.clock.now()),
       username,
       owner: `user:${username}`,
     });
@@ -279,7 +282,7 @@ export class TokenService {
       displayName: parent.displayName, // the person sees who they are
       meta: parent.meta,
       parentAccessor: parent.accessor,
-      expiresAt: earlier(expiryIn(SESSION_TTL_SECONDS), parent.expiresAt),
+      expiresAt: earlier(expiryIn(SESSION_TTL_SECONDS, this.clock.now()), parent.expiresAt),
       owner: parent.owner,
     });
     await this.audit.record(ctx, {
@@ -373,7 +376,7 @@ export class TokenService {
     const line = await this.lineOf(presented);
     const [record] = line;
     if (!record) return { problem: "unknown or revoked token" };
-    const broken = lineProblem(line, Date.now());
+    const broken = lineProblem(line, this.clock.now());
     if (broken) return { problem: broken };
     const { tokenHmac: _hmac, ...token } = record;
     if (token.username !== null) {
@@ -413,8 +416,8 @@ function actorOf(ctx: RequestContext): Actor {
   return ctx.actor;
 }
 
-function expiryIn(seconds: number): string | null {
-  return seconds > 0 ? new Date(Date.now() + seconds * 1000).toISOString() : null;
+function expiryIn(seconds: number, now: number): string | null {
+  return seconds > 0 ? new Date(now + seconds * 1000).toISOString() : null;
 }
 
 /** The earlier of two expiries, null meaning never. */

@@ -55,7 +55,7 @@ export class TransactionalAuditAppender implements AuditAppender {
           const perBatch = group.map(({ link }) => {
             const entries = link(head);
             const last = entries.at(-1);
-            if (last) head = { seq: last.seq, hash: last.hash };
+            if (last) head = headOf(last);
             return entries;
           });
           const rows = perBatch.flat().map(auditRowFromEntry);
@@ -97,7 +97,7 @@ export class PipelinedAuditAppender implements AuditAppender {
       const head = this.knownHead !== undefined ? this.knownHead : await readAuditHead(this.db);
       const entries = link(head);
       const last = entries.at(-1);
-      this.knownHead = last ? { seq: last.seq, hash: last.hash } : head;
+      this.knownHead = last ? headOf(last) : head;
       return { entries, written: this.write(entries, head) };
     });
     this.linkQueue = linking.then(
@@ -118,12 +118,14 @@ export class PipelinedAuditAppender implements AuditAppender {
 export async function readAuditHead(db: Kysely<Database>): Promise<AuditHead | null> {
   const head = await db
     .selectFrom("audit_entries")
-    .select(["seq", "hash"])
+    .select(["seq", "hash", "time"])
     .orderBy("seq", "desc")
     .limit(1)
     .executeTakeFirst();
-  return head ? { seq: Number(head.seq), hash: head.hash } : null;
+  return head ? { seq: Number(head.seq), hash: head.hash, time: head.time } : null;
 }
+
+const headOf = (entry: AuditEntry): AuditHead => ({ seq: entry.seq, hash: entry.hash, time: entry.time });
 
 /** The row as stored: lists and objects as JSON text, the same on every engine. */
 export function auditRowFromEntry(entry: AuditEntry) {

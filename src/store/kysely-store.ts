@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
-import type { AuditAppender } from "./audit-appenders.js";
+import { type AuditAppender, readAuditHead } from "./audit-appenders.js";
 import { KyselyApprovalStore } from "./kysely-approvals.js";
 import { KyselyBackupStore } from "./kysely-backup.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
@@ -405,6 +405,18 @@ export class KyselyStore implements Store {
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
+  }
+
+  async databaseTime(): Promise<number | null> {
+    if (this.specifics.engine !== "postgres") return null;
+    const { rows } = await sql<{
+      ms: string | number;
+    }>`select extract(epoch from clock_timestamp()) * 1000 as ms`.execute(this.db);
+    return Number(rows[0]?.ms);
+  }
+
+  readAuditHead(): Promise<AuditHead | null> {
+    return readAuditHead(this.db);
   }
 
   async close(): Promise<void> {

@@ -98,6 +98,10 @@ export interface Store {
 
   /** Resolves when the store answers; rejects when it cannot be reached. */
   ping(): Promise<void>;
+  /** The database server's clock (ms since the epoch); null on SQLite, which has this machine's. */
+  databaseTime(): Promise<number | null>;
+  /** The last entry of the audit chain (seq, hash, time), or null when it is empty. */
+  readAuditHead(): Promise<AuditHead | null>;
   close(): Promise<void>;
 }
 
@@ -274,6 +278,8 @@ export interface CountedLoginAttempt {
 export interface AuditHead {
   seq: number;
   hash: string;
+  /** The last entry's time: the next may not be dated before it. */
+  time: string;
 }
 
 export interface AuditFilter {

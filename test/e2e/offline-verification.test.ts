@@ -163,6 +163,37 @@ describe("verifying an export offline with the public key", () => {
     );
   });
 
+  it("entries dated before the one they follow are named, and the file is not called verified (exit 3)", async () => {
+    const original = entries();
+    const before = original.at(-1) as AuditEntry; // the last checkpoint
+    const read = original.filter((e) => e.action === "totp.code.read").at(-1) as AuditEntry;
+    // An entry written after it by a clock set back an hour (as breakglass did before it kept
+    // times in order); it is an unsigned tail too, so exit 3 gives both reasons.
+    const setBack = new Date(Date.parse(before.time) - 3_600_000).toISOString();
+    const [last] = chainEntries(before, [{ ...read, time: setBack }]) as [AuditEntry];
+    const relinked = [...original, last];
+    const result = await verify(relinked.map(auditLine));
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain(
+      `time runs backwards: entry ${last.seq} is dated ${setBack}, before entry ${before.seq} (${before.time})`,
+    );
+    expect(result.stdout).not.toContain("verified:");
+    expect(result.stderr).toContain("time runs backwards at 1 entry: the clock that wrote them was set back");
+    const json = await cli.run([
+      "audit",
+      "verify",
+      "--json",
+      "--file",
+      writeFile(work, "set-back.jsonl", `${relinked.map(auditLine).join("\n")}\n`),
+      "--public-key",
+      pem,
+    ]);
+    expect(JSON.parse(json.stdout).time_backwards).toEqual({
+      count: 1,
+      first: [{ seq: last.seq, time: setBack, previous_time: before.time }],
+    });
+  });
+
   it("without the public key, the signatures are not claimed as checked", async () => {
     const result = await cli.run([
       "audit",

@@ -47,7 +47,10 @@ describe("the README's metrics reference", () => {
   });
 
   it("gives each metric the labels it has", () => {
-    const registered = new Metrics(() => true).registry.getMetricsAsArray();
+    const registered = new Metrics(
+      () => true,
+      () => null,
+    ).registry.getMetricsAsArray();
     for (const [name, { labels }] of documentedMetrics()) {
       const metric = registered.find((m) => m.name === name) as { labelNames?: string[] } | undefined;
       expect({ name, labels: metric?.labelNames ?? [] }).toEqual({ name, labels });

@@ -60,7 +60,7 @@ export function registerAudit(program: Command): void {
   audit
     .command("verify")
     .description(
-      "check every hash and every checkpoint signature; exit 0 when intact and signed to the end, 1 when broken (naming the first bad entry), 3 when intact but an unsigned tail or unchecked signatures remain",
+      "check every hash and every checkpoint signature; exit 0 when intact and signed to the end, 1 when broken (naming the first bad entry), 3 when intact but an unsigned tail, unchecked signatures or entries whose time runs backwards remain",
     )
     .option("--file <export.jsonl>", "verify an export offline, with no server")
     .option(
@@ -89,18 +89,28 @@ export function registerAudit(program: Command): void {
         last_checkpoint: report.lastCheckpoint,
         unsigned_tail: report.unsignedTail,
         problem: report.firstProblem,
+        time_backwards: report.timeBackwards,
       };
       emit(ctx, summary, () => describeReport(report));
       if (report.firstProblem)
         throw new CliError(
           `audit chain BROKEN at entry ${report.firstProblem.seq}: ${report.firstProblem.problem}`,
         );
-      if (!report.signaturesChecked) throw new CliError("signatures not checked: give --public-key FILE", 3);
-      if (report.unsignedTail)
-        throw new CliError(
-          `unsigned tail: entries ${report.unsignedTail.from} to ${report.unsignedTail.to} are not covered by a signed checkpoint`,
-          3,
-        );
+      // Intact, but not all an auditor needs: every such reason is said, with exit 3.
+      const short = [
+        ...(report.signaturesChecked ? [] : ["signatures not checked: give --public-key FILE"]),
+        ...(report.unsignedTail
+          ? [
+              `unsigned tail: entries ${report.unsignedTail.from} to ${report.unsignedTail.to} are not covered by a signed checkpoint`,
+            ]
+          : []),
+        ...(report.timeBackwards.count > 0
+          ? [
+              `time runs backwards at ${report.timeBackwards.count} ${report.timeBackwards.count === 1 ? "entry" : "entries"}: the clock that wrote them was set back`,
+            ]
+          : []),
+      ];
+      if (short.length > 0) throw new CliError(short.join("; "), 3);
     });
 }
 
@@ -129,7 +139,20 @@ function describeReport(report: ChainReport): string[] {
       ? `last signed checkpoint: entry ${checkpoint.seq} (signs entries up to ${checkpoint.signedSeq}, at ${checkpoint.time})`
       : "no signed checkpoint",
   );
-  if (report.firstProblem === null && report.signaturesChecked && report.unsignedTail === null)
+  for (const { seq, time, previous_time } of report.timeBackwards.first)
+    lines.push(
+      `time runs backwards: entry ${seq} is dated ${time}, before entry ${seq - 1} (${previous_time})`,
+    );
+  if (report.timeBackwards.count > report.timeBackwards.first.length)
+    lines.push(
+      `… and ${report.timeBackwards.count - report.timeBackwards.first.length} more entries whose time runs backwards`,
+    );
+  if (
+    report.firstProblem === null &&
+    report.signaturesChecked &&
+    report.unsignedTail === null &&
+    report.timeBackwards.count === 0
+  )
     lines.push("verified: every entry intact and signed");
   return lines;
 }

@@ -137,6 +137,25 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
               type: ["object", "null"],
               properties: { seq: { type: "integer" }, problem: { type: "string" } },
             },
+            time_backwards: {
+              type: "object",
+              description:
+                "entries dated before the entry they follow (intact, but written by a clock that ran backwards): how many, and the first ten",
+              properties: {
+                count: { type: "integer" },
+                first: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      seq: { type: "integer" },
+                      time: { type: "string" },
+                      previous_time: { type: "string" },
+                    },
+                  },
+                },
+              },
+            },
           }),
         },
       },
@@ -150,6 +169,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
           signed_through: report.lastCheckpoint?.signedSeq ?? null,
           unsigned_tail: report.unsignedTail,
           problem: report.firstProblem,
+          time_backwards: report.timeBackwards,
         },
       };
     },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import { reasonOf } from "../request-context.js";
-import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+import { dataEnvelope, errorSchema, keyNameParams, withWarnings } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, codes: totp/code/:name. A code leaves only after its audit entry is committed. */
@@ -36,7 +36,7 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
           },
         },
         response: {
-          200: dataEnvelope({
+          200: withWarnings({
             code: { type: "string" },
             period: { type: "integer" },
             digits: { type: "integer" },
@@ -70,7 +70,10 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
         request.ctx,
       );
       const now = Date.now(); // the code was computed just now: after its audit entry was committed
+      void services.clock.check(); // at most once a second, not awaited: this answer says the last finding
+      const clockWarning = services.clock.warning();
       return {
+        ...(clockWarning ? { warnings: [clockWarning] } : {}),
         data: {
           code: released.code,
           period: released.period,

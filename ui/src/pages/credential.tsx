@@ -26,6 +26,8 @@ interface ShownCode {
   expiresAt: number;
   /** Server clock minus local clock, measured on the fetch that brought this code. */
   offsetMs: number;
+  /** What the server says with the code (Vault's `warnings`): its clock is wrong, say. */
+  warnings: string[];
 }
 
 /** What the reader asked for, repeated at each step boundary. */
@@ -121,7 +123,7 @@ function CredentialPage({ name }: { name: string }) {
     if (request.approvalId) query.set("approval", request.approvalId);
     const started = Date.now();
     try {
-      const answer = await call<{ data: CodeAnswer }>(
+      const answer = await call<{ data: CodeAnswer; warnings?: string[] }>(
         "GET",
         `/v1/totp/code/${encodeURIComponent(name)}?${query}`,
       );
@@ -129,6 +131,7 @@ function CredentialPage({ name }: { name: string }) {
       if (!alive.current) return;
       const got = answer.body.data;
       setShown({
+        warnings: answer.body.warnings ?? [],
         code: got.code,
         nextCode: got.next_code ?? null,
         period: got.period,
@@ -401,6 +404,11 @@ function CredentialPage({ name }: { name: string }) {
             <p class="muted">Fetching the next code…</p>
           ) : null}
           {clockNote ? <p class="hint">{clockNote}</p> : null}
+          {shown.warnings.map((warning) => (
+            <p class="notice notice-warning" role="alert" key={warning}>
+              The server warns: {warning}
+            </p>
+          ))}
         </section>
       ) : null}
       {stopped ? <p class="notice">{stopped}</p> : null}

@@ -42,8 +42,11 @@ export async function openPostgresDatabase(url: string, poolSize = 10): Promise<
     max: poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
-  // An idle connection dropped by the server (restart, failover) must not crash the process.
-  pool.on("error", () => {});
+  // A connection the server drops (terminated backend, restart, failover) emits 'error' on its
+  // client, whether idle or checked out for a query or a transaction; unheard, that would end the
+  // process. The query in flight fails by itself (a 503) and the pool discards the client.
+  pool.on("connect", (client) => client.on("error", () => {}));
+  pool.on("error", () => {}); // an idle client's error, passed on by the pool
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await pool.query("select 1"); // a clear "cannot connect" before any migration

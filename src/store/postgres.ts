@@ -4,7 +4,7 @@ import { TransactionalAuditAppender } from "./audit-appenders.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
-import type { Store } from "./store.js";
+import type { Store, StoreEvents } from "./store.js";
 import { reportingUnavailableStorage } from "./unavailable.js";
 
 /** The key of the advisory lock every node takes before appending to the one audit chain. */
@@ -17,10 +17,7 @@ const CONNECT_TIMEOUT_MS = 3000;
  * the head it reads is the true head on every node. Connection failures surface as
  * STORE_UNAVAILABLE (503, unavailable.ts), and the pool reconnects by itself when the database is back.
  */
-export async function openPostgresStore(
-  url: string,
-  onAuditTransaction: (entries: number) => void = () => {},
-): Promise<Store> {
+export async function openPostgresStore(url: string, events: StoreEvents = {}): Promise<Store> {
   const db = await openPostgresDatabase(url);
   const lockAuditChain = async (trx: Transaction<Database>) => {
     await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(trx);
@@ -28,11 +25,11 @@ export async function openPostgresStore(
   const store = new KyselyStore(db, {
     engine: "postgres",
     location: urlWithoutPassword(url),
-    auditAppender: new TransactionalAuditAppender(db, lockAuditChain, onAuditTransaction),
+    auditAppender: new TransactionalAuditAppender(db, lockAuditChain, events.auditTransaction),
     lockAuditChain,
     close: async () => {},
   });
-  return reportingUnavailableStorage(store);
+  return reportingUnavailableStorage(store, events);
 }
 
 /** A Kysely handle on PostgreSQL, connected and migrated. A failure to connect keeps its code (ECONNREFUSED, 3D000…). */

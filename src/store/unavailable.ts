@@ -1,15 +1,20 @@
 import { BreakglassError } from "../core/errors.js";
-import type { Store } from "./store.js";
+import type { Store, StoreEvents } from "./store.js";
 
 /**
  * A busy or unreachable database is a fault of the moment, not a bug: every store call that fails
- * for that reason reads as STORE_UNAVAILABLE (503), on both engines. The store's methods, and
- * those of its nested stores, are wrapped once here when it is opened; a call costs one function
- * call and a `catch` on its promise.
+ * for that reason reads as STORE_UNAVAILABLE (503), on both engines, and its cause goes to
+ * `events.unavailable`. The store's methods, and those of its nested stores, are wrapped once here
+ * when it is opened; a call costs one function call and a `catch` on its promise.
  */
-export function reportingUnavailableStorage(store: Store): Store {
-  wrapMethods(store);
-  for (const name of Object.keys(NESTED_STORES) as NestedStoreName[]) wrapMethods(store[name]);
+export function reportingUnavailableStorage(store: Store, events: StoreEvents = {}): Store {
+  const translate = (error: unknown): never => {
+    if (!isStorageUnavailable(error)) throw error;
+    events.unavailable?.(error);
+    throw storageUnavailable();
+  };
+  wrapMethods(store, translate);
+  for (const name of Object.keys(NESTED_STORES) as NestedStoreName[]) wrapMethods(store[name], translate);
   return store;
 }
 
@@ -34,7 +39,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
 };
 
 /** Replaces each method of `target` (its class's, up the prototype chain) by an own property that translates failures. */
-function wrapMethods(target: object): void {
+function wrapMethods(target: object, translate: (error: unknown) => never): void {
   const methods = target as Record<string, (...args: unknown[]) => unknown>;
   for (const name of methodNames(target)) {
     const method = methods[name] as (...args: unknown[]) => unknown;
@@ -59,10 +64,6 @@ function methodNames(target: object): Set<string> {
     proto = Object.getPrototypeOf(proto);
   }
   return names;
-}
-
-function translate(error: unknown): never {
-  throw isStorageUnavailable(error) ? storageUnavailable() : error;
 }
 
 /** Node's words for a network that does not reach the database server. */

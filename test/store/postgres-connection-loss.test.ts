@@ -1,7 +1,8 @@
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgresDatabase } from "../../src/store/postgres.js";
+import { BreakglassError } from "../../src/core/errors.js";
+import { openPostgresDatabase, openPostgresStore } from "../../src/store/postgres.js";
 import type { Database } from "../../src/store/schema.js";
 import { isStorageUnavailable } from "../../src/store/unavailable.js";
 import { freePort } from "../e2e/cli-harness.js";
@@ -131,5 +132,21 @@ describe.skipIf(!onPostgres)("a PostgreSQL connection lost or refused, as pg rep
     const error = await failureOf(openPostgresDatabase(nowhere.toString(), 1));
     expect(error.code).toBe("ECONNREFUSED");
     expect(isStorageUnavailable(error)).toBe(true);
+  });
+
+  it("the store answers STORE_UNAVAILABLE while connections are refused, and tells its owner the cause", async () => {
+    const causes: unknown[] = [];
+    const store = await openPostgresStore(url, { unavailable: (cause) => causes.push(cause) });
+    try {
+      await allowConnections(storage, false);
+      const error = await failureOf(store.readSealConfig());
+      expect(error).toBeInstanceOf(BreakglassError);
+      expect((error as BreakglassError).code).toBe("STORE_UNAVAILABLE");
+      expect(causes).toEqual([expect.objectContaining({ code: "55000" })]);
+    } finally {
+      await allowConnections(storage, true);
+    }
+    await store.readSealConfig();
+    await store.close();
   });
 });

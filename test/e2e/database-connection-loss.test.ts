@@ -23,6 +23,7 @@ const onPostgres = !skipOutsidePostgresPass("database connection loss tests");
 const TERMINATE_ROUNDS = 5;
 const REFUSAL_ROUNDS = 2;
 const REFUSAL_MS = 3000;
+const STORAGE_UNAVAILABLE_LINE = '"msg":"storage unavailable: answering 503';
 
 describe.skipIf(!onPostgres)("two loaded nodes whose PostgreSQL connections are cut", () => {
   let storage: TestStorage;
@@ -60,7 +61,7 @@ describe.skipIf(!onPostgres)("two loaded nodes whose PostgreSQL connections are 
     console.log(
       `connection loss under load: ${load.count(200)} codes (200), ${load.count(503)} refused (503), ` +
         `${load.answers.length} answers in all; back to 200 on both nodes after ${recoveries.join(", ")}; ` +
-        `"storage unavailable" log lines per node: ${two.nodes.map((node) => node.log().split("storage unavailable").length - 1).join(", ")}`,
+        `"storage unavailable" log lines per node: ${two.nodes.map((node) => node.log().split(STORAGE_UNAVAILABLE_LINE).length - 1).join(", ")}`,
     );
     await expectEveryCodeAuditedOnOneChain(two, load);
   }, 180_000);

@@ -1,15 +1,18 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
+import { BreakglassError } from "../core/errors.js";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../http/rate-limit-policy.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit-checkpoints.js";
 import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
+import { describeError } from "../services/audit-sinks/sink-queue.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
 import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
+import type { StoreEvents } from "../store/store.js";
 import { ServerConfigError } from "./config-error.js";
 import { logOptions } from "./log-options.js";
 import { type TlsMinVersion, tlsServerOptions } from "./tls.js";
@@ -62,6 +65,8 @@ export interface RunningServer {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+/** An outage under load fails hundreds of store calls a second, all for one cause: it is logged once this often. */
+const STORE_UNAVAILABLE_LOG_MS = 10_000;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const tls = Boolean(options.tlsCert || options.tlsKey);
@@ -87,26 +92,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     () => services?.clock ?? null,
   );
   const rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
-  const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
+  const storeEvents: StoreEvents = {
+    auditTransaction: (entries) => metrics.auditTransactionCommitted(entries),
+    unavailable: onceEvery(STORE_UNAVAILABLE_LOG_MS, (cause, failures) =>
+      logger.warn(
+        { problem: describeError(cause), failures },
+        "storage unavailable: answering 503 until the database is back",
+      ),
+    ),
+  };
   const store = options.databaseUrl
-    ? await openPostgresStore(options.databaseUrl, onAuditTransaction)
-    : await openSqliteStore(options.dev ? null : options.dataDir, onAuditTransaction, (tightened) =>
-        logger.warn(
-          {
-            dir: options.dataDir,
-            changed: tightened.map(({ path, oldMode, mode }) => ({ path, old_mode: oldMode, mode })),
-          },
-          "data directory permissions tightened",
-        ),
-      );
+    ? await openPostgresStore(options.databaseUrl, storeEvents)
+    : await openSqliteStore(options.dev ? null : options.dataDir, {
+        ...storeEvents,
+        modesTightened: (tightened) =>
+          logger.warn(
+            {
+              dir: options.dataDir,
+              changed: tightened.map(({ path, oldMode, mode }) => ({ path, old_mode: oldMode, mode })),
+            },
+            "data directory permissions tightened",
+          ),
+      });
   services = createServices(store, {
     auditObserver: {
       batchCommitted: (seconds) => metrics.batchCommitted(seconds),
       commitFailed: (error) => {
-        logger.error(
-          { err: { message: error instanceof Error ? error.message : String(error) } },
-          "audit commit failed: requests refused",
-        );
+        // An unreachable database is logged once an interval by storeEvents, not once a batch.
+        if (!(error instanceof BreakglassError && error.code === "STORE_UNAVAILABLE"))
+          logger.error(
+            { err: { message: error instanceof Error ? error.message : String(error) } },
+            "audit commit failed: requests refused",
+          );
         metrics.commitFailed();
       },
       deliveryFailed: (error) => {
@@ -202,4 +219,17 @@ async function initialiseForDevelopment(services: Services, announce: (text: str
       "",
     ].join("\n"),
   );
+}
+
+/** `report` at most once every `ms`: the cause at hand, and how many failures there were since the last report (this one included). */
+function onceEvery(ms: number, report: (cause: unknown, failures: number) => void): (cause: unknown) => void {
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  let failures = 0;
+  return (cause) => {
+    failures += 1;
+    if (Date.now() - reportedAt < ms) return;
+    reportedAt = Date.now();
+    report(cause, failures);
+    failures = 0;
+  };
 }

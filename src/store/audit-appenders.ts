@@ -31,7 +31,7 @@ export class TransactionalAuditAppender implements AuditAppender {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly lockAuditHead: (trx: Transaction<Database>) => Promise<void>,
-    private readonly onTransaction: (entries: number) => void,
+    private readonly onTransaction: (entries: number) => void = () => {},
   ) {}
 
   forgetHead(): void {} // the head is read under the lock at every append

@@ -4,7 +4,7 @@ import { TransactionalAuditAppender } from "./audit-appenders.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
-import type { Store } from "./store.js";
+import type { Store, StoreEvents } from "./store.js";
 import { reportingUnavailableStorage } from "./unavailable.js";
 
 /** The key of the advisory lock every node takes before appending to the one audit chain. */
@@ -17,10 +17,7 @@ const CONNECT_TIMEOUT_MS = 3000;
  * the head it reads is the true head on every node. Connection failures surface as
  * STORE_UNAVAILABLE (503, unavailable.ts), and the pool reconnects by itself when the database is back.
  */
-export async function openPostgresStore(
-  url: string,
-  onAuditTransaction: (entries: number) => void = () => {},
-): Promise<Store> {
+export async function openPostgresStore(url: string, events: StoreEvents = {}): Promise<Store> {
   const db = await openPostgresDatabase(url);
   const lockAuditChain = async (trx: Transaction<Database>) => {
     await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(trx);
@@ -28,11 +25,11 @@ export async function openPostgresStore(
   const store = new KyselyStore(db, {
     engine: "postgres",
     location: urlWithoutPassword(url),
-    auditAppender: new TransactionalAuditAppender(db, lockAuditChain, onAuditTransaction),
+    auditAppender: new TransactionalAuditAppender(db, lockAuditChain, events.auditTransaction),
     lockAuditChain,
     close: async () => {},
   });
-  return reportingUnavailableStorage(store);
+  return reportingUnavailableStorage(store, events);
 }
 
 /** A Kysely handle on PostgreSQL, connected and migrated. A failure to connect keeps its code (ECONNREFUSED, 3D000…). */
@@ -42,8 +39,11 @@ export async function openPostgresDatabase(url: string, poolSize = 10): Promise<
     max: poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
-  // An idle connection dropped by the server (restart, failover) must not crash the process.
-  pool.on("error", () => {});
+  // A connection the server drops (terminated backend, restart, failover) emits 'error' on its
+  // client, whether idle or checked out for a query or a transaction; unheard, that would end the
+  // process. The query in flight fails by itself (a 503) and the pool discards the client.
+  pool.on("connect", (client) => client.on("error", () => {}));
+  pool.on("error", () => {}); // an idle client's error, passed on by the pool
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await pool.query("select 1"); // a clear "cannot connect" before any migration

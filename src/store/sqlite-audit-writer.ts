@@ -22,7 +22,7 @@ export class SqliteAuditWriter {
 
   constructor(
     file: string,
-    private readonly onTransaction: (entries: number) => void,
+    private readonly onTransaction: (entries: number) => void = () => {},
   ) {
     const driverPath = createRequire(import.meta.url).resolve("better-sqlite3");
     this.worker = new Worker(new URL("./sqlite-audit-writer.cjs", import.meta.url), {

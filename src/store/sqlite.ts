@@ -7,7 +7,7 @@ import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
-import type { Store } from "./store.js";
+import type { Store, StoreEvents } from "./store.js";
 import { reportingUnavailableStorage } from "./unavailable.js";
 
 export const SQLITE_FILE_NAME = "breakglass.sqlite";
@@ -26,18 +26,17 @@ const FILE_MODE = 0o600;
 /**
  * The embedded default. WAL with synchronous=FULL: a commit returns only after the WAL is fsynced,
  * which is what "durable before released" rests on. `dataDir` null means in memory (--dev).
- * `onModesTightened` hears of the modes of the data directory that had to be made private.
+ * `events.modesTightened` hears of the modes of the data directory that had to be made private.
  */
 export async function openSqliteStore(
   dataDir: string | null,
-  onAuditTransaction: (entries: number) => void = () => {},
-  onModesTightened: (tightened: ModeTightened[]) => void = () => {},
+  events: StoreEvents & { modesTightened?(tightened: ModeTightened[]): void } = {},
 ): Promise<Store> {
   let path = ":memory:";
   if (dataDir !== null) {
     path = join(resolve(dataDir), SQLITE_FILE_NAME);
     const tightened = keepDataPrivate(resolve(dataDir), path);
-    if (tightened.length > 0) onModesTightened(tightened);
+    if (tightened.length > 0) events.modesTightened?.(tightened);
   }
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
@@ -48,18 +47,18 @@ export async function openSqliteStore(
   await migrateToLatest(db as Kysely<unknown>);
   // On a file, a writer thread makes audit entries durable without blocking the event loop. In
   // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
-  const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, onAuditTransaction);
+  const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, events.auditTransaction);
   const store = new KyselyStore(db, {
     engine: "sqlite",
     location: path,
     auditAppender: auditWriter
       ? new PipelinedAuditAppender(db, (entries, head) => auditWriter.write(entries, head))
-      : new TransactionalAuditAppender(db, async () => {}, onAuditTransaction),
+      : new TransactionalAuditAppender(db, async () => {}, events.auditTransaction),
     close: async () => {
       await auditWriter?.close();
     },
   });
-  return reportingUnavailableStorage(store);
+  return reportingUnavailableStorage(store, events);
 }
 
 /**

@@ -2,6 +2,14 @@ import type { AuditEntry, AuditFields } from "../core/audit-chain.js";
 import type { BackupRecord, BackupRow } from "../core/backup-file.js";
 import type { DeviceRecord } from "../core/devices.js";
 
+/** What a store tells the server about itself, for its metrics and log. */
+export interface StoreEvents {
+  /** An audit transaction committed this many entries. */
+  auditTransaction?(entries: number): void;
+  /** A call failed because the database is busy or cannot be reached (unavailable.ts); the cause as the driver gave it. */
+  unavailable?(cause: unknown): void;
+}
+
 /**
  * What the services need from storage, and nothing else. Each engine (SQLite now, PostgreSQL
  * next) implements it; services never see SQL or the engine.

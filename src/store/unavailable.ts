@@ -1,15 +1,20 @@
 import { BreakglassError } from "../core/errors.js";
-import type { Store } from "./store.js";
+import type { Store, StoreEvents } from "./store.js";
 
 /**
  * A busy or unreachable database is a fault of the moment, not a bug: every store call that fails
- * for that reason reads as STORE_UNAVAILABLE (503), on both engines. The store's methods, and
- * those of its nested stores, are wrapped once here when it is opened; a call costs one function
- * call and a `catch` on its promise.
+ * for that reason reads as STORE_UNAVAILABLE (503), on both engines, and its cause goes to
+ * `events.unavailable`. The store's methods, and those of its nested stores, are wrapped once here
+ * when it is opened; a call costs one function call and a `catch` on its promise.
  */
-export function reportingUnavailableStorage(store: Store): Store {
-  wrapMethods(store);
-  for (const name of Object.keys(NESTED_STORES) as NestedStoreName[]) wrapMethods(store[name]);
+export function reportingUnavailableStorage(store: Store, events: StoreEvents = {}): Store {
+  const translate = (error: unknown): never => {
+    if (!isStorageUnavailable(error)) throw error;
+    events.unavailable?.(error);
+    throw storageUnavailable();
+  };
+  wrapMethods(store, translate);
+  for (const name of Object.keys(NESTED_STORES) as NestedStoreName[]) wrapMethods(store[name], translate);
   return store;
 }
 
@@ -34,7 +39,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
 };
 
 /** Replaces each method of `target` (its class's, up the prototype chain) by an own property that translates failures. */
-function wrapMethods(target: object): void {
+function wrapMethods(target: object, translate: (error: unknown) => never): void {
   const methods = target as Record<string, (...args: unknown[]) => unknown>;
   for (const name of methodNames(target)) {
     const method = methods[name] as (...args: unknown[]) => unknown;
@@ -61,10 +66,6 @@ function methodNames(target: object): Set<string> {
   return names;
 }
 
-function translate(error: unknown): never {
-  throw isStorageUnavailable(error) ? storageUnavailable() : error;
-}
-
 /** Node's words for a network that does not reach the database server. */
 const NETWORK_ERROR_CODES = new Set([
   "ECONNREFUSED",
@@ -78,15 +79,22 @@ const NETWORK_ERROR_CODES = new Set([
 /**
  * PostgreSQL SQLSTATEs that mean "not now" rather than "wrong": 53300 too many connections, 55000
  * (as when the database is not accepting connections: ALTER DATABASE … ALLOW_CONNECTIONS false),
- * 57P01-57P04 (shutting down, crashed, cannot connect now, database dropped). Class 08 is every
+ * 57P01-57P05 (terminated by an administrator or a shutdown, crashed, cannot connect now —
+ * starting up or shutting down —, database dropped, idle session ended). Class 08 is every
  * connection exception.
  */
-const POSTGRES_UNAVAILABLE = /^(08...|53300|55000|57P0[1-4])$/;
+const POSTGRES_UNAVAILABLE = /^(08...|53300|55000|57P0[1-5])$/;
 /** SQLite's busy and locked results with their extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE…), as better-sqlite3 names them. */
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED)(_[A-Z]+)?$/;
-/** What pg says when a connection drops or cannot be made in time. */
-const POSTGRES_CONNECTION_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect/i;
+/**
+ * What pg and pg-pool say, without a code, when a connection drops ("Connection terminated
+ * unexpectedly"), cannot be had in time (every connection in use: "timeout exceeded when trying
+ * to connect"), is used again after it dropped ("Client has encountered a connection error and is
+ * not queryable", as a transaction's rollback after its connection died); and what pg-pool and
+ * Kysely say once the pool is closed (a call still running during shutdown).
+ */
+const CONNECTION_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end on the pool|driver has already been destroyed)/;
 
 export function isStorageUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -96,7 +104,7 @@ export function isStorageUnavailable(error: unknown): boolean {
     (NETWORK_ERROR_CODES.has(code) || POSTGRES_UNAVAILABLE.test(code) || SQLITE_UNAVAILABLE.test(code))
   )
     return true;
-  return POSTGRES_CONNECTION_MESSAGES.test(error.message);
+  return CONNECTION_MESSAGES.test(error.message);
 }
 
 function storageUnavailable(): BreakglassError {

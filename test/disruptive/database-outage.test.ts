@@ -1,49 +1,59 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/core/audit-chain.js";
 import { type ServerProcess, startServerProcess } from "../e2e/cli-harness.js";
+import {
+  CodeReadLoad,
+  expectEveryCodeAuditedOnOneChain,
+  startTwoUnsealedNodes,
+  type TwoNodes,
+} from "../e2e/nodes-under-load.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { callApi } from "../support/server.js";
 import { newTestStorage, POSTGRES_ADMIN_URL, TEST_ENGINE } from "../support/storage.js";
 
 /**
- * Stops the real PostgreSQL server under a running node and starts it again. Disruptive to
- * anything else using that server, so it runs in a pass of its own (npm test does that when
- * BREAKGLASS_TEST_DATABASE_URL points at this machine and the tests run as root).
+ * Stops or restarts the real PostgreSQL server (the local cluster on the test URL's port) under
+ * running nodes. Disruptive to anything else using that server, so it runs in a pass of its own
+ * (npm test does that when BREAKGLASS_TEST_DATABASE_URL points at this machine and the tests run
+ * as root). Whatever happens, PostgreSQL is left running.
  */
+const local =
+  POSTGRES_ADMIN_URL !== undefined &&
+  ["127.0.0.1", "localhost"].includes(new URL(POSTGRES_ADMIN_URL).hostname);
+/** The local cluster serving the test URL's port, as pg_lsclusters lists it (version and name). */
 const cluster = (() => {
+  if (!local) return undefined;
+  const port = new URL(POSTGRES_ADMIN_URL as string).port || "5432";
   try {
-    return readdirSync("/etc/postgresql")[0];
+    const clusters = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/));
+    const [version, name] = clusters.find((columns) => columns[2] === port) ?? [];
+    return version && name ? { version, name } : undefined;
   } catch {
     return undefined;
   }
 })();
-const local =
-  POSTGRES_ADMIN_URL !== undefined &&
-  ["127.0.0.1", "localhost"].includes(new URL(POSTGRES_ADMIN_URL).hostname);
-const canStopPostgres =
-  TEST_ENGINE === "postgres" && local && cluster !== undefined && process.getuid?.() === 0;
+const canStopPostgres = TEST_ENGINE === "postgres" && cluster !== undefined && process.getuid?.() === 0;
 if (!canStopPostgres)
   console.warn(
     "database outage test skipped: needs BREAKGLASS_TEST_ENGINE=postgres, a local cluster and root",
   );
 
-const pgctl = (action: "stop" | "start") =>
-  execFileSync(
-    "pg_ctlcluster",
-    [
-      "--skip-systemctl-redirect",
-      cluster as string,
-      "main",
-      action,
-      ...(action === "stop" ? ["-m", "fast"] : []),
-    ],
-    {
-      stdio: "pipe",
-    },
-  );
+/** Asynchronous, so that the readers of the load keep asking while PostgreSQL goes down and up. */
+const pgctl = async (action: "stop" | "start" | "restart") => {
+  await promisify(execFile)("pg_ctlcluster", [
+    "--skip-systemctl-redirect",
+    cluster?.version as string,
+    cluster?.name as string,
+    action,
+    ...(action === "start" ? [] : ["-m", "fast"]),
+  ]);
+};
 
 function postgresIsUp(): boolean {
   try {
@@ -73,12 +83,12 @@ describe.skipIf(!canStopPostgres)("when PostgreSQL stops under a running node", 
   });
   afterAll(async () => {
     // Whatever happened, leave the machine's PostgreSQL running.
-    if (canStopPostgres && !postgresIsUp()) pgctl("start");
+    if (canStopPostgres && !postgresIsUp()) await pgctl("start");
     await node?.stop();
   });
 
   it("code reads fail with 503 and release nothing, health says 503, and both recover by themselves when it is back", async () => {
-    pgctl("stop");
+    await pgctl("stop");
     const refused = await callApi(node.url, "GET", "/v1/totp/code/aws-prod-root", { token: root });
     expect(refused.status).toBe(503);
     expect(refused.json.errors).toHaveLength(1);
@@ -87,7 +97,7 @@ describe.skipIf(!canStopPostgres)("when PostgreSQL stops under a running node", 
     expect(health.status).toBe(503);
     expect(health.json).toMatchObject({ sealed: false, storage_reachable: false });
 
-    pgctl("start");
+    await pgctl("start");
     let status = 0;
     for (let attempt = 0; attempt < 100 && status !== 200; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -105,4 +115,44 @@ describe.skipIf(!canStopPostgres)("when PostgreSQL stops under a running node", 
       ).firstProblem,
     ).toBeNull();
   });
+});
+
+describe.skipIf(!canStopPostgres)("when PostgreSQL restarts under two loaded nodes", () => {
+  let two: TwoNodes;
+
+  beforeAll(async () => {
+    two = await startTwoUnsealedNodes(await newTestStorage("postgres"));
+  });
+  afterAll(async () => {
+    if (canStopPostgres && !postgresIsUp()) await pgctl("start");
+    await two?.stop();
+  });
+
+  it("both stay up and unsealed, answer only 200 or 503, serve again by themselves, and every code released is audited once on one chain", async () => {
+    const load = new CodeReadLoad(two, 8);
+    const recoveries: string[] = [];
+    try {
+      await load.recoveredAfter(Date.now());
+      for (let round = 0; round < 2; round++) {
+        const started = Date.now();
+        await pgctl("restart");
+        const restarted = Date.now();
+        const fromStart = await load.recoveredAfter(started);
+        recoveries.push(`restart: ${fromStart} ms from its start, ${Date.now() - restarted} ms once up`);
+      }
+      await pgctl("stop");
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await pgctl("start");
+      const since = Date.now();
+      recoveries.push(`stopped 3 s: ${await load.recoveredAfter(since)} ms after the start`);
+    } finally {
+      if (!postgresIsUp()) await pgctl("start");
+      await load.stop();
+    }
+    console.log(
+      `PostgreSQL restarts under load: ${load.count(200)} codes (200), ${load.count(503)} refused (503), ` +
+        `${load.answers.length} answers in all; back to 200 on both nodes: ${recoveries.join(", ")}`,
+    );
+    await expectEveryCodeAuditedOnOneChain(two, load);
+  }, 180_000);
 });

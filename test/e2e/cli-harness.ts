@@ -35,6 +35,8 @@ export interface SpawnedServer {
   url: string;
   /** Everything the server wrote on stdout and stderr so far. */
   log(): string;
+  /** False once the process has exited, whether by itself or by a signal. */
+  running(): boolean;
   /** SIGTERM, then the exit code once it has exited. */
   stop(): Promise<number | null>;
   /** SIGKILL: the process dies at once, as in a crash. */
@@ -75,6 +77,7 @@ export async function spawnServer(
   return {
     url: where.url,
     log: () => log,
+    running: () => child.exitCode === null && child.signalCode === null,
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
       return exited;

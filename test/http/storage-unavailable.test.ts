@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SQLITE_FILE_NAME } from "../../src/store/sqlite.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
-import { newTestStorage, TEST_ENGINE, withAdminClient } from "../support/storage.js";
+import { allowConnections, newTestStorage, TEST_ENGINE } from "../support/storage.js";
 
 /**
  * A database that is busy or refuses connections is a fault of the moment: requests answer 503
@@ -84,21 +84,11 @@ describe.skipIf(TEST_ENGINE !== "postgres")("a PostgreSQL database that refuses 
   it("with ALLOW_CONNECTIONS false and its connections ended, requests answer 503 not 500; once it allows them again, the server works again", async () => {
     const storage = await newTestStorage("postgres");
     if (storage.engine !== "postgres") throw new Error("unexpected storage");
-    const database = new URL(storage.databaseUrl).pathname.slice(1);
     t = await startTestServer({ storage, captureLog: "info" });
     const root = await startWithAliceAndAKey(t);
     const server = t;
 
-    const allowConnections = (allow: boolean) =>
-      withAdminClient(async (admin) => {
-        await admin.query(`alter database ${database} allow_connections ${allow}`);
-        if (!allow)
-          await admin.query(
-            "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
-            [database],
-          );
-      });
-    await allowConnections(false);
+    await allowConnections(storage, false);
     try {
       // Any connection the pool still held was ended with the rest: let it notice.
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -106,7 +96,7 @@ describe.skipIf(TEST_ENGINE !== "postgres")("a PostgreSQL database that refuses 
       expectStorageUnavailable(await server.call("GET", "/v1/totp/code/aws-prod-root", { token: root }));
       expectStorageUnavailable(await server.call("GET", "/v1/auth/userpass/users/alice", { token: root }));
     } finally {
-      await allowConnections(true);
+      await allowConnections(storage, true);
     }
 
     expect((await once200(() => aliceLogsIn(server))).status).toBe(200);

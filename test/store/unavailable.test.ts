@@ -24,11 +24,23 @@ describe("what reads as storage unavailable (503)", () => {
       "55000", // database not accepting connections
       "57P01", // admin shutdown
       "57P03", // cannot connect now
+      "57P05", // idle session ended
     ];
     const bugs = ["SQLITE_CONSTRAINT_UNIQUE", "SQLITE_ERROR", "SQLITE_BUSYNESS", "23505", "42P01", "080"];
     expect(unavailable.filter((code) => !isStorageUnavailable(failure(code)))).toEqual([]);
     expect(bugs.filter((code) => isStorageUnavailable(failure(code)))).toEqual([]);
-    expect(isStorageUnavailable(new Error("Connection terminated unexpectedly"))).toBe(true);
+    const connectionLost = [
+      "Connection terminated unexpectedly",
+      "Connection terminated due to connection timeout",
+      "timeout exceeded when trying to connect",
+      "Client has encountered a connection error and is not queryable",
+      "Client was closed and is not queryable",
+      "Cannot use a pool after calling end on the pool",
+      "driver has already been destroyed",
+    ];
+    expect(connectionLost.filter((message) => !isStorageUnavailable(new Error(message)))).toEqual([]);
+    // Only pg's own words, at the start: a message that quotes them is not a lost connection.
+    expect(isStorageUnavailable(new Error('no such key: "Connection terminated unexpectedly"'))).toBe(false);
     expect(isStorageUnavailable("SQLITE_BUSY")).toBe(false);
   });
 });

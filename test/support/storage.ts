@@ -174,6 +174,30 @@ export async function withAdminClient<T>(use: (client: pg.Client) => Promise<T>)
   }
 }
 
+/** The name of a test database, from its URL. */
+function databaseName(storage: TestStorage): string {
+  if (storage.engine !== "postgres") throw new Error("a PostgreSQL test database is needed");
+  return new URL(storage.databaseUrl).pathname.slice(1);
+}
+
+/** Ends every connection to this test's database (and to no other), as `pg_terminate_backend` does in an incident. */
+export async function terminateConnections(storage: TestStorage): Promise<void> {
+  await withAdminClient((admin) =>
+    admin.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+      [databaseName(storage)],
+    ),
+  );
+}
+
+/** ALTER DATABASE … ALLOW_CONNECTIONS; refusing also ends the connections already open. */
+export async function allowConnections(storage: TestStorage, allow: boolean): Promise<void> {
+  await withAdminClient((admin) =>
+    admin.query(`alter database ${databaseName(storage)} allow_connections ${allow}`),
+  );
+  if (!allow) await terminateConnections(storage);
+}
+
 /** A run's mark: seconds since the epoch when it started, then random hex. */
 export function newTestRunMark(): string {
   return `${Math.floor(Date.now() / 1000)}x${randomBytes(3).toString("hex")}`;

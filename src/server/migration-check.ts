@@ -197,7 +197,11 @@ export function describeDifferences(checks: TableCheck[]): string | null {
     .map((check) =>
       check.source_rows === check.target_rows
         ? `${check.table} (content)`
-        : `${check.table} (${check.source_rows} rows, the target ${check.target_rows})`,
+        : `${check.table} (${rowCount(check.source_rows)}, the target ${check.target_rows})`,
     )
     .join(", ");
+}
+
+export function rowCount(rows: number): string {
+  return `${rows} ${rows === 1 ? "row" : "rows"}`;
 }

@@ -76,8 +76,8 @@ function describeReport(report: MigrationReport & { next_step: string | null }):
       report.tables.map((check) => [
         `  ${check.table}`,
         check.match
-          ? `${check.source_rows} rows  sha256 ${check.source_sha256.slice(0, 16)}  match`
-          : `${check.source_rows} rows, target ${check.target_rows}  sha256 ${check.source_sha256.slice(0, 16)}, target ${check.target_sha256.slice(0, 16)}  DIFFERS`,
+          ? `${rowCount(check.source_rows)}  sha256 ${check.source_sha256.slice(0, 16)}  match`
+          : `${rowCount(check.source_rows)}, target ${check.target_rows}  sha256 ${check.source_sha256.slice(0, 16)}, target ${check.target_sha256.slice(0, 16)}  DIFFERS`,
       ]),
     ),
   ];
@@ -89,6 +89,8 @@ function describeReport(report: MigrationReport & { next_step: string | null }):
     `Next: ${report.next_step}.`,
   ];
 }
+
+const rowCount = (rows: number) => `${rows} ${rows === 1 ? "row" : "rows"}`;
 
 /** A bar on a terminal, a line per table otherwise. */
 async function copyProgress(): Promise<CopyProgress & { stop(): void }> {
@@ -116,8 +118,7 @@ function progressLines(): CopyProgress & { stop(): void } {
   return {
     counted: () => {},
     copied: () => {},
-    tableCopied: (name, rows) =>
-      process.stderr.write(`copy ${name}: ${rows} ${rows === 1 ? "row" : "rows"}\n`),
+    tableCopied: (name, rows) => process.stderr.write(`copy ${name}: ${rowCount(rows)}\n`),
     stop: () => {},
   };
 }

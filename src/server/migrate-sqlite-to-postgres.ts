@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+import { Kysely, SqliteDialect, sql } from "kysely";
 import { BACKUP_TABLES } from "../store/kysely-backup.js";
 import { migrateToLatest } from "../store/migrations.js";
 import { openPostgresDatabase, urlWithoutPassword } from "../store/postgres.js";
@@ -11,6 +10,7 @@ import { SQLITE_FILE_NAME } from "../store/sqlite.js";
 import {
   compareDigests,
   describeDifferences,
+  readPostgresSnapshot,
   readVaultState,
   storedTables,
   type TableCheck,
@@ -71,12 +71,9 @@ export interface MigrationReport {
 }
 
 const CHUNK_ROWS = 500;
-const CONNECT_TIMEOUT_MS = 3000;
 /** How long to wait for a running server's write before saying the file is in use. */
 const SOURCE_BUSY_TIMEOUT_MS = 2000;
 const DROP_THE_TARGET = "drop the target database before trying again";
-/** PostgreSQL's int8: read as a bigint, so every integer is exact on both sides of a comparison. */
-const INT8_OID = 20;
 
 const NO_PROGRESS: CopyProgress = { counted() {}, copied() {}, tableCopied() {} };
 
@@ -305,7 +302,7 @@ async function checkTarget(
 ): Promise<MigrationReport> {
   let state: VaultState;
   try {
-    state = await readTarget(url, async (db) => {
+    state = await readPostgresSnapshot(url, async (db) => {
       const catalogue = await storedTables(db, "postgres");
       if (!catalogue.has("kysely_migration"))
         throw new MigrationError(
@@ -368,32 +365,6 @@ function problemWith(
   if (broken)
     return `the audit chain ${justCopied ? "copied into" : "in"} ${target} is broken at entry ${broken.seq}: ${broken.problem}; ${remedy}`;
   return null;
-}
-
-/** A read-only, repeatable-read transaction on the target: verifying writes nothing, not even a migration. */
-async function readTarget<T>(url: string, read: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 1,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    types: {
-      getTypeParser: (oid: number, format?: "text" | "binary") =>
-        oid === INT8_OID && format !== "binary"
-          ? (text: string) => BigInt(text)
-          : pg.types.getTypeParser(oid, format),
-    },
-  });
-  pool.on("error", () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  try {
-    return await db
-      .transaction()
-      .setIsolationLevel("repeatable read")
-      .setAccessMode("read only")
-      .execute(read);
-  } finally {
-    await db.destroy();
-  }
 }
 
 function describeError(error: unknown): string {

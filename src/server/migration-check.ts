@@ -1,5 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
-import { type Kysely, type Selectable, sql } from "kysely";
+import { Kysely, PostgresDialect, type Selectable, sql } from "kysely";
+import pg from "pg";
 import { type ChainReport, ChainVerifier } from "../core/audit-chain.js";
 import { auditEntryFromRow } from "../store/kysely-store.js";
 import type { AuditEntryTable, Database } from "../store/schema.js";
@@ -39,6 +40,9 @@ export interface TableCheck {
 }
 
 const PAGE_ROWS = 1000;
+const CONNECT_TIMEOUT_MS = 3000;
+/** PostgreSQL's int8: read as a bigint, so every integer is exact on both sides of a comparison. */
+const INT8_OID = 20;
 const INTEGER_TYPE = /int/i;
 
 /** Every table of the database with its columns' declared types, from the engine's own catalogue. */
@@ -110,7 +114,7 @@ export async function readVaultState(
   return { schema: await appliedMigrations(db), digests, chain: verifier?.report() ?? null };
 }
 
-async function digestTable(
+export async function digestTable(
   db: Kysely<Database>,
   engine: Engine,
   table: string,
@@ -170,6 +174,35 @@ function frame(hash: Hash, tag: string, bytes: Uint8Array): void {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(bytes.length);
   hash.update(tag).update(length).update(bytes);
+}
+
+/** A read-only, repeatable-read transaction on the target: verifying writes nothing, not even a migration. */
+export async function readPostgresSnapshot<T>(
+  url: string,
+  read: (db: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    types: {
+      getTypeParser: (oid: number, format?: "text" | "binary") =>
+        oid === INT8_OID && format !== "binary"
+          ? (text: string) => BigInt(text)
+          : pg.types.getTypeParser(oid, format),
+    },
+  });
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    return await db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .setAccessMode("read only")
+      .execute(read);
+  } finally {
+    await db.destroy();
+  }
 }
 
 export function compareDigests(

@@ -52,8 +52,7 @@ export function registerMigrate(program: Command): void {
       } finally {
         progress?.stop();
       }
-      const verifyAgain = `breakglass migrate sqlite-to-postgres --from ${options.from} --to ${report.target} --verify-only`;
-      const nextStep = `start: breakglass server --database ${report.target}; then unseal with the same shares (before that, ${verifyAgain} checks the copy again)`;
+      const nextStep = `start: breakglass server --database ${report.target}; then unseal with the same shares (to check the copy again before that: this command with --verify-only)`;
       emit(
         { json: Boolean(json), debug: Boolean(debug) },
         { ...report, next_step: report.problem ? null : nextStep },
@@ -70,14 +69,18 @@ const HEADINGS: Record<MigrationReport["outcome"], string> = {
 };
 
 function describeReport(report: MigrationReport & { next_step: string | null }): string[] {
+  const rows = report.tables.map((check) =>
+    check.match ? rowCount(check.source_rows) : `${rowCount(check.source_rows)}, target ${check.target_rows}`,
+  );
+  const width = Math.max(...rows.map((text) => text.length));
   const lines = [
     `${HEADINGS[report.outcome]} ${report.source} → ${report.target}:`,
     ...table(
-      report.tables.map((check) => [
+      report.tables.map((check, i) => [
         `  ${check.table}`,
-        check.match
-          ? `${rowCount(check.source_rows)}  sha256 ${check.source_sha256.slice(0, 16)}  match`
-          : `${rowCount(check.source_rows)}, target ${check.target_rows}  sha256 ${check.source_sha256.slice(0, 16)}, target ${check.target_sha256.slice(0, 16)}  DIFFERS`,
+        `${rows[i]?.padEnd(width)}  sha256 ${check.source_sha256.slice(0, 16)}${
+          check.match ? "  match" : `, target ${check.target_sha256.slice(0, 16)}  DIFFERS`
+        }`,
       ]),
     ),
   ];

@@ -360,7 +360,7 @@ function problemWith(
   if (differences)
     return justCopied
       ? `the copy in ${target} differs from the source in ${differences}; ${remedy}`
-      : `${target} differs from the source in ${differences}: changed after the copy (by a server or by hand); ${remedy}`;
+      : `${target} differs from the source in ${differences}: one of them changed after the copy (a server ran on it, or an edit); ${remedy}`;
   const broken = state.chain?.firstProblem;
   if (broken)
     return `the audit chain ${justCopied ? "copied into" : "in"} ${target} is broken at entry ${broken.seq}: ${broken.problem}; ${remedy}`;

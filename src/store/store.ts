@@ -98,6 +98,11 @@ export interface Store {
 
   /** Resolves when the store answers; rejects when it cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Rejects while the store refuses writes (a full disk, a read-only database): a write as cheap
+   * as the engine allows that leaves no row behind and adds nothing to the audit chain.
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
 

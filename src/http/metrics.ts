@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { BusFactor } from "../core/custody.js";
 import type { AuditObserver } from "../services/audit.js";
 import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
+import type { NodeCondition } from "../services/node-condition.js";
 import type { NotificationObserver } from "../services/notify/destinations.js";
 
 /** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns and sink names. */
@@ -92,8 +93,23 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
     registers: [this.registry],
   });
 
-  constructor(isSealed: () => boolean) {
+  constructor(isSealed: () => boolean, condition?: NodeCondition) {
     collectDefaultMetrics({ register: this.registry });
+    // Every cause ever set stays in the output: 0 once cleared, so an alert sees it end.
+    const seen = new Map<string, { cause: string; kind: string }>();
+    new Gauge({
+      name: "breakglass_node_condition",
+      help: "1 while a condition of health holds: kind blocking (health 503) or warning, by cause",
+      labelNames: ["cause", "kind"],
+      registers: [this.registry],
+      collect() {
+        for (const labels of seen.values()) this.set(labels, 0);
+        for (const { cause, kind } of condition?.current() ?? []) {
+          seen.set(`${kind}:${cause}`, { cause, kind });
+          this.set({ cause, kind }, 1);
+        }
+      },
+    });
     new Gauge({
       name: "breakglass_sealed",
       help: "1 while sealed (no key material in memory)",

@@ -8,6 +8,8 @@ import { parseConfigSinks } from "../services/audit-sinks/sink-config.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
 import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
+import { NodeCondition } from "../services/node-condition.js";
+import { StorageWriteWatch } from "../services/storage-write-watch.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import { ServerConfigError } from "./config-error.js";
@@ -82,7 +84,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? pino(logging, options.logStream)
     : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
-  const metrics = new Metrics(() => services?.seal.isSealed ?? true);
+  const nodeCondition = new NodeCondition();
+  const metrics = new Metrics(() => services?.seal.isSealed ?? true, nodeCondition);
   const rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
   const onAuditTransaction = (entries: number) => metrics.auditTransactionCommitted(entries);
   const store = options.databaseUrl
@@ -96,14 +99,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           "data directory permissions tightened",
         ),
       );
+  const storageWrites = new StorageWriteWatch({
+    condition: nodeCondition,
+    log: logger,
+    probe: async () => {
+      await store.probeWrite();
+      await store.appendAuditEntries(() => []); // through the chain's lock (and SQLite's writer), adding nothing
+    },
+    dataDir: options.databaseUrl || options.dev ? undefined : options.dataDir,
+  });
   services = createServices(store, {
+    nodeCondition,
     auditObserver: {
-      batchCommitted: (seconds) => metrics.batchCommitted(seconds),
+      batchCommitted: (seconds) => {
+        storageWrites.succeeded();
+        metrics.batchCommitted(seconds);
+      },
       commitFailed: (error) => {
-        logger.error(
-          { err: { message: error instanceof Error ? error.message : String(error) } },
-          "audit commit failed: requests refused",
-        );
+        storageWrites.failed(error, "audit commit");
         metrics.commitFailed();
       },
       deliveryFailed: (error) => {
@@ -141,6 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     https,
     uiDirectory: options.uiDirectory,
     rateLimits,
+    onStorageFault: (error) => storageWrites.failed(error, "store write"),
   });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
@@ -163,6 +177,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await running.custodians.stop();
         await running.deviceReminders.stop();
         await running.keyRotation.close();
+        storageWrites.stop();
         // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
         await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
       } finally {

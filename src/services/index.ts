@@ -18,6 +18,7 @@ import { SeedExportService } from "./custody/seed-export.js";
 import { type DeviceReminderSettings, DeviceReminders } from "./device-reminders.js";
 import { DeviceService } from "./devices.js";
 import { KeyRotationService } from "./key-rotation.js";
+import { NodeCondition } from "./node-condition.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
@@ -66,6 +67,8 @@ export interface Services {
   deviceReminders: DeviceReminders;
   /** Which protected accounts have too few factors, in one place, or all coming due. */
   coverage: CoverageService;
+  /** What keeps this node from serving, or deserves a look: health lists it (node-condition.ts). */
+  nodeCondition: NodeCondition;
 }
 
 export interface ServiceSettings {
@@ -83,6 +86,8 @@ export interface ServiceSettings {
   custody?: CustodySettings;
   deviceReminders?: DeviceReminderSettings;
   refusalFlood: RefusalFloodSettings;
+  /** What health reports besides the seal (node-condition.ts); a new one when not given. */
+  nodeCondition?: NodeCondition;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
@@ -190,5 +195,6 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     notifier,
     deviceReminders,
     coverage,
+    nodeCondition: settings.nodeCondition ?? new NodeCondition(),
   };
 }

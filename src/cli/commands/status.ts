@@ -11,6 +11,15 @@ export interface SealStatus {
   storage_type?: string;
   version?: string;
   custody_warning?: string | null;
+  problems?: NodeConditionView[];
+  warnings?: NodeConditionView[];
+}
+
+/** A node condition as seal-status lists it (server: services/node-condition.ts). */
+interface NodeConditionView {
+  cause: string;
+  message: string;
+  since: string;
 }
 
 export function registerStatus(program: Command): void {
@@ -38,5 +47,11 @@ export function describeSealStatus(status: SealStatus): string[] {
     ["Version", status.version ?? "unknown"],
   ]);
   if (status.custody_warning) lines.push("", `WARNING (bus factor): ${status.custody_warning}`);
+  for (const [label, conditions] of [
+    ["PROBLEM", status.problems],
+    ["WARNING", status.warnings],
+  ] as const)
+    for (const { cause, message, since } of conditions ?? [])
+      lines.push("", `${label} (${cause}, since ${since}): ${message}`);
   return lines;
 }

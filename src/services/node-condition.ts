@@ -22,8 +22,11 @@ export interface Condition {
 export class NodeCondition {
   private readonly conditions = new Map<string, Condition>();
 
+  /** `now` stamps `since` (tests give their own clock). */
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
   set(cause: string, kind: ConditionKind, message: string): void {
-    const since = this.conditions.get(cause)?.since ?? new Date();
+    const since = this.conditions.get(cause)?.since ?? this.now();
     this.conditions.set(cause, { cause, kind, message, since });
   }
 

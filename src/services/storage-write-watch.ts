@@ -23,6 +23,8 @@ export interface StorageWriteWatchSettings {
   logEveryMs?: number;
   /** How often the probe runs while writes fail (default 2 s). */
   probeEveryMs?: number;
+  /** The clock, in milliseconds (tests give their own). */
+  now?: () => number;
 }
 
 /** What a failed write was for, as its log line says. */
@@ -46,10 +48,12 @@ export class StorageWriteWatch {
   private probing = false;
   private readonly logEveryMs: number;
   private readonly probeEveryMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly settings: StorageWriteWatchSettings) {
     this.logEveryMs = settings.logEveryMs ?? 10_000;
     this.probeEveryMs = settings.probeEveryMs ?? 2_000;
+    this.now = settings.now ?? Date.now;
   }
 
   /**
@@ -60,7 +64,7 @@ export class StorageWriteWatch {
   failed(error: unknown, what: FailedWrite): string | null {
     const fault = describeStorageFault(error, this.settings.dataDir);
     if (!fault && what !== "audit commit") return null;
-    if (this.failures === 0) this.since = Date.now();
+    if (this.failures === 0) this.since = this.now();
     this.failures++;
     this.block(fault?.text ?? "see the server log");
     this.logThrottled(
@@ -79,7 +83,7 @@ export class StorageWriteWatch {
     if (this.failures === 0) return;
     const suppressed = [...this.windows.values()].reduce((sum, window) => sum + window.suppressed, 0);
     this.settings.log.info(
-      { failures: this.failures, suppressed, seconds: (Date.now() - this.since) / 1000, by },
+      { failures: this.failures, suppressed, seconds: (this.now() - this.since) / 1000, by },
       "storage writes succeed again: requests served",
     );
     this.failures = 0;
@@ -94,7 +98,7 @@ export class StorageWriteWatch {
 
   /** The first line of a kind at once; then one per interval, with how many were left out. */
   private logThrottled(kind: string, fields: () => object, message: string): void {
-    const now = Date.now();
+    const now = this.now();
     const window = this.windows.get(kind);
     if (window && now - window.lastLineAt < this.logEveryMs) {
       window.suppressed++;

@@ -32,6 +32,11 @@ function failure(batch, error) {
   return { id: batch.id, ok: false, message: error.message, code };
 }
 
+const headAfter = (batch) => {
+  const last = batch.rows.at(-1);
+  return last ? { seq: last.seq, hash: last.hash } : batch.expectedHead;
+};
+
 // Each batch was linked by the main thread to the head it expected; a batch whose expected head is
 // not the true head is refused, so the chain never forks. "immediate" takes the write lock before
 // the head is read.
@@ -39,22 +44,19 @@ const appendBatches = db.transaction((batches) => {
   const stored = readHead.get();
   let head = stored ? { seq: Number(stored.seq), hash: stored.hash } : null;
   return batches.map((batch) => {
-    if (!sameHead(head, batch.expectedHead))
-      return (
+    if (!sameHead(head, batch.expectedHead)) {
+      const refused =
         failedHeads.get(headKey(batch.expectedHead)) ??
-        failure(batch, { message: "the audit chain head moved under this writer", code: "AUDIT_HEAD_MOVED" })
-      );
+        failure(batch, { message: "the audit chain head moved under this writer", code: "AUDIT_HEAD_MOVED" });
+      failedHeads.set(headKey(headAfter(batch)), refused); // a batch linked on this one may be next in this group
+      return refused;
+    }
     for (const row of batch.rows) insert.run(row);
     const last = batch.rows.at(-1);
     if (last) head = { seq: last.seq, hash: last.hash };
     return { id: batch.id, ok: true };
   });
 });
-
-const headAfter = (batch) => {
-  const last = batch.rows.at(-1);
-  return last ? { seq: last.seq, hash: last.hash } : batch.expectedHead;
-};
 
 parentPort.on("message", (first) => {
   const batches = [first];

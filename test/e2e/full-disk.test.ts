@@ -27,7 +27,9 @@ const mounted = (() => {
     return false;
   }
 })();
-if (!mounted && TEST_ENGINE === "sqlite" && process.getuid?.() !== 0)
+if (TEST_ENGINE !== "sqlite")
+  console.warn("full-disk test: runs in the SQLite pass (its data directory is SQLite's)");
+else if (process.getuid?.() !== 0)
   console.warn("full-disk test skipped: mounting a small filesystem needs root");
 
 const dataDir = join(mountPoint, "data");
@@ -170,28 +172,46 @@ describe.skipIf(!mounted)("the data directory's disk fills up under a running SQ
     expect(server.log()).not.toContain("the audit chain head moved");
   });
 
+  /** `breakglass server --data DIR` on the data directory as it is: its exit code and output, once it exits. */
+  async function startOnTheDataDirectory(): Promise<{ code: number | null; output: string }> {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [join(REPO, "bin", "breakglass"), "server", "--listen", `127.0.0.1:${port}`, "--data", dataDir],
+      { env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const stuck = setTimeout(() => child.kill("SIGKILL"), 30_000); // a start that hangs fails, not the run
+    const code = await new Promise<number | null>((done) => child.once("exit", done));
+    clearTimeout(stuck);
+    return { code, output };
+  }
+
   it("a start on the full disk exits 1 with a line naming the data directory and the cause", async () => {
     expect(await node?.stop()).toBe(0);
     node = undefined;
     fillTheDisk();
     try {
-      const port = await freePort();
-      const child = spawn(
-        process.execPath,
-        [join(REPO, "bin", "breakglass"), "server", "--listen", `127.0.0.1:${port}`, "--data", dataDir],
-        { env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let output = "";
-      child.stdout.on("data", (chunk) => (output += chunk));
-      child.stderr.on("data", (chunk) => (output += chunk));
-      const stuck = setTimeout(() => child.kill("SIGKILL"), 30_000); // a start that hangs fails, not the run
-      const code = await new Promise<number | null>((done) => child.once("exit", done));
-      clearTimeout(stuck);
+      const { code, output } = await startOnTheDataDirectory();
       console.log(`a start on a full disk: exit ${code}: ${output.trim()}`);
       expect(code).toBe(1);
       expect(output).toContain(`cannot write to ${dataDir}: the disk is full (ENOSPC)`);
     } finally {
       freeTheDisk();
+    }
+  });
+
+  it("a start on a read-only filesystem exits 1 naming it", async () => {
+    execFileSync("mount", ["-o", "remount,ro", mountPoint]);
+    try {
+      const { code, output } = await startOnTheDataDirectory();
+      console.log(`a start on a read-only filesystem: exit ${code}: ${output.trim()}`);
+      expect(code).toBe(1);
+      expect(output).toContain(`cannot write to ${dataDir}: the filesystem is read-only (EROFS)`);
+    } finally {
+      execFileSync("mount", ["-o", "remount,rw", mountPoint]);
     }
   });
 });

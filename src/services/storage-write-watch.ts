@@ -1,3 +1,4 @@
+import { BreakglassError } from "../core/errors.js";
 import { describeStorageFault } from "../store/storage-faults.js";
 import type { NodeCondition } from "./node-condition.js";
 
@@ -66,7 +67,8 @@ export class StorageWriteWatch {
     if (!fault && what !== "audit commit") return null;
     if (this.failures === 0) this.since = this.now();
     this.failures++;
-    this.block(fault?.text ?? "see the server log");
+    // Health is seen by anyone: our own words (a fault, "storage unavailable…"), never a driver's.
+    this.block(fault?.text ?? (error instanceof BreakglassError ? error.message : "see the server log"));
     this.logThrottled(
       `${what}:${fault?.reason ?? "other"}`,
       () => ({

@@ -44,8 +44,9 @@ export const permissionDenied = (message = "permission denied") =>
 /** The server is doing as much of this work as it takes at once: try again shortly (503). */
 export const busy = (message: string) => new BreakglassError("BUSY", message);
 export const sealedError = () => new BreakglassError("SEALED", "Vault is sealed");
-export const auditUnavailable = () =>
+/** `cause`, when known, names a fault of the machine (storage-faults.ts), never anything from a request. */
+export const auditUnavailable = (cause?: string) =>
   new BreakglassError(
     "AUDIT_UNAVAILABLE",
-    "audit log unavailable: the request was refused and nothing was released",
+    `audit log unavailable${cause ? ` (${cause})` : ""}: the request was refused and nothing was released`,
   );

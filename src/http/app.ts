@@ -45,6 +45,8 @@ export interface AppOptions {
   uiDirectory?: string;
   /** Requests a minute per address and route, by group (rate-limit-policy.ts). */
   rateLimits: RateLimits;
+  /** Hears of every error a request failed with that the machine caused (a full disk…): answered 503. */
+  onStorageFault?: (error: Error) => void;
 }
 
 /** The HTTP API: Vault's paths where Vault has the feature, breakglass's own elsewhere. */
@@ -85,7 +87,9 @@ export async function buildApp(
   });
   installRequestParsing(app);
   installBodyLimits(app);
-  app.setErrorHandler((error, request, reply) => replyWithError(error as Error, request, reply));
+  app.setErrorHandler((error, request, reply) =>
+    replyWithError(error as Error, request, reply, options.onStorageFault),
+  );
   // Reached only if the door's own not-found answer (request-parsing.ts) were bypassed.
   app.setNotFoundHandler(async (request) => {
     throw notFoundError(request);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BreakglassError, type ErrorCode, TooManyAttemptsError } from "../core/errors.js";
+import { describeStorageFault } from "../store/storage-faults.js";
 import { DEFAULT_BODY_LIMIT_BYTES, describeBytes } from "./body-limits.js";
 
 /** The one place where an error becomes an HTTP status. Bodies are Vault's: {"errors": [message]}. */
@@ -21,6 +22,7 @@ export function replyWithError(
   error: FastifyError | Error,
   request: FastifyRequest,
   reply: FastifyReply,
+  onStorageFault: (error: Error) => void = () => {},
 ): FastifyReply {
   if (error instanceof TooManyAttemptsError) reply.header("retry-after", String(error.retryAfterSeconds));
   if (error instanceof BreakglassError)
@@ -40,6 +42,14 @@ export function replyWithError(
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     // Fastify's own refusals (body too large, bad JSON, bad content length): their messages carry no input.
     return reply.code(fastifyError.statusCode).send({ errors: [fastifyError.message] });
+  }
+  const fault = describeStorageFault(error);
+  if (fault) {
+    // A fault of the machine, not a bug: logged once per interval by the node (storage-write-watch.ts).
+    onStorageFault(error);
+    return reply.code(503).send({
+      errors: [`storage unavailable: ${fault.text}; nothing was changed or released`],
+    });
   }
   request.log.error(
     { err: { type: error.name, message: error.message, stack: error.stack } },

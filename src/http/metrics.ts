@@ -2,12 +2,12 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { BusFactor } from "../core/custody.js";
 import type { AuditObserver } from "../services/audit.js";
 import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
+import type { NodeCondition } from "../services/node-condition.js";
 import type { NotificationObserver } from "../services/notify/destinations.js";
 
-/** What the clock gauges read (services/node-clock.ts). */
-export interface ClockReading {
+/** What the clock gauge reads (services/node-clock.ts); a wrong clock is also a node condition, `clock`. */
+export interface ClockSkew {
   skewSeconds(): number | null;
-  warning(): string | null;
 }
 
 /** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns and sink names. */
@@ -98,8 +98,23 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
     registers: [this.registry],
   });
 
-  constructor(isSealed: () => boolean, clock: () => ClockReading | null) {
+  constructor(isSealed: () => boolean, clock: () => ClockSkew | null, condition?: NodeCondition) {
     collectDefaultMetrics({ register: this.registry });
+    // Every cause ever set stays in the output: 0 once cleared, so an alert sees it end.
+    const seen = new Map<string, { cause: string; kind: string }>();
+    new Gauge({
+      name: "breakglass_node_condition",
+      help: "1 while a condition of health holds: kind blocking (health 503) or warning, by cause",
+      labelNames: ["cause", "kind"],
+      registers: [this.registry],
+      collect() {
+        for (const labels of seen.values()) this.set(labels, 0);
+        for (const { cause, kind } of condition?.current() ?? []) {
+          seen.set(`${kind}:${cause}`, { cause, kind });
+          this.set({ cause, kind }, 1);
+        }
+      },
+    });
     new Gauge({
       name: "breakglass_sealed",
       help: "1 while sealed (no key material in memory)",
@@ -116,14 +131,6 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
         const skew = clock()?.skewSeconds() ?? null;
         if (skew === null) this.reset();
         else this.set(skew);
-      },
-    });
-    new Gauge({
-      name: "breakglass_clock_warning",
-      help: "1 while this node's clock disagrees with the database's or jumped lately (codes may be wrong)",
-      registers: [this.registry],
-      collect() {
-        this.set(clock()?.warning() ? 1 : 0);
       },
     });
   }

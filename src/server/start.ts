@@ -10,6 +10,8 @@ import { describeError } from "../services/audit-sinks/sink-queue.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup-schedule.js";
 import type { DeviceReminderSettings } from "../services/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
+import { NodeCondition } from "../services/node-condition.js";
+import { StorageWriteWatch } from "../services/storage-write-watch.js";
 import { openPostgresStore } from "../store/postgres.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import type { StoreEvents } from "../store/store.js";
@@ -87,9 +89,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? pino(logging, options.logStream)
     : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
+  const nodeCondition = new NodeCondition();
   const metrics = new Metrics(
     () => services?.seal.isSealed ?? true,
     () => services?.clock ?? null,
+    nodeCondition,
   );
   const rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
   const storeEvents: StoreEvents = {
@@ -114,16 +118,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             "data directory permissions tightened",
           ),
       });
+  const storageWrites = new StorageWriteWatch({
+    condition: nodeCondition,
+    log: logger,
+    probe: async () => {
+      await store.probeWrite();
+      await store.appendAuditEntries(() => []); // through the chain's lock (and SQLite's writer), adding nothing
+    },
+    dataDir: options.databaseUrl || options.dev ? undefined : options.dataDir,
+  });
   services = createServices(store, {
+    nodeCondition,
     auditObserver: {
-      batchCommitted: (seconds) => metrics.batchCommitted(seconds),
+      batchCommitted: (seconds) => {
+        storageWrites.succeeded();
+        metrics.batchCommitted(seconds);
+      },
       commitFailed: (error) => {
-        // An unreachable database is logged once an interval by storeEvents, not once a batch.
+        // An unreachable database is logged once an interval by storeEvents, and health says so.
         if (!(error instanceof BreakglassError && error.code === "STORE_UNAVAILABLE"))
-          logger.error(
-            { err: { message: error instanceof Error ? error.message : String(error) } },
-            "audit commit failed: requests refused",
-          );
+          storageWrites.failed(error, "audit commit");
         metrics.commitFailed();
       },
       deliveryFailed: (error) => {
@@ -162,6 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     https,
     uiDirectory: options.uiDirectory,
     rateLimits,
+    onStorageFault: (error) => storageWrites.failed(error, "store write"),
   });
   if (options.dev)
     await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
@@ -185,6 +200,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await running.custodians.stop();
         await running.deviceReminders.stop();
         await running.keyRotation.close();
+        storageWrites.stop();
         // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
         await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
       } finally {

@@ -6,6 +6,7 @@ import {
   storableText,
 } from "../core/audit-chain.js";
 import { auditUnavailable } from "../core/errors.js";
+import { describeStorageFault } from "../store/storage-faults.js";
 import type { AuditFilter, Store } from "../store/store.js";
 import { actorLabel, type RequestContext } from "./context.js";
 
@@ -146,7 +147,9 @@ export class AuditLog {
       });
     } catch (error) {
       this.observer.commitFailed(error);
-      for (const p of batch) p.reject(auditUnavailable());
+      // A full disk, say, is named in the refusal: the person asking knows it is not their request.
+      const cause = describeStorageFault(error)?.text;
+      for (const p of batch) p.reject(auditUnavailable(cause));
     }
   }
 }

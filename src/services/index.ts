@@ -19,6 +19,7 @@ import { type DeviceReminderSettings, DeviceReminders } from "./device-reminders
 import { DeviceService } from "./devices.js";
 import { KeyRotationService } from "./key-rotation.js";
 import { NodeClock } from "./node-clock.js";
+import { NodeCondition } from "./node-condition.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { PeopleService } from "./people.js";
@@ -69,6 +70,8 @@ export interface Services {
   deviceReminders: DeviceReminders;
   /** Which protected accounts have too few factors, in one place, or all coming due. */
   coverage: CoverageService;
+  /** What keeps this node from serving, or deserves a look: health lists it (node-condition.ts). */
+  nodeCondition: NodeCondition;
 }
 
 export interface ServiceSettings {
@@ -86,11 +89,14 @@ export interface ServiceSettings {
   custody?: CustodySettings;
   deviceReminders?: DeviceReminderSettings;
   refusalFlood: RefusalFloodSettings;
+  /** What health reports besides the seal (node-condition.ts); a new one when not given. */
+  nodeCondition?: NodeCondition;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
   const audit = new AuditLog(store, settings.auditObserver);
-  const clock = new NodeClock(() => store.databaseTime(), settings.log);
+  const nodeCondition = settings.nodeCondition ?? new NodeCondition();
+  const clock = new NodeClock(() => store.databaseTime(), settings.log, nodeCondition);
   audit.onCommitted((entries) => {
     const last = entries.at(-1);
     if (last) clock.sawChainTime(last.time);
@@ -205,5 +211,6 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     notifier,
     deviceReminders,
     coverage,
+    nodeCondition,
   };
 }

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { SinkLog } from "./audit-sinks/sink-queue.js";
+import type { NodeCondition } from "./node-condition.js";
 
 /**
  * Time as this node may trust it.
@@ -32,6 +33,8 @@ export class NodeClock {
     /** The database's clock in ms since the epoch, or null when it shares this machine's (SQLite). */
     private readonly databaseTime: () => Promise<number | null>,
     private readonly log: SinkLog,
+    /** Where health, status and the metrics learn of a wrong clock: the warning `clock`. */
+    private readonly condition: NodeCondition,
   ) {}
 
   /** Looks every half minute (a slow drift needs no more), and logs when a warning starts or ends. */
@@ -89,9 +92,11 @@ export class NodeClock {
     return problems.length > 0 ? problems.join("; ") : null;
   }
 
-  /** One line when the clock goes wrong, one when it is right again: not one per check. */
+  /** The condition kept current; one log line when the clock goes wrong, one when it is right again. */
   private logChange(): void {
     const warning = this.warning();
+    if (warning === null) this.condition.clear(CONDITION);
+    else this.condition.set(CONDITION, "warning", warning);
     if ((warning === null) === (this.said === null)) return;
     if (warning !== null) this.log.warn({ skew_seconds: this.skewSeconds() }, `clock: ${warning}`);
     else this.log.info({ skew_seconds: this.skewSeconds() }, "clock: this node's clock agrees again");
@@ -128,6 +133,7 @@ export class NodeClock {
   }
 }
 
+const CONDITION = "clock";
 const CHECK_EVERY_MS = 30_000;
 const MIN_CHECK_INTERVAL_MS = 1000;
 /** Clocks kept by NTP agree within milliseconds; two seconds apart is a clock that is wrong. */

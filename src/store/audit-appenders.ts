@@ -62,7 +62,8 @@ export class TransactionalAuditAppender implements AuditAppender {
           if (rows.length > 0) await trx.insertInto("audit_entries").values(rows).execute();
           return perBatch;
         });
-        this.onTransaction(linked.flat().length);
+        const entries = linked.flat().length;
+        if (entries > 0) this.onTransaction(entries); // a probe's append of nothing is no transaction to count
         group.forEach((waiting, i) => {
           waiting.resolve(linked[i] as AuditEntry[]);
         });
@@ -81,6 +82,8 @@ export class TransactionalAuditAppender implements AuditAppender {
  */
 export class PipelinedAuditAppender implements AuditAppender {
   private knownHead: AuditHead | null | undefined = undefined;
+  /** Counts the times the known head was given up: one failure gives it up once, not once per batch behind it. */
+  private lineage = 0;
   private linkQueue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -90,6 +93,7 @@ export class PipelinedAuditAppender implements AuditAppender {
 
   forgetHead(): void {
     this.knownHead = undefined;
+    this.lineage++;
   }
 
   async append(link: Link): Promise<AuditEntry[]> {
@@ -98,17 +102,20 @@ export class PipelinedAuditAppender implements AuditAppender {
       const entries = link(head);
       const last = entries.at(-1);
       this.knownHead = last ? headOf(last) : head;
-      return { entries, written: this.write(entries, head) };
+      return { entries, written: this.write(entries, head), lineage: this.lineage };
     });
     this.linkQueue = linking.then(
       () => undefined,
       () => undefined,
     );
-    const { entries, written } = await linking;
+    const { entries, written, lineage } = await linking;
     try {
       await written;
     } catch (error) {
-      this.knownHead = undefined; // every batch linked after this one fails too; start again from the store
+      // Every batch linked after this one fails too: the next is linked on the head read from the
+      // store. Their failures must not send it back again, or a batch linked since could be
+      // followed by one linked on a head read before that batch was committed.
+      if (lineage === this.lineage) this.forgetHead();
       throw error;
     }
     return entries;

@@ -419,11 +419,51 @@ export class KyselyStore implements Store {
     return readAuditHead(this.db);
   }
 
+  async probeWrite(): Promise<void> {
+    if (this.engine === "sqlite") {
+      // SQLite writes only at commit: the header's user_version rewritten as it is, one page and one fsync.
+      const { rows } = await sql<{ user_version: number }>`pragma user_version`.execute(this.db);
+      await sql.raw(`pragma user_version = ${Number(rows[0]?.user_version ?? 0)}`).execute(this.db);
+      return;
+    }
+    // PostgreSQL finds room for a row (or refuses a read-only write) at the insert: one where the
+    // chain's rows go, rolled back, never seen by anyone. seq -1 is never a chain position.
+    const rolledBack = new Error("write probe rolled back");
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto("audit_entries").values(PROBE_ROW).execute();
+        throw rolledBack;
+      });
+    } catch (error) {
+      if (error !== rolledBack) throw error;
+    }
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
     await this.specifics.close();
   }
 }
+
+/** The row of PostgreSQL's write probe, rolled back as soon as it is inserted. */
+const PROBE_ROW = {
+  seq: -1,
+  time: new Date(0).toISOString(),
+  actor: "write probe",
+  action: "probe",
+  target: null,
+  outcome: "success",
+  reason: null,
+  request_id: "write-probe",
+  remote_addr: null,
+  user_agent: null,
+  approval_ids: "[]",
+  details: "{}",
+  prev_hash: "",
+  hash: "",
+  token: null,
+  token_name: null,
+} as const;
 
 function groupFromRow(row: Selectable<GroupTable>): GroupRecord {
   return {

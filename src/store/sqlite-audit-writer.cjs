@@ -20,20 +20,41 @@ const insert = db.prepare(
 );
 
 const sameHead = (a, b) => (a === null ? b === null : b !== null && a.seq === b.seq && a.hash === b.hash);
+const headKey = (head) => (head === null ? "" : `${head.seq}:${head.hash}`);
+
+// Heads that batches were linked up to but that never reached the file, with why. A batch linked
+// on one of them was linked after a failed batch, before the main thread heard of the failure: it
+// fails for that same cause (a full disk, say), not because another writer moved the head.
+const failedHeads = new Map();
+
+function failure(batch, error) {
+  const code = typeof error.code === "string" ? error.code : undefined;
+  return { id: batch.id, ok: false, message: error.message, code };
+}
+
+const headAfter = (batch) => {
+  const last = batch.rows.at(-1);
+  return last ? { seq: last.seq, hash: last.hash } : batch.expectedHead;
+};
 
 // Each batch was linked by the main thread to the head it expected; a batch whose expected head is
-// not the true head (an earlier batch failed, or another writer got in) is refused, so the chain
-// never forks. "immediate" takes the write lock before the head is read.
+// not the true head is refused, so the chain never forks. "immediate" takes the write lock before
+// the head is read.
 const appendBatches = db.transaction((batches) => {
   const stored = readHead.get();
   let head = stored ? { seq: Number(stored.seq), hash: stored.hash } : null;
-  return batches.map(({ id, rows, expectedHead }) => {
-    if (!sameHead(head, expectedHead))
-      return { id, ok: false, message: "the audit chain head moved under this writer" };
-    for (const row of rows) insert.run(row);
-    const last = rows.at(-1);
+  return batches.map((batch) => {
+    if (!sameHead(head, batch.expectedHead)) {
+      const refused =
+        failedHeads.get(headKey(batch.expectedHead)) ??
+        failure(batch, { message: "the audit chain head moved under this writer", code: "AUDIT_HEAD_MOVED" });
+      failedHeads.set(headKey(headAfter(batch)), refused); // a batch linked on this one may be next in this group
+      return refused;
+    }
+    for (const row of batch.rows) insert.run(row);
+    const last = batch.rows.at(-1);
     if (last) head = { seq: last.seq, hash: last.hash };
-    return { id, ok: true };
+    return { id: batch.id, ok: true };
   });
 });
 
@@ -45,9 +66,20 @@ parentPort.on("message", (first) => {
   try {
     results = appendBatches.immediate(batches);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    results = batches.map(({ id }) => ({ id, ok: false, message }));
+    results = batches.map((batch) =>
+      failure(batch, error instanceof Error ? error : { message: String(error) }),
+    );
   }
-  const committed = results.reduce((sum, result, i) => sum + (result.ok ? batches[i].rows.length : 0), 0);
-  parentPort.postMessage({ results, committed });
+  let committed = 0;
+  results.forEach((result, i) => {
+    if (result.ok) committed += batches[i].rows.length;
+    else failedHeads.set(headKey(headAfter(batches[i])), { ...result, id: undefined });
+  });
+  // Batches are posted in the order they were linked: once one commits, none still to come was
+  // linked on a failed one.
+  if (committed > 0) failedHeads.clear();
+  parentPort.postMessage({
+    results: results.map((result, i) => ({ ...result, id: batches[i].id })),
+    committed,
+  });
 });

@@ -5,7 +5,7 @@ import { auditRowFromEntry } from "./audit-appenders.js";
 import type { AuditHead } from "./store.js";
 
 interface Reply {
-  results: ({ id: number; ok: true } | { id: number; ok: false; message: string })[];
+  results: ({ id: number; ok: true } | { id: number; ok: false; message: string; code?: string })[];
   /** Entries made durable by the transaction behind this reply (one fsync). */
   committed: number;
 }
@@ -35,7 +35,7 @@ export class SqliteAuditWriter {
         const waiter = this.waiting.get(result.id);
         this.waiting.delete(result.id);
         if (result.ok) waiter?.resolve();
-        else waiter?.reject(new Error(`audit write failed: ${result.message}`));
+        else waiter?.reject(new AuditWriteError(result.message, result.code));
       }
       if (this.waiting.size === 0) this.worker.unref();
     });
@@ -61,5 +61,15 @@ export class SqliteAuditWriter {
   private failAll(error: Error): void {
     for (const waiter of this.waiting.values()) waiter.reject(error);
     this.waiting.clear();
+  }
+}
+
+/** A batch the writer did not commit, with SQLite's code (SQLITE_FULL…) for storage-faults.ts. */
+class AuditWriteError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(`audit write failed: ${message}`);
   }
 }

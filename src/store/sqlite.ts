@@ -1,4 +1,15 @@
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
@@ -7,6 +18,7 @@ import { KyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
+import { unwritableDataDirectory } from "./storage-faults.js";
 import type { Store, StoreEvents } from "./store.js";
 import { reportingUnavailableStorage } from "./unavailable.js";
 
@@ -33,18 +45,20 @@ export async function openSqliteStore(
   events: StoreEvents & { modesTightened?(tightened: ModeTightened[]): void } = {},
 ): Promise<Store> {
   let path = ":memory:";
-  if (dataDir !== null) {
-    path = join(resolve(dataDir), SQLITE_FILE_NAME);
-    const tightened = keepDataPrivate(resolve(dataDir), path);
-    if (tightened.length > 0) events.modesTightened?.(tightened);
+  const dir = dataDir === null ? null : resolve(dataDir);
+  let db: Kysely<Database>;
+  try {
+    if (dir !== null) {
+      path = join(dir, SQLITE_FILE_NAME);
+      const tightened = keepDataPrivate(dir, path);
+      if (tightened.length > 0) events.modesTightened?.(tightened);
+      checkRoomToWrite(dir);
+    }
+    db = await openMigrated(path);
+  } catch (error) {
+    // "disk I/O error" alone does not say that the disk is full: name the directory and the cause.
+    throw dir === null ? error : unwritableDataDirectory(error, dir);
   }
-  const sqlite = new SQLite(path);
-  sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = FULL");
-  sqlite.pragma("busy_timeout = 5000");
-  sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrateToLatest(db as Kysely<unknown>);
   // On a file, a writer thread makes audit entries durable without blocking the event loop. In
   // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
   const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, events.auditTransaction);
@@ -59,6 +73,33 @@ export async function openSqliteStore(
     },
   });
   return reportingUnavailableStorage(store, events);
+}
+
+async function openMigrated(path: string): Promise<Kysely<Database>> {
+  const sqlite = new SQLite(path);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db as Kysely<unknown>);
+  return db;
+}
+
+/** Room for SQLite's WAL and shared memory to start with; less, and the start is refused. */
+const ROOM_TO_START_BYTES = 256 * 1024;
+
+/** Writes and syncs a file of ROOM_TO_START_BYTES in `dir`, then removes it: a full disk is ENOSPC here, not a later "disk I/O error". */
+function checkRoomToWrite(dir: string): void {
+  const file = join(dir, ".write-check");
+  const fd = openSync(file, "w", FILE_MODE);
+  try {
+    writeSync(fd, Buffer.alloc(ROOM_TO_START_BYTES));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+    unlinkSync(file);
+  }
 }
 
 /**

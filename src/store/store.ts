@@ -110,6 +110,11 @@ export interface Store {
   databaseTime(): Promise<number | null>;
   /** The last entry of the audit chain (seq, hash, time), or null when it is empty. */
   readAuditHead(): Promise<AuditHead | null>;
+  /**
+   * Rejects while the store refuses writes (a full disk, a read-only database): a write as cheap
+   * as the engine allows that leaves no row behind and adds nothing to the audit chain.
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
 

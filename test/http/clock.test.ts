@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AuditEntry, verifyChain } from "../../src/core/audit-chain.js";
+import { Cli } from "../e2e/cli-harness.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import { TEST_ENGINE } from "../support/storage.js";
@@ -120,11 +121,23 @@ describe("a clock that jumps", () => {
     expect(warned.json.warnings?.[0], JSON.stringify(warned.json.warnings)).toMatch(
       /this node.s clock jumped forward by 7200 s/,
     );
+    const health = (await t.call("GET", "/v1/sys/health")).json;
+    expect(health.warnings).toEqual([
+      {
+        cause: "clock",
+        message: expect.stringMatching(/jumped forward by 7200 s/),
+        since: expect.any(String),
+      },
+    ]);
+    const status = await new Cli({ BREAKGLASS_ADDR: t.server.url }).run(["status"]);
+    expect(status.stdout).toMatch(
+      /WARNING \(clock, since [^)]+\): this node's clock .*jumped forward by 7200 s/,
+    );
     const metrics = (await t.call("GET", "/metrics")).text;
     if (TEST_ENGINE === "postgres")
       // Every node of a cluster is held against PostgreSQL's clock.
       expect(warned.json.warnings?.[0]).toMatch(/this node's clock is 7200 s ahead of the database's/);
-    expect(metrics).toMatch(/^breakglass_clock_warning 1$/m);
+    expect(metrics).toMatch(/^breakglass_node_condition\{cause="clock",kind="warning"\} 1$/m);
     if (TEST_ENGINE === "postgres") expect(metrics).toMatch(/^breakglass_clock_skew_seconds -7\d{3}\.\d+$/m);
   });
 });

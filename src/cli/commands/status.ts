@@ -12,6 +12,15 @@ export interface SealStatus {
   version?: string;
   custody_warning?: string | null;
   restore_pending?: { backup_created_at: string; message: string };
+  problems?: NodeConditionView[];
+  warnings?: NodeConditionView[];
+}
+
+/** A node condition as seal-status lists it (server: services/node-condition.ts). */
+interface NodeConditionView {
+  cause: string;
+  message: string;
+  since: string;
 }
 
 export function registerStatus(program: Command): void {
@@ -41,5 +50,11 @@ export function describeSealStatus(status: SealStatus): string[] {
   if (status.restore_pending)
     lines.push("", `${status.restore_pending.message} (made ${status.restore_pending.backup_created_at})`);
   if (status.custody_warning) lines.push("", `WARNING (bus factor): ${status.custody_warning}`);
+  for (const [label, conditions] of [
+    ["PROBLEM", status.problems],
+    ["WARNING", status.warnings],
+  ] as const)
+    for (const { cause, message, since } of conditions ?? [])
+      lines.push("", `${label} (${cause}, since ${since}): ${message}`);
   return lines;
 }

@@ -1,12 +1,29 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { viewOf } from "../../core/encoding.js";
 import type { Services } from "../../services/index.js";
+import { conditionViews } from "../../services/node-condition.js";
 import { RESTORE_PENDING, type SealStatus } from "../../services/seal.js";
 import { VERSION } from "../../version.js";
 import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's seal endpoints: init, unseal, seal, seal-status, health. Field names and statuses as Vault's. */
+
+/** `problems` or `warnings`: node conditions (node-condition.ts). */
+function conditionList(description: string) {
+  return {
+    type: "array",
+    description,
+    items: {
+      type: "object",
+      properties: {
+        cause: { type: "string", description: "a short stable name, such as storage_write" },
+        message: { type: "string" },
+        since: { type: "string", description: "when it began (ISO 8601)" },
+      },
+    },
+  } as const;
+}
 
 const sealStatusSchema = {
   type: "object",
@@ -36,6 +53,10 @@ const sealStatusSchema = {
       description:
         "breakglass's own: the bus-factor warning, when too few custodians proved their share lately",
     },
+    problems: conditionList(
+      "breakglass's own: what keeps this node from serving (health answers 503 while any)",
+    ),
+    warnings: conditionList("breakglass's own: conditions worth a look that do not stop the node serving"),
   },
 } as const;
 
@@ -51,7 +72,11 @@ export const custodiansSchema = {
 } as const;
 
 export function sysSealRoutes(app: FastifyInstance, services: Services): void {
-  const { seal } = services;
+  const { seal, nodeCondition } = services;
+  const conditions = () => ({
+    problems: conditionViews(nodeCondition, "blocking"),
+    warnings: conditionViews(nodeCondition, "warning"),
+  });
   const sealStatusBody = (status: SealStatus) => ({
     type: "shamir",
     initialized: status.initialized,
@@ -233,6 +258,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
           status.restorePendingFrom === null
             ? ((await services.custodians.busFactor())?.warning ?? null)
             : null,
+        ...conditions(),
       };
     },
   );
@@ -243,7 +269,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
     config: { sealedOk: true },
     schema: {
       summary:
-        "Health, with Vault's status codes: 200 active, 501 not initialised, 503 sealed (overridable by query)",
+        "Health, with Vault's status codes: 200 active, 501 not initialised, 503 sealed, database lost or a problem listed (overridable by query)",
       tags: ["sys"],
       querystring: {
         type: "object",
@@ -260,14 +286,18 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
     handler: async (request, reply) => {
       const query = request.query as { activecode?: number; sealedcode?: number; uninitcode?: number };
       const status = await seal.health();
-      // A node that cannot reach its database answers as sealed would: take it out of the pool.
-      const code = !status.storageReachable
-        ? (query.sealedcode ?? 503)
-        : !status.initialized
-          ? (query.uninitcode ?? 501)
-          : status.sealed
-            ? (query.sealedcode ?? 503)
-            : (query.activecode ?? 200);
+      await services.clock.check(); // at most once a second: a load balancer's polling costs nothing more
+      const { problems, warnings } = conditions();
+      // A node that cannot reach its database, or cannot serve (problems), answers as sealed would:
+      // take it out of the pool.
+      const code =
+        !status.storageReachable || problems.length > 0
+          ? (query.sealedcode ?? 503)
+          : !status.initialized
+            ? (query.uninitcode ?? 501)
+            : status.sealed
+              ? (query.sealedcode ?? 503)
+              : (query.activecode ?? 200);
       return reply.code(code).send({
         initialized: status.initialized,
         sealed: status.sealed,
@@ -277,6 +307,8 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
         replication_dr_mode: "disabled",
         server_time_utc: Math.floor(Date.now() / 1000),
         storage_reachable: status.storageReachable,
+        problems,
+        warnings,
         version: VERSION,
         ...(status.clusterId && !status.sealed
           ? { cluster_name: "breakglass", cluster_id: status.clusterId }

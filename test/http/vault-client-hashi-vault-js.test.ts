@@ -154,6 +154,20 @@ describe("hashi-vault-js, a second Vault client library", () => {
     });
   });
 
+  it("createTOTPKey with key_url and the client's default generate: true is refused with 400, as Vault refuses a url with generate", async () => {
+    const url = `otpauth://totp/AWS:other?secret=${encodeBase32Upper(randomBytes(20))}&issuer=AWS`;
+    expect(await refusal(vault.createTOTPKey(root, "url-with-generate", { key_url: url } as any))).toBe(400);
+    expect(await refusal(vault.readTOTPKey(root, "url-with-generate"))).toBe(404);
+  });
+
+  // Skipped until src takes key names with @ (being fixed); today 400 "key name must be 1-128 characters: …".
+  it.skip("known gap: createTOTPKey and readTOTPKey under a key name with @, which Vault's name pattern allows", async () => {
+    const url = `otpauth://totp/Acme:root?secret=${encodeBase32Upper(randomBytes(20))}&issuer=Acme`;
+    await vault.createTOTPKey(root, "root@acme.example", { generate: false, key_url: url });
+    expect(await vault.readTOTPKey(root, "root@acme.example")).toMatchObject({ account_name: "root" });
+    await client.delete("/totp/keys/root@acme.example", withToken(root));
+  });
+
   it("createTOTPKey with generate: the url and barcode come back; zbarimg reads the url off the barcode PNG", async () => {
     // gr_size is the client's own spelling of qr_size: an unknown field, ignored as Vault ignores it.
     const created: any = await vault.createTOTPKey(root, "bank-portal", {
@@ -243,6 +257,7 @@ describe("hashi-vault-js, a second Vault client library", () => {
     expect(await vault.sysSeal(root)).toEqual({ status: 204, statusText: "No Content" });
     expect(await vault.sealStatus()).toMatchObject({ initialized: true, sealed: true, t: 2, n: 3 });
     expect(await refusal(vault.healthCheck())).toBe(503);
+    expect(await vault.healthCheck({ sealedcode: 200 })).toMatchObject({ sealed: true });
     expect(await refusal(vault.readTOTPKey(root, "bank-portal"))).toBe(503);
   });
 });

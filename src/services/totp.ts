@@ -51,7 +51,8 @@ export type KeyMetadata = Omit<TotpKeyRecord, "seedCiphertext" | "keyVersion" | 
 /** Returned once, by `generate` with `exported`: the only time a seed leaves the server. */
 export interface Enrolment {
   url: string;
-  barcode: string;
+  /** Absent when `qr_size` is 0, as in Vault. */
+  barcode?: string;
 }
 
 export interface ReleasedCode {
@@ -411,16 +412,15 @@ export class TotpService {
   }
 }
 
-/** What enrolment shows once: the otpauth URI, and its QR code (PNG, base64; empty when `qrSize` is 0). */
+/** What enrolment shows once: the otpauth URI, and its QR code (PNG, base64; none when `qrSize` is 0). */
 export async function enrolmentOf(
   seed: Uint8Array,
   definition: TotpDefinition,
   qrSize = DEFAULT_QR_SIZE,
 ): Promise<Enrolment> {
   const url = enrolmentUri(seed, definition);
-  const barcode =
-    qrSize > 0 ? (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") : "";
-  return { url, barcode };
+  if (qrSize === 0) return { url };
+  return { url, barcode: (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") };
 }
 
 function alreadyExists(name: string) {

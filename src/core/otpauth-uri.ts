@@ -9,9 +9,10 @@ export interface ImportedKey extends TotpDefinition {
 /**
  * Reads an otpauth://totp/ URI as Vault does (builtin/logical/totp/path_keys.go): the label is
  * `issuer:account` or `account`, either part may be empty (`Vault:`, or no label at all), and an
- * `issuer` parameter wins over the label's. No message ever quotes the secret.
+ * `issuer` parameter wins over the label's; `issuer` (the request's) is used when neither names
+ * one. No message ever quotes the secret.
  */
-export function parseOtpauthUri(text: string): ImportedKey {
+export function parseOtpauthUri(text: string, issuerGiven = ""): ImportedKey {
   const url = parseUri(text, "otpauth://");
   if (url.protocol !== "otpauth:") throw badInput("url must start with otpauth://");
   if (url.host === "hotp")
@@ -29,7 +30,7 @@ export function parseOtpauthUri(text: string): ImportedKey {
   const colon = label.indexOf(":");
   // Key URI Format: spaces may follow the colon; they are not part of the account name.
   const accountName = colon === -1 ? label : label.slice(colon + 1).replace(/^ +/, "");
-  const issuer = query.get("issuer") || (colon === -1 ? "" : label.slice(0, colon));
+  const issuer = query.get("issuer") || (colon === -1 ? issuerGiven : label.slice(0, colon));
   checkLabelText(`${issuer}${accountName}`, "url");
   return { seed: seedFromBase32(secret, "the secret in url"), issuer, accountName, ...params };
 }

@@ -319,7 +319,7 @@ export class TotpService {
       });
       return { seed: generateSeed(keySize), issuer: input.issuer, accountName: input.accountName, ...params };
     }
-    if (input.url) return parseOtpauthUri(input.url);
+    if (input.url) return parseOtpauthUri(input.url, input.issuer);
     if (input.qrImage) {
       const text = await qrReader.read(decodeBase64(input.qrImage, "qr_image"));
       if (text.startsWith("otpauth-migration:"))
@@ -327,7 +327,7 @@ export class TotpService {
           "this QR code is a Google Authenticator export: import it with import-google-authenticator",
         );
       if (!text.startsWith("otpauth://")) throw badInput("the QR code in the image is not an otpauth:// URI");
-      return parseOtpauthUri(text);
+      return parseOtpauthUri(text, input.issuer);
     }
     const params = checkParameters({
       algorithm: input.algorithm ?? "SHA1",

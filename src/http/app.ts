@@ -26,6 +26,7 @@ import { sysAuditSinkRoutes } from "./routes/sys-audit-sinks.js";
 import { sysBackupRoutes } from "./routes/sys-backup.js";
 import { sysCustodyRoutes } from "./routes/sys-custody.js";
 import { sysKeyRoutes } from "./routes/sys-keys.js";
+import { sysLeaderRoutes } from "./routes/sys-leader.js";
 import { sysSealRoutes } from "./routes/sys-seal.js";
 import { totpAccessRoutes } from "./routes/totp-access.js";
 import { totpCodeRoutes } from "./routes/totp-code.js";
@@ -129,6 +130,7 @@ export async function buildApp(
 
   installRequestContext(app, services, admitWithinRateLimit);
   sysSealRoutes(app, services);
+  sysLeaderRoutes(app);
   sysBackupRoutes(app, services);
   sysCustodyRoutes(app, services);
   sysKeyRoutes(app, services);

@@ -9,6 +9,16 @@ import { badInput, notFound } from "../core/errors.js";
  * JSON whatever the Content-Type, as Vault, and never nested deeper than a few levels.
  */
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * The body is read as Vault reads it (Go's JSON into a struct): an optional field sent as
+     * `null`, or as "" where it is text, is taken as not given (absentFieldsDropped).
+     */
+    vaultShaped?: boolean;
+  }
+}
+
 /** Deeper than any body the API takes (an audit sink's options: 3 or 4), far below what costs time. */
 const MAX_JSON_DEPTH = 32;
 
@@ -144,6 +154,29 @@ function repeatedQueryParameter(request: FastifyRequest): string | null {
   return null;
 }
 
+interface BodySchema {
+  required?: readonly string[];
+  properties?: Record<string, { type?: string | readonly string[] }>;
+}
+
+function admits(schema: { type?: string | readonly string[] } | undefined, type: string): boolean {
+  const declared = schema?.type;
+  return declared === type || (Array.isArray(declared) && declared.includes(type));
+}
+
+/**
+ * Removes the fields Vault would read as not given: `null` where the schema gives null no meaning
+ * of its own, and "" for an optional text field. Go decodes both to the zero value, which Vault's
+ * handlers take for "absent"; the Vault CLI and client libraries send them so.
+ */
+function absentFieldsDropped(body: Record<string, unknown>, schema: BodySchema | undefined): void {
+  for (const [name, value] of Object.entries(body)) {
+    const field = schema?.properties?.[name];
+    if (value === null && !admits(field, "null")) delete body[name];
+    else if (value === "" && admits(field, "string") && !schema?.required?.includes(name)) delete body[name];
+  }
+}
+
 /**
  * A refused request whose body is still arriving (refused before it was read, or cut off at its
  * limit): Fastify would close the connection as soon as the answer is written, and the client,
@@ -203,5 +236,8 @@ export function installRequestParsing(app: FastifyInstance): void {
     if (infinite !== null) throw badInput(`querystring.${infinite} must be a finite number`);
     const repeated = repeatedQueryParameter(request);
     if (repeated !== null) throw badInput(`querystring.${repeated} must be given once`);
+    const body = request.body;
+    if (request.routeOptions.config.vaultShaped && body !== null && typeof body === "object")
+      absentFieldsDropped(body as Record<string, unknown>, request.routeOptions.schema?.body as BodySchema);
   });
 }

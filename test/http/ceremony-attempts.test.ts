@@ -118,7 +118,7 @@ describe("a rekey started with a token", () => {
       display_name: "root",
     });
     expect(first.json.custodians).toEqual(["ann", "ben", "cat"]);
-    expect(first.json.pgp_fingerprints).toEqual([]);
+    expect(first.json.pgp_fingerprints).toBeNull(); // as Vault: null when the shares are not encrypted
     for (const nonce of [undefined, "", "another-attempt"]) {
       const refused = await t.call("PUT", "/v1/sys/rekey/update", { body: { key: keys[0], nonce } });
       expect(refused.status, String(nonce)).toBe(400);

@@ -32,6 +32,8 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/auth/userpass/mfa": ENROLMENT, // one's own second factor
   "/v1/auth/userpass/mfa/confirm": ENROLMENT,
   "/v1/sys/seal": ["admin", "operator"],
+  "/v1/sys/leader": PUBLIC, // as Vault: its CLI's status reads it, sealed or not
+  "/v1/sys/step-down": ["admin", "operator"], // who may seal
   "/v1/sys/backup": ["admin"],
   "/v1/sys/restore": PUBLIC, // only into an uninitialised server
   // Ceremonies: the shares are the credential, as in Vault.

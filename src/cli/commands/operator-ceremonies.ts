@@ -54,7 +54,7 @@ export function registerCeremonies(operator: Command): void {
       ["New custodians", ((p.custodians as string[] | undefined) ?? []).join(", ") || "-"],
       [
         "Encrypted to",
-        ((p.pgp_fingerprints as string[] | undefined) ?? []).join(", ") ||
+        ((p.pgp_fingerprints as string[] | null | undefined) ?? []).join(", ") ||
           "nothing: the new shares come back in clear",
       ],
       [
@@ -68,7 +68,7 @@ export function registerCeremonies(operator: Command): void {
         ...describeShares(
           data.keys as string[],
           data.keys_base64 as string[],
-          data.pgp_fingerprints as string[],
+          (data.pgp_fingerprints as string[] | null) ?? [], // null: not encrypted (Vault's shape)
           data.custodians as string[],
         ),
         "",

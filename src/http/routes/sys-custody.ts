@@ -65,7 +65,9 @@ function progressBody<P>(progress: CeremonyProgress<P>) {
 }
 
 /** The routes that start a ceremony: no token needed, but a valid one names the starter. */
-const startConfig = { identify: true, rateLimited: "ceremonies" } as const;
+const startConfig = { identify: true, vaultShaped: true, rateLimited: "ceremonies" } as const;
+/** The routes that take a share towards Vault's ceremonies. */
+const shareConfig = { vaultShaped: true, rateLimited: "shares" } as const;
 
 const PGP_KEY = { type: "string", maxLength: 200000 } as const;
 
@@ -113,6 +115,11 @@ export function sysCustodyRoutes(app: FastifyInstance, services: Services): void
   custodianRoutes(app, services);
 }
 
+/** Vault's `pgp_fingerprints`: null when the shares are not encrypted. */
+function fingerprintsOrNull(fingerprints: string[] | undefined): string[] | null {
+  return fingerprints && fingerprints.length > 0 ? fingerprints : null;
+}
+
 function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
   const statusSchema = {
     type: "object",
@@ -121,9 +128,9 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
       t: { type: "integer", description: "threshold of the new shares" },
       n: { type: "integer", description: "number of new shares" },
       pgp_fingerprints: {
-        type: "array",
+        type: ["array", "null"],
         items: { type: "string" },
-        description: "the PGP keys the new shares will be encrypted to, in order (none: not encrypted)",
+        description: "the PGP keys the new shares will be encrypted to, in order (null: not encrypted)",
       },
       backup: { type: "boolean" },
       verification_required: { type: "boolean" },
@@ -142,7 +149,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
       ...progressBody(progress),
       t: progress.params?.spec.secretThreshold ?? 0,
       n: progress.params?.spec.secretShares ?? 0,
-      pgp_fingerprints: progress.params?.plan.pgpFingerprints ?? [],
+      pgp_fingerprints: fingerprintsOrNull(progress.params?.plan.pgpFingerprints),
       custodians: progress.params?.plan.custodians ?? [],
       backup: false,
       verification_required: false,
@@ -200,7 +207,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
     app,
     "/v1/sys/rekey/update",
     {
-      config: { rateLimited: "shares" },
+      config: shareConfig,
       schema: {
         summary: "Give one current share; the last one returns the new shares, once",
         tags: ["custody"],
@@ -216,7 +223,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
         complete: true,
         nonce: body.nonce,
         ...shareKeysBody(result.shares),
-        pgp_fingerprints: result.pgpFingerprints,
+        pgp_fingerprints: fingerprintsOrNull(result.pgpFingerprints),
         custodians: result.custodians,
         backup: false,
         verification_required: false,
@@ -248,7 +255,8 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
       encoded_root_token: "",
       pgp_fingerprint: progress.params?.pgpFingerprint ?? "",
       otp: "",
-      otp_length: progress.params?.otp?.length ?? 0,
+      // As Vault: the length an OTP has, whether an attempt uses one or not.
+      otp_length: generateRoot.otpLength,
       ...extra,
     };
   };
@@ -285,7 +293,7 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
     app,
     "/v1/sys/generate-root/update",
     {
-      config: { rateLimited: "shares" },
+      config: shareConfig,
       schema: {
         summary: "Give one share; the last one returns the new root token, encoded with the one-time pad",
         tags: ["custody"],
@@ -296,14 +304,20 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
     async (request: FastifyRequest) => {
       const body = (request.body ?? {}) as { key?: string; nonce?: string };
       const result = await generateRoot.update(body.key, body.nonce, request.ctx);
-      if (result === null) return status();
+      // As Vault, an update answer carries no OTP, not even its length.
+      const noOtp = { otp: "", otp_length: 0 };
+      if (result === null) return status(noOtp);
+      const { required } = await generateRoot.progress();
       return {
         started: true,
         nonce: body.nonce,
+        progress: required,
+        required,
         complete: true,
         encoded_token: result.encodedToken,
         encoded_root_token: result.encodedToken,
         pgp_fingerprint: result.pgpFingerprint,
+        ...noOtp,
       };
     },
   );

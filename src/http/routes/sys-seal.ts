@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { viewOf } from "../../core/encoding.js";
+import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import { conditionViews } from "../../services/node-condition.js";
 import { RESTORE_PENDING, type SealStatus } from "../../services/seal.js";
@@ -60,6 +61,27 @@ const sealStatusSchema = {
   },
 } as const;
 
+/** Vault's auto-unseal parameters: taken so that a zero or null one reads as absent, refused otherwise. */
+const recoveryProperties = {
+  recovery_shares: { type: "integer", minimum: 0, maximum: 255 },
+  recovery_threshold: { type: "integer", minimum: 0, maximum: 255 },
+  recovery_pgp_keys: { type: "array", maxItems: 255, items: { type: "string", maxLength: 200000 } },
+} as const;
+
+/** Vault's answer to recovery parameters on a Shamir seal, naming those given (not zero, not empty). */
+function refuseRecoveryParameters(body: {
+  recovery_shares?: number;
+  recovery_threshold?: number;
+  recovery_pgp_keys?: string[];
+}): void {
+  const given = [
+    body.recovery_shares ? "recovery_shares" : null,
+    body.recovery_threshold ? "recovery_threshold" : null,
+    body.recovery_pgp_keys?.length ? "recovery_pgp_keys" : null,
+  ].filter((name) => name !== null);
+  if (given.length > 0) throw badInput(`parameters ${given.join(",")} not applicable to seal type shamir`);
+}
+
 /** A status health may be asked to answer with: a final one (a 1xx would leave the client waiting for one). */
 const healthStatus = { type: "integer", minimum: 200, maximum: 599 } as const;
 
@@ -117,7 +139,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
   );
 
   const initHandler = {
-    config: { sealedOk: true, rateLimited: "ceremonies" as const },
+    config: { sealedOk: true, vaultShaped: true, rateLimited: "ceremonies" as const },
     schema: {
       summary:
         "Initialise: create the root key, split it into shares, return the shares and a root token once",
@@ -151,6 +173,13 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
             description: "an OpenPGP public key to encrypt the root token to",
           },
           custodians: custodiansSchema,
+          stored_shares: {
+            type: "integer",
+            minimum: 0,
+            maximum: 255,
+            description: "ignored, as by Vault's Shamir seal: no share is ever stored",
+          },
+          ...recoveryProperties,
         },
       },
       response: {
@@ -182,7 +211,11 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       pgp_keys?: string[];
       root_token_pgp_key?: string;
       custodians?: string[];
+      recovery_shares?: number;
+      recovery_threshold?: number;
+      recovery_pgp_keys?: string[];
     };
+    refuseRecoveryParameters(body);
     const result = await seal.initialize(
       {
         secretShares: body.secret_shares,
@@ -202,7 +235,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
   vaultWrite(app, "/v1/sys/init", initHandler, initialize);
 
   const unsealHandler = {
-    config: { sealedOk: true, rateLimited: "shares" as const },
+    config: { sealedOk: true, vaultShaped: true, rateLimited: "shares" as const },
     schema: {
       summary:
         "Give one unseal share (hex or base64); unseals once the threshold of distinct shares is reached",
@@ -298,13 +331,16 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
             : status.sealed
               ? (query.sealedcode ?? 503)
               : (query.activecode ?? 200);
+      // As Vault: a sealed node is a standby whose replication state is not known yet.
+      const replicationMode = status.sealed ? "unknown" : "disabled";
       return reply.code(code).send({
         initialized: status.initialized,
         sealed: status.sealed,
-        standby: false,
+        standby: status.sealed,
         performance_standby: false,
-        replication_performance_mode: "disabled",
-        replication_dr_mode: "disabled",
+        replication_performance_mode: replicationMode,
+        replication_dr_mode: replicationMode,
+        enterprise: false,
         server_time_utc: Math.floor(Date.now() / 1000),
         storage_reachable: status.storageReachable,
         problems,

@@ -38,6 +38,11 @@ export class GenerateRootService extends QuorumCeremony<Attempt> {
     super(seal, audit, notifier, "sys.generate-root", "a root token generation", "root.generated");
   }
 
+  /** The length of the one-time pad an attempt makes: a token's. */
+  get otpLength(): number {
+    return this.tokens.tokenLength;
+  }
+
   /** Starts an attempt; returns the OTP (its one showing) unless a PGP key was given. */
   async start(
     request: { pgpKey?: string; otp?: string },

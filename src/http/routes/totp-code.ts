@@ -94,7 +94,12 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/code/:name",
     {
-      config: { auth: "totp.code.validate", requires: "totp.code.validate", rateLimited: "code_validation" },
+      config: {
+        auth: "totp.code.validate",
+        requires: "totp.code.validate",
+        rateLimited: "code_validation",
+        vaultShaped: true,
+      },
       schema: {
         summary: "Validate a code; each code is accepted once",
         tags: ["totp"],

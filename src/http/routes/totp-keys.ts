@@ -28,7 +28,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.write", requires: "totp.key.write" },
+      config: { auth: "totp.key.write", requires: "totp.key.write", vaultShaped: true },
       schema: {
         summary:
           "Create a key: import (url, key, qr_image) or generate a seed inside (returned once, as url and barcode)",
@@ -107,7 +107,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/import/google-authenticator",
     {
-      config: { auth: "totp.key.write", requires: "totp.key.write" },
+      config: { auth: "totp.key.write", requires: "totp.key.write", vaultShaped: true },
       schema: {
         summary:
           "Import every account of a Google Authenticator export (otpauth-migration:// URI or its QR image)",

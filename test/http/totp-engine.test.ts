@@ -264,7 +264,7 @@ describe("tokens", () => {
     expect(created.status).toBe(200);
     const reader = created.json.auth.client_token;
     expect(created.json.auth).toMatchObject({
-      policies: ["totp-reader"],
+      policies: ["default", "totp-reader"],
       lease_duration: 28800,
       token_type: "service",
     });
@@ -273,7 +273,10 @@ describe("tokens", () => {
       headers: { Authorization: `Bearer ${reader}` },
     });
     expect(self.status).toBe(200);
-    expect(self.json.data).toMatchObject({ display_name: "oncall", policies: ["totp-reader"] });
+    expect(self.json.data).toMatchObject({
+      display_name: "token-oncall",
+      policies: ["default", "totp-reader"],
+    });
     expect(self.text).not.toContain(reader);
 
     expect((await t.call("GET", "/v1/totp/code/policy-key", { token: reader })).status).toBe(200);

@@ -297,7 +297,7 @@ describe("tokens", () => {
       // Made by the root token, so the root token's line answers for it; the token itself beside it.
       actor: expect.stringMatching(/^token:/),
       token: created.json.auth.accessor,
-      token_name: "oncall",
+      token_name: "token-oncall",
       target: "totp/keys/sneaky",
     });
   });

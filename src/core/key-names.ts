@@ -1,11 +1,13 @@
 import { badInput } from "./errors.js";
 
-const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Vault's names (GenericNameWithAtRegex) may hold '@' (an account's e-mail address), never at
+// either end; breakglass also still takes the '.' and '-' at the end it always took.
+const KEY_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9._@-]{0,126}[A-Za-z0-9._-])?$/;
 
 export function checkKeyName(name: string): string {
   if (!KEY_NAME.test(name))
     throw badInput(
-      "key name must be 1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+      "key name must be 1-128 characters: letters, digits, '.', '_', '-' or '@', starting with a letter, digit or '_', not ending with '@'",
     );
   return name;
 }

@@ -1,51 +1,51 @@
-import * as OTPAuth from "otpauth";
 import { parseUri } from "./encoding.js";
 import { badInput } from "./errors.js";
-import {
-  checkLabelText,
-  checkParameters,
-  checkSeedLength,
-  seedFromBase32,
-  type TotpDefinition,
-} from "./totp.js";
+import { checkLabelText, checkParameters, seedFromBase32, type TotpDefinition } from "./totp.js";
 
 export interface ImportedKey extends TotpDefinition {
   seed: Buffer;
 }
 
 /**
- * Reads an otpauth://totp/ URI. Our own checks come first so that every refusal names what is
- * wrong; the library then does the parsing proper. No message ever quotes the secret.
+ * Reads an otpauth://totp/ URI as Vault does (builtin/logical/totp/path_keys.go): the label is
+ * `issuer:account` or `account`, either part may be empty (`Vault:`, or no label at all), and an
+ * `issuer` parameter wins over the label's; `issuer` (the request's) is used when neither names
+ * one. No message ever quotes the secret.
  */
-export function parseOtpauthUri(text: string): ImportedKey {
+export function parseOtpauthUri(text: string, issuerGiven = ""): ImportedKey {
   const url = parseUri(text, "otpauth://");
   if (url.protocol !== "otpauth:") throw badInput("url must start with otpauth://");
   if (url.host === "hotp")
     throw badInput("url is an HOTP (counter-based) key: breakglass serves time-based (TOTP) codes only");
   if (url.host !== "totp") throw badInput("url must be an otpauth://totp/ URI");
-  const secret = url.searchParams.get("secret");
+  const query = url.searchParams;
+  const secret = query.get("secret");
   if (!secret) throw badInput("url has no secret parameter");
-  const seed = seedFromBase32(secret, "the secret in url");
-  const algorithm = url.searchParams.get("algorithm") ?? "SHA1";
-  const digits = Number(url.searchParams.get("digits") ?? 6);
-  const period = Number(url.searchParams.get("period") ?? 30);
-  checkParameters({ algorithm, digits, period });
-
-  let parsed: OTPAuth.HOTP | OTPAuth.TOTP;
-  try {
-    parsed = OTPAuth.URI.parse(text.trim());
-  } catch {
-    throw badInput("url is not a valid otpauth:// URI");
-  }
-  if (!(parsed instanceof OTPAuth.TOTP)) throw badInput("url must be an otpauth://totp/ URI");
-  const parsedSeed = Buffer.from(parsed.secret.bytes);
-  checkSeedLength(parsedSeed, "the secret in url");
-  seed.fill(0);
   const params = checkParameters({
-    algorithm: parsed.algorithm,
-    digits: parsed.digits,
-    period: parsed.period,
+    algorithm: query.get("algorithm") || "SHA1",
+    digits: wholeNumberParameter(query.get("digits"), "digits", 6),
+    period: wholeNumberParameter(query.get("period"), "period", 30),
   });
-  checkLabelText(`${parsed.issuer}${parsed.label}`, "url");
-  return { seed: parsedSeed, issuer: parsed.issuer, accountName: parsed.label, ...params };
+  const label = decodedLabel(url.pathname.replace(/^\//, ""));
+  const colon = label.indexOf(":");
+  // Key URI Format: spaces may follow the colon; they are not part of the account name.
+  const accountName = colon === -1 ? label : label.slice(colon + 1).replace(/^ +/, "");
+  const issuer = query.get("issuer") || (colon === -1 ? issuerGiven : label.slice(0, colon));
+  checkLabelText(`${issuer}${accountName}`, "url");
+  return { seed: seedFromBase32(secret, "the secret in url"), issuer, accountName, ...params };
+}
+
+function decodedLabel(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw badInput("url has a label that is not valid percent-encoding");
+  }
+}
+
+/** A number parameter as Vault reads it (strconv.Atoi): digits only; absent or empty means the default. */
+function wholeNumberParameter(value: string | null, name: string, fallback: number): number {
+  if (!value) return fallback;
+  if (!/^[0-9]{1,9}$/.test(value)) throw badInput(`the ${name} in url is not a whole number`);
+  return Number(value);
 }

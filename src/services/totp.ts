@@ -51,7 +51,8 @@ export type KeyMetadata = Omit<TotpKeyRecord, "seedCiphertext" | "keyVersion" | 
 /** Returned once, by `generate` with `exported`: the only time a seed leaves the server. */
 export interface Enrolment {
   url: string;
-  barcode: string;
+  /** Absent when `qr_size` is 0, as in Vault. */
+  barcode?: string;
 }
 
 export interface ReleasedCode {
@@ -284,13 +285,16 @@ export class TotpService {
     }
     const key = await this.store.findTotpKey(name);
     if (!key) throw badInput(`unknown key: ${name}`);
-    if (!new RegExp(`^[0-9]{${key.digits}}$`).test(code)) throw badInput(`code must be ${key.digits} digits`);
-    const seed = await this.openSeed(key);
-    let step: number | null;
-    try {
-      step = matchingStep(seed, checkParameters(key), code, Date.now() / 1000, key.skew);
-    } finally {
-      seed.fill(0);
+    if (!/^[0-9]{1,16}$/.test(code)) throw badInput(`code must be ${key.digits} digits`);
+    // A code of another length is simply not this key's code: Vault answers valid: false too.
+    let step: number | null = null;
+    if (code.length === key.digits) {
+      const seed = await this.openSeed(key);
+      try {
+        step = matchingStep(seed, checkParameters(key), code, Date.now() / 1000, key.skew);
+      } finally {
+        seed.fill(0);
+      }
     }
     const accepted = step !== null && (await this.store.acceptTotpStep(name, step));
     await this.audit.record(ctx, {
@@ -315,7 +319,7 @@ export class TotpService {
       });
       return { seed: generateSeed(keySize), issuer: input.issuer, accountName: input.accountName, ...params };
     }
-    if (input.url) return parseOtpauthUri(input.url);
+    if (input.url) return parseOtpauthUri(input.url, input.issuer);
     if (input.qrImage) {
       const text = await qrReader.read(decodeBase64(input.qrImage, "qr_image"));
       if (text.startsWith("otpauth-migration:"))
@@ -323,7 +327,7 @@ export class TotpService {
           "this QR code is a Google Authenticator export: import it with import-google-authenticator",
         );
       if (!text.startsWith("otpauth://")) throw badInput("the QR code in the image is not an otpauth:// URI");
-      return parseOtpauthUri(text);
+      return parseOtpauthUri(text, input.issuer);
     }
     const params = checkParameters({
       algorithm: input.algorithm ?? "SHA1",
@@ -408,16 +412,15 @@ export class TotpService {
   }
 }
 
-/** What enrolment shows once: the otpauth URI, and its QR code (PNG, base64; empty when `qrSize` is 0). */
+/** What enrolment shows once: the otpauth URI, and its QR code (PNG, base64; none when `qrSize` is 0). */
 export async function enrolmentOf(
   seed: Uint8Array,
   definition: TotpDefinition,
   qrSize = DEFAULT_QR_SIZE,
 ): Promise<Enrolment> {
   const url = enrolmentUri(seed, definition);
-  const barcode =
-    qrSize > 0 ? (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") : "";
-  return { url, barcode };
+  if (qrSize === 0) return { url };
+  return { url, barcode: (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") };
 }
 
 function alreadyExists(name: string) {

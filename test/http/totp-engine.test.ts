@@ -133,6 +133,28 @@ describe("importing a seed", () => {
     await expectOathtoolCode("ga-bank-portal-2", seeds[2] as Buffer, "SHA1", 6, 30);
   });
 
+  it("takes Vault's forms: a period as a duration, the request's issuer for a URI that names none", async () => {
+    const seed = randomBytes(20);
+    const created = await post("/v1/totp/keys/vault-forms", {
+      url: `otpauth://totp/root?secret=${encodeBase32Upper(seed)}&period=60`,
+      issuer: "AWS",
+    });
+    expect(created.status).toBe(204);
+    expect((await get("/v1/totp/keys/vault-forms")).json.data).toMatchObject({
+      issuer: "AWS",
+      account_name: "root",
+      period: 60,
+    });
+    await post("/v1/totp/keys/vault-period", { key: encodeBase32Upper(seed), period: "1m" });
+    await expectOathtoolCode("vault-period", seed, "SHA1", 6, 60);
+    const refused = await post("/v1/totp/keys/vault-period-bad", {
+      key: encodeBase32Upper(seed),
+      period: "1 week",
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.json.errors[0]).toMatch(/^period must be/);
+  });
+
   it("never overwrites an existing seed", async () => {
     const seed = randomBytes(20);
     await post("/v1/totp/keys/keep-me", { key: encodeBase32Upper(seed) });

@@ -14,7 +14,7 @@ export function registerTotpGenerate(totp: Command): void {
   totp
     .command("generate")
     .description("make a new seed inside the server and show its enrolment QR code, this once")
-    .argument("<name>", "the key's name: letters, digits, '.', '_' or '-'")
+    .argument("<name>", "the key's name: letters, digits, '.', '_', '-' or '@' (not at either end)")
     .requiredOption("--issuer <issuer>", "the service, as the authenticator app shows it")
     .requiredOption("--account <name>", "the account, as the authenticator app shows it")
     .option("--algorithm <name>", "SHA1 (default), SHA256 or SHA512", upperCase)

@@ -39,7 +39,7 @@ function registerTotpAdd(totp: Command): void {
   totp
     .command("add")
     .description("store an existing seed under NAME; it can never be read back, only its codes")
-    .argument("<name>", "the key's name: letters, digits, '.', '_' or '-'")
+    .argument("<name>", "the key's name: letters, digits, '.', '_', '-' or '@' (not at either end)")
     .option("--uri <uri>", "an otpauth://totp/ URI, or - to read it from stdin")
     .option("--secret [base32]", "the seed in base32, or - for stdin; prompted without echo when no value")
     .option("--qr <image>", "a PNG or JPEG showing the enrolment QR code")

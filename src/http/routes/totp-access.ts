@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { AccessRuleRecord } from "../../store/store.js";
+import { durationSeconds } from "../durations.js";
 import { presentedCredential } from "../request-context.js";
 import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
@@ -19,9 +20,6 @@ const ruleProperties = {
   notify: { type: "array", items: { type: "string" } },
   updated_at: { type: "string" },
 };
-
-const DURATION = /^(\d+)(s|m|h)?$/;
-const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
 export function totpAccessRoutes(app: FastifyInstance, services: Services): void {
   const { accessRules } = services;
@@ -68,7 +66,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
           approvers: body.approvers,
           approvalsRequired: body.approvals_required,
           requireReason: body.require_reason,
-          approvalTtlSeconds: seconds(body.approval_ttl),
+          approvalTtlSeconds: durationSeconds(body.approval_ttl),
           notify: body.notify,
         },
         request.ctx,
@@ -124,13 +122,6 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
       return reply.code(204).send();
     },
   );
-}
-
-function seconds(ttl: number | string | undefined): number | undefined {
-  if (ttl === undefined) return undefined;
-  if (typeof ttl === "number") return ttl;
-  const match = ttl.trim().match(DURATION);
-  return match ? Number(match[1]) * (SECONDS[match[2] ?? "s"] as number) : Number.NaN;
 }
 
 function ruleBody(rule: AccessRuleRecord) {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp.js";
 import { MAX_QR_IMAGE_BASE64 } from "../body-limits.js";
+import { durationSeconds } from "../durations.js";
 import { dataEnvelope, errorSchema, keyNameParams, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -59,7 +60,11 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
             account_name: { type: "string", maxLength: 256, "x-text": "line" },
             algorithm: { type: "string", maxLength: 16, description: "SHA1, SHA256 or SHA512" },
             digits: { type: "integer", description: "6 or 8" },
-            period: { type: "integer", description: "seconds per code" },
+            period: {
+              type: ["integer", "string"],
+              maxLength: 16,
+              description: "seconds per code, or a duration as Vault takes it: 30s, 1m",
+            },
             skew: { type: "integer", description: "steps accepted either side when validating: 0 or 1" },
           },
         },
@@ -88,7 +93,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
           accountName: body.account_name,
           algorithm: body.algorithm,
           digits: body.digits,
-          period: body.period,
+          period: durationSeconds(body.period),
           skew: body.skew,
         },
         request.ctx,

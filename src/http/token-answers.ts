@@ -1,4 +1,5 @@
 import type { DescribedToken } from "../services/tokens.js";
+import { durationSeconds } from "./durations.js";
 
 /** What the token endpoints take and answer, shared by the routes of auth/token/*. */
 
@@ -92,14 +93,6 @@ export function tokenLookupData(token: DescribedToken) {
   };
 }
 
-const DURATION = /^(\d+)(s|m|h|d)?$/;
-const SECONDS_PER_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Vault durations: a number of seconds, or "90s", "30m", "8h", "7d"; NaN when unreadable (refused later). */
-export function parseDuration(duration: string | number | undefined): number | undefined {
-  if (duration === undefined || duration === "") return undefined;
-  if (typeof duration === "number") return duration;
-  const match = duration.trim().match(DURATION);
-  if (!match) return Number.NaN;
-  return Number(match[1]) * (SECONDS_PER_UNIT[match[2] ?? "s"] as number);
-}
+/** A token endpoint's duration: as Vault's fields (durationSeconds), an empty one meaning not given. */
+export const tokenDuration = (value: string | number | undefined): number | undefined =>
+  durationSeconds(value === "" ? undefined : value);

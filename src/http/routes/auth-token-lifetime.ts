@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
 import type { DescribedToken } from "../../services/tokens.js";
 import { errorSchema, tokenAuthFields, tokenAuthSchema } from "../schemas.js";
-import { accessorBody, durationSchema, parseDuration, tokenBody } from "../token-answers.js";
+import { accessorBody, durationSchema, tokenBody, tokenDuration } from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**
@@ -30,7 +30,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     },
     async (request) => {
       const body = (request.body ?? {}) as { increment?: string | number };
-      return renewed(await tokens.renewSelf(parseDuration(body.increment), request.ctx));
+      return renewed(await tokens.renewSelf(tokenDuration(body.increment), request.ctx));
     },
   );
 
@@ -48,7 +48,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     },
     async (request) => {
       const body = request.body as { token: string; increment?: string | number };
-      return renewed(await tokens.renew(body.token, parseDuration(body.increment), request.ctx));
+      return renewed(await tokens.renew(body.token, tokenDuration(body.increment), request.ctx));
     },
   );
 
@@ -66,7 +66,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     },
     async (request) => {
       const body = request.body as { accessor: string; increment?: string | number };
-      return renewed(await tokens.renewAccessor(body.accessor, parseDuration(body.increment), request.ctx));
+      return renewed(await tokens.renewAccessor(body.accessor, tokenDuration(body.increment), request.ctx));
     },
   );
 

@@ -5,8 +5,8 @@ import { errorSchema, listReply, listResponses, tokenAuthBody, tokenAuthSchema }
 import {
   accessorBody,
   durationSchema,
-  parseDuration,
   tokenBody,
+  tokenDuration,
   tokenLookupData,
   tokenLookupSchema,
 } from "../token-answers.js";
@@ -48,8 +48,8 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
             noDefaultPolicy: body.no_default_policy,
             displayName: body.display_name,
             meta: body.meta,
-            ttlSeconds: parseDuration(body.ttl ?? body.lease),
-            explicitMaxTtlSeconds: parseDuration(body.explicit_max_ttl),
+            ttlSeconds: tokenDuration(body.ttl ?? body.lease),
+            explicitMaxTtlSeconds: tokenDuration(body.explicit_max_ttl),
             renewable: body.renewable,
             noParent: path === "create-orphan" || body.no_parent,
             path: `auth/token/${path}`,
@@ -185,7 +185,7 @@ function refuseUnsupported(body: CreateBody): void {
     );
   if (body.num_uses !== undefined && body.num_uses !== 0)
     throw badInput("num_uses is not supported: tokens have no use limit (give a ttl, or revoke the token)");
-  const period = parseDuration(body.period);
+  const period = tokenDuration(body.period);
   if (period !== undefined && period !== 0)
     throw badInput("periodic tokens (period) are not supported: give a ttl, and renew it");
 }

@@ -16,6 +16,7 @@ import { installRequestParsing, notFoundError } from "./request-parsing.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
+import { authTokenLifetimeRoutes } from "./routes/auth-token-lifetime.js";
 import { authUserpassRoutes } from "./routes/auth-userpass.js";
 import { coverageRoutes } from "./routes/coverage.js";
 import { deviceRoutes } from "./routes/devices.js";
@@ -135,6 +136,7 @@ export async function buildApp(
   sysCustodyRoutes(app, services);
   sysKeyRoutes(app, services);
   authTokenRoutes(app, services);
+  authTokenLifetimeRoutes(app, services);
   totpKeyRoutes(app, services);
   totpCodeRoutes(app, services);
   auditRoutes(app, services);

@@ -52,22 +52,29 @@ export const tokenAuthSchema = {
 } as const;
 
 /** The body for a token just issued; the lease is the lifetime it was issued with. */
-export function tokenAuthBody(token: string, record: TokenRecord) {
+export function tokenAuthBody(token: string, record: Omit<TokenRecord, "tokenHmac">) {
+  return { auth: { client_token: token, ...tokenAuthFields(record) } };
+}
+
+/**
+ * Vault's `auth` fields of a token, without the token itself (a renewal's answer): the lease runs
+ * from its creation, or from its last renewal.
+ */
+export function tokenAuthFields(record: Omit<TokenRecord, "tokenHmac">) {
   return {
-    auth: {
-      client_token: token,
-      accessor: record.accessor,
-      policies: record.policies,
-      token_policies: record.policies,
-      metadata: record.meta,
-      lease_duration: record.expiresAt
-        ? Math.round((Date.parse(record.expiresAt) - Date.parse(record.createdAt)) / 1000)
-        : 0,
-      renewable: false,
-      entity_id: "",
-      token_type: "service",
-      orphan: record.parentAccessor === null,
-    },
+    accessor: record.accessor,
+    policies: record.policies,
+    token_policies: record.policies,
+    metadata: record.meta,
+    lease_duration: record.expiresAt
+      ? Math.round(
+          (Date.parse(record.expiresAt) - Date.parse(record.lastRenewalAt ?? record.createdAt)) / 1000,
+        )
+      : 0,
+    renewable: record.renewable,
+    entity_id: "",
+    token_type: "service",
+    orphan: record.parentAccessor === null,
   };
 }
 

@@ -23,13 +23,25 @@ const SESSION_TTL_SECONDS = 8 * 3600;
 const ACCESSOR = /^[A-Za-z0-9_-]{24}$/;
 
 export interface TokenRequest {
+  /** Absent or empty: the maker's own. Given: `default` is added unless `noDefaultPolicy`, as in Vault. */
   policies?: string[];
+  noDefaultPolicy?: boolean;
+  /** Vault's rule: `token-` and the name, every character but letters, digits and `-` made `-`. */
   displayName?: string;
   meta?: Record<string, string>;
   ttlSeconds?: number;
+  /** A cap on the lifetime, renewals included (0 or absent: none). */
+  explicitMaxTtlSeconds?: number;
+  /** Whether a renewal may push back its expiry (Vault's default: yes). */
+  renewable?: boolean;
   /** An orphan: revoking or expiring its maker's token does not end it (its maker still answers for it). */
   noParent?: boolean;
+  /** The endpoint it was made through, Vault's `path`: `auth/token/create` or `auth/token/create-orphan`. */
+  path: string;
 }
+
+/** A token as described after creation: never the token, nor its HMAC. */
+export type DescribedToken = Omit<TokenRecord, "tokenHmac">;
 
 export interface IssuedToken {
   token: string;
@@ -82,6 +94,9 @@ export class TokenService {
       expiresAt: null,
       username: null,
       owner: null,
+      path: "auth/token/root",
+      explicitMaxTtl: 0,
+      renewable: false,
     });
     return issued.token;
   }
@@ -154,7 +169,7 @@ export class TokenService {
    */
   async create(request: TokenRequest, ctx: RequestContext): Promise<IssuedToken> {
     const creator = await this.authorize(ctx, "token.create");
-    const policies = request.policies?.length ? [...new Set(request.policies)] : creator.policies;
+    const policies = this.policiesFor(creator, request);
     checkPolicies(policies);
     const beyond = policies.filter((policy) => !this.mayGrant(creator, policy));
     if (beyond.length > 0) {
@@ -162,20 +177,26 @@ export class TokenService {
       await this.refuse(ctx, "token.create", null, problem);
       throw permissionDenied(`permission denied: ${problem}`);
     }
-    const ttl = request.ttlSeconds;
-    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0 && ttl <= MAX_TTL_SECONDS))
-      throw badInput(
-        `ttl must be seconds or a duration such as 8h, from 0 (no expiry) to ${MAX_TTL_SECONDS} seconds`,
-      );
+    const explicitMax = checkedSeconds(request.explicitMaxTtlSeconds, "explicit_max_ttl") ?? 0;
+    const requested = checkedSeconds(request.ttlSeconds, "ttl") ?? 0;
+    // As Vault: the explicit max caps the ttl, and stands for it when none is given.
+    const ttl = explicitMax > 0 && (requested === 0 || requested > explicitMax) ? explicitMax : requested;
     const parent = request.noParent ? null : creator;
+    const now = this.clock.now();
+    const expiresAt = earlier(expiryIn(ttl, now), parent?.expiresAt ?? null);
+    if (expiresAt === null && creator.expiresAt !== null)
+      throw badInput("expiring tokens cannot create non-expiring tokens: give it a ttl");
     const issued = await this.mint(this.hmacKey(), {
       policies,
-      displayName: request.displayName ?? "token",
+      displayName: request.displayName ? vaultDisplayName(request.displayName) : "token",
       meta: request.meta ?? {},
       parentAccessor: parent?.accessor ?? null,
-      expiresAt: earlier(expiryIn(ttl ?? 0, this.clock.now()), parent?.expiresAt ?? null),
+      expiresAt,
       username: null,
       owner: creator.owner,
+      path: request.path,
+      explicitMaxTtl: explicitMax,
+      renewable: expiresAt !== null && request.renewable !== false,
     });
     await this.audit.record(ctx, {
       action: "token.create",
@@ -186,6 +207,7 @@ export class TokenService {
         display_name: issued.record.displayName,
         expires_at: issued.record.expiresAt,
         parent: issued.record.parentAccessor,
+        path: request.path,
       },
     });
     return issued;
@@ -243,6 +265,64 @@ export class TokenService {
     return record;
   }
 
+  /** Vault's token/lookup (admins): what a token is, given the token itself. */
+  async lookup(token: string, ctx: RequestContext): Promise<Omit<TokenRecord, "tokenHmac">> {
+    await this.authorize(ctx, "token.manage", "auth/token/lookup");
+    const { tokenHmac: _hmac, ...record } = await this.liveToken(token, "token.lookup", ctx, () =>
+      permissionDenied("bad token"),
+    );
+    await this.audit.record(ctx, {
+      action: "token.lookup",
+      target: `token:${record.accessor}`,
+      outcome: "allowed",
+    });
+    return record;
+  }
+
+  /** Vault's token/revoke-orphan (admins): the token alone; its children become orphans. */
+  async revokeOrphan(token: string, ctx: RequestContext): Promise<void> {
+    await this.authorize(ctx, "token.manage", "auth/token/revoke-orphan");
+    const record = await this.liveToken(token, "token.revoke-orphan", ctx, () =>
+      badInput("token to revoke not found"),
+    );
+    const orphaned = await this.store.tokens.revokeOrphan(record.accessor);
+    this.lines.clear();
+    await this.audit.record(ctx, {
+      action: "token.revoke-orphan",
+      target: `token:${record.accessor}`,
+      outcome: orphaned === null ? "failed" : "allowed",
+      details: orphaned === null ? { problem: "already revoked" } : { orphaned },
+    });
+  }
+
+  /** Vault's token/renew-self: every token may renew itself, if it is renewable. */
+  renewSelf(incrementSeconds: number | undefined, ctx: RequestContext): Promise<DescribedToken> {
+    const actor = actorOf(ctx);
+    return this.renewAudited(ctx, "token.renew-self", actor, incrementSeconds);
+  }
+
+  /** Vault's token/renew (admins): a token given by itself. */
+  async renew(
+    token: string,
+    incrementSeconds: number | undefined,
+    ctx: RequestContext,
+  ): Promise<DescribedToken> {
+    await this.authorize(ctx, "token.manage", "auth/token/renew");
+    const record = await this.liveToken(token, "token.renew", ctx, () => badInput("token not found"));
+    return this.renewAudited(ctx, "token.renew", record, incrementSeconds);
+  }
+
+  /** Vault's token/renew-accessor (admins): a token named by its accessor. */
+  async renewAccessor(
+    accessor: string,
+    incrementSeconds: number | undefined,
+    ctx: RequestContext,
+  ): Promise<DescribedToken> {
+    await this.authorize(ctx, "token.manage", `token:${accessor}`);
+    const record = await this.knownAccessor(accessor, "token.renew-accessor", ctx);
+    return this.renewAudited(ctx, "token.renew-accessor", record, incrementSeconds);
+  }
+
   /** Vault's LIST auth/token/accessors (admins): the accessor of every token that has not expired. */
   async listAccessors(ctx: RequestContext): Promise<string[]> {
     await this.authorize(ctx, "token.manage", "auth/token/accessors");
@@ -266,6 +346,9 @@ export class TokenService {
       expiresAt: expiryIn(ttlSeconds, this.clock.now()),
       username,
       owner: `user:${username}`,
+      path: `auth/userpass/login/${username}`,
+      explicitMaxTtl: 0,
+      renewable: false, // a login ends when it ends: a new one checks the password (and factor) again
     });
   }
 
@@ -284,6 +367,9 @@ export class TokenService {
       parentAccessor: parent.accessor,
       expiresAt: earlier(expiryIn(SESSION_TTL_SECONDS, this.clock.now()), parent.expiresAt),
       owner: parent.owner,
+      path: "ui/session",
+      explicitMaxTtl: 0,
+      renewable: false,
     });
     await this.audit.record(ctx, {
       action: "ui.session.open",
@@ -314,6 +400,64 @@ export class TokenService {
     });
   }
 
+  /**
+   * Vault's renewal: the expiry becomes now + the increment (the ttl it was made with when none is
+   * given), never past its explicit max nor its parent's expiry. Only tokens made renewable with
+   * token/create are: a root token does not expire, and a login ends when it ends.
+   */
+  private async renewAudited(
+    ctx: RequestContext,
+    action: string,
+    record: DescribedToken,
+    incrementSeconds: number | undefined,
+  ): Promise<DescribedToken> {
+    const increment = checkedSeconds(incrementSeconds, "increment") || record.creationTtl;
+    const now = this.clock.now();
+    const target = `token:${record.accessor}`;
+    const problem =
+      record.expiresAt === null || !record.renewable
+        ? "lease is not renewable"
+        : Date.parse(record.expiresAt) <= now
+          ? "lease expired"
+          : null;
+    const parent = record.parentAccessor
+      ? await this.store.tokens.findByAccessor(record.parentAccessor)
+      : null;
+    const maxByCreation =
+      record.explicitMaxTtl > 0 ? expiryIn(record.explicitMaxTtl, Date.parse(record.createdAt)) : null;
+    const expiresAt = earlier(
+      earlier(expiryIn(increment, now), maxByCreation),
+      parent?.expiresAt ?? null,
+    ) as string;
+    const renewedAt = new Date(now).toISOString();
+    if (problem !== null || !(await this.store.tokens.renew(record.accessor, expiresAt, renewedAt))) {
+      await this.audit.record(ctx, {
+        action,
+        target,
+        outcome: "failed",
+        details: { problem: problem ?? "unknown or revoked token" },
+      });
+      throw badInput(problem ?? "token not found");
+    }
+    this.lines.clear();
+    await this.audit.record(ctx, { action, target, outcome: "allowed", details: { expires_at: expiresAt } });
+    return { ...record, expiresAt, lastRenewalAt: renewedAt };
+  }
+
+  /** The token given in a body, alive along its line; otherwise the failure is audited and `refusal` thrown. */
+  private async liveToken(
+    token: string,
+    action: string,
+    ctx: RequestContext,
+    refusal: () => Error,
+  ): Promise<TokenRecord> {
+    const line = await this.lineOf(token);
+    const problem = line[0] ? lineProblem(line, this.clock.now()) : "unknown or revoked token";
+    if (line[0] && problem === null) return line[0];
+    await this.audit.record(ctx, { action, outcome: "failed", details: { problem } });
+    throw refusal();
+  }
+
   private async knownAccessor(accessor: string, action: string, ctx: RequestContext): Promise<TokenRecord> {
     const record = ACCESSOR.test(accessor) ? await this.store.tokens.findByAccessor(accessor) : null;
     if (record) return record;
@@ -324,6 +468,18 @@ export class TokenService {
       details: { problem: "unknown accessor" },
     });
     throw badInput("invalid accessor: no token has it (revoked, expired, or mistyped)");
+  }
+
+  /**
+   * Vault's policies for a new token: those asked for plus `default` (when the maker may give it),
+   * or else the maker's own; `root` stands alone; `no_default_policy` takes `default` out.
+   */
+  private policiesFor(creator: Actor, request: TokenRequest): string[] {
+    const asked = (request.policies ?? []).map((policy) => policy.trim()).filter((policy) => policy !== "");
+    const addDefault = asked.length > 0 && !request.noDefaultPolicy && this.mayGrant(creator, "default");
+    const chosen = [...(asked.length > 0 ? asked : creator.policies), ...(addDefault ? ["default"] : [])];
+    const policies = chosen.includes("root") ? ["root"] : [...new Set(chosen)].sort();
+    return request.noDefaultPolicy ? policies.filter((policy) => policy !== "default") : policies;
   }
 
   /** Whether `creator` may give a token this role: every action of it must be its own (root only from root). */
@@ -338,16 +494,22 @@ export class TokenService {
 
   private async mint(
     hmacKey: Buffer,
-    fields: Omit<TokenRecord, "tokenHmac" | "accessor" | "createdAt" | "owner"> & { owner: string | null },
+    fields: Omit<
+      TokenRecord,
+      "tokenHmac" | "accessor" | "createdAt" | "owner" | "creationTtl" | "lastRenewalAt"
+    > & { owner: string | null },
   ): Promise<IssuedToken> {
     const token = TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString("base64url");
     const accessor = randomBytes(18).toString("base64url");
+    const createdAt = new Date().toISOString();
     const record: TokenRecord = {
       ...fields,
       tokenHmac: this.hmac(hmacKey, token),
       accessor,
-      createdAt: new Date().toISOString(),
+      createdAt,
       owner: fields.owner ?? `token:${accessor}`,
+      creationTtl: fields.expiresAt ? secondsBetween(createdAt, fields.expiresAt) : 0,
+      lastRenewalAt: null,
     };
     await this.store.tokens.insert(record);
     return { token, record };
@@ -415,6 +577,23 @@ function actorOf(ctx: RequestContext): Actor {
   if (!ctx.actor) throw permissionDenied();
   return ctx.actor;
 }
+
+/** Vault's display name: `token-NAME`, anything but letters, digits and `-` made `-`, one trailing `-` dropped. */
+export function vaultDisplayName(name: string): string {
+  return `token-${name}`.replace(/[^a-zA-Z0-9-]/g, "-").replace(/-$/, "");
+}
+
+/** A number of seconds given for `field`, checked: a whole number from 0 to the longest lifetime. */
+function checkedSeconds(seconds: number | undefined, field: string): number | undefined {
+  if (seconds === undefined || (Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_TTL_SECONDS))
+    return seconds;
+  throw badInput(
+    `${field} must be seconds or a duration such as 8h, from 0 (none) to ${MAX_TTL_SECONDS} seconds`,
+  );
+}
+
+const secondsBetween = (from: string, to: string): number =>
+  Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
 
 function expiryIn(seconds: number, now: number): string | null {
   return seconds > 0 ? new Date(now + seconds * 1000).toISOString() : null;

@@ -23,6 +23,11 @@ export class KyselyTokenStore implements TokenStore {
         expires_at: token.expiresAt,
         username: token.username,
         owner: token.owner,
+        path: token.path,
+        creation_ttl: token.creationTtl,
+        explicit_max_ttl: token.explicitMaxTtl,
+        renewable: token.renewable ? 1 : 0,
+        last_renewal_at: token.lastRenewalAt,
       })
       .execute();
   }
@@ -68,6 +73,28 @@ export class KyselyTokenStore implements TokenStore {
     return this.revokeTreesOf(sql`select accessor from tokens where owner = ${owner}`);
   }
 
+  revokeOrphan(accessor: string): Promise<number | null> {
+    // One transaction: a child is never left naming a parent that is gone (it would be refused).
+    return this.db.transaction().execute(async (trx) => {
+      const orphaned = await trx
+        .updateTable("tokens")
+        .set({ parent_accessor: null })
+        .where("parent_accessor", "=", accessor)
+        .executeTakeFirst();
+      const deleted = await trx.deleteFrom("tokens").where("accessor", "=", accessor).executeTakeFirst();
+      return deleted.numDeletedRows > 0n ? Number(orphaned.numUpdatedRows) : null;
+    });
+  }
+
+  async renew(accessor: string, expiresAt: string, renewedAt: string): Promise<boolean> {
+    const updated = await this.db
+      .updateTable("tokens")
+      .set({ expires_at: expiresAt, last_renewal_at: renewedAt })
+      .where("accessor", "=", accessor)
+      .executeTakeFirst();
+    return updated.numUpdatedRows > 0n;
+  }
+
   /** Deletes the tokens `roots` selects and every token below them, in one statement. */
   private async revokeTreesOf(roots: ReturnType<typeof sql>): Promise<string[]> {
     const { rows } = await sql<{ accessor: string }>`
@@ -95,5 +122,10 @@ function tokenFromRow(row: Selectable<TokenTable>): TokenRecord {
     expiresAt: row.expires_at,
     username: row.username,
     owner: row.owner,
+    path: row.path,
+    creationTtl: Number(row.creation_ttl),
+    explicitMaxTtl: Number(row.explicit_max_ttl),
+    renewable: Number(row.renewable) === 1,
+    lastRenewalAt: row.last_renewal_at,
   };
 }

@@ -293,6 +293,45 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("login_failures").dropColumn("locked_until").execute();
     },
   },
+  "0012-token-lifetimes": {
+    async up(db: Kysely<unknown>) {
+      // Vault's lookup fields and renewal (TokenTable.path, creation_ttl, explicit_max_ttl, renewable).
+      for (const [column, type] of [
+        ["path", "text"],
+        ["creation_ttl", "integer"],
+        ["explicit_max_ttl", "integer"],
+        ["renewable", "integer"],
+        ["last_renewal_at", "text"],
+      ] as const)
+        await db.schema.alterTable("tokens").addColumn(column, type).execute();
+      // Older tokens were issued not renewable, with no explicit max; a root token (init,
+      // generate-root) is the one that answers for itself.
+      const { rows } = await sql<{
+        accessor: string;
+        username: string | null;
+        policies: string;
+        parent_accessor: string | null;
+        owner: string;
+        created_at: string;
+        expires_at: string | null;
+      }>`select accessor, username, policies, parent_accessor, owner, created_at, expires_at from tokens`.execute(
+        db,
+      );
+      for (const row of rows) {
+        const path =
+          row.username !== null
+            ? `auth/userpass/login/${row.username}`
+            : row.parent_accessor === null && row.owner === `token:${row.accessor}`
+              ? "auth/token/root"
+              : "auth/token/create";
+        const ttl = row.expires_at
+          ? Math.max(0, Math.round((Date.parse(row.expires_at) - Date.parse(row.created_at)) / 1000))
+          : 0;
+        await sql`update tokens set path = ${path}, creation_ttl = ${ttl}, explicit_max_ttl = 0, renewable = 0
+          where accessor = ${row.accessor}`.execute(db);
+      }
+    },
+  },
 };
 
 /**

@@ -72,6 +72,15 @@ export interface TokenTable {
    * by them; `token:ACCESSOR` of the root token (init, generate-root) for that token's line.
    */
   owner: string;
+  /** Vault's `path`: where it was made (`auth/token/root`, `auth/token/create`, a login path). */
+  path: string;
+  /** The lifetime it was issued with, in seconds (0: no expiry). */
+  creation_ttl: number;
+  /** Vault's `explicit_max_ttl`: no renewal takes it past creation + this (0: no such cap). */
+  explicit_max_ttl: number;
+  /** 1 when its expiry may be pushed back by a renewal. */
+  renewable: number;
+  last_renewal_at: string | null;
 }
 
 export interface AuditEntryTable {

@@ -193,6 +193,14 @@ export interface TokenRecord {
    * `token:ACCESSOR` of the root token (init, generate-root) for that root token's line.
    */
   owner: string;
+  /** Vault's `path`: `auth/token/root` (init, generate-root), `auth/token/create[-orphan]`, a login's path. */
+  path: string;
+  /** The lifetime it was issued with, in seconds (0: no expiry). */
+  creationTtl: number;
+  /** No renewal takes it past `createdAt` + this many seconds (0: no such cap). */
+  explicitMaxTtl: number;
+  renewable: boolean;
+  lastRenewalAt: string | null;
 }
 
 export interface TokenStore {
@@ -210,6 +218,10 @@ export interface TokenStore {
   revokeTree(accessor: string): Promise<string[]>;
   /** Deletes every token `owner` answers for, with their trees; returns the accessors deleted. */
   revokeOwnedBy(owner: string): Promise<string[]>;
+  /** Deletes the token alone, its children becoming orphans; returns how many were orphaned, or null if it was gone. */
+  revokeOrphan(accessor: string): Promise<number | null>;
+  /** A renewal: the new expiry, and when it was renewed. False when the token is gone. */
+  renew(accessor: string, expiresAt: string, renewedAt: string): Promise<boolean>;
 }
 
 export interface UserRecord {

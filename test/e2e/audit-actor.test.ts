@@ -57,7 +57,7 @@ describe("audit list --actor user:NAME", () => {
     const entries = (
       await root.json(["audit", "list", "--actor", "user:alice", "--action", "totp.code.read"])
     ).entries as { token_name: string }[];
-    expect(entries.map((entry) => entry.token_name)).toEqual(["userpass-alice", "alice-script"]);
+    expect(entries.map((entry) => entry.token_name)).toEqual(["userpass-alice", "token-alice-script"]);
   });
 });
 

@@ -157,7 +157,7 @@ describe("the person on every audit entry", () => {
     expect(byReason.minted).toMatchObject({
       actor: "user:alice",
       token: minted.accessor,
-      token_name: "alice-ci",
+      token_name: "token-alice-ci",
     });
     const logins = (
       await t.call("GET", "/v1/audit?actor=user:alice&action=auth.userpass.login", { token: root })

@@ -42,7 +42,7 @@ describe("every token", () => {
     const reader = (await create(root, { policies: ["totp-reader"], display_name: "ci" })).json.auth;
     expect((await lookupSelf(reader.client_token)).json.data).toMatchObject({
       accessor: reader.accessor,
-      policies: ["totp-reader"],
+      policies: ["default", "totp-reader"],
     });
     expect((await t.call("POST", "/v1/auth/token/revoke-self", { token: reader.client_token })).status).toBe(
       204,
@@ -146,8 +146,8 @@ describe("admins' token endpoints (Vault's)", () => {
     });
     expect(lookup.json.data).toMatchObject({
       accessor: made.accessor,
-      display_name: "ci-deploy",
-      policies: ["totp-reader"],
+      display_name: "token-ci-deploy",
+      policies: ["default", "totp-reader"],
       owner: expect.stringMatching(/^token:/),
     });
     expect(lookup.text).not.toContain(made.client_token);
@@ -189,7 +189,8 @@ describe("a person who made tokens", () => {
     });
     const gil = (await t.call("POST", "/v1/auth/userpass/login/gil", { body: { password: gilPassword } }))
       .json.auth;
-    const orphan = (await create(gil.client_token, { policies: ["admin"], no_parent: true })).json.auth;
+    const orphan = (await create(gil.client_token, { policies: ["admin"], no_parent: true, ttl: "1h" })).json
+      .auth;
     expect((await readCode(orphan.client_token)).status).toBe(200);
     await t.call("PUT", "/v1/auth/userpass/users/gil", {
       token: root,
@@ -203,8 +204,9 @@ describe("a person who made tokens", () => {
     const erin = await loginErin();
     const made = (await create(erin.client_token, { policies: ["totp-reader"], display_name: "ci" })).json
       .auth;
-    const orphan = (await create(erin.client_token, { policies: ["totp-reader"], no_parent: true })).json
-      .auth;
+    const orphan = (
+      await create(erin.client_token, { policies: ["totp-reader"], no_parent: true, ttl: "1h" })
+    ).json.auth;
     expect((await lookupSelf(made.client_token)).json.data.owner).toBe("user:erin");
     expect((await readCode(orphan.client_token)).status).toBe(200);
 

@@ -286,7 +286,7 @@ describe("tokens", () => {
     expect(created.status).toBe(200);
     const reader = created.json.auth.client_token;
     expect(created.json.auth).toMatchObject({
-      policies: ["totp-reader"],
+      policies: ["default", "totp-reader"],
       lease_duration: 28800,
       token_type: "service",
     });
@@ -295,7 +295,10 @@ describe("tokens", () => {
       headers: { Authorization: `Bearer ${reader}` },
     });
     expect(self.status).toBe(200);
-    expect(self.json.data).toMatchObject({ display_name: "oncall", policies: ["totp-reader"] });
+    expect(self.json.data).toMatchObject({
+      display_name: "token-oncall",
+      policies: ["default", "totp-reader"],
+    });
     expect(self.text).not.toContain(reader);
 
     expect((await t.call("GET", "/v1/totp/code/policy-key", { token: reader })).status).toBe(200);
@@ -316,7 +319,7 @@ describe("tokens", () => {
       // Made by the root token, so the root token's line answers for it; the token itself beside it.
       actor: expect.stringMatching(/^token:/),
       token: created.json.auth.accessor,
-      token_name: "oncall",
+      token_name: "token-oncall",
       target: "totp/keys/sneaky",
     });
   });

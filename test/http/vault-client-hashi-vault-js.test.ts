@@ -127,8 +127,7 @@ describe("hashi-vault-js, a second Vault client library", () => {
     expect(self.policies).not.toContain("root");
   });
 
-  // Skipped until src adds `default` on token create unless no_default_policy (being fixed).
-  it.skip("known gap: createToken without no_default_policy adds the default policy, as Vault does", async () => {
+  it("createToken without no_default_policy adds the default policy, as Vault does", async () => {
     const auth: any = await vault.createToken(root, { policies: "totp-reader" });
     expect(auth.policies).toEqual(["default", "totp-reader"]);
     expect(((await vault.lookupSelfToken(auth.client_token)) as any).policies).toEqual([

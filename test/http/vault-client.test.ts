@@ -64,7 +64,7 @@ describe("a Vault client library", () => {
     const created = await vault.tokenCreate({ policies: ["totp-reader", "default"], ttl: "1h" });
     vault.token = rootToken; // node-vault switches to a token it creates, as it does against Vault
     const reader = nodeVault({ endpoint: t.server.url, token: created.auth.client_token });
-    expect((await reader.tokenLookupSelf()).data).toMatchObject({ policies: ["totp-reader", "default"] });
+    expect((await reader.tokenLookupSelf()).data).toMatchObject({ policies: ["default", "totp-reader"] });
     await expect(
       reader.write("totp/keys/nope", { generate: true, issuer: "a", account_name: "b" }),
     ).rejects.toMatchObject({

@@ -1,71 +1,64 @@
 import type { FastifyInstance } from "fastify";
+import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
-import type { TokenRecord } from "../../store/store.js";
 import { errorSchema, listReply, listResponses, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
+import {
+  accessorBody,
+  durationSchema,
+  tokenBody,
+  tokenDuration,
+  tokenLookupData,
+  tokenLookupSchema,
+} from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**
- * Vault's token endpoints: create, lookup-self and revoke-self (every token), and for admins
- * revoke, revoke-accessor, lookup-accessor and the accessor list. The token itself is returned
- * once, at creation. Revoking a token revokes every token made from it.
+ * Vault's token endpoints that make and describe tokens: create and create-orphan, lookup-self
+ * (every token), and for admins lookup, lookup-accessor and the accessor list. The token itself is
+ * returned once, at creation. Renewing and revoking: auth-token-lifetime.ts.
  */
 export function authTokenRoutes(app: FastifyInstance, services: Services): void {
   const { tokens } = services;
 
-  vaultWrite(
-    app,
-    "/v1/auth/token/create",
-    {
-      config: { auth: "token.create", requires: "token.create" },
-      schema: {
-        summary:
-          "Create a token: a child of the caller's (an orphan with no_parent), answering to the same person, never outliving its parent, with no role beyond the caller's",
-        tags: ["auth"],
-        body: {
-          type: "object",
-          properties: {
-            policies: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 16 },
-            display_name: { type: "string", maxLength: 128, "x-text": "line" },
-            meta: {
-              type: "object",
-              propertyNames: { "x-text": "line" },
-              additionalProperties: { type: "string", maxLength: 512, "x-text": "line" },
-              maxProperties: 32,
-            },
-            ttl: {
-              type: ["string", "integer"],
-              description: "seconds, or a duration such as 8h or 30m; 0 or absent: no expiry",
-            },
-            no_parent: { type: "boolean" },
-          },
-        },
-        response: {
-          200: tokenAuthSchema,
-          400: errorSchema,
+  for (const [path, summary] of [
+    [
+      "create",
+      "Create a token: a child of the caller's (an orphan with no_parent), answering to the same person, never outliving its parent, with no role beyond the caller's",
+    ],
+    ["create-orphan", "Create an orphan token: as create with no_parent, as Vault's create-orphan"],
+  ] as const)
+    vaultWrite(
+      app,
+      `/v1/auth/token/${path}`,
+      {
+        config: { auth: "token.create", requires: "token.create" },
+        schema: {
+          summary,
+          tags: ["auth"],
+          body: createBody,
+          response: { 200: tokenAuthSchema, 400: errorSchema },
         },
       },
-    },
-    async (request) => {
-      const body = (request.body ?? {}) as {
-        policies?: string[];
-        display_name?: string;
-        meta?: Record<string, string>;
-        ttl?: string | number;
-        no_parent?: boolean;
-      };
-      const { token, record } = await tokens.create(
-        {
-          policies: body.policies,
-          displayName: body.display_name,
-          meta: body.meta,
-          ttlSeconds: parseTtl(body.ttl),
-          noParent: body.no_parent,
-        },
-        request.ctx,
-      );
-      return tokenAuthBody(token, record);
-    },
-  );
+      async (request) => {
+        const body = (request.body ?? {}) as CreateBody;
+        refuseUnsupported(body);
+        const { token, record } = await tokens.create(
+          {
+            policies: body.policies,
+            noDefaultPolicy: body.no_default_policy,
+            displayName: body.display_name,
+            meta: body.meta,
+            ttlSeconds: tokenDuration(body.ttl ?? body.lease),
+            explicitMaxTtlSeconds: tokenDuration(body.explicit_max_ttl),
+            renewable: body.renewable,
+            noParent: path === "create-orphan" || body.no_parent,
+            path: `auth/token/${path}`,
+          },
+          request.ctx,
+        );
+        return tokenAuthBody(token, record);
+      },
+    );
 
   app.get(
     "/v1/auth/token/lookup-self",
@@ -82,60 +75,19 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
 
   vaultWrite(
     app,
-    "/v1/auth/token/revoke-self",
+    "/v1/auth/token/lookup",
     {
-      config: { auth: "token.revoke-self", enrolment: true },
+      config: { auth: "token.lookup", requires: "token.manage" },
       schema: {
-        summary: "Revoke the calling token and every token made from it; every token may",
+        summary: "Describe the token given in the body, never repeating it (admins)",
         tags: ["auth"],
-        response: { 204: { type: "null" } },
+        body: tokenBody,
+        response: { 200: tokenLookupSchema, 400: errorSchema, 403: errorSchema },
       },
     },
-    async (request, reply) => {
-      await tokens.revokeSelf(request.ctx);
-      return reply.code(204).send();
-    },
-  );
-
-  vaultWrite(
-    app,
-    "/v1/auth/token/revoke",
-    {
-      config: { auth: "token.revoke", requires: "token.manage" },
-      schema: {
-        summary:
-          "Revoke a token and every token made from it (admins); an unknown token is no error, as Vault",
-        tags: ["auth"],
-        body: {
-          type: "object",
-          required: ["token"],
-          properties: { token: { type: "string", minLength: 1, maxLength: 200 } },
-        },
-        response: { 204: { type: "null" }, 400: errorSchema },
-      },
-    },
-    async (request, reply) => {
-      await tokens.revoke((request.body as { token: string }).token, request.ctx);
-      return reply.code(204).send();
-    },
-  );
-
-  vaultWrite(
-    app,
-    "/v1/auth/token/revoke-accessor",
-    {
-      config: { auth: "token.revoke-accessor", requires: "token.manage" },
-      schema: {
-        summary: "Revoke the token with this accessor and every token made from it (admins)",
-        tags: ["auth"],
-        body: accessorBody,
-        response: { 204: { type: "null" }, 400: errorSchema },
-      },
-    },
-    async (request, reply) => {
-      await tokens.revokeAccessor((request.body as { accessor: string }).accessor, request.ctx);
-      return reply.code(204).send();
-    },
+    async (request) => ({
+      data: tokenLookupData(await tokens.lookup((request.body as { token: string }).token, request.ctx)),
+    }),
   );
 
   vaultWrite(
@@ -173,69 +125,67 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
   );
 }
 
-const accessorBody = {
-  type: "object",
-  required: ["accessor"],
-  properties: { accessor: { type: "string", minLength: 1, maxLength: 64 } },
-} as const;
+interface CreateBody {
+  policies?: string[];
+  no_default_policy?: boolean;
+  display_name?: string;
+  meta?: Record<string, string>;
+  ttl?: string | number;
+  lease?: string | number;
+  explicit_max_ttl?: string | number;
+  renewable?: boolean;
+  no_parent?: boolean;
+  type?: string;
+  id?: string;
+  num_uses?: number;
+  period?: string | number;
+}
 
-const tokenLookupSchema = {
+const createBody = {
   type: "object",
   properties: {
-    data: {
+    policies: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 16 },
+    no_default_policy: { type: "boolean", description: "do not add the default policy" },
+    display_name: { type: "string", maxLength: 128, "x-text": "line" },
+    meta: {
       type: "object",
-      properties: {
-        accessor: { type: "string" },
-        display_name: { type: "string" },
-        policies: { type: "array", items: { type: "string" } },
-        meta: { type: "object", additionalProperties: { type: "string" } },
-        creation_time: { type: "integer" },
-        expire_time: { type: ["string", "null"] },
-        ttl: { type: "integer" },
-        orphan: { type: "boolean" },
-        owner: {
-          type: "string",
-          description:
-            "who answers for the token: user:NAME, or token:ACCESSOR of the root token whose line it is",
-        },
-        path: { type: "string" },
-        type: { type: "string" },
-        renewable: { type: "boolean" },
-        num_uses: { type: "integer" },
-        entity_id: { type: "string" },
-      },
+      propertyNames: { "x-text": "line" },
+      additionalProperties: { type: "string", maxLength: 512, "x-text": "line" },
+      maxProperties: 32,
     },
+    ttl: {
+      ...durationSchema,
+      description: "seconds, or a duration such as 8h or 30m; 0 or absent: no expiry",
+    },
+    lease: { ...durationSchema, description: "Vault's older name for ttl, read when ttl is absent" },
+    explicit_max_ttl: { ...durationSchema, description: "no ttl or renewal goes beyond this from creation" },
+    renewable: {
+      type: "boolean",
+      description: "whether renew may extend it (default true; a token without ttl never is)",
+    },
+    no_parent: { type: "boolean" },
+    type: { type: "string", maxLength: 16, description: "service only: batch tokens are refused" },
+    id: { type: "string", maxLength: 200, description: "refused: breakglass makes every token itself" },
+    num_uses: { type: "integer", description: "refused unless 0: tokens have no use limit" },
+    period: { ...durationSchema, description: "refused unless 0: no periodic tokens" },
   },
 } as const;
 
-/** Vault's lookup answer for a token (never the token itself), with who answers for it. */
-function tokenLookupData(token: Omit<TokenRecord, "tokenHmac">) {
-  return {
-    accessor: token.accessor,
-    display_name: token.displayName,
-    policies: token.policies,
-    meta: token.meta,
-    creation_time: Math.floor(Date.parse(token.createdAt) / 1000),
-    expire_time: token.expiresAt,
-    ttl: token.expiresAt ? Math.max(0, Math.round((Date.parse(token.expiresAt) - Date.now()) / 1000)) : 0,
-    orphan: token.parentAccessor === null,
-    owner: token.owner,
-    path: "auth/token/create",
-    type: "service",
-    renewable: false,
-    num_uses: 0,
-    entity_id: "",
-  };
-}
-
-const DURATION = /^(\d+)(s|m|h|d)?$/;
-const SECONDS_PER_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Vault durations: a number of seconds, or "90s", "30m", "8h", "7d". */
-function parseTtl(ttl: string | number | undefined): number | undefined {
-  if (ttl === undefined || ttl === "") return undefined;
-  if (typeof ttl === "number") return ttl;
-  const match = ttl.trim().match(DURATION);
-  if (!match) return Number.NaN;
-  return Number(match[1]) * (SECONDS_PER_UNIT[match[2] ?? "s"] as number);
+/** Vault's token kinds breakglass does not make: refused out loud rather than silently ignored. */
+function refuseUnsupported(body: CreateBody): void {
+  if (body.type === "batch")
+    throw badInput(
+      "batch tokens are not supported: breakglass makes service tokens only, each one revocable",
+    );
+  if (body.type !== undefined && body.type !== "" && body.type !== "service")
+    throw badInput("invalid 'token_type' value");
+  if (body.id !== undefined && body.id !== "")
+    throw badInput(
+      "a caller-chosen token (id) is not supported: every token is 32 random bytes made by the server",
+    );
+  if (body.num_uses !== undefined && body.num_uses !== 0)
+    throw badInput("num_uses is not supported: tokens have no use limit (give a ttl, or revoke the token)");
+  const period = tokenDuration(body.period);
+  if (period !== undefined && period !== 0)
+    throw badInput("periodic tokens (period) are not supported: give a ttl, and renew it");
 }

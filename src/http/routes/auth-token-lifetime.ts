@@ -1,0 +1,144 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../services/index.js";
+import type { DescribedToken } from "../../services/tokens.js";
+import { errorSchema, tokenAuthFields, tokenAuthSchema } from "../schemas.js";
+import { accessorBody, durationSchema, tokenBody, tokenDuration } from "../token-answers.js";
+import { vaultWrite } from "../vault-write.js";
+
+/**
+ * Vault's token endpoints that extend or end a token's life: renew-self and revoke-self (every
+ * token), and for admins renew, renew-accessor, revoke, revoke-accessor and revoke-orphan.
+ * Revoking a token revokes every token made from it, but with revoke-orphan.
+ */
+export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services): void {
+  const { tokens } = services;
+  const renewed = (record: DescribedToken) => ({ auth: tokenAuthFields(record) });
+  const renewSummary =
+    "as Vault: the expiry becomes now + increment (default: the ttl it was made with), never past explicit_max_ttl nor the parent's expiry; the answer never repeats the token";
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/renew-self",
+    {
+      config: { auth: "token.renew-self", enrolment: true },
+      schema: {
+        summary: `Renew the calling token, if renewable; every token may (${renewSummary})`,
+        tags: ["auth"],
+        body: { type: "object", properties: { increment: durationSchema } },
+        response: { 200: tokenAuthSchema, 400: errorSchema },
+      },
+    },
+    async (request) => {
+      const body = (request.body ?? {}) as { increment?: string | number };
+      return renewed(await tokens.renewSelf(tokenDuration(body.increment), request.ctx));
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/renew",
+    {
+      config: { auth: "token.renew", requires: "token.manage" },
+      schema: {
+        summary: `Renew the token given in the body (admins; ${renewSummary})`,
+        tags: ["auth"],
+        body: { ...tokenBody, properties: { ...tokenBody.properties, increment: durationSchema } },
+        response: { 200: tokenAuthSchema, 400: errorSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body as { token: string; increment?: string | number };
+      return renewed(await tokens.renew(body.token, tokenDuration(body.increment), request.ctx));
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/renew-accessor",
+    {
+      config: { auth: "token.renew-accessor", requires: "token.manage" },
+      schema: {
+        summary: `Renew the token with this accessor (admins; ${renewSummary})`,
+        tags: ["auth"],
+        body: { ...accessorBody, properties: { ...accessorBody.properties, increment: durationSchema } },
+        response: { 200: tokenAuthSchema, 400: errorSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body as { accessor: string; increment?: string | number };
+      return renewed(await tokens.renewAccessor(body.accessor, tokenDuration(body.increment), request.ctx));
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/revoke-self",
+    {
+      config: { auth: "token.revoke-self", enrolment: true },
+      schema: {
+        summary: "Revoke the calling token and every token made from it; every token may",
+        tags: ["auth"],
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request, reply) => {
+      await tokens.revokeSelf(request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/revoke",
+    {
+      config: { auth: "token.revoke", requires: "token.manage" },
+      schema: {
+        summary:
+          "Revoke a token and every token made from it (admins); an unknown token is no error, as Vault",
+        tags: ["auth"],
+        body: tokenBody,
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await tokens.revoke((request.body as { token: string }).token, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/revoke-orphan",
+    {
+      config: { auth: "token.revoke-orphan", requires: "token.manage" },
+      schema: {
+        summary: "Revoke a token alone: the tokens made from it become orphans (admins, as Vault's sudo)",
+        tags: ["auth"],
+        body: tokenBody,
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await tokens.revokeOrphan((request.body as { token: string }).token, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  vaultWrite(
+    app,
+    "/v1/auth/token/revoke-accessor",
+    {
+      config: { auth: "token.revoke-accessor", requires: "token.manage" },
+      schema: {
+        summary: "Revoke the token with this accessor and every token made from it (admins)",
+        tags: ["auth"],
+        body: accessorBody,
+        response: { 204: { type: "null" }, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await tokens.revokeAccessor((request.body as { accessor: string }).accessor, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+}

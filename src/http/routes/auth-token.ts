@@ -31,7 +31,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
       app,
       `/v1/auth/token/${path}`,
       {
-        config: { auth: "token.create", requires: "token.create" },
+        config: { auth: "token.create", requires: "token.create", vaultShaped: true },
         schema: {
           summary,
           tags: ["auth"],

@@ -15,6 +15,8 @@ import type { NodeClock } from "./node-clock.js";
 import type { RefusalFlood } from "./refusal-flood.js";
 import { TtlCache } from "./ttl-cache.js";
 
+/** The longest a token made with a ttl can be kept alive by renewals: Vault's default max_lease_ttl (768h). */
+const MAX_RENEWED_LIFETIME_SECONDS = 768 * 3600;
 const TOKEN_PREFIX = "bgs.";
 const TOKEN_BYTES = 32;
 const TOKEN_CACHE_MS = 1_000; // a revocation on another node is in force here within this
@@ -423,8 +425,12 @@ export class TokenService {
     const parent = record.parentAccessor
       ? await this.store.tokens.findByAccessor(record.parentAccessor)
       : null;
-    const maxByCreation =
-      record.explicitMaxTtl > 0 ? expiryIn(record.explicitMaxTtl, Date.parse(record.createdAt)) : null;
+    // As Vault's max_lease_ttl: without an explicit_max_ttl a token still cannot be renewed past
+    // 32 days from its creation, so a stolen renewable token does not live for ever.
+    const maxByCreation = expiryIn(
+      record.explicitMaxTtl > 0 ? record.explicitMaxTtl : MAX_RENEWED_LIFETIME_SECONDS,
+      Date.parse(record.createdAt),
+    );
     const expiresAt = earlier(
       earlier(expiryIn(increment, now), maxByCreation),
       parent?.expiresAt ?? null,

@@ -372,11 +372,16 @@ describe("renewing tokens", () => {
     expect(renewed.json.auth.lease_duration).toBe(600);
   });
 
-  it("a renewal never goes past explicit_max_ttl nor the parent's expiry", async () => {
+  it("a renewal never goes past explicit_max_ttl (768h from creation without one, as max_lease_ttl) nor the parent's expiry", async () => {
     const capped = await made(root, { policies: ["totp-reader"], ttl: "10m", explicit_max_ttl: "20m" });
     expect(
       (await post("renew-self", capped.client_token, { increment: "8h" })).json.auth.lease_duration,
     ).toBeLessThanOrEqual(1200);
+    // Without explicit_max_ttl, Vault's max_lease_ttl (768h from creation) still holds.
+    const unbounded = await made(root, { policies: ["totp-reader"], ttl: "10m" });
+    const created = (await lookupSelf(unbounded.client_token)).json.data.creation_time * 1000;
+    await post("renew-self", unbounded.client_token, { increment: "10000h" });
+    expect(await expiry(unbounded.client_token)).toBeLessThanOrEqual(created + 1000 + 768 * 3_600_000);
     const parent = await made(root, { policies: ["admin"], ttl: "15m" });
     const child = await made(parent.client_token, { policies: ["totp-reader"], ttl: "10m" });
     await post("renew-self", child.client_token, { increment: "8h" });

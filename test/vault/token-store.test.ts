@@ -366,10 +366,12 @@ describe("renewing tokens", () => {
     expect(entry).toMatchObject({ target: `token:${token.accessor}`, outcome: "allowed" });
   });
 
-  it("renew-accessor, and without increment the ttl it was made with", async () => {
+  it("renew-accessor, and without increment the ttl it was made with (increment null or empty is not given, as Vault reads it)", async () => {
     const token = await made(root, { policies: ["totp-reader"], ttl: "10m" });
-    const renewed = await post("renew-accessor", root, { accessor: token.accessor });
-    expect(renewed.json.auth.lease_duration).toBe(600);
+    for (const increment of [undefined, null, ""]) {
+      const renewed = await post("renew-accessor", root, { accessor: token.accessor, increment });
+      expect(renewed.json.auth.lease_duration).toBe(600);
+    }
   });
 
   it("a renewal never goes past explicit_max_ttl (768h from creation without one, as max_lease_ttl) nor the parent's expiry", async () => {

@@ -20,7 +20,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/renew-self",
     {
-      config: { auth: "token.renew-self", enrolment: true },
+      config: { auth: "token.renew-self", enrolment: true, vaultShaped: true },
       schema: {
         summary: `Renew the calling token, if renewable; every token may (${renewSummary})`,
         tags: ["auth"],
@@ -38,7 +38,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/renew",
     {
-      config: { auth: "token.renew", requires: "token.manage" },
+      config: { auth: "token.renew", requires: "token.manage", vaultShaped: true },
       schema: {
         summary: `Renew the token given in the body (admins; ${renewSummary})`,
         tags: ["auth"],
@@ -56,7 +56,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/renew-accessor",
     {
-      config: { auth: "token.renew-accessor", requires: "token.manage" },
+      config: { auth: "token.renew-accessor", requires: "token.manage", vaultShaped: true },
       schema: {
         summary: `Renew the token with this accessor (admins; ${renewSummary})`,
         tags: ["auth"],

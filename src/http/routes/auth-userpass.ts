@@ -206,7 +206,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/login/:username",
     {
-      config: { rateLimited: "login" },
+      config: { rateLimited: "login", vaultShaped: true },
       schema: {
         summary:
           "Log in with a password; the token expires. Repeated failures lock the user and the address out for a growing time",

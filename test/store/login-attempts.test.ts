@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgresStore } from "../../src/store/postgres.js";
-import { openSqliteStore } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
-import { newTestStorage, TEST_ENGINE } from "../support/storage.js";
+import { newTestStorage, openTestStore, TEST_ENGINE } from "../support/storage.js";
 
 /** The login attempt counter of each engine, under concurrency (PostgreSQL: a pool of connections). */
 let store: Store;
 beforeAll(async () => {
   const storage = await newTestStorage();
-  store =
-    storage.engine === "sqlite"
-      ? await openSqliteStore(storage.dataDir)
-      : await openPostgresStore(storage.databaseUrl);
+  store = await openTestStore(storage);
 });
 afterAll(() => store?.close());
 

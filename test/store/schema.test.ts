@@ -3,7 +3,13 @@ import { MIGRATED_TABLES } from "../../src/server/migrate-sqlite-to-postgres.js"
 import { MIGRATION_BOOKKEEPING } from "../../src/server/migration-check.js";
 import { openPostgresStore } from "../../src/store/postgres.js";
 import { openSqliteStore } from "../../src/store/sqlite.js";
-import { type Engine, newTestStorage, openRawDatabase, skipOutsidePostgresPass } from "../support/storage.js";
+import {
+  type Engine,
+  newTestStorage,
+  openRawDatabase,
+  openTestStore,
+  skipOutsidePostgresPass,
+} from "../support/storage.js";
 
 /** One migration set gives the same schema on both engines: same tables, columns, types and nullability. */
 const onPostgres = !skipOutsidePostgresPass("schema comparison");
@@ -69,10 +75,7 @@ describe.skipIf(!onPostgres)("the migrations", () => {
 /** The tables a freshly migrated database really has, from the engine's own catalogue. */
 async function catalogueTables(engine: Engine): Promise<string[]> {
   const storage = await newTestStorage(engine);
-  const store =
-    storage.engine === "sqlite"
-      ? await openSqliteStore(storage.dataDir)
-      : await openPostgresStore(storage.databaseUrl);
+  const store = await openTestStore(storage);
   await store.close();
   const db = await openRawDatabase(storage);
   try {

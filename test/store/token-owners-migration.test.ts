@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgresStore } from "../../src/store/postgres.js";
-import { openSqliteStore } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
 import {
   migrateStorageUpTo,
   newTestStorage,
   openRawDatabase,
+  openTestStore,
   TEST_ENGINE,
   type TestStorage,
 } from "../support/storage.js";
@@ -86,10 +85,7 @@ beforeAll(async () => {
     await raw.close();
   }
   // Opening the store migrates to the latest version, as a server's start does.
-  store =
-    storage.engine === "sqlite"
-      ? await openSqliteStore(storage.dataDir)
-      : await openPostgresStore(storage.databaseUrl);
+  store = await openTestStore(storage);
   const after = await openRawDatabase(storage);
   try {
     const rows = await after.rows<{ accessor: string; owner: string }>("select accessor, owner from tokens");

@@ -6,7 +6,9 @@ import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrateUpTo } from "../../src/store/migrations.js";
-import { AUDIT_CHAIN_LOCK } from "../../src/store/postgres.js";
+import { AUDIT_CHAIN_LOCK, openPostgresStore } from "../../src/store/postgres.js";
+import { openSqliteStore } from "../../src/store/sqlite.js";
+import type { Store } from "../../src/store/store.js";
 import { tempDir } from "./tools.js";
 
 /**
@@ -100,6 +102,13 @@ export async function openRawDatabase(storage: TestStorage): Promise<RawDatabase
 }
 
 /** Creates the schema as it was after migration `name`, as an older version of breakglass left it. */
+/** The Store a server would open on `storage` (migrated to the latest schema). */
+export function openTestStore(storage: TestStorage): Promise<Store> {
+  return storage.engine === "sqlite"
+    ? openSqliteStore(storage.dataDir)
+    : openPostgresStore(storage.databaseUrl);
+}
+
 export async function migrateStorageUpTo(storage: TestStorage, name: string): Promise<void> {
   const dialect =
     storage.engine === "sqlite"

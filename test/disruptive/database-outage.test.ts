@@ -1,5 +1,4 @@
 import { execFile, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../../src/core/audit-chain.js";
@@ -9,8 +8,8 @@ import {
   expectEveryCodeAuditedOnOneChain,
   startTwoUnsealedNodes,
   type TwoNodes,
+  unsealedWithOneCredential,
 } from "../e2e/nodes-under-load.js";
-import { encodeBase32Upper } from "../support/encodings.js";
 import { callApi } from "../support/server.js";
 import { newTestStorage, POSTGRES_ADMIN_URL, TEST_ENGINE } from "../support/storage.js";
 
@@ -70,15 +69,7 @@ describe.skipIf(!canStopPostgres)("when PostgreSQL stops under a running node", 
 
   beforeAll(async () => {
     node = await startServerProcess(await newTestStorage("postgres"));
-    const init = await callApi(node.url, "PUT", "/v1/sys/init", {
-      body: { secret_shares: 1, secret_threshold: 1 },
-    });
-    root = init.json.root_token;
-    await callApi(node.url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
-    await callApi(node.url, "POST", "/v1/totp/keys/aws-prod-root", {
-      token: root,
-      body: { key: encodeBase32Upper(randomBytes(20)) },
-    });
+    root = await unsealedWithOneCredential([node.url]);
     expect((await callApi(node.url, "GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(200);
   });
   afterAll(async () => {

@@ -1,13 +1,12 @@
 import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { encodeBase32Upper } from "../support/encodings.js";
 import { type ApiResponse, callApi } from "../support/server.js";
 import { TEST_ENGINE } from "../support/storage.js";
 import { tempDir } from "../support/tools.js";
 import { freePort, REPO, type ServerProcess, startServerProcess } from "./cli-harness.js";
+import { unsealedWithOneCredential } from "./nodes-under-load.js";
 
 /**
  * The data directory on a small filesystem of its own (an 8 MB tmpfs, mounted and unmounted
@@ -82,15 +81,7 @@ describe.skipIf(!mounted)("the data directory's disk fills up under a running SQ
   beforeAll(async () => {
     mkdirSync(dataDir, { mode: 0o700 });
     node = await startServerProcess({ engine: "sqlite", dataDir });
-    const init = await callApi(node.url, "PUT", "/v1/sys/init", {
-      body: { secret_shares: 1, secret_threshold: 1 },
-    });
-    root = init.json.root_token;
-    await callApi(node.url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
-    await callApi(node.url, "POST", "/v1/totp/keys/aws-prod-root", {
-      token: root,
-      body: { key: encodeBase32Upper(randomBytes(20)) },
-    });
+    root = await unsealedWithOneCredential([node.url]);
     expect((await callApi(node.url, "GET", "/v1/totp/code/aws-prod-root", { token: root })).status).toBe(200);
   });
 

@@ -20,22 +20,30 @@ export interface TwoNodes {
   stop(): Promise<void>;
 }
 
+/**
+ * Initialises one share on the first of `urls`, unseals every node with it and stores the
+ * credential aws-prod-root; returns the root token.
+ */
+export async function unsealedWithOneCredential(urls: string[]): Promise<string> {
+  const init = await callApi(urls[0] as string, "PUT", "/v1/sys/init", {
+    body: { secret_shares: 1, secret_threshold: 1 },
+  });
+  const root = init.json.root_token as string;
+  for (const url of urls) await callApi(url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
+  await callApi(urls[0] as string, "POST", "/v1/totp/keys/aws-prod-root", {
+    token: root,
+    body: { key: encodeBase32Upper(randomBytes(20)) },
+  });
+  return root;
+}
+
 /** Both nodes started on `storage`, initialised on the first, each unsealed, with one credential. */
 export async function startTwoUnsealedNodes(storage: TestStorage): Promise<TwoNodes> {
   const nodes: [ServerProcess, ServerProcess] = [
     await startServerProcess(storage),
     await startServerProcess(storage),
   ];
-  const init = await callApi(nodes[0].url, "PUT", "/v1/sys/init", {
-    body: { secret_shares: 1, secret_threshold: 1 },
-  });
-  const root = init.json.root_token as string;
-  for (const node of nodes)
-    await callApi(node.url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
-  await callApi(nodes[0].url, "POST", "/v1/totp/keys/aws-prod-root", {
-    token: root,
-    body: { key: encodeBase32Upper(randomBytes(20)) },
-  });
+  const root = await unsealedWithOneCredential(nodes.map((node) => node.url));
   return { nodes, root, stop: async () => void (await Promise.all(nodes.map((node) => node.stop()))) };
 }
 

@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BusFactor } from "../core/custody.js";
-import type { AuditObserver } from "../services/audit.js";
-import type { AuditSinkObserver } from "../services/audit-sinks/sink-queue.js";
-import type { NodeCondition } from "../services/node-condition.js";
+import type { AuditObserver } from "../services/audit/audit-log.js";
+import type { AuditSinkObserver } from "../services/audit/sinks/sink-queue.js";
+import type { NodeCondition } from "../services/node/node-condition.js";
 import type { NotificationObserver } from "../services/notify/destinations.js";
 
 /** What the clock gauge reads (services/node-clock.ts); a wrong clock is also a node condition, `clock`. */

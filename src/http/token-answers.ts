@@ -1,4 +1,4 @@
-import type { DescribedToken } from "../services/tokens.js";
+import type { DescribedToken } from "../services/auth/tokens.js";
 import { durationSeconds } from "./durations.js";
 
 /** What the token endpoints take and answer, shared by the routes of auth/token/*. */

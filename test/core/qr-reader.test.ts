@@ -1,7 +1,7 @@
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { BreakglassError } from "../../src/core/errors.js";
-import { QrReader } from "../../src/services/qr-reader.js";
+import { QrReader } from "../../src/services/totp/qr-reader.js";
 import { pngOf, qrPicture } from "../support/fuzz-images.js";
 
 /** The QR reader the server uses (issue 14, finding 12): a worker thread, a time limit, a short queue. */

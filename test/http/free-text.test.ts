@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { textProblem } from "../../src/core/text.js";
-import { vaultDisplayName } from "../../src/services/tokens.js";
+import { vaultDisplayName } from "../../src/services/auth/tokens.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sinkSecretAad } from "../../src/services/audit-sinks/sink-manager.js";
+import { sinkSecretAad } from "../../src/services/audit/sinks/sink-manager.js";
 import { NOTIFY_REFRESH_MS } from "../../src/services/notify/destinations.js";
 import { smtpPasswordAad, webhookSecretAad } from "../../src/services/notify/notify-config.js";
-import { secondFactorSeedAad } from "../../src/services/second-factor.js";
+import { secondFactorSeedAad } from "../../src/services/people/second-factor.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { signatureVerifies, sleep, waitFor, webhookReceiver } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";

@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/core/audit-chain.js";
-import { addressBlockOf, RefusalFlood } from "../../src/services/refusal-flood.js";
+import { addressBlockOf, RefusalFlood } from "../../src/services/audit/refusal-flood.js";
 import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 
 /**

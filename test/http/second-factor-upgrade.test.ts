@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hash } from "@node-rs/argon2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedAad } from "../../src/services/totp.js";
+import { seedAad } from "../../src/services/totp/totp.js";
 import { sleep } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { NodeCondition } from "../../src/services/node-condition.js";
-import { STORAGE_WRITE, StorageWriteWatch } from "../../src/services/storage-write-watch.js";
+import { NodeCondition } from "../../src/services/node/node-condition.js";
+import { STORAGE_WRITE, StorageWriteWatch } from "../../src/services/node/storage-write-watch.js";
 import { AUDIT_HEAD_MOVED, describeStorageFault } from "../../src/store/storage-faults.js";
 
 /** What a failed write is called in logs, health and refusals, and how often it is logged. */

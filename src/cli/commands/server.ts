@@ -254,7 +254,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
   const { host, port } = parseListen(settings.listen);
   // Loaded here, not at the top: the other commands start faster without the server's dependencies.
   const { startServer, ServerConfigError } = await import("../../server/start.js");
-  const { RESTORE_PENDING } = await import("../../services/seal.js");
+  const { RESTORE_PENDING } = await import("../../services/seal/seal.js");
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
     running = await startServer({

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { ApprovalView } from "../../services/approvals.js";
+import type { ApprovalView } from "../../services/access/approvals.js";
 import type { Services } from "../../services/index.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";

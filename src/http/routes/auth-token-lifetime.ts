@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import type { DescribedToken } from "../../services/auth/tokens.js";
 import type { Services } from "../../services/index.js";
-import type { DescribedToken } from "../../services/tokens.js";
 import { errorSchema, tokenAuthFields, tokenAuthSchema } from "../schemas.js";
 import { accessorBody, durationSchema, tokenBody, tokenDuration } from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";

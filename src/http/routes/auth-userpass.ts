@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
-import type { UserView } from "../../services/people.js";
+import type { UserView } from "../../services/people/people.js";
 import {
   dataEnvelope,
   errorSchema,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { DEVICE_KINDS, DEVICE_STATUSES, type DueReason, parseWindowDays } from "../../core/devices.js";
 import { badInput } from "../../core/errors.js";
-import type { DeviceInput, DeviceView } from "../../services/devices.js";
+import type { DeviceInput, DeviceView } from "../../services/devices/devices.js";
 import type { Services } from "../../services/index.js";
 import { reasonOf } from "../request-context.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { SinkView } from "../../services/audit-sinks/sink-admin.js";
+import type { SinkView } from "../../services/audit/sinks/sink-admin.js";
 import type { Services } from "../../services/index.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../services/index.js";
-import type { KeyMetadata } from "../../services/totp.js";
+import type { KeyMetadata } from "../../services/totp/totp.js";
 import { MAX_QR_IMAGE_BASE64 } from "../body-limits.js";
 import { durationSeconds } from "../durations.js";
 import { dataEnvelope, errorSchema, keyNameParams, listReply, listResponses } from "../schemas.js";

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { badInput, conflict } from "../../core/errors.js";
 import { KEY_BYTES } from "../../core/keyring.js";
 import { combineShares } from "../../core/shamir.js";
-import type { AuditLog } from "../audit.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import type { NotificationEventType, Notifier } from "../notify/events.js";
-import type { SealService } from "../seal.js";
+import type { SealService } from "../seal/seal.js";
 import { decodeShare, ShareCollector, wrongShareLength } from "./share-collector.js";
 
 /** Who started an attempt, as the server saw them: custodians check it before giving a share. */

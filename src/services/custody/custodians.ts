@@ -1,12 +1,12 @@
 import { type BusFactor, busFactorOf, DEFAULT_DRILL_WINDOW_DAYS } from "../../core/custody.js";
 import { badInput } from "../../core/errors.js";
 import type { CustodianRecord, Store } from "../../store/store.js";
-import type { AuditLog } from "../audit.js";
-import type { SinkLog } from "../audit-sinks/sink-queue.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { SinkLog } from "../audit/sinks/sink-queue.js";
 import type { RequestContext } from "../context.js";
+import { PeriodicRefresh } from "../node/periodic-refresh.js";
 import type { Notifier } from "../notify/events.js";
-import { PeriodicRefresh } from "../periodic-refresh.js";
-import type { SealService } from "../seal.js";
+import type { SealService } from "../seal/seal.js";
 import { decodeShare, wrongShareLength } from "./share-collector.js";
 
 export interface CustodyObserver {

@@ -2,11 +2,11 @@ import type { PublicKey } from "openpgp";
 import { badInput } from "../../core/errors.js";
 import { makePad, xorWithPad } from "../../core/one-time-pad.js";
 import { encryptedText, fingerprintOf, readPublicKey } from "../../core/pgp.js";
-import type { AuditLog } from "../audit.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { TokenService } from "../auth/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
-import type { SealService } from "../seal.js";
-import type { TokenService } from "../tokens.js";
+import type { SealService } from "../seal/seal.js";
 import { QuorumCeremony } from "./ceremony.js";
 
 interface Attempt {

@@ -1,10 +1,10 @@
 import { badInput } from "../../core/errors.js";
-import type { AuditLog } from "../audit.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
-import type { RekeyResult, SealService } from "../seal.js";
-import type { SharePlan, ShareSpec } from "../share-handout.js";
+import type { RekeyResult, SealService } from "../seal/seal.js";
 import { QuorumCeremony } from "./ceremony.js";
+import type { SharePlan, ShareSpec } from "./share-handout.js";
 
 export interface RekeyRequest extends ShareSpec {
   backup?: boolean;

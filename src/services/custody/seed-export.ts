@@ -3,12 +3,12 @@ import { notFound } from "../../core/errors.js";
 import { checkKeyName } from "../../core/key-names.js";
 import { armoredMessageTo, fingerprintOf, readPublicKey } from "../../core/pgp.js";
 import type { Store } from "../../store/store.js";
-import type { AuditLog } from "../audit.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { TokenService } from "../auth/tokens.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
-import type { SealService } from "../seal.js";
-import type { TokenService } from "../tokens.js";
-import type { TotpService } from "../totp.js";
+import type { SealService } from "../seal/seal.js";
+import type { TotpService } from "../totp/totp.js";
 import { QuorumCeremony } from "./ceremony.js";
 
 interface ExportAttempt {

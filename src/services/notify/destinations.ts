@@ -6,9 +6,9 @@ import {
   type SinkLog,
   SinkQueue,
   type SinkTransport,
-} from "../audit-sinks/sink-queue.js";
-import { PeriodicRefresh } from "../periodic-refresh.js";
-import type { SealService } from "../seal.js";
+} from "../audit/sinks/sink-queue.js";
+import { PeriodicRefresh } from "../node/periodic-refresh.js";
+import type { SealService } from "../seal/seal.js";
 import type { NotificationEvent } from "./events.js";
 import { smtpPasswordAad, wantsEvent, webhookSecretAad } from "./notify-config.js";
 import { mailRecipients, SmtpChannel } from "./smtp-channel.js";

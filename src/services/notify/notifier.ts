@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { badInput, notFound } from "../../core/errors.js";
 import type { EventFilter, NotifySmtpRecord, Store } from "../../store/store.js";
-import type { AuditLog } from "../audit.js";
-import type { SinkLog } from "../audit-sinks/sink-queue.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { SinkLog } from "../audit/sinks/sink-queue.js";
+import type { TokenService } from "../auth/tokens.js";
 import type { RequestContext } from "../context.js";
-import type { SealService } from "../seal.js";
-import type { TokenService } from "../tokens.js";
+import type { SealService } from "../seal/seal.js";
 import { NotificationDestinations, type NotificationObserver } from "./destinations.js";
 import type { NotificationEvent, Notifier } from "./events.js";
 import {

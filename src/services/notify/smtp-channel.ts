@@ -1,5 +1,5 @@
 import { createTransport, type Transporter } from "nodemailer";
-import type { SinkTransport } from "../audit-sinks/sink-queue.js";
+import type { SinkTransport } from "../audit/sinks/sink-queue.js";
 import type { NotificationEvent } from "./events.js";
 import { isEmailAddress, type SmtpSpec, wantsEvent } from "./notify-config.js";
 import { eventFields } from "./webhook-channel.js";

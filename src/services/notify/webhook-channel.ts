@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
-import type { SinkTransport } from "../audit-sinks/sink-queue.js";
-import { OutboundPost } from "../outbound-post.js";
+import type { SinkTransport } from "../audit/sinks/sink-queue.js";
+import { OutboundPost } from "../node/outbound-post.js";
 import type { NotificationEvent } from "./events.js";
 
 const TIMEOUT_MS = 10_000;

@@ -1,0 +1,75 @@
+import { type AccessRule, checkAccessRule, DEFAULT_APPROVAL_TTL_SECONDS } from "../../core/access.js";
+import { notFound } from "../../core/errors.js";
+import { checkKeyName } from "../../core/key-names.js";
+import type { AccessRuleRecord, Store } from "../../store/store.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { TokenService } from "../auth/tokens.js";
+import type { RequestContext } from "../context.js";
+
+export type RuleInput = Partial<Omit<AccessRule, "readers">> & { readers: string[] };
+
+/** Access rules per credential (admins): who reads, who approves, on what terms. */
+export class AccessRuleService {
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+    private readonly onRuleChanged: (keyName: string) => void,
+  ) {}
+
+  async put(keyName: string, input: RuleInput, ctx: RequestContext): Promise<AccessRuleRecord> {
+    checkKeyName(keyName);
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    if (!(await this.store.findTotpKey(keyName))) throw notFound(`no key named ${keyName}`);
+    const rule = checkAccessRule({
+      readers: input.readers,
+      approvers: input.approvers ?? [],
+      approvalsRequired: input.approvalsRequired ?? 0,
+      requireReason: input.requireReason ?? false,
+      approvalTtlSeconds: input.approvalTtlSeconds ?? DEFAULT_APPROVAL_TTL_SECONDS,
+      notify: input.notify ?? [],
+    });
+    await this.audit.record(ctx, {
+      action: "access.rule.write",
+      target: `totp/access/${keyName}`,
+      outcome: "allowed",
+      details: {
+        readers: rule.readers.join(","),
+        approvers: rule.approvers.join(","),
+        approvals_required: rule.approvalsRequired,
+        require_reason: rule.requireReason,
+        approval_ttl: rule.approvalTtlSeconds,
+      },
+    });
+    const record = { keyName, ...rule, updatedAt: new Date().toISOString() };
+    await this.store.approvals.putRule(record);
+    this.onRuleChanged(keyName);
+    return record;
+  }
+
+  async get(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord> {
+    const rule = await this.find(keyName, ctx);
+    if (!rule) throw notFound(`${keyName} has no access rule: only admins may read it`);
+    return rule;
+  }
+
+  /** The rule, or null when the credential has none (only admins read it then). */
+  async find(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord | null> {
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    return this.store.approvals.findRule(keyName);
+  }
+
+  /** Removes the rule: from then on only admins (and machine reader tokens) read the credential. */
+  async delete(keyName: string, ctx: RequestContext): Promise<void> {
+    checkKeyName(keyName);
+    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+    if (!(await this.store.approvals.findRule(keyName))) throw notFound(`${keyName} has no access rule`);
+    await this.audit.record(ctx, {
+      action: "access.rule.delete",
+      target: `totp/access/${keyName}`,
+      outcome: "allowed",
+    });
+    await this.store.approvals.deleteRule(keyName);
+    this.onRuleChanged(keyName);
+  }
+}

@@ -1,0 +1,375 @@
+import { randomUUID } from "node:crypto";
+import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "../../core/access.js";
+import { BreakglassError, badInput, notFound, permissionDenied } from "../../core/errors.js";
+import type { AccessRuleRecord, ApprovalRecord, ApprovalVote, Store } from "../../store/store.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { Identity, TokenService } from "../auth/tokens.js";
+import type { Actor, RequestContext } from "../context.js";
+import { TtlCache } from "../node/ttl-cache.js";
+import type { Notifier } from "../notify/events.js";
+
+const RULE_CACHE_MS = 1_000;
+/** How long a request waits for its approvals before it expires (config `approval_request_ttl_seconds`). */
+export const DEFAULT_APPROVAL_REQUEST_TTL_SECONDS = 3600;
+
+/** A request as shown to people: with who may approve it (the rule's approvers), and `expired` once it waited too long. */
+export type ApprovalView = Omit<ApprovalRecord, "status"> & {
+  status: ApprovalRecord["status"] | "expired";
+  approvers: string[];
+};
+
+/** How refusals name a use of a credential's rule, and what to do once approved. */
+export interface RuleUse {
+  /** "reading aws-prod-root" */
+  what: string;
+  /** What to do once approved: "read with ?approval=ID". */
+  next: string;
+  /** The refusal when the rule requires a reason and none was given. */
+  noReason: string;
+}
+
+/** A use the rule allowed: who asked, why, the rule, and the approval that released it when one was needed. */
+export interface RuleGrant {
+  reader: Actor;
+  /** The reason the use is recorded with: the approved one when an approval released it. */
+  reason: string | null;
+  rule: AccessRule | null;
+  approval: { id: string; approvers: string[] } | null;
+}
+
+/**
+ * The two-person rule: a read that needs approval waits for listed approvers, never the requester
+ * — people are compared, so nobody approves a request made through a token of their own. An
+ * approval is checked against the credential's rule as it is now, at every use.
+ */
+export class ApprovalService {
+  private readonly rules = new TtlCache<{ rule: AccessRuleRecord | null }>(RULE_CACHE_MS);
+
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+    private readonly notifier: Notifier,
+    /** A person's roles and principals now, or null when they are gone (PeopleService.identityOf). */
+    private readonly identityOf: (username: string) => Promise<Identity | null>,
+    private readonly requestTtlSeconds = DEFAULT_APPROVAL_REQUEST_TTL_SECONDS,
+  ) {}
+
+  /** A credential's rule, cached for a second (as keys and tokens are): a change elsewhere counts within 2 s. */
+  async ruleOf(keyName: string): Promise<AccessRule | null> {
+    const cached = await this.rules.getOrLoad(keyName, async () => ({
+      rule: await this.store.approvals.findRule(keyName),
+    }));
+    return cached?.rule ?? null;
+  }
+
+  /** This node changed a rule: forget it at once. */
+  forgetRule(keyName: string): void {
+    this.rules.delete(keyName);
+  }
+
+  async request(keyName: string, reason: string, ctx: RequestContext): Promise<ApprovalView> {
+    const reader = await this.tokens.authorize(ctx, "approvals.use", `totp/keys/${keyName}`);
+    const rule = await this.store.approvals.findRule(keyName);
+    const decision = decideCodeRead(reader, rule);
+    if (!decision.allowed) {
+      await this.audit.record(ctx, {
+        action: "approval.request",
+        target: `totp/keys/${keyName}`,
+        outcome: "denied",
+        reason,
+        details: { problem: decision.why },
+      });
+      throw permissionDenied(`permission denied: ${decision.why}`);
+    }
+    if (decision.approvalsRequired === 0 || !rule)
+      throw badInput(`${keyName} needs no approval: read it directly`);
+    if (reason.trim().length === 0) throw badInput("reason is required: say why the code is needed");
+    const approval: ApprovalRecord = {
+      id: randomUUID(),
+      keyName,
+      requester: reader.owner,
+      reason,
+      status: "pending",
+      approvalsRequired: rule.approvalsRequired,
+      votes: [],
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+    };
+    await this.audit.record(ctx, {
+      action: "approval.request",
+      target: `totp/keys/${keyName}`,
+      outcome: "allowed",
+      reason,
+      approvalIds: [approval.id],
+      details: { waits_until: this.pendingUntil(approval) },
+    });
+    await this.store.approvals.insertApproval(approval);
+    this.notifier.notify({
+      type: "approval.requested",
+      time: approval.createdAt,
+      actor: reader.owner,
+      key: keyName,
+      reason,
+      approvalId: approval.id,
+      text: `${reader.owner} asks to read ${keyName}: "${reason}" (approval ${approval.id}, ${rule.approvalsRequired} needed)`,
+      emailTo: await this.emailsOf(rule.approvers),
+      requestId: ctx.requestId,
+    });
+    return this.viewOf(approval, rule);
+  }
+
+  /**
+   * Requests the caller may decide now (and has not voted on), or, with `mine`, the caller's own;
+   * `status` filters by what each is now (`expired`: pending past its wait).
+   */
+  async list(
+    ctx: RequestContext,
+    options: { status: ApprovalView["status"] | null; mine: boolean },
+  ): Promise<ApprovalView[]> {
+    const reader = await this.tokens.authorize(ctx, "approvals.use", "approvals");
+    const stored = options.status === "expired" ? "pending" : options.status;
+    const views: ApprovalView[] = [];
+    for (const approval of await this.store.approvals.listApprovals(stored)) {
+      const rule = await this.store.approvals.findRule(approval.keyName);
+      const view = this.viewOf(approval, rule);
+      if (options.status !== null && view.status !== options.status) continue;
+      const wanted = options.mine
+        ? approval.requester === reader.owner
+        : decideApproval(reader, approval.requester, rule).allowed &&
+          !approval.votes.some((vote) => vote.approver === reader.owner);
+      if (wanted) views.push(view);
+    }
+    return views;
+  }
+
+  async get(id: string, ctx: RequestContext): Promise<ApprovalView> {
+    const reader = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
+    const approval = await this.store.approvals.findApproval(id);
+    if (!approval) throw notFound(`no approval ${id}`);
+    const rule = await this.store.approvals.findRule(approval.keyName);
+    const involved =
+      approval.requester === reader.owner || decideApproval(reader, approval.requester, rule).allowed;
+    if (!involved && !reader.policies.some((p) => p === "admin" || p === "root")) throw permissionDenied();
+    return this.viewOf(approval, rule);
+  }
+
+  /**
+   * One approver's vote, counted against the rule as it is now (its approvers and how many it
+   * needs). The vote is stored first (compare-and-set against concurrent votes) and then recorded;
+   * should the record fail, the vote is taken back, so the chain never shows a vote that is not
+   * stored nor stores one it does not show.
+   */
+  async decide(
+    id: string,
+    decision: "approved" | "denied",
+    comment: string | null,
+    ctx: RequestContext,
+  ): Promise<ApprovalView> {
+    const reader = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
+    const approval = await this.store.approvals.findApproval(id);
+    if (!approval) throw notFound(`no approval ${id}`);
+    const rule = await this.store.approvals.findRule(approval.keyName);
+    const allowed = decideApproval(reader, approval.requester, rule);
+    const action = decision === "approved" ? "approval.approve" : "approval.deny";
+    const refuse = async (why: string, error: BreakglassError) => {
+      await this.audit.record(ctx, {
+        action,
+        target: `approvals/${id}`,
+        outcome: "denied",
+        reason: comment,
+        approvalIds: [id],
+        details: { problem: why },
+      });
+      return error;
+    };
+    if (!allowed.allowed)
+      throw await refuse(allowed.why, permissionDenied(`permission denied: ${allowed.why}`));
+    const current = rule as AccessRule; // decideApproval allows only under a rule that needs approvals
+    const status = this.viewOf(approval, current).status;
+    if (status === "expired")
+      throw await refuse(
+        "request expired",
+        badInput(`approval ${id} waited too long and expired: the requester asks again`),
+      );
+    if (status !== "pending")
+      throw await refuse("already decided", badInput(`approval ${id} is already ${status}`));
+    if (approval.votes.some((v) => v.approver === reader.owner))
+      throw await refuse(
+        "voted twice",
+        badInput("you have already decided on this request: one person counts once"),
+      );
+
+    const now = new Date();
+    const votes = [...approval.votes, { approver: reader.owner, decision, comment, time: now.toISOString() }];
+    const counted = (await this.countingVotes(votes, approval.requester, current)).length;
+    const next: ApprovalRecord = {
+      ...approval,
+      votes,
+      approvalsRequired: current.approvalsRequired,
+      status:
+        decision === "denied" ? "denied" : counted >= current.approvalsRequired ? "approved" : "pending",
+      expiresAt: null,
+    };
+    if (next.status === "approved")
+      next.expiresAt = new Date(now.getTime() + current.approvalTtlSeconds * 1000).toISOString();
+    if (!(await this.store.approvals.updateApproval(approval, next))) {
+      await this.audit.record(ctx, {
+        action,
+        target: `approvals/${id}`,
+        outcome: "failed",
+        reason: comment,
+        approvalIds: [id],
+        details: { problem: "someone else decided at the same moment: this vote was not counted" },
+      });
+      throw new BreakglassError(
+        "CONFLICT",
+        "someone else decided on this request at the same moment: look again",
+      );
+    }
+    try {
+      await this.audit.record(ctx, {
+        action,
+        target: `approvals/${id}`,
+        outcome: "allowed",
+        reason: comment,
+        approvalIds: [id],
+        details: { status: next.status, counted, required: current.approvalsRequired },
+      });
+    } catch (error) {
+      await this.store.approvals.updateApproval(next, approval).catch(() => false);
+      throw error;
+    }
+    if (next.status !== "pending")
+      this.notifier.notify({
+        type: "approval.decided",
+        time: now.toISOString(),
+        actor: reader.owner,
+        key: approval.keyName,
+        approvalId: id,
+        decision: next.status === "approved" ? "approved" : "denied",
+        approvers: votes.map((v) => v.approver),
+        text: `${reader.owner} ${next.status} ${approval.requester}'s request to read ${approval.keyName} (approval ${id})`,
+        requestId: ctx.requestId,
+      });
+    return this.viewOf(next, current);
+  }
+
+  /**
+   * Decides a use of `keyName` under its access rule exactly as a code read: readers, reason,
+   * approvals (a device check-out governed by the credential's rule too). Each refusal goes
+   * through `refuse`, which audits it, before it is thrown; a store that fails meanwhile is an
+   * error (503), never recorded as a refusal.
+   */
+  async decideUse(
+    reader: Actor,
+    keyName: string,
+    request: { reason: string | null; approvalId: string | null },
+    use: RuleUse,
+    refuse: (problem: string, error: Error) => Promise<Error>,
+  ): Promise<RuleGrant> {
+    const rule = await this.ruleOf(keyName);
+    const decision = decideCodeRead(reader, rule);
+    if (!decision.allowed)
+      throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
+    // With an approval the reason is the approved one; without, the rule may ask for one first.
+    if (decision.reasonRequired && !request.reason && !request.approvalId)
+      throw await refuse("no reason given", badInput(use.noReason));
+    if (decision.approvalsRequired === 0 || !rule)
+      return { reader, reason: request.reason, rule, approval: null };
+    const checked = await this.checkApproval(request, keyName, reader, rule, use);
+    if ("problem" in checked) throw await refuse(checked.problem, permissionDenied(checked.message));
+    return { reader, reason: checked.reason, rule, approval: checked.approval };
+  }
+
+  /**
+   * Whether an approval releases a use now: the caller's own, for this credential, approved, for
+   * the same reason, and still enough votes of people who are approvers under the rule as it is
+   * now, within the rule's approval_ttl as it is now.
+   */
+  private async checkApproval(
+    request: { reason: string | null; approvalId: string | null },
+    keyName: string,
+    reader: Reader,
+    rule: AccessRule,
+    use: RuleUse,
+  ): Promise<
+    { reason: string; approval: { id: string; approvers: string[] } } | { problem: string; message: string }
+  > {
+    const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then ${use.next}`;
+    const id = request.approvalId;
+    const refused = (problem: string, message = `permission denied: approval ${id} ${problem}`) => ({
+      problem,
+      message,
+    });
+    if (!id)
+      return refused(
+        `needs ${rule.approvalsRequired} approval(s)`,
+        `permission denied: ${use.what} needs ${rule.approvalsRequired} approval(s): ${how}`,
+      );
+    const approval = await this.store.approvals.findApproval(id);
+    if (!approval || approval.keyName !== keyName || approval.requester !== reader.owner)
+      return refused(`is not yours for ${keyName}`);
+    if (approval.status !== "approved") return refused(`is ${this.viewOf(approval, rule).status}`);
+    if (request.reason !== null && request.reason.trim() !== approval.reason.trim())
+      return refused(
+        "was given for another reason",
+        `permission denied: approval ${id} was given for "${approval.reason}": use it with that reason (or none), or request a new one`,
+      );
+    const counting = await this.countingVotes(approval.votes, approval.requester, rule);
+    if (counting.length < rule.approvalsRequired)
+      return refused(
+        `no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired})`,
+        `permission denied: approval ${id} no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired}): ${how}`,
+      );
+    const approvedAt = Date.parse(approval.votes.at(-1)?.time ?? approval.createdAt);
+    const until = Math.min(
+      Date.parse(approval.expiresAt ?? approval.createdAt),
+      approvedAt + rule.approvalTtlSeconds * 1000,
+    );
+    if (until <= Date.now())
+      return refused("has expired", `permission denied: approval ${id} has expired: ${how}`);
+    return { reason: approval.reason, approval: { id, approvers: counting.map((vote) => vote.approver) } };
+  }
+
+  /** The approving votes that count under `rule` now: of people who are its approvers today, never the requester. */
+  private async countingVotes(
+    votes: ApprovalVote[],
+    requester: string,
+    rule: AccessRule,
+  ): Promise<ApprovalVote[]> {
+    const counting: ApprovalVote[] = [];
+    for (const vote of votes) {
+      if (vote.decision !== "approved" || !vote.approver.startsWith("user:")) continue;
+      const person = await this.identityOf(vote.approver.slice("user:".length));
+      const voter: Reader = { owner: vote.approver, principals: person?.principals ?? [], policies: [] };
+      if (person && decideApproval(voter, requester, rule).allowed) counting.push(vote);
+    }
+    return counting;
+  }
+
+  private viewOf(approval: ApprovalRecord, rule: AccessRule | null): ApprovalView {
+    const expired = approval.status === "pending" && Date.parse(this.pendingUntil(approval)) <= Date.now();
+    return { ...approval, status: expired ? "expired" : approval.status, approvers: rule?.approvers ?? [] };
+  }
+
+  private pendingUntil(approval: ApprovalRecord): string {
+    return new Date(Date.parse(approval.createdAt) + this.requestTtlSeconds * 1000).toISOString();
+  }
+
+  private async emailsOf(principals: string[]): Promise<string[]> {
+    const usernames = new Set<string>();
+    const groups = await this.store.listGroups();
+    for (const principal of principals) {
+      const [kind, name] = principal.split(":") as [string, string];
+      if (kind === "user") usernames.add(name);
+      else for (const member of groups.find((g) => g.name === name)?.members ?? []) usernames.add(member);
+    }
+    const emails: string[] = [];
+    for (const username of usernames) {
+      const email = (await this.store.findUser(username))?.email;
+      if (email) emails.push(email);
+    }
+    return emails;
+  }
+}

@@ -1,0 +1,155 @@
+import {
+  type AuditEntry,
+  type AuditFields,
+  chainEntries,
+  type FieldsToLink,
+  storableText,
+} from "../../core/audit-chain.js";
+import { auditUnavailable } from "../../core/errors.js";
+import { describeStorageFault } from "../../store/storage-faults.js";
+import type { AuditFilter, Store } from "../../store/store.js";
+import { actorLabel, type RequestContext } from "../context.js";
+
+export interface AuditRecord {
+  action: string;
+  target?: string | null;
+  outcome: AuditFields["outcome"];
+  reason?: string | null;
+  details?: AuditFields["details"];
+  approvalIds?: string[];
+}
+
+export interface AuditObserver {
+  /** A batch of entries is durable, `seconds` after it was handed to the store. */
+  batchCommitted(seconds: number): void;
+  commitFailed(error: unknown): void;
+  /** Committed, but a required sink did not take them: the requests are refused all the same. */
+  deliveryFailed(error: unknown): void;
+}
+
+/** Where committed entries go besides the store (the sinks). */
+export interface AuditDelivery {
+  /**
+   * Every batch of committed entries, in chain order. Resolves once every `required` sink has
+   * them; rejects if one failed, and the requests of the batch are then refused (fail closed).
+   * Other sinks are fed in the background and never delay the caller.
+   */
+  deliver(entries: AuditEntry[]): Promise<void>;
+}
+
+const textOrNull = (text: string | null | undefined) => (text == null ? null : storableText(text));
+
+function storableDetails(details: AuditFields["details"] | undefined): AuditFields["details"] {
+  if (!details) return {};
+  const stored: AuditFields["details"] = {};
+  for (const [key, value] of Object.entries(details))
+    stored[storableText(key)] = typeof value === "string" ? storableText(value) : value;
+  return stored;
+}
+
+interface Pending {
+  fields: FieldsToLink;
+  resolve: (entry: AuditEntry) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The audit log. `record` resolves only once the entry is committed durably; callers release
+ * nothing before that. Entries recorded in the same turn of the event loop go to the store as one
+ * batch; the store groups batches that arrive while it syncs into one transaction (one fsync),
+ * so concurrent code reads share the cost.
+ */
+export class AuditLog {
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private delivery: AuditDelivery | null = null;
+  private readonly committedListeners: ((entries: AuditEntry[]) => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly observer: AuditObserver,
+  ) {}
+
+  /**
+   * Records what a request did, naming the person who answers for it (`actor`) and the token it
+   * came with. Every text is made storable first (core/audit-chain.ts `storableText`): whatever
+   * reaches the log — a header, a path, a field the door let through — is hashed as stored.
+   */
+  record(ctx: RequestContext, record: AuditRecord): Promise<AuditEntry> {
+    const actor = ctx.actor;
+    const fields: AuditFields = {
+      time: new Date().toISOString(),
+      actor: storableText(actorLabel(actor)),
+      action: record.action,
+      target: textOrNull(record.target),
+      outcome: record.outcome,
+      reason: textOrNull(record.reason),
+      request_id: storableText(ctx.requestId),
+      remote_addr: textOrNull(ctx.remoteAddr),
+      user_agent: textOrNull(ctx.userAgent),
+      approval_ids: (record.approvalIds ?? []).map(storableText),
+      details: storableDetails(record.details),
+      ...(actor ? { token: actor.accessor, token_name: storableText(actor.displayName) } : {}),
+    };
+    return this.append(fields);
+  }
+
+  /** Appends an entry made from the one before it, in the same durable way (checkpoints). */
+  append(fields: FieldsToLink): Promise<AuditEntry> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ fields, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  setDelivery(delivery: AuditDelivery | null): void {
+    this.delivery = delivery;
+  }
+
+  /** Called after every committed batch (the checkpoint scheduler counts entries with it). */
+  onCommitted(listener: (entries: AuditEntry[]) => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  list(filter: AuditFilter): Promise<AuditEntry[]> {
+    return this.store.listAuditEntries(filter);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const started = process.hrtime.bigint();
+    try {
+      const entries = await this.store.appendAuditEntries((head) =>
+        chainEntries(
+          head,
+          batch.map((p) => p.fields),
+        ),
+      );
+      this.observer.batchCommitted(Number(process.hrtime.bigint() - started) / 1e9);
+      for (const listener of this.committedListeners) listener(entries);
+      try {
+        await this.delivery?.deliver(entries);
+      } catch (error) {
+        this.observer.deliveryFailed(error);
+        for (const p of batch) p.reject(auditUnavailable());
+        return;
+      }
+      batch.forEach((p, i) => {
+        p.resolve(entries[i] as AuditEntry);
+      });
+    } catch (error) {
+      this.observer.commitFailed(error);
+      // A full disk, say, is named in the refusal: the person asking knows it is not their request.
+      const cause = describeStorageFault(error)?.text;
+      for (const p of batch) p.reject(auditUnavailable(cause));
+    }
+  }
+}

@@ -1,3 +1,4 @@
+import { ERROR_CODES, type ErrorCode } from "../core/errors.js";
 import { CliError } from "./output.js";
 import { readSavedToken } from "./saved-token.js";
 
@@ -27,13 +28,25 @@ export interface CallOptions {
 }
 
 /** An error answered by the server: its first message and the HTTP status. */
+/** A refusal or failure the server answered: its status, the catalogue's `code` (core/errors.ts) to branch on, and its message. */
 export class ApiError extends CliError {
   constructor(
     readonly status: number,
+    readonly code: ErrorCode | undefined,
     message: string,
     hint?: string,
   ) {
     super(`${message} (HTTP ${status})${hint ? `: ${hint}` : ""}`);
+  }
+
+  /** The error a reply carries: Vault's `{"errors": [message]}` with our `code`, or the start of whatever else came back. */
+  static of(reply: Pick<ApiReply, "status" | "body" | "text">, token: string | undefined): ApiError {
+    const body = reply.body as { errors?: unknown; code?: unknown } | null;
+    const first = Array.isArray(body?.errors) ? body.errors[0] : undefined;
+    const message = typeof first === "string" ? first : reply.text.trim().slice(0, 200) || "request failed";
+    const code =
+      typeof body?.code === "string" && body.code in ERROR_CODES ? (body.code as ErrorCode) : undefined;
+    return new ApiError(reply.status, code, message, hintFor(reply.status, code, token));
   }
 }
 
@@ -66,14 +79,8 @@ export class BreakglassClient {
     };
     // Vault's `warnings` (a node whose clock is wrong says so with the code): a person must see them.
     for (const warning of warningsOf(reply.body)) process.stderr.write(`WARNING: ${warning}\n`);
-    if (response.status >= 400 && !options.accept?.includes(response.status)) {
-      const message = firstErrorOf(reply);
-      throw new ApiError(
-        response.status,
-        message,
-        hintFor(response.status, message, options.token ?? this.token),
-      );
-    }
+    if (response.status >= 400 && !options.accept?.includes(response.status))
+      throw ApiError.of(reply, options.token ?? this.token);
     return reply;
   }
 
@@ -90,14 +97,7 @@ export class BreakglassClient {
     const response = await this.send("GET", path, {});
     if (response.status >= 400 || !response.body) {
       const text = await response.text();
-      const message = firstErrorOf({
-        status: response.status,
-        body: parseJson(text),
-        text,
-        serverDate: null,
-        receivedAt: 0,
-      });
-      throw new ApiError(response.status, message, hintFor(response.status, message, this.token));
+      throw ApiError.of({ status: response.status, body: parseJson(text), text }, this.token);
     }
     try {
       for await (const chunk of response.body) yield chunk;
@@ -153,17 +153,10 @@ function warningsOf(body: unknown): string[] {
 }
 
 /** What to do next, for the refusals a user meets first. */
-function hintFor(status: number, message: string, token: string | undefined): string | undefined {
+function hintFor(status: number, code: ErrorCode | undefined, token: string | undefined): string | undefined {
   if (status === 403 && !token) return 'no token given: set BREAKGLASS_TOKEN or run "breakglass login"';
-  if (status === 503 && /\bsealed\b/i.test(message)) return 'unseal it with "breakglass operator unseal"';
+  if (code === "SEALED") return 'unseal it with "breakglass operator unseal"';
   return undefined;
-}
-
-/** Vault's `{"errors": [message]}`, or the start of whatever else came back. */
-function firstErrorOf(reply: ApiReply): string {
-  const errors = (reply.body as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(errors) && typeof errors[0] === "string") return errors[0];
-  return reply.text.trim().slice(0, 200) || "request failed";
 }
 
 function parseJson(text: string): unknown {

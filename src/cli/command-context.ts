@@ -33,6 +33,6 @@ export function commaList(text: string): string[] {
 export async function listNames(client: BreakglassClient, path: string): Promise<string[]> {
   const reply = await client.call("GET", path, { query: { list: true }, accept: [404] });
   const body = reply.body as { data?: { keys: string[] }; errors?: string[] } | null;
-  if (reply.status === 404 && body?.errors?.[0]) throw new ApiError(404, body.errors[0]);
+  if (reply.status === 404 && body?.errors?.[0]) throw ApiError.of(reply, undefined);
   return body?.data?.keys ?? [];
 }

@@ -1,20 +1,35 @@
 /**
- * Every failure a caller can cause or see, with a stable code. The HTTP layer maps codes to
- * statuses in one place (http/errors.ts); nothing else decides a status.
- * Messages are user-facing, lower-case, and never contain a secret.
+ * Every failure a caller can cause or see, with a stable code: the one catalogue of codes. The
+ * HTTP layer maps codes to statuses in one place (http/errors.ts) and sends the code beside Vault's
+ * `errors` (`{"errors": [message], "code": "APPROVAL_REQUIRED"}`); the UI and the CLI branch on
+ * codes, never on wording. Messages are user-facing, lower-case, and never contain a secret.
  */
-export type ErrorCode =
-  | "BAD_INPUT"
-  | "NOT_FOUND"
-  | "CONFLICT"
-  | "PERMISSION_DENIED"
-  | "SEALED"
-  | "NOT_INITIALIZED"
-  | "ALREADY_INITIALIZED"
-  | "AUDIT_UNAVAILABLE"
-  | "STORE_UNAVAILABLE"
-  | "TOO_MANY_ATTEMPTS"
-  | "BUSY";
+export const ERROR_CODES = {
+  BAD_INPUT: "the request is malformed or a value is invalid; the message says which",
+  NOT_FOUND: "no such thing (or no such endpoint); a LIST with nothing in it is this, with no message",
+  CONFLICT: "the thing changed or exists already; look again and retry",
+  PERMISSION_DENIED: "no valid token, or the token's roles or the credential's access rule do not allow it",
+  SECOND_FACTOR_REQUIRED: "the person must enable a second factor before anything else (mfa enrol, confirm)",
+  LOGIN_FAILED: "the username, password or second-factor code is wrong (the answer never says which)",
+  REASON_REQUIRED: "the credential's access rule asks for a reason, and none was given",
+  APPROVAL_REQUIRED: "the credential needs approvals: none was given, or the one given no longer has enough",
+  APPROVAL_EXPIRED: "the approval given was approved, but its time to be used has passed: request a new one",
+  APPROVAL_NOT_USABLE:
+    "the approval given is not the caller's for this credential, not approved (yet), or for another reason",
+  APPROVAL_NOT_NEEDED: "an approval was requested for a credential whose rule needs none: read it directly",
+  SEALED: "the server is sealed: unseal it with the custodians' shares",
+  NOT_INITIALIZED: "the server has not been initialised yet",
+  ALREADY_INITIALIZED: "the server is initialised already",
+  AUDIT_UNAVAILABLE: "the audit log (or a required audit sink) cannot record: nothing was released",
+  STORE_UNAVAILABLE: "the database or the disk is failing: nothing was changed or released; retry later",
+  TOO_MANY_ATTEMPTS: "too many requests or failed attempts: retry after the Retry-After header's seconds",
+  BUSY: "the server is doing as much of this work as it takes at once: retry shortly",
+  BODY_TOO_LARGE: "the request body is larger than this endpoint takes",
+  UI_NOT_BUILT: "the web UI's files are missing on this server (npm run build)",
+  INTERNAL: "a bug: the server log has the details under the request id",
+} as const satisfies Record<string, string>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class BreakglassError extends Error {
   constructor(

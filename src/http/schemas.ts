@@ -1,12 +1,25 @@
 import type { FastifyReply } from "fastify";
+import { ERROR_CODES, type ErrorCode } from "../core/errors.js";
 import type { TokenRecord } from "../store/store.js";
+import { sendError } from "./errors.js";
 import { presentedCredential } from "./request-context.js";
 
 /** JSON schemas shared by several routes. */
 
 export const errorSchema = {
   type: "object",
-  properties: { errors: { type: "array", items: { type: "string" } } },
+  properties: {
+    errors: { type: "array", items: { type: "string" } },
+    code: {
+      type: "string",
+      enum: Object.keys(ERROR_CODES) as ErrorCode[],
+      description: `what went wrong, for programs to branch on (the message is for people): ${Object.entries(
+        ERROR_CODES,
+      )
+        .map(([code, meaning]) => `${code}: ${meaning}`)
+        .join("; ")}`,
+    },
+  },
 } as const;
 
 export const keyNameParams = {
@@ -82,7 +95,7 @@ export function tokenAuthFields(record: Omit<TokenRecord, "tokenHmac">) {
 export function listReply(reply: FastifyReply, keys: string[]) {
   // The web UI (cookie session) gets an empty list: a 404 would be an error in the browser's console.
   if (keys.length === 0 && !presentedCredential(reply.request).fromCookie)
-    return reply.code(404).send({ errors: [] });
+    return sendError(reply, "NOT_FOUND", []);
   return { data: { keys } };
 }
 

@@ -422,7 +422,10 @@ describe("required sinks", () => {
       expect((await putSink(name, { ...down, required: true })).status).toBe(204);
       const refused = await readCode();
       expect(refused.status, name).toBe(503);
-      expect(refused.json).toEqual({ errors: [expect.stringContaining("audit log unavailable")] });
+      expect(refused.json).toEqual({
+        errors: [expect.stringContaining("audit log unavailable")],
+        code: "AUDIT_UNAVAILABLE",
+      });
       expect(refused.text).not.toMatch(/\d{6}/);
       // Removing the broken sink stays possible: a sink change does not wait on required sinks.
       expect((await deleteSink(name)).status).toBe(204);

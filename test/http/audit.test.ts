@@ -66,7 +66,10 @@ describe("a code read", () => {
     try {
       const refused = await t.call("GET", "/v1/totp/code/aws-prod-root", { token: root });
       expect(refused.status).toBe(503);
-      expect(refused.json).toEqual({ errors: [expect.stringContaining("audit log unavailable")] });
+      expect(refused.json).toEqual({
+        errors: [expect.stringContaining("audit log unavailable")],
+        code: "AUDIT_UNAVAILABLE",
+      });
       expect(refused.text).not.toMatch(/"code"/);
       expect(refused.text).not.toMatch(/\d{6}/);
     } finally {

@@ -211,7 +211,7 @@ describe("a backup", () => {
     expect(anonymous.status).toBe(403);
     const reader = await downloadBackup(source, readerToken);
     expect(reader.status).toBe(403);
-    expect(await reader.json()).toEqual({ errors: ["permission denied"] });
+    expect(await reader.json()).toEqual({ errors: ["permission denied"], code: "PERMISSION_DENIED" });
   });
 });
 

@@ -301,7 +301,7 @@ describe("rotating the data key", () => {
     expect((await t.call("PUT", "/v1/sys/seal", { token: root })).status).toBe(204);
     for (const response of [await keyStatus(), await t.call("PUT", "/v1/sys/rotate", { token: root })]) {
       expect(response.status).toBe(503);
-      expect(response.json).toEqual({ errors: ["Vault is sealed"] });
+      expect(response.json).toEqual({ errors: ["Vault is sealed"], code: "SEALED" });
     }
     for (const key of unsealKeys.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });
     const status = (await keyStatus()).json;

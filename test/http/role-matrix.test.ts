@@ -159,14 +159,14 @@ describe("the endpoint × role matrix", () => {
           continue;
         const body = method === "get" || method === "delete" ? undefined : {};
         const asEnrolling = await t.call(method.toUpperCase(), url, { token: enrolling, body });
-        if (asEnrolling.status !== 403)
+        if (asEnrolling.status !== 403 || asEnrolling.json?.code !== "SECOND_FACTOR_REQUIRED")
           refusals.push(
             `enrolling ${method.toUpperCase()} ${url} → ${asEnrolling.status} ${asEnrolling.text.slice(0, 80)}`,
           );
         if (allowed === ALL) continue;
         for (const role of ROLES.filter((r) => !allowed.includes(r))) {
           const response = await t.call(method.toUpperCase(), url, { token: tokens[role], body });
-          if (response.status !== 403)
+          if (response.status !== 403 || response.json?.code !== "PERMISSION_DENIED")
             refusals.push(
               `${role} ${method.toUpperCase()} ${url} → ${response.status} ${response.text.slice(0, 80)}`,
             );

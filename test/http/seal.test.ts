@@ -29,7 +29,7 @@ describe("before init", () => {
     ] as const) {
       const response = await t.call(method, path, { token: "bgs.whatever" });
       expect(response.status).toBe(503);
-      expect(response.json).toEqual({ errors: ["Vault is sealed"] });
+      expect(response.json).toEqual({ errors: ["Vault is sealed"], code: "SEALED" });
     }
   });
 });

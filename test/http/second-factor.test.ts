@@ -135,7 +135,7 @@ describe("a second factor required by an admin", () => {
   it("nobody reads a person's second factor, not even root", async () => {
     const response = await t.call("GET", "/v1/totp/code/userpass-mfa.dave", { token: root });
     expect(response.status).toBe(400);
-    expect(response.json).toEqual({ errors: ["unknown key: userpass-mfa.dave"] });
+    expect(response.json).toEqual({ errors: ["unknown key: userpass-mfa.dave"], code: "BAD_INPUT" });
   });
 
   it("is kept in a table of its own, sealed as that person's row: it opens with no other associated data", async () => {
@@ -172,7 +172,7 @@ describe("a totp-admin token, against a person's second factor", () => {
       body: { code: codeOf(frankSeed, 30) },
     });
     expect(validated.status).toBe(400);
-    expect(validated.json).toEqual({ errors: ["unknown key: userpass-mfa.frank"] });
+    expect(validated.json).toEqual({ errors: ["unknown key: userpass-mfa.frank"], code: "BAD_INPUT" });
   });
 
   it("and no quorum can export its seed: there is no such key", async () => {
@@ -182,7 +182,7 @@ describe("a totp-admin token, against a person's second factor", () => {
       body: { name: "userpass-mfa.frank", pgp_key: custodian.armoredPublicKey },
     });
     expect(started.status).toBe(404);
-    expect(started.json).toEqual({ errors: ["no key named userpass-mfa.frank"] });
+    expect(started.json).toEqual({ errors: ["no key named userpass-mfa.frank"], code: "NOT_FOUND" });
   });
 
   it("cannot delete or replace it: a key it makes under that name lets nobody log in as the person", async () => {
@@ -235,7 +235,7 @@ describe("an admin's reset", () => {
   it("of someone unknown is a 404", async () => {
     const missing = await t.call("DELETE", "/v1/auth/userpass/users/nobody/mfa", { token: root });
     expect(missing.status).toBe(404);
-    expect(missing.json).toEqual({ errors: ["no user named nobody"] });
+    expect(missing.json).toEqual({ errors: ["no user named nobody"], code: "NOT_FOUND" });
   });
 });
 

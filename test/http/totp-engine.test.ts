@@ -271,7 +271,7 @@ describe("listing and deleting", () => {
     const response = await empty.call("GET", "/v1/totp/keys?list=true", { token: rootToken });
     await empty.close();
     expect(response.status).toBe(404);
-    expect(response.json).toEqual({ errors: [] });
+    expect(response.json).toEqual({ errors: [], code: "NOT_FOUND" });
   });
 });
 

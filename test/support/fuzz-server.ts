@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { expect } from "vitest";
+import { ERROR_CODES } from "../../src/core/errors.js";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../src/http/rate-limit-policy.js";
 import { anyText } from "./fuzz.js";
 import { apiWord, type JsonSchema } from "./fuzz-json.js";
@@ -343,8 +344,8 @@ const described = (request: FuzzRequest, answer: FuzzAnswer) =>
 
 /**
  * INTERFACES.md "Bad input": a final status (no 1xx), never a 5xx; a 4xx is Vault's
- * `{"errors": [...]}` with a message (but Vault's LIST, whose empty list is 404 with no message);
- * no answer carries a stack trace. `asked` are statuses the request itself asked for (health's
+ * `{"errors": [...]}` with a message (but Vault's LIST, whose empty list is 404 with no message)
+ * and a `code` from the catalogue (core/errors.ts); no answer carries a stack trace. `asked` are statuses the request itself asked for (health's
  * `?activecode=` and the like).
  */
 export function expectCleanAnswer(
@@ -359,11 +360,13 @@ export function expectCleanAnswer(
   expect(answer.status, what).toBeLessThan(500);
   if (answer.status < 400 || request.method === "HEAD") return;
   let errors: unknown;
+  let code: unknown;
   try {
-    errors = (JSON.parse(answer.body) as { errors?: unknown }).errors;
+    ({ errors, code } = JSON.parse(answer.body) as { errors?: unknown; code?: unknown });
   } catch {
     errors = undefined;
   }
+  expect(Object.keys(ERROR_CODES), what).toContain(code);
   expect(Array.isArray(errors), what).toBe(true);
   const messages = errors as unknown[];
   expect(

@@ -73,8 +73,11 @@ function readCode(
 
 /** A refusal because the credential needs an approval: say how to get one. */
 function withApprovalHint(error: unknown, name: string): unknown {
-  if (!(error instanceof ApiError) || error.status !== 403) return error;
-  if (!/\bneeds \d+ approval|\bhas expired\b/.test(error.message)) return error;
+  if (
+    !(error instanceof ApiError) ||
+    (error.code !== "APPROVAL_REQUIRED" && error.code !== "APPROVAL_EXPIRED")
+  )
+    return error;
   return new CliError(`${error.message} (request one: breakglass totp code ${name} --reason … --wait)`);
 }
 
@@ -92,8 +95,7 @@ async function waitForApproval(
   try {
     approval = await requestApproval(ctx.client, name, reason);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400 && /needs no approval/.test(error.message))
-      return undefined;
+    if (error instanceof ApiError && error.code === "APPROVAL_NOT_NEEDED") return undefined;
     throw error;
   }
   const deadline = Date.now() + timeoutSeconds * 1000;

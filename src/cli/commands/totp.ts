@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { totpKeyPath } from "../api-paths.js";
-import { ApiError } from "../client.js";
-import { contextOf, upperCase, wholeNumber } from "../command-context.js";
+import { contextOf, listNames, upperCase, wholeNumber } from "../command-context.js";
 import { readInputFile } from "../local-files.js";
 import { emit, table, usageError } from "../output.js";
 import { readSecret, readStdin } from "../secret-input.js";
@@ -80,11 +79,7 @@ function registerTotpKeyQueries(totp: Command): void {
     .description("list key names")
     .action(async (_options, command: Command) => {
       const ctx = contextOf(command);
-      // As Vault's LIST: a 404 with no errors means there are no keys.
-      const reply = await ctx.client.call("GET", "/v1/totp/keys", { query: { list: true }, accept: [404] });
-      const body = reply.body as { data?: { keys: string[] }; errors?: string[] } | null;
-      if (reply.status === 404 && body?.errors?.[0]) throw new ApiError(404, body.errors[0]);
-      const keys = body?.data?.keys ?? [];
+      const keys = await listNames(ctx.client, "/v1/totp/keys");
       emit(ctx, { keys }, (data) => (data.keys.length > 0 ? data.keys : "No keys."));
     });
 

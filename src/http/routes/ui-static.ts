@@ -2,6 +2,7 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { sendError } from "../errors.js";
 
 /**
  * The web UI's files (built by Vite into dist/ui/), under the UI's content security policy
@@ -41,7 +42,7 @@ export function uiStaticRoutes(app: FastifyInstance, directory = DEFAULT_UI_DIRE
     // Anything that is not a file we serve is a route of the single-page app.
     if (type === undefined || relative === "index.html") {
       const page = await readInside(root, "index.html");
-      if (page === null) return reply.code(503).send({ errors: [NOT_BUILT] });
+      if (page === null) return sendError(reply, "UI_NOT_BUILT", [NOT_BUILT]);
       return reply.type(CONTENT_TYPES[".html"] as string).send(page);
     }
     const file = await readInside(root, relative);
@@ -85,5 +86,5 @@ async function readInside(root: string, relative: string): Promise<Buffer | null
 }
 
 function notFound(reply: FastifyReply) {
-  return reply.code(404).send({ errors: ["no such file in the web UI"] });
+  return sendError(reply, "NOT_FOUND", ["no such file in the web UI"]);
 }

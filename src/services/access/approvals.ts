@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "../../core/access.js";
-import { BreakglassError, badInput, notFound, permissionDenied } from "../../core/errors.js";
+import { BreakglassError, badInput, type ErrorCode, notFound, permissionDenied } from "../../core/errors.js";
 import type { AccessRuleRecord, ApprovalRecord, ApprovalVote, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Identity, TokenService } from "../auth/tokens.js";
@@ -13,6 +13,9 @@ const RULE_CACHE_MS = 1_000;
 export const DEFAULT_APPROVAL_REQUEST_TTL_SECONDS = 3600;
 
 /** A request as shown to people: with who may approve it (the rule's approvers), and `expired` once it waited too long. */
+/** How an approval can fail to release a use: each is a code the UI and the CLI act on. */
+type ApprovalRefusal = Extract<ErrorCode, "APPROVAL_REQUIRED" | "APPROVAL_EXPIRED" | "APPROVAL_NOT_USABLE">;
+
 export type ApprovalView = Omit<ApprovalRecord, "status"> & {
   status: ApprovalRecord["status"] | "expired";
   approvers: string[];
@@ -83,8 +86,9 @@ export class ApprovalService {
       throw permissionDenied(`permission denied: ${decision.why}`);
     }
     if (decision.approvalsRequired === 0 || !rule)
-      throw badInput(`${keyName} needs no approval: read it directly`);
-    if (reason.trim().length === 0) throw badInput("reason is required: say why the code is needed");
+      throw new BreakglassError("APPROVAL_NOT_NEEDED", `${keyName} needs no approval: read it directly`);
+    if (reason.trim().length === 0)
+      throw new BreakglassError("REASON_REQUIRED", "reason is required: say why the code is needed");
     const approval: ApprovalRecord = {
       id: randomUUID(),
       keyName,
@@ -274,11 +278,12 @@ export class ApprovalService {
       throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
     // With an approval the reason is the approved one; without, the rule may ask for one first.
     if (decision.reasonRequired && !request.reason && !request.approvalId)
-      throw await refuse("no reason given", badInput(use.noReason));
+      throw await refuse("no reason given", new BreakglassError("REASON_REQUIRED", use.noReason));
     if (decision.approvalsRequired === 0 || !rule)
       return { reader, reason: request.reason, rule, approval: null };
     const checked = await this.checkApproval(request, keyName, reader, rule, use);
-    if ("problem" in checked) throw await refuse(checked.problem, permissionDenied(checked.message));
+    if ("problem" in checked)
+      throw await refuse(checked.problem, new BreakglassError(checked.code, checked.message));
     return { reader, reason: checked.reason, rule, approval: checked.approval };
   }
 
@@ -294,18 +299,21 @@ export class ApprovalService {
     rule: AccessRule,
     use: RuleUse,
   ): Promise<
-    { reason: string; approval: { id: string; approvers: string[] } } | { problem: string; message: string }
+    | { reason: string; approval: { id: string; approvers: string[] } }
+    | { problem: string; message: string; code: ApprovalRefusal }
   > {
     const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then ${use.next}`;
     const id = request.approvalId;
-    const refused = (problem: string, message = `permission denied: approval ${id} ${problem}`) => ({
-      problem,
-      message,
-    });
+    const refused = (
+      problem: string,
+      message = `permission denied: approval ${id} ${problem}`,
+      code: ApprovalRefusal = "APPROVAL_NOT_USABLE",
+    ) => ({ problem, message, code });
     if (!id)
       return refused(
         `needs ${rule.approvalsRequired} approval(s)`,
         `permission denied: ${use.what} needs ${rule.approvalsRequired} approval(s): ${how}`,
+        "APPROVAL_REQUIRED",
       );
     const approval = await this.store.approvals.findApproval(id);
     if (!approval || approval.keyName !== keyName || approval.requester !== reader.owner)
@@ -321,6 +329,7 @@ export class ApprovalService {
       return refused(
         `no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired})`,
         `permission denied: approval ${id} no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired}): ${how}`,
+        "APPROVAL_REQUIRED",
       );
     const approvedAt = Date.parse(approval.votes.at(-1)?.time ?? approval.createdAt);
     const until = Math.min(
@@ -328,7 +337,11 @@ export class ApprovalService {
       approvedAt + rule.approvalTtlSeconds * 1000,
     );
     if (until <= Date.now())
-      return refused("has expired", `permission denied: approval ${id} has expired: ${how}`);
+      return refused(
+        "has expired",
+        `permission denied: approval ${id} has expired: ${how}`,
+        "APPROVAL_EXPIRED",
+      );
     return { reason: approval.reason, approval: { id, approvers: counting.map((vote) => vote.approver) } };
   }
 

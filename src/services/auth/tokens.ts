@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { sameSecret } from "../../core/constant-time.js";
-import { badInput, permissionDenied } from "../../core/errors.js";
+import { BreakglassError, badInput, permissionDenied } from "../../core/errors.js";
 import {
   type Action,
   BUILT_IN_POLICIES,
@@ -121,7 +121,8 @@ export class TokenService {
     if (enrolling || !resolved.actor.policies.includes(MFA_ENROLMENT_ONLY)) return resolved.actor;
     ctx.actor = resolved.actor; // the refusal names the person
     await this.refuse(ctx, action, null, "a second factor must be enabled first");
-    throw permissionDenied(
+    throw new BreakglassError(
+      "SECOND_FACTOR_REQUIRED",
       "permission denied: enable your second factor first (breakglass mfa enrol, then breakglass mfa confirm CODE)",
     );
   }

@@ -1,5 +1,5 @@
 import { hash, verify } from "@node-rs/argon2";
-import { badInput, TooManyAttemptsError } from "../../core/errors.js";
+import { BreakglassError, TooManyAttemptsError } from "../../core/errors.js";
 import {
   ADDRESS_RUN_SECONDS,
   FREE_FAILURES,
@@ -90,7 +90,7 @@ export class UserpassLogin {
         !user ? "no such user" : !matches ? "wrong password" : "missing or wrong second-factor code",
       );
       // The same answer whichever part was wrong: no oracle for passwords or second factors.
-      throw badInput("invalid username or password");
+      throw new BreakglassError("LOGIN_FAILED", "invalid username or password");
     }
     // The person's run of failures ends; the address's does not (others behind it may be
     // guessing): only this attempt is taken back.

@@ -9,7 +9,7 @@ import {
   dueReasons,
   parseDate,
 } from "../../core/devices.js";
-import { badInput, conflict, notFound, permissionDenied } from "../../core/errors.js";
+import { BreakglassError, badInput, conflict, notFound, permissionDenied } from "../../core/errors.js";
 import { isAllowed } from "../../core/policy.js";
 import type { Store } from "../../store/store.js";
 import type { ApprovalService, RuleGrant } from "../access/approvals.js";
@@ -198,7 +198,10 @@ export class DeviceService {
     const refuse = this.refuser(action, device, request, ctx);
     // An approval carries its reason; without one, the check-out needs its own.
     if (!request.reason && !request.approvalId)
-      throw await refuse("no reason given", badInput("a reason is required to check a device out"));
+      throw await refuse(
+        "no reason given",
+        new BreakglassError("REASON_REQUIRED", "a reason is required to check a device out"),
+      );
     const actor = actorOf(ctx);
     const grant: RuleGrant = device.accessRule
       ? await this.approvals.decideUse(

@@ -142,6 +142,7 @@ describe("bodies refused before they are read", () => {
       expect(response.status).toBe(413);
       expect(response.json).toEqual({
         errors: ["the request body is larger than 64 KiB, the most this endpoint takes"],
+        code: "BODY_TOO_LARGE",
       });
     },
   );
@@ -210,7 +211,10 @@ describe("JSON nesting", () => {
       for (const body of [nested(33), `{"key":${"[".repeat(30_000)}${"]".repeat(30_000)}}`]) {
         const response = await t.call(target.method, target.path, { rawBody: body, headers: target.headers });
         expect(response.status).toBe(400);
-        expect(response.json).toEqual({ errors: ["the request body is nested deeper than 32 levels"] });
+        expect(response.json).toEqual({
+          errors: ["the request body is nested deeper than 32 levels"],
+          code: "BAD_INPUT",
+        });
       }
     },
   );

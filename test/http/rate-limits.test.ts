@@ -72,6 +72,7 @@ describe("rate limits", () => {
             /^too many requests to \/v1\/\S+ from this address \(at most 2 a minute\): try again in \d+ s$/,
           ),
         ],
+        code: "TOO_MANY_ATTEMPTS",
       });
       const retryAfter = Number(refused.headers.get("retry-after"));
       expect(retryAfter).toBeGreaterThan(0);

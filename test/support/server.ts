@@ -111,3 +111,6 @@ export async function initAndUnseal(
     await t.call("PUT", "/v1/sys/unseal", { body: { key } });
   return { keys: init.json.keys, rootToken: init.json.root_token };
 }
+
+/** A TOTP code in an answer (`"data": {"code": "123456"}`); an error's `"code"` is a name from the catalogue, never digits. */
+export const RELEASED_CODE = /"code":"\d+"/;

@@ -68,6 +68,7 @@ describe("sys/init (Vault's sys_init_test.go)", () => {
     expect(response.status).toBe(400);
     expect(response.json).toEqual({
       errors: ["parameters recovery_shares,recovery_threshold not applicable to seal type shamir"],
+      code: "BAD_INPUT",
     });
     expect((await t.call("GET", "/v1/sys/init")).json.initialized).toBe(false);
   });

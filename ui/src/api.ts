@@ -1,15 +1,28 @@
 /**
  * The one way the UI talks to the server: same-origin fetch, JSON, the session cookie (HttpOnly,
- * never visible here) and the CSRF header on every write. Errors carry the server's sentence.
+ * never visible here) and the CSRF header on every write. Errors carry the server's sentence, to
+ * show, and its stable `code` (`APPROVAL_REQUIRED`, …), to branch on: wording changes, codes do not.
  */
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The server's stable code beside Vault's `errors`; undefined when the body has none. */
+    readonly code: string | undefined = undefined,
   ) {
     super(message);
   }
+}
+
+/** The sentence to show for any failure. */
+export function messageOf(failure: unknown): string {
+  return failure instanceof Error ? failure.message : String(failure);
+}
+
+/** The server's stable code for a refusal, or undefined (not from the server, or no code). */
+export function errorCodeOf(failure: unknown): string | undefined {
+  return failure instanceof ApiError ? failure.code : undefined;
 }
 
 let csrfToken = "";
@@ -55,8 +68,12 @@ export async function call<T = unknown>(
     parsed = null;
   }
   if (response.status >= 400 && !options.accept?.includes(response.status)) {
-    const errors = (parsed as { errors?: string[] } | null)?.errors;
-    throw new ApiError(response.status, errors?.[0] ?? `the server answered ${response.status}`);
+    const refusal = parsed as { errors?: string[]; code?: unknown } | null;
+    throw new ApiError(
+      response.status,
+      refusal?.errors?.[0] ?? `the server answered ${response.status}`,
+      typeof refusal?.code === "string" ? refusal.code : undefined,
+    );
   }
   return {
     status: response.status,

@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { messageOf } from "./api.js";
 
 export interface Loaded<T> {
   value: T | null;
@@ -25,7 +26,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
       },
       (failure: unknown) => {
         if (!current) return;
-        setError(failure instanceof Error ? failure.message : String(failure));
+        setError(messageOf(failure));
         setLoading(false);
       },
     );
@@ -35,4 +36,16 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { value, error, loading, reload };
+}
+
+/** False once the component is gone: an answer arriving later must not touch its state. */
+export function useAlive(): { readonly current: boolean } {
+  const alive = useRef(true);
+  useEffect(
+    () => () => {
+      alive.current = false;
+    },
+    [],
+  );
+  return alive;
 }

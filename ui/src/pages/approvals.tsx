@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { data } from "../api.js";
+import { data, messageOf } from "../api.js";
 import { type ApprovalView, approvalsGiven, hasExpired } from "../components/approval-state.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
@@ -141,7 +141,7 @@ function Decision(props: {
       );
       props.onDecided(view, decision);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
       setBusy(false);
     }
   };

@@ -1,9 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, call } from "../api.js";
+import { call, errorCodeOf, messageOf } from "../api.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Page } from "../components/page.js";
 
 type Method = "password" | "token";
+
+/** Refusals of a username and password after which the second factor's code is offered. */
+const ASKS_SECOND_FACTOR = new Set<string | undefined>(["SECOND_FACTOR_REQUIRED", "LOGIN_FAILED"]);
 
 /**
  * Sign-in: username and password (and, for a person who enabled one, the second factor's code),
@@ -44,16 +47,9 @@ export function Login(props: { onSignedIn: () => void }) {
       setToken("");
       props.onSignedIn();
     } catch (failure) {
-      const message = failure instanceof Error ? failure.message : String(failure);
-      setError(message);
+      setError(messageOf(failure));
       setSecondFactor("");
-      const refused = failure instanceof ApiError && (failure.status === 400 || failure.status === 403);
-      if (
-        method === "password" &&
-        refused &&
-        (/second factor/i.test(message) || /invalid username or password/.test(message))
-      )
-        setAskSecondFactor(true);
+      if (method === "password" && ASKS_SECOND_FACTOR.has(errorCodeOf(failure))) setAskSecondFactor(true);
     } finally {
       setBusy(false);
     }

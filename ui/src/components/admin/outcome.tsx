@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useState } from "preact/hooks";
+import { messageOf } from "../../api.js";
 import { ErrorNotice } from "../page.js";
 
 /** A write and how it ended: busy while it runs, then the server's refusal or what was done. */
@@ -24,7 +25,7 @@ export function useAction(): Action {
       setDone((await work()) ?? null);
       return true;
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
       return false;
     } finally {
       setBusy(false);

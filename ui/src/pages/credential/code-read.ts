@@ -1,0 +1,83 @@
+import { call, errorCodeOf, messageOf } from "../../api.js";
+
+/** `GET /v1/totp/code/:name`. */
+interface CodeAnswer {
+  code: string;
+  next_code?: string;
+  period: number;
+  expires_at: number;
+  server_time: number;
+}
+
+/** The code on screen: only ever in the page's state. */
+export interface ShownCode {
+  code: string;
+  nextCode: string | null;
+  period: number;
+  expiresAt: number;
+  /** Server clock minus local clock, measured on the fetch that brought this code. */
+  offsetMs: number;
+  /** What the server says with the code (Vault's `warnings`): its clock is wrong, say. */
+  warnings: string[];
+}
+
+/** What the reader asked for, repeated at each step boundary. */
+export interface ReadRequest {
+  reason: string;
+  enroll: boolean;
+  approvalId: string | null;
+  since: number;
+}
+
+/** One read (audited by the server), timed to learn how far this device's clock is from the server's. */
+export async function fetchCode(name: string, request: ReadRequest): Promise<ShownCode> {
+  const query = new URLSearchParams();
+  if (request.reason) query.set("reason", request.reason);
+  if (request.enroll) query.set("enroll", "true");
+  if (request.approvalId) query.set("approval", request.approvalId);
+  const started = Date.now();
+  const answer = await call<{ data: CodeAnswer; warnings?: string[] }>(
+    "GET",
+    `/v1/totp/code/${encodeURIComponent(name)}?${query}`,
+  );
+  const ended = Date.now();
+  const got = answer.body.data;
+  return {
+    warnings: answer.body.warnings ?? [],
+    code: got.code,
+    nextCode: got.next_code ?? null,
+    period: got.period,
+    expiresAt: got.expires_at,
+    offsetMs: got.server_time - (started + ended) / 2,
+  };
+}
+
+/** What a refused read teaches the page: the sentence to show, and a rule it had not known of. */
+export interface Refusal {
+  message: string;
+  learned: "approval" | "reason" | null;
+}
+
+/** Read from the server's stable code, never from its wording. */
+export function explainRefusal(failure: unknown, name: string, request: ReadRequest): Refusal {
+  switch (errorCodeOf(failure)) {
+    case "APPROVAL_REQUIRED":
+      return {
+        learned: "approval",
+        // With an approval given, the server's sentence says what is wrong with it (too few votes now, say).
+        message:
+          request.approvalId === null
+            ? `Reading ${name} needs approval first: give the reason and request approval.`
+            : messageOf(failure),
+      };
+    case "APPROVAL_EXPIRED":
+      return { learned: "approval", message: "The approval has expired: request a new one." };
+    case "REASON_REQUIRED":
+      return {
+        learned: "reason",
+        message: "A reason is required to read this credential: it goes on the audit log.",
+      };
+    default:
+      return { learned: null, message: messageOf(failure) };
+  }
+}

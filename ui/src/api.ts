@@ -4,12 +4,14 @@
  * show, and its stable `code` (`APPROVAL_REQUIRED`, …), to branch on: wording changes, codes do not.
  */
 
+import type { ErrorCode } from "../../src/core/errors.js";
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    /** The server's stable code beside Vault's `errors`; undefined when the body has none. */
-    readonly code: string | undefined = undefined,
+    /** The server's stable code beside Vault's `errors` (its one catalogue); undefined when the body has none. */
+    readonly code: ErrorCode | undefined = undefined,
   ) {
     super(message);
   }
@@ -21,7 +23,7 @@ export function messageOf(failure: unknown): string {
 }
 
 /** The server's stable code for a refusal, or undefined (not from the server, or no code). */
-export function errorCodeOf(failure: unknown): string | undefined {
+export function errorCodeOf(failure: unknown): ErrorCode | undefined {
   return failure instanceof ApiError ? failure.code : undefined;
 }
 
@@ -72,7 +74,8 @@ export async function call<T = unknown>(
     throw new ApiError(
       response.status,
       refusal?.errors?.[0] ?? `the server answered ${response.status}`,
-      typeof refusal?.code === "string" ? refusal.code : undefined,
+      // Same origin, same build: the server's codes are the catalogue's.
+      typeof refusal?.code === "string" ? (refusal.code as ErrorCode) : undefined,
     );
   }
   return {

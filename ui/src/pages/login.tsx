@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { ErrorCode } from "../../../src/core/errors.js";
 import { call, errorCodeOf, messageOf } from "../api.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Page } from "../components/page.js";
@@ -6,7 +7,7 @@ import { ErrorNotice, Page } from "../components/page.js";
 type Method = "password" | "token";
 
 /** Refusals of a username and password after which the second factor's code is offered. */
-const ASKS_SECOND_FACTOR = new Set<string | undefined>(["SECOND_FACTOR_REQUIRED", "LOGIN_FAILED"]);
+const ASKS_SECOND_FACTOR = new Set<ErrorCode | undefined>(["SECOND_FACTOR_REQUIRED", "LOGIN_FAILED"]);
 
 /**
  * Sign-in: username and password (and, for a person who enabled one, the second factor's code),

@@ -72,6 +72,8 @@ export function explainRefusal(failure: unknown, name: string, request: ReadRequ
       };
     case "APPROVAL_EXPIRED":
       return { learned: "approval", message: "The approval has expired: request a new one." };
+    case "APPROVAL_NOT_USABLE": // not this reader's, not approved, or for another reason: the server says which
+      return { learned: "approval", message: messageOf(failure) };
     case "REASON_REQUIRED":
       return {
         learned: "reason",

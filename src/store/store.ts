@@ -11,77 +11,20 @@ export interface StoreEvents {
 }
 
 /**
- * What the services need from storage, and nothing else. Each engine (SQLite now, PostgreSQL
- * next) implements it; services never see SQL or the engine.
+ * What the services need from storage, and nothing else: one interface per aggregate, the first
+ * ones flat on the store, the others nested. The Kysely code implements it on SQLite and
+ * PostgreSQL (kysely-store.ts); services never see SQL or the engine.
  */
-export interface Store {
+export interface Store
+  extends SealConfigStore,
+    TotpKeyStore,
+    PeopleStore,
+    LoginFailureStore,
+    AuditStore,
+    AuditSinkStore {
   readonly engine: "sqlite" | "postgres";
   /** A short description for status output: the file path or the database host. */
   readonly location: string;
-
-  readSealConfig(): Promise<SealConfig | null>;
-  /** Stores the seal configuration and its custodians once; false when the vault was already initialised. */
-  createSealConfig(config: SealConfig, custodians: CustodianRecord[]): Promise<boolean>;
-  /** Replaces the sealed keyring only if it is still `previous` (no concurrent change); false otherwise. */
-  replaceSealKeyring(previous: Buffer, next: Buffer): Promise<boolean>;
-  /**
-   * A rekey: new share counts, keyring sealed under the new root key, and the new custodians, in
-   * one transaction, only if the stored keyring is still `previousKeyring`; false otherwise.
-   */
-  rekeySeal(previousKeyring: Buffer, next: RekeyedSeal, custodians: CustodianRecord[]): Promise<boolean>;
-  listCustodians(): Promise<CustodianRecord[]>;
-  markCustodianVerified(shareIndex: number, time: string): Promise<void>;
-
-  insertTotpKey(key: TotpKeyRecord): Promise<boolean>;
-  findTotpKey(name: string): Promise<TotpKeyRecord | null>;
-  listTotpKeyNames(): Promise<string[]>;
-  deleteTotpKey(name: string): Promise<boolean>;
-  /** Records that the code of `step` was accepted, only if no later-or-equal step was; false otherwise. */
-  acceptTotpStep(name: string, step: number): Promise<boolean>;
-
-  findUser(username: string): Promise<UserRecord | null>;
-  /**
-   * Creates or replaces a user. An existing user's `mfaState` is kept as stored: only
-   * `secondFactors` changes it, together with the factor.
-   */
-  putUser(user: UserRecord): Promise<void>;
-  /** Deletes a user and their second factor, in one transaction. */
-  deleteUser(username: string): Promise<boolean>;
-  listUsernames(): Promise<string[]>;
-  findGroup(name: string): Promise<GroupRecord | null>;
-  putGroup(group: GroupRecord): Promise<void>;
-  deleteGroup(name: string): Promise<boolean>;
-  listGroups(): Promise<GroupRecord[]>;
-
-  readLoginFailures(subject: string): Promise<LoginFailures | null>;
-  /**
-   * Counts a login attempt against `subject` (`user:NAME`, `addr:ADDRESS`) before its password is
-   * checked, in one atomic statement: concurrent attempts each get their own count. With
-   * `restartRun`, a run that began before `startedBefore` and saw no attempt since `quietSince`
-   * starts over at 1.
-   */
-  countLoginAttempt(
-    subject: string,
-    at: string,
-    restartRun: { startedBefore: string; quietSince: string } | null,
-  ): Promise<CountedLoginAttempt>;
-  /** Takes back the attempt counted at `at` (it succeeded): one fewer, and if none came since, the time of the one before. */
-  uncountLoginAttempt(subject: string, at: string): Promise<void>;
-  clearLoginFailures(subject: string): Promise<void>;
-
-  /**
-   * Appends entries to the audit chain in one durable transaction: `link` receives the true head
-   * (read under the engine's lock) and returns the linked entries to write. Resolves after commit.
-   */
-  appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
-  listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
-  /** Records the audit checkpoint public key (PEM) beside the seal configuration. */
-  setAuditPublicKey(pem: string): Promise<void>;
-
-  listAuditSinks(): Promise<AuditSinkRecord[]>;
-  /** Creates or replaces a sink's configuration. */
-  putAuditSink(sink: AuditSinkRecord): Promise<void>;
-  deleteAuditSink(name: string): Promise<boolean>;
 
   /** API tokens and their tree. */
   readonly tokens: TokenStore;
@@ -108,14 +51,96 @@ export interface Store {
   ping(): Promise<void>;
   /** The database server's clock (ms since the epoch); null on SQLite, which has this machine's. */
   databaseTime(): Promise<number | null>;
-  /** The last entry of the audit chain (seq, hash, time), or null when it is empty. */
-  readAuditHead(): Promise<AuditHead | null>;
   /**
    * Rejects while the store refuses writes (a full disk, a read-only database): a write as cheap
    * as the engine allows that leaves no row behind and adds nothing to the audit chain.
    */
   probeWrite(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The seal configuration (one row) and the custodians of its shares. */
+export interface SealConfigStore {
+  readSealConfig(): Promise<SealConfig | null>;
+  /** Stores the seal configuration and its custodians once; false when the vault was already initialised. */
+  createSealConfig(config: SealConfig, custodians: CustodianRecord[]): Promise<boolean>;
+  /** Replaces the sealed keyring only if it is still `previous` (no concurrent change); false otherwise. */
+  replaceSealKeyring(previous: Buffer, next: Buffer): Promise<boolean>;
+  /**
+   * A rekey: new share counts, keyring sealed under the new root key, and the new custodians, in
+   * one transaction, only if the stored keyring is still `previousKeyring`; false otherwise.
+   */
+  rekeySeal(previousKeyring: Buffer, next: RekeyedSeal, custodians: CustodianRecord[]): Promise<boolean>;
+  /** Records the audit checkpoint public key (PEM) beside the seal configuration. */
+  setAuditPublicKey(pem: string): Promise<void>;
+  listCustodians(): Promise<CustodianRecord[]>;
+  markCustodianVerified(shareIndex: number, time: string): Promise<void>;
+}
+
+/** The TOTP engine's keys. */
+export interface TotpKeyStore {
+  insertTotpKey(key: TotpKeyRecord): Promise<boolean>;
+  findTotpKey(name: string): Promise<TotpKeyRecord | null>;
+  listTotpKeyNames(): Promise<string[]>;
+  deleteTotpKey(name: string): Promise<boolean>;
+  /** Records that the code of `step` was accepted, only if no later-or-equal step was; false otherwise. */
+  acceptTotpStep(name: string, step: number): Promise<boolean>;
+}
+
+/** People (userpass users) and groups. */
+export interface PeopleStore {
+  findUser(username: string): Promise<UserRecord | null>;
+  /**
+   * Creates or replaces a user. An existing user's `mfaState` is kept as stored: only
+   * `secondFactors` changes it, together with the factor.
+   */
+  putUser(user: UserRecord): Promise<void>;
+  /** Deletes a user and their second factor, in one transaction. */
+  deleteUser(username: string): Promise<boolean>;
+  listUsernames(): Promise<string[]>;
+  findGroup(name: string): Promise<GroupRecord | null>;
+  putGroup(group: GroupRecord): Promise<void>;
+  deleteGroup(name: string): Promise<boolean>;
+  listGroups(): Promise<GroupRecord[]>;
+}
+
+/** Login attempts counted per person and per address, for the lockout. */
+export interface LoginFailureStore {
+  readLoginFailures(subject: string): Promise<LoginFailures | null>;
+  /**
+   * Counts a login attempt against `subject` (`user:NAME`, `addr:ADDRESS`) before its password is
+   * checked, in one atomic statement: concurrent attempts each get their own count. With
+   * `restartRun`, a run that began before `startedBefore` and saw no attempt since `quietSince`
+   * starts over at 1.
+   */
+  countLoginAttempt(
+    subject: string,
+    at: string,
+    restartRun: { startedBefore: string; quietSince: string } | null,
+  ): Promise<CountedLoginAttempt>;
+  /** Takes back the attempt counted at `at` (it succeeded): one fewer, and if none came since, the time of the one before. */
+  uncountLoginAttempt(subject: string, at: string): Promise<void>;
+  clearLoginFailures(subject: string): Promise<void>;
+}
+
+/** The audit chain. */
+export interface AuditStore {
+  /**
+   * Appends entries to the audit chain in one durable transaction: `link` receives the true head
+   * (read under the engine's lock) and returns the linked entries to write. Resolves after commit.
+   */
+  appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+  listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** The last entry of the audit chain (seq, hash, time), or null when it is empty. */
+  readAuditHead(): Promise<AuditHead | null>;
+}
+
+/** Where audit entries are copied to, besides the chain. */
+export interface AuditSinkStore {
+  listAuditSinks(): Promise<AuditSinkRecord[]>;
+  /** Creates or replaces a sink's configuration. */
+  putAuditSink(sink: AuditSinkRecord): Promise<void>;
+  deleteAuditSink(name: string): Promise<boolean>;
 }
 
 export interface SealConfig {
@@ -365,7 +390,7 @@ export interface ApprovalStore {
   insertApproval(approval: ApprovalRecord): Promise<void>;
   findApproval(id: string): Promise<ApprovalRecord | null>;
   /** Newest first, at most 1000; all statuses when null. */
-  listApprovals(status: string | null): Promise<ApprovalRecord[]>;
+  listApprovals(status: ApprovalRecord["status"] | null): Promise<ApprovalRecord[]>;
   /** Writes `next` only if the request is still as `previous` (no concurrent vote); false otherwise. */
   updateApproval(previous: ApprovalRecord, next: ApprovalRecord): Promise<boolean>;
 }

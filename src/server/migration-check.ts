@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { Kysely, PostgresDialect, type Selectable, sql } from "kysely";
 import pg from "pg";
 import { type ChainReport, ChainVerifier } from "../core/audit-chain.js";
-import { auditEntryFromRow } from "../store/kysely-store.js";
+import { auditEntryFromRow } from "../store/kysely-audit.js";
 import type { AuditEntryTable, Database } from "../store/schema.js";
 
 /**

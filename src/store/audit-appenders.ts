@@ -129,7 +129,7 @@ export async function readAuditHead(db: Kysely<Database>): Promise<AuditHead | n
     .orderBy("seq", "desc")
     .limit(1)
     .executeTakeFirst();
-  return head ? { seq: Number(head.seq), hash: head.hash, time: head.time } : null;
+  return head ?? null;
 }
 
 const headOf = (entry: AuditEntry): AuditHead => ({ seq: entry.seq, hash: entry.hash, time: entry.time });

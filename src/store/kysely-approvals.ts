@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import type { ApprovalTable, Database } from "./schema.js";
+import { type ApprovalTable, type Database, flag } from "./schema.js";
 import type { AccessRuleRecord, ApprovalRecord, ApprovalStore } from "./store.js";
 
 /** Access rules and approval requests, on either engine. */
@@ -17,9 +17,9 @@ export class KyselyApprovalStore implements ApprovalStore {
       keyName: row.key_name,
       readers: JSON.parse(row.readers),
       approvers: JSON.parse(row.approvers),
-      approvalsRequired: Number(row.approvals_required),
-      requireReason: Number(row.require_reason) === 1,
-      approvalTtlSeconds: Number(row.approval_ttl_seconds),
+      approvalsRequired: row.approvals_required,
+      requireReason: row.require_reason === 1,
+      approvalTtlSeconds: row.approval_ttl_seconds,
       notify: JSON.parse(row.notify),
       updatedAt: row.updated_at,
     };
@@ -31,7 +31,7 @@ export class KyselyApprovalStore implements ApprovalStore {
       readers: JSON.stringify(rule.readers),
       approvers: JSON.stringify(rule.approvers),
       approvals_required: rule.approvalsRequired,
-      require_reason: rule.requireReason ? 1 : 0,
+      require_reason: flag(rule.requireReason),
       approval_ttl_seconds: rule.approvalTtlSeconds,
       notify: JSON.stringify(rule.notify),
       updated_at: rule.updatedAt,
@@ -56,7 +56,7 @@ export class KyselyApprovalStore implements ApprovalStore {
     return row ? approvalFromRow(row) : null;
   }
 
-  async listApprovals(status: string | null): Promise<ApprovalRecord[]> {
+  async listApprovals(status: ApprovalRecord["status"] | null): Promise<ApprovalRecord[]> {
     let query = this.db.selectFrom("approvals").selectAll().orderBy("created_at", "desc").limit(1000);
     if (status) query = query.where("status", "=", status);
     return (await query.execute()).map(approvalFromRow);
@@ -76,7 +76,7 @@ export class KyselyApprovalStore implements ApprovalStore {
   }
 }
 
-function approvalRow(approval: ApprovalRecord) {
+function approvalRow(approval: ApprovalRecord): ApprovalTable {
   return {
     id: approval.id,
     key_name: approval.keyName,
@@ -96,8 +96,8 @@ function approvalFromRow(row: Selectable<ApprovalTable>): ApprovalRecord {
     keyName: row.key_name,
     requester: row.requester,
     reason: row.reason,
-    status: row.status as ApprovalRecord["status"],
-    approvalsRequired: Number(row.approvals_required),
+    status: row.status,
+    approvalsRequired: row.approvals_required,
     votes: JSON.parse(row.votes),
     createdAt: row.created_at,
     expiresAt: row.expires_at,

@@ -1,28 +1,26 @@
-import SQLite from "better-sqlite3";
-import { CompiledQuery, Kysely, type RawBuilder, SqliteDialect, sql } from "kysely";
+import { CompiledQuery, type Kysely, type RawBuilder, sql } from "kysely";
 import type { BackupRecord, BackupRow } from "../core/backup-file.js";
 import { badInput, conflict } from "../core/errors.js";
 import { auditRowFromEntry, readAuditHead } from "./audit-appenders.js";
-import type { EngineSpecifics } from "./kysely-store.js";
-import { auditEntryFromRow } from "./kysely-store.js";
+import type { EngineSpecifics } from "./engine.js";
+import { auditEntryFromRow } from "./kysely-audit.js";
 import type { Database } from "./schema.js";
 import type { BackupSnapshot, BackupStore, StagedRestore } from "./store.js";
 
 /**
  * The tables a backup holds, each with its primary key (pages are read in its order, so a
- * million audit entries stream in constant memory) and its bigint columns (PostgreSQL returns
- * them as text; the file holds numbers whatever the engine). seal_config travels in the header;
+ * million audit entries stream in constant memory). seal_config travels in the header;
  * restore_chunks is the staging area. A table added to the schema must be added here.
  */
 export const BACKUP_TABLES: Record<
   Exclude<keyof Database, "seal_config" | "restore_chunks">,
-  { key: string; bigints?: string[] }
+  { key: string }
 > = {
   custodians: { key: "share_index" },
-  totp_keys: { key: "name", bigints: ["last_accepted_step"] },
+  totp_keys: { key: "name" },
   tokens: { key: "token_hmac" },
   users: { key: "username" },
-  second_factors: { key: "username", bigints: ["last_accepted_step"] },
+  second_factors: { key: "username" },
   groups: { key: "name" },
   login_failures: { key: "subject" },
   access_rules: { key: "key_name" },
@@ -31,7 +29,7 @@ export const BACKUP_TABLES: Record<
   notify_webhooks: { key: "name" },
   notify_smtp: { key: "id" },
   devices: { key: "id" },
-  audit_entries: { key: "seq", bigints: ["seq"] },
+  audit_entries: { key: "seq" },
 };
 type BackupTable = keyof typeof BACKUP_TABLES;
 const TABLE_NAMES = Object.keys(BACKUP_TABLES) as BackupTable[];
@@ -59,15 +57,11 @@ export class KyselyBackupStore implements BackupStore {
   }
 
   async openSnapshot(): Promise<BackupSnapshot> {
-    const { db, release } = this.snapshotConnection();
+    const { transaction, release } = this.specifics.snapshotSource();
     let closed = false;
-    let trx: Awaited<ReturnType<ReturnType<Kysely<Database>["startTransaction"]>["execute"]>>;
+    let trx: Awaited<ReturnType<typeof transaction.execute>>;
     try {
-      const builder = db.startTransaction();
-      trx = await (this.specifics.engine === "postgres"
-        ? builder.setIsolationLevel("repeatable read").setAccessMode("read only")
-        : builder
-      ).execute();
+      trx = await transaction.execute();
     } catch (error) {
       await release();
       throw error;
@@ -84,10 +78,8 @@ export class KyselyBackupStore implements BackupStore {
     try {
       const counts: Record<string, number> = {};
       for (const table of TABLE_NAMES) {
-        const result = await sql<{
-          n: number | string;
-        }>`select count(*) as n from ${sql.table(table)}`.execute(trx);
-        counts[table] = Number(result.rows[0]?.n ?? 0);
+        const result = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(trx);
+        counts[table] = result.rows[0]?.n ?? 0;
       }
       const seal = await trx
         .selectFrom("seal_config")
@@ -130,7 +122,7 @@ export class KyselyBackupStore implements BackupStore {
         auditEntryFromRow,
       );
       await trx.deleteFrom("audit_entries").execute();
-      const inserter = new RowInserter(trx, this.specifics.engine);
+      const inserter = new RowInserter(trx, this.specifics);
       for (let index = 0; index < restore.chunks; index++) {
         const staged = await trx
           .selectFrom("restore_chunks")
@@ -152,25 +144,11 @@ export class KyselyBackupStore implements BackupStore {
     if (counts !== null) this.specifics.auditAppender.forgetHead();
     return counts;
   }
-
-  /**
-   * Where a snapshot is read. SQLite: a connection of its own on the file, whose read transaction
-   * sees one state while the server keeps writing (WAL). In memory (--dev) there is only the one
-   * connection, which the snapshot then holds. PostgreSQL: a repeatable-read transaction.
-   */
-  private snapshotConnection(): { db: Kysely<Database>; release: () => Promise<void> } {
-    if (this.specifics.engine === "postgres" || this.specifics.location === ":memory:")
-      return { db: this.db, release: async () => {} };
-    const file = new SQLite(this.specifics.location, { readonly: true, fileMustExist: true });
-    file.pragma("busy_timeout = 5000");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
-    return { db, release: () => db.destroy() };
-  }
 }
 
 async function* pagesOf(trx: Kysely<Database>): AsyncGenerator<{ table: string; rows: BackupRow[] }> {
   for (const table of TABLE_NAMES) {
-    const { key, bigints = [] } = BACKUP_TABLES[table];
+    const { key } = BACKUP_TABLES[table];
     let after: string | number | null = null;
     for (;;) {
       const from: RawBuilder<unknown> = after === null ? sql`` : sql`where ${sql.ref(key)} > ${after}`;
@@ -178,8 +156,6 @@ async function* pagesOf(trx: Kysely<Database>): AsyncGenerator<{ table: string; 
         await sql<BackupRow>`select * from ${sql.table(table)} ${from} order by ${sql.ref(
           key,
         )} limit ${PAGE_ROWS}`.execute(trx);
-      for (const row of rows)
-        for (const column of bigints) if (row[column] !== null) row[column] = Number(row[column]);
       if (rows.length > 0) yield { table, rows };
       if (rows.length < PAGE_ROWS) break;
       after = (rows.at(-1) as BackupRow)[key] ?? null;
@@ -203,7 +179,7 @@ class RowInserter {
 
   constructor(
     private readonly trx: Kysely<Database>,
-    private readonly engine: EngineSpecifics["engine"],
+    private readonly engine: Pick<EngineSpecifics, "parameterMark" | "isRefusedRow">,
   ) {}
 
   async add({ table, row }: BackupRecord): Promise<void> {
@@ -239,11 +215,10 @@ class RowInserter {
     // Written out here rather than built node by node: a million rows spend their time in SQL, not in
     // compiling it. Names are checked (COLUMN_NAME, BACKUP_TABLES); every value is a parameter.
     const parameters: unknown[] = [];
-    const placeholder = this.engine === "postgres" ? () => `$${parameters.length}` : () => "?";
     const tuples = rows.map((row) => {
       const marks = columns.map((column) => {
         parameters.push(row[column] ?? null);
-        return placeholder();
+        return this.engine.parameterMark(parameters.length);
       });
       return `(${marks.join(",")})`;
     });
@@ -253,16 +228,10 @@ class RowInserter {
         CompiledQuery.raw(`insert into "${table}" (${names}) values ${tuples.join(",")}`, parameters),
       );
     } catch (error) {
-      if (!isRefusedRow(error)) throw error;
+      if (!this.engine.isRefusedRow(error)) throw error;
       throw conflict(
         `the backup's rows of ${table} do not fit this database (a row exists already, or a column differs): restore into an empty server of the version that made the backup`,
       );
     }
   }
-}
-
-/** A constraint or schema refusal of the database (as opposed to a lost connection). */
-function isRefusedRow(error: unknown): boolean {
-  const code = String((error as { code?: unknown })?.code ?? "");
-  return /^SQLITE_(CONSTRAINT|ERROR|MISMATCH|RANGE)/.test(code) || /^(22|23|42)/.test(code);
 }

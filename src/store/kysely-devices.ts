@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import type { DeviceKind, DeviceRecord, DeviceStatus } from "../core/devices.js";
+import type { DeviceRecord } from "../core/devices.js";
 import type { Database, DeviceTable } from "./schema.js";
 import type { DeviceStore } from "./store.js";
 
@@ -79,7 +79,7 @@ function rowOf(device: DeviceRecord): DeviceTable {
 function deviceOf(row: Selectable<DeviceTable>): DeviceRecord {
   return {
     id: row.id,
-    kind: row.kind as DeviceKind,
+    kind: row.kind,
     serial: row.serial,
     label: row.label,
     protects: JSON.parse(row.protects),
@@ -88,7 +88,7 @@ function deviceOf(row: Selectable<DeviceTable>): DeviceRecord {
     batteryExpires: row.battery_expires,
     reviewBy: row.review_by,
     notes: row.notes,
-    status: row.status as DeviceStatus,
+    status: row.status,
     accessRule: row.access_rule,
     checkedOutBy: row.checked_out_by,
     checkedOutAt: row.checked_out_at,

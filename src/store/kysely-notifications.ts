@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Database } from "./schema.js";
+import { type Database, flag } from "./schema.js";
 import type { NotificationStore, NotifySmtpRecord, NotifyWebhookRecord } from "./store.js";
 
 /** Notification destinations, the same Kysely code on both engines. */
@@ -13,7 +13,7 @@ export class KyselyNotificationStore implements NotificationStore {
       url: row.url,
       events: JSON.parse(row.events),
       secretCiphertext: Buffer.from(row.secret_ciphertext, "base64"),
-      keyVersion: Number(row.key_version),
+      keyVersion: row.key_version,
       updatedAt: row.updated_at,
     }));
   }
@@ -44,15 +44,15 @@ export class KyselyNotificationStore implements NotificationStore {
     if (!row) return null;
     return {
       host: row.host,
-      port: Number(row.port),
-      secure: Number(row.secure) === 1,
+      port: row.port,
+      secure: row.secure === 1,
       from: row.from_address,
       to: JSON.parse(row.to_addresses),
       username: row.username,
       events: JSON.parse(row.events),
       passwordCiphertext:
         row.password_ciphertext === null ? null : Buffer.from(row.password_ciphertext, "base64"),
-      keyVersion: row.key_version === null ? null : Number(row.key_version),
+      keyVersion: row.key_version,
       updatedAt: row.updated_at,
     };
   }
@@ -62,7 +62,7 @@ export class KyselyNotificationStore implements NotificationStore {
       id: 1,
       host: smtp.host,
       port: smtp.port,
-      secure: smtp.secure ? 1 : 0,
+      secure: flag(smtp.secure),
       from_address: smtp.from,
       to_addresses: JSON.stringify(smtp.to),
       username: smtp.username,

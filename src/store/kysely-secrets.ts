@@ -44,12 +44,12 @@ export class KyselySecretStore implements SecretStore {
   ): Promise<SealedRow[]> {
     const { table, id, ciphertext, sealedAs } = LOCATIONS[kind];
     const { rows } = await sql<{
-      id: string | number;
+      id: string;
       ciphertext: string;
       key_version: number;
       sealed_as: string | null;
     }>`
-      select ${sql.ref(id)} as id, ${sql.ref(ciphertext)} as ciphertext, key_version,
+      select cast(${sql.ref(id)} as text) as id, ${sql.ref(ciphertext)} as ciphertext, key_version,
         ${sealedAs ? sql.ref(sealedAs) : sql`null`} as sealed_as
       from ${sql.table(table)}
       where ${sql.ref(ciphertext)} is not null
@@ -58,9 +58,9 @@ export class KyselySecretStore implements SecretStore {
       order by ${sql.ref(id)}
       limit ${limit}`.execute(this.db);
     return rows.map((row) => ({
-      id: String(row.id),
+      id: row.id,
       ciphertext: Buffer.from(row.ciphertext, "base64"),
-      keyVersion: Number(row.key_version),
+      keyVersion: row.key_version,
       ...(row.sealed_as === null ? {} : { sealedAs: row.sealed_as }),
     }));
   }
@@ -84,14 +84,11 @@ export class KyselySecretStore implements SecretStore {
   async countByKeyVersion(): Promise<Map<number, number>> {
     const counts = new Map<number, number>();
     for (const { table, ciphertext } of Object.values(LOCATIONS)) {
-      const { rows } = await sql<{ key_version: number; sealed: number | string }>`
+      const { rows } = await sql<{ key_version: number; sealed: number }>`
         select key_version, count(*) as sealed from ${sql.table(table)}
         where ${sql.ref(ciphertext)} is not null
         group by key_version`.execute(this.db);
-      for (const row of rows) {
-        const version = Number(row.key_version);
-        counts.set(version, (counts.get(version) ?? 0) + Number(row.sealed));
-      }
+      for (const row of rows) counts.set(row.key_version, (counts.get(row.key_version) ?? 0) + row.sealed);
     }
     return counts;
   }

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from "kysely";
-import type { Database, TokenTable } from "./schema.js";
+import { type Database, flag, type TokenTable } from "./schema.js";
 import type { TokenRecord, TokenStore } from "./store.js";
 
 /** A token line is never deeper than this; a longer one (a loop edited into the table) ends here. */
@@ -26,7 +26,7 @@ export class KyselyTokenStore implements TokenStore {
         path: token.path,
         creation_ttl: token.creationTtl,
         explicit_max_ttl: token.explicitMaxTtl,
-        renewable: token.renewable ? 1 : 0,
+        renewable: flag(token.renewable),
         last_renewal_at: token.lastRenewalAt,
       })
       .execute();
@@ -123,9 +123,9 @@ function tokenFromRow(row: Selectable<TokenTable>): TokenRecord {
     username: row.username,
     owner: row.owner,
     path: row.path,
-    creationTtl: Number(row.creation_ttl),
-    explicitMaxTtl: Number(row.explicit_max_ttl),
-    renewable: Number(row.renewable) === 1,
+    creationTtl: row.creation_ttl,
+    explicitMaxTtl: row.explicit_max_ttl,
+    renewable: row.renewable === 1,
     lastRenewalAt: row.last_renewal_at,
   };
 }

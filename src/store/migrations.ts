@@ -1,3 +1,4 @@
+// Over 400 lines: the migrations are one append-only history, read in order; a shipped one is never edited.
 import {
   type Kysely,
   type Migration,

@@ -1,8 +1,13 @@
 import type { ColumnType } from "kysely";
+import type { AuditEntry } from "../core/audit-chain.js";
+import type { DeviceKind, DeviceStatus } from "../core/devices.js";
+import type { ApprovalRecord, SecondFactorRecord, SecondFactorSealedAs, UserRecord } from "./store.js";
 
 /**
  * The database schema, one interface per table. Binary values (ciphertexts) are stored as
  * base64 text and times as ISO-8601 text, so the schema is the same on SQLite and PostgreSQL.
+ * Integers read as numbers on both engines (postgres.ts parses bigint); statuses and kinds are
+ * the unions the code writes.
  */
 export interface Database {
   seal_config: SealConfigTable;
@@ -22,6 +27,12 @@ export interface Database {
   devices: DeviceTable;
   second_factors: SecondFactorTable;
 }
+
+/** A yes/no column: SQLite has no boolean type, so both engines store the integer 0 or 1. */
+export type Flag = 0 | 1;
+
+/** The one way a boolean is written to a Flag column. */
+export const flag = (value: boolean): Flag => (value ? 1 : 0);
 
 export interface SealConfigTable {
   id: number;
@@ -49,7 +60,7 @@ export interface TotpKeyTable {
   /** The seed, AES-256-GCM under data key `key_version`, associated data naming this row (base64). */
   seed_ciphertext: string;
   key_version: number;
-  generated: number;
+  generated: Flag;
   created_at: string;
   created_by: string;
   /** The newest step whose code was accepted by validation; a code is accepted once. */
@@ -79,7 +90,7 @@ export interface TokenTable {
   /** Vault's `explicit_max_ttl`: no renewal takes it past creation + this (0: no such cap). */
   explicit_max_ttl: number;
   /** 1 when its expiry may be pushed back by a renewal. */
-  renewable: number;
+  renewable: Flag;
   last_renewal_at: string | null;
 }
 
@@ -89,7 +100,7 @@ export interface AuditEntryTable {
   actor: string;
   action: string;
   target: string | null;
-  outcome: string;
+  outcome: AuditEntry["outcome"];
   reason: string | null;
   request_id: string | null;
   remote_addr: string | null;
@@ -109,7 +120,7 @@ export interface AuditSinkTable {
   description: string;
   /** Non-secret options as JSON. */
   options: string;
-  required: number;
+  required: Flag;
   /** Secret options (a webhook credential), AES-256-GCM under data key `key_version` (base64). */
   secret_ciphertext: string | null;
   key_version: number | null;
@@ -126,9 +137,11 @@ export interface UserTable {
   created_at: string;
   updated_at: string;
   /** none, pending or enabled: written only together with the person's second_factors row. */
-  mfa_state: ColumnType<string | null, string | null | undefined, string | null>;
-  require_mfa: ColumnType<number | null, number | null | undefined, number | null>;
+  mfa_state: ColumnType<MfaState | null, MfaState | null | undefined, MfaState | null>;
+  require_mfa: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
 }
+
+type MfaState = UserRecord["mfaState"];
 
 export interface GroupTable {
   name: string;
@@ -154,7 +167,7 @@ export interface NotifySmtpTable {
   id: number;
   host: string;
   port: number;
-  secure: number;
+  secure: Flag;
   from_address: string;
   /** JSON list of addresses. */
   to_addresses: string;
@@ -184,7 +197,7 @@ export interface AccessRuleTable {
   readers: string;
   approvers: string;
   approvals_required: number;
-  require_reason: number;
+  require_reason: Flag;
   approval_ttl_seconds: number;
   notify: string;
   updated_at: string;
@@ -195,8 +208,7 @@ export interface ApprovalTable {
   key_name: string;
   requester: string;
   reason: string;
-  /** pending, approved, denied */
-  status: string;
+  status: ApprovalRecord["status"];
   approvals_required: number;
   /** [{approver, decision, comment, time}] as JSON. */
   votes: string;
@@ -224,7 +236,7 @@ export interface RestoreChunkTable {
 
 export interface DeviceTable {
   id: string;
-  kind: string;
+  kind: DeviceKind;
   serial: string;
   label: string;
   /** JSON list of credential or account names. */
@@ -235,8 +247,7 @@ export interface DeviceTable {
   battery_expires: string | null;
   review_by: string | null;
   notes: string;
-  /** in-safe, checked-out, lost, retired */
-  status: string;
+  status: DeviceStatus;
   access_rule: string | null;
   checked_out_by: string | null;
   checked_out_at: string | null;
@@ -261,13 +272,13 @@ export interface SecondFactorTable {
    * `totp_keys` (`totp_keys/userpass-mfa.NAME/vN`) for a factor enrolled before this table existed,
    * until the re-encryption at the next unseal seals it again as `second_factors`.
    */
-  sealed_as: string;
+  sealed_as: SecondFactorSealedAs;
   algorithm: string;
   digits: number;
   period: number;
   skew: number;
   /** pending (enrolled, not yet confirmed with a code) or enabled; always the same as users.mfa_state. */
-  state: string;
+  state: SecondFactorRecord["state"];
   /** The newest step whose code was accepted; a code is accepted once. */
   last_accepted_step: number | null;
   created_at: string;

@@ -12,9 +12,10 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, SqliteDialect, sql } from "kysely";
 import { PipelinedAuditAppender, TransactionalAuditAppender } from "./audit-appenders.js";
-import { KyselyStore } from "./kysely-store.js";
+import { type EngineSpecifics, errorCode } from "./engine.js";
+import { kyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
@@ -62,9 +63,8 @@ export async function openSqliteStore(
   // On a file, a writer thread makes audit entries durable without blocking the event loop. In
   // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
   const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, events.auditTransaction);
-  const store = new KyselyStore(db, {
-    engine: "sqlite",
-    location: path,
+  const store = kyselyStore(db, {
+    ...sqliteSpecifics(db, path),
     auditAppender: auditWriter
       ? new PipelinedAuditAppender(db, (entries, head) => auditWriter.write(entries, head))
       : new TransactionalAuditAppender(db, async () => {}, events.auditTransaction),
@@ -73,6 +73,34 @@ export async function openSqliteStore(
     },
   });
   return reportingUnavailableStorage(store, events);
+}
+
+/** What SQLite does its own way; the audit appender and closing depend on whether there is a file. */
+function sqliteSpecifics(
+  db: Kysely<Database>,
+  path: string,
+): Omit<EngineSpecifics, "auditAppender" | "close"> {
+  return {
+    engine: "sqlite",
+    location: path,
+    snapshotSource() {
+      // A connection of its own on the file: its read transaction sees one state while the server
+      // keeps writing (WAL). In memory (--dev) there is only the one connection, which the snapshot then holds.
+      if (path === ":memory:") return { transaction: db.startTransaction(), release: async () => {} };
+      const file = new SQLite(path, { readonly: true, fileMustExist: true });
+      file.pragma("busy_timeout = 5000");
+      const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+      return { transaction: reader.startTransaction(), release: () => reader.destroy() };
+    },
+    parameterMark: () => "?",
+    isRefusedRow: (error) => /^SQLITE_(CONSTRAINT|ERROR|MISMATCH|RANGE)/.test(errorCode(error)),
+    databaseTime: async () => null, // this machine's clock is the database's
+    async probeWrite() {
+      // SQLite writes only at commit: the header's user_version rewritten as it is, one page and one fsync.
+      const { rows } = await sql<{ user_version: number }>`pragma user_version`.execute(db);
+      await sql.raw(`pragma user_version = ${rows[0]?.user_version ?? 0}`).execute(db);
+    },
+  };
 }
 
 async function openMigrated(path: string): Promise<Kysely<Database>> {

@@ -38,7 +38,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
   secondFactors: true,
 };
 
-/** Replaces each method of `target` (its class's, up the prototype chain) by an own property that translates failures. */
+/** Replaces each method of `target` (its own and its class's, up the prototype chain) by an own property that translates failures. */
 function wrapMethods(target: object, translate: (error: unknown) => never): void {
   const methods = target as Record<string, (...args: unknown[]) => unknown>;
   for (const name of methodNames(target)) {
@@ -57,7 +57,7 @@ function wrapMethods(target: object, translate: (error: unknown) => never): void
 
 function methodNames(target: object): Set<string> {
   const names = new Set<string>();
-  for (let proto = Object.getPrototypeOf(target); proto && proto !== Object.prototype; ) {
+  for (let proto: object | null = target; proto && proto !== Object.prototype; ) {
     for (const name of Object.getOwnPropertyNames(proto))
       if (name !== "constructor" && typeof Object.getOwnPropertyDescriptor(proto, name)?.value === "function")
         names.add(name);

@@ -4,7 +4,7 @@ import { type CommandContext, commaList, contextOf, wholeNumber } from "../comma
 import { createPrivateFile } from "../local-files.js";
 import { CliError, emit, table } from "../output.js";
 import { readSecret } from "../secret-input.js";
-import { describeShares, readKeyFile } from "./operator.js";
+import { describeShares, readKeyFile } from "./operator-shares.js";
 
 /**
  * Quorum ceremonies from the CLI: `init` (start), `submit` (one share each, prompted without

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { commaList, contextOf, wholeNumber } from "../command-context.js";
-import { readInputFile } from "../local-files.js";
 import { emit } from "../output.js";
 import { readSecret } from "../secret-input.js";
 import { registerCeremonies } from "./operator-ceremonies.js";
 import { registerOperatorKeys } from "./operator-keys.js";
+import { describeShares, readKeyFile } from "./operator-shares.js";
 import type { SealStatus } from "./status.js";
 
 interface InitResponse {
@@ -71,13 +71,6 @@ export function registerOperator(program: Command): void {
   registerCeremonies(operator);
 }
 
-/** Armored keys go as they are; binary keys as base64, the other form Vault accepts. */
-export function readKeyFile(file: string): string {
-  const bytes = readInputFile(file, "PGP key file");
-  const text = bytes.toString("utf8");
-  return text.includes("-----BEGIN PGP") ? text : bytes.toString("base64");
-}
-
 function describeInit(init: InitResponse, pgpFiles: string[], threshold: number, tokenEncrypted: boolean) {
   const lines = describeShares(init.keys, init.keys_base64, pgpFiles, init.custodians);
   lines.push("", `Root Token${tokenEncrypted ? " (encrypted)" : ""}: ${init.root_token}`, "");
@@ -85,27 +78,5 @@ function describeInit(init: InitResponse, pgpFiles: string[], threshold: number,
     `The server is initialised and sealed. Give each unseal key to a different custodian: ${threshold} of them unseal it.`,
     "These keys and the root token are shown only this once.",
   );
-  return lines;
-}
-
-/** Shares as handed out (init, rekey): hex, or base64 of the message encrypted to each PGP key. */
-export function describeShares(
-  keys: string[],
-  keysBase64: string[],
-  encryptedTo: string[],
-  custodians?: string[],
-) {
-  const encrypted = encryptedTo.length > 0;
-  const lines = keys.map((hex, i) => {
-    const holder = custodians?.[i] ? ` for ${custodians[i]}` : "";
-    return encrypted
-      ? `Unseal Key ${i + 1}${holder} (encrypted to ${encryptedTo[i]}): ${keysBase64[i]}`
-      : `Unseal Key ${i + 1}${holder}: ${hex}`;
-  });
-  if (encrypted)
-    lines.push(
-      "",
-      "A custodian decrypts their key with: echo KEY | base64 -d | gpg -d | breakglass operator unseal -",
-    );
   return lines;
 }

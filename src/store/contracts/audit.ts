@@ -1,0 +1,33 @@
+import type { AuditEntry } from "../../core/audit-chain.js";
+
+/** The audit chain. */
+export interface AuditStore {
+  /**
+   * Appends entries to the audit chain in one durable transaction: `link` receives the true head
+   * (read under the engine's lock) and returns the linked entries to write. Resolves after commit.
+   */
+  appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+  listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** The last entry of the audit chain (seq, hash, time), or null when it is empty. */
+  readAuditHead(): Promise<AuditHead | null>;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  /** The last entry's time: the next may not be dated before it. */
+  time: string;
+}
+
+export interface AuditFilter {
+  afterSeq?: number;
+  outcome?: string;
+  /** Entries whose reason contains this text (case-insensitive). */
+  reasonContains?: string;
+  since?: string;
+  until?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  limit?: number;
+}

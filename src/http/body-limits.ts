@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { errorSchema } from "./schemas.js";
+import { errorSchema } from "./error-schema.js";
 
 /**
  * How many bytes of body each route takes: the one place to read or change them. A body larger

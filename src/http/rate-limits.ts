@@ -1,8 +1,8 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { TooManyAttemptsError } from "../core/errors.js";
+import { errorSchema } from "./error-schema.js";
 import type { RateLimitGroup, RateLimits } from "./rate-limit-policy.js";
-import { errorSchema } from "./schemas.js";
 
 /**
  * Per-route rate limits on the endpoints that take shares, passwords, codes or votes — most of

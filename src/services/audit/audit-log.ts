@@ -1,4 +1,4 @@
-import type { AuditAction } from "../../core/audit-actions.js";
+import { type AuditAction, isAuditAction } from "../../core/audit-actions.js";
 import {
   type AuditEntry,
   type AuditFields,
@@ -81,6 +81,11 @@ export class AuditLog {
    * reaches the log — a header, a path, a field the door let through — is hashed as stored.
    */
   record(ctx: RequestContext, record: AuditRecord): Promise<AuditEntry> {
+    // The type says so; this says so to code that got round it (a cast, a string from elsewhere).
+    if (!isAuditAction(record.action))
+      return Promise.reject(
+        new Error(`${record.action} is not an audit action of the catalogue (core/audit-actions.ts)`),
+      );
     const actor = ctx.actor;
     const fields: RecordedFields = {
       time: new Date().toISOString(),

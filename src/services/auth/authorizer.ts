@@ -5,7 +5,7 @@ import { type Action, isAllowed, MFA_ENROLMENT_ONLY } from "../../core/policy.js
 import type { ApprovalService, RuleGrant, RuleUse } from "../access/approvals.js";
 import type { AuditLog, AuditRecord } from "../audit/audit-log.js";
 import type { RefusalFlood } from "../audit/refusal-flood.js";
-import { type Actor, actorOf, type RequestContext } from "../context.js";
+import type { Actor, RequestContext } from "../context.js";
 import type { TokenService } from "./tokens.js";
 
 /** A use of a credential under its access rule: a code read or validation, a device check-out. */
@@ -106,13 +106,13 @@ export class Authorizer {
   }
 
   /**
-   * A use of a credential, decided where what it depends on is known (the body, the device): the
-   * route's action was decided for this caller already, at the door. Hands back the rule's grant.
+   * A use of a credential, decided where what it depends on is known (the body, the device), by
+   * the same decision (the door's part of it holds again, unchanged). Hands back the rule's grant.
    */
   async enforceUse(ctx: RequestContext, question: Question & { use: CredentialUse }): Promise<RuleGrant> {
-    const decision = await this.decideUse(actorOf(ctx), question.use);
-    if (!decision.allowed) throw await this.refuse(ctx, question, decision.problem, errorOf(decision));
-    return decision.grant;
+    const { grant } = await this.enforce(ctx, question);
+    if (!grant) throw new Error("a credential's use was decided without its rule's grant"); // decideUse always grants
+    return grant;
   }
 
   /**

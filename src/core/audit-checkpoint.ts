@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import type { AuditAction } from "./audit-actions.js";
 import type { AuditEntry, AuditFields, ChainHead } from "./audit-chain.js";
 import { badInput } from "./errors.js";
 
@@ -11,7 +12,7 @@ import { badInput } from "./errors.js";
  * (one line of ASCII, no newline). Anyone with the public key can check it offline.
  */
 
-export const CHECKPOINT_ACTION = "audit.checkpoint";
+export const CHECKPOINT_ACTION = "audit.checkpoint" satisfies AuditAction;
 
 // DER prefixes that wrap a raw 32-byte Ed25519 key as PKCS#8 (private) and SPKI (public).
 const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
@@ -120,7 +121,7 @@ export function checkpointFields(
   previous: ChainHead | null,
   now: string,
   privateKey: KeyObject,
-): AuditFields {
+): AuditFields & { action: typeof CHECKPOINT_ACTION } {
   const time =
     previous?.time !== undefined && Date.parse(previous.time) > Date.parse(now) ? previous.time : now;
   const signedSeq = previous?.seq ?? 0;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AuditAction } from "../core/audit-actions.js";
 import { badInput, permissionDenied, sealedError } from "../core/errors.js";
-import type { Action } from "../core/policy.js";
 import { checkText } from "../core/text.js";
 import type { RequestContext } from "../services/context.js";
 import type { Services } from "../services/index.js";
@@ -10,18 +10,18 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Answers while sealed (seal status, health, init, unseal, documentation, metrics). */
     sealedOk?: boolean;
-    /** The audit action recorded if the request is refused for want of a valid token. */
-    auth?: string;
+    /**
+     * The route's one action (core/audit-actions.ts): the request must come with a valid token,
+     * is decided by the action's permission before the body is even read (so a caller without it
+     * learns nothing of what the endpoint expects: 403, not 400), and its refusals and successes
+     * are recorded under it.
+     */
+    action?: AuditAction;
     /**
      * Needs no token (as in Vault), but a valid one sent in a header names the caller on the
      * record (who started a ceremony). A missing or bad token leaves the caller anonymous.
      */
     identify?: boolean;
-    /**
-     * The role-level action the route needs: checked before the body is even read, so a caller
-     * without it learns nothing about what the endpoint expects (403, not 400).
-     */
-    requires?: Action;
     /**
      * A person who must still enable a second factor (their login holds only `mfa-enrolment`) may
      * use it; every other authenticated route refuses them.
@@ -43,7 +43,8 @@ const FOREIGN_FETCH_SITES = new Set(["same-site", "cross-site"]);
 
 /**
  * Gates every request: rate-limited routes count the address first; sealed → 503 unless the route
- * allows it; routes with `auth` get an authenticated actor.
+ * allows it; routes with an `action` get an authenticated actor, let in by the one decision
+ * (services/auth/authorizer.ts), which records refusals under that action.
  */
 export function installRequestContext(
   app: FastifyInstance,
@@ -68,23 +69,21 @@ export function installRequestContext(
     const config = request.routeOptions.config;
     if (!config?.sealedOk && services.seal.isSealed) throw sealedError();
     // Who is asking, and may they use this endpoint at all, before the body is parsed and validated.
-    if (config?.auth) {
+    if (config?.action) {
       const { token, fromCookie } = presentedCredential(request);
-      request.ctx.actor = await services.tokens.authenticate(token, request.ctx, config.auth, {
+      request.ctx.actor = await services.authorizer.authenticate(token, request.ctx, config.action);
+      if (fromCookie && token !== undefined)
+        await admitSessionCookie(request, services, token, config.action);
+      await services.authorizer.enforce(request.ctx, {
+        action: config.action,
+        target: (request.url.split("?")[0] ?? "").replace(/^\/v1\//, ""),
         enrolling: config.enrolment === true,
       });
-      if (fromCookie && token !== undefined) await admitSessionCookie(request, services, token, config.auth);
     } else if (config?.identify) {
       const { token, fromCookie } = presentedCredential(request);
       // A cookie could ride along a request the person never meant; only a header names them.
       if (!fromCookie) request.ctx.actor = await services.tokens.identify(token);
     }
-    if (config?.requires)
-      await services.tokens.authorize(
-        request.ctx,
-        config.requires,
-        (request.url.split("?")[0] ?? "").replace(/^\/v1\//, ""),
-      );
   });
 }
 
@@ -117,20 +116,20 @@ export async function admitSessionCookie(
   request: FastifyRequest,
   services: Services,
   token: string,
-  action: string,
+  action: AuditAction,
 ): Promise<void> {
   const fetchSite = headerValue(request, "sec-fetch-site");
   if (fetchSite === undefined || !OWN_FETCH_SITES.has(fetchSite)) {
     // Only the values browsers send are named: the header could carry anything from a script.
     const from =
       fetchSite === undefined ? "missing" : FOREIGN_FETCH_SITES.has(fetchSite) ? fetchSite : "unknown";
-    await services.audit.record(request.ctx, {
-      action,
-      outcome: "denied",
-      details: { problem: `session cookie on a request from another page (Sec-Fetch-Site: ${from})` },
-    });
-    throw permissionDenied(
-      `permission denied: the session cookie is accepted only from this server's own pages (Sec-Fetch-Site: ${from})`,
+    throw await services.authorizer.refuse(
+      request.ctx,
+      { action, target: null },
+      `session cookie on a request from another page (Sec-Fetch-Site: ${from})`,
+      permissionDenied(
+        `permission denied: the session cookie is accepted only from this server's own pages (Sec-Fetch-Site: ${from})`,
+      ),
     );
   }
   if (!SAFE_METHODS.has(request.method))

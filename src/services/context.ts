@@ -1,4 +1,5 @@
 import type { Reader } from "../core/access.js";
+import { permissionDenied } from "../core/errors.js";
 import type { TokenRecord } from "../store/store.js";
 
 /** Who is asking and from where: carried from the HTTP layer into every service call and audit entry. */
@@ -19,4 +20,10 @@ export type Actor = Omit<TokenRecord, "tokenHmac"> & Reader;
 /** How an actor appears in the audit log: the person (or root token) who answers for the request. */
 export function actorLabel(actor: Actor | null): string {
   return actor ? actor.owner : "anonymous";
+}
+
+/** The actor the request's decision let in (http/request-context.ts); reaching a service without one is a wiring bug, refused. */
+export function actorOf(ctx: RequestContext): Actor {
+  if (!ctx.actor) throw permissionDenied();
+  return ctx.actor;
 }

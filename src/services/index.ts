@@ -9,6 +9,7 @@ import { AuditSinkService } from "./audit/sinks/sink-admin.js";
 import type { SinkSpec } from "./audit/sinks/sink-config.js";
 import { AuditSinkManager } from "./audit/sinks/sink-manager.js";
 import type { AuditSinkObserver, SinkLog } from "./audit/sinks/sink-queue.js";
+import { Authorizer } from "./auth/authorizer.js";
 import { TokenService } from "./auth/tokens.js";
 import { UserpassLogin } from "./auth/userpass-login.js";
 import { BackupService } from "./backup/backup.js";
@@ -39,6 +40,8 @@ export interface Services {
   auditAccess: AuditAccess;
   seal: SealService;
   tokens: TokenService;
+  /** The one authorisation decision: every route's action, a credential's access rule and approval. */
+  authorizer: Authorizer;
   /** Refusals without a valid token: audited one by one up to a budget per address, then as a flood; started before the server listens, stopped (and flushed) at shutdown. */
   refusalFlood: RefusalFlood;
   totp: TotpService;
@@ -119,29 +122,22 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     const head = await store.readAuditHead();
     if (head) clock.sawChainTime(head.time);
   });
-  const notifier = new NotificationService(
-    store,
-    seal,
-    tokens,
-    audit,
-    settings.notificationObserver,
-    settings.log,
-  );
+  const notifier = new NotificationService(store, seal, audit, settings.notificationObserver, settings.log);
   seal.tellOf(notifier);
-  const backup = new BackupService(store, seal, audit, tokens);
+  const backup = new BackupService(store, seal, audit);
   const approvals = new ApprovalService(
     store,
-    tokens,
     audit,
     notifier,
     (username) => people.identityOf(username),
     settings.approvalRequestTtlSeconds,
   );
-  const accessRules = new AccessRuleService(store, tokens, audit, (keyName) => approvals.forgetRule(keyName));
-  const totp = new TotpService(store, seal, tokens, audit, approvals, notifier);
-  const devices = new DeviceService(store, tokens, audit, approvals, notifier);
+  const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName));
+  const authorizer = new Authorizer(tokens, approvals, audit, refusalFlood);
+  const totp = new TotpService(store, seal, authorizer, audit, notifier);
+  const devices = new DeviceService(store, authorizer, audit, approvals, notifier);
   const checkpoints = new AuditCheckpoints(audit, seal, settings.checkpointPolicy);
-  const auditAccess = new AuditAccess(audit, checkpoints, tokens, seal);
+  const auditAccess = new AuditAccess(audit, checkpoints, seal);
   const auditSinkManager = new AuditSinkManager(
     store,
     seal,
@@ -150,9 +146,9 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     settings.log,
   );
   audit.setDelivery(auditSinkManager);
-  const auditSinks = new AuditSinkService(store, seal, tokens, audit, auditSinkManager);
+  const auditSinks = new AuditSinkService(store, seal, audit, auditSinkManager);
 
-  const secondFactor = new SecondFactorService(store, seal, tokens, audit);
+  const secondFactor = new SecondFactorService(store, seal, audit);
   const userpass = new UserpassLogin(
     store,
     people,
@@ -170,9 +166,9 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     audit,
     notifier,
   );
-  const seedExport = new SeedExportService(seal, store, tokens, totp, audit, notifier);
+  const seedExport = new SeedExportService(seal, store, totp, audit, notifier);
   const custodians = new CustodianService(seal, store, audit, notifier, settings.custody ?? {}, settings.log);
-  const keyRotation = new KeyRotationService(store, seal, tokens, audit, settings.log);
+  const keyRotation = new KeyRotationService(store, seal, audit, settings.log);
   const deviceReminders = new DeviceReminders(
     store,
     seal,
@@ -198,6 +194,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     auditAccess,
     seal,
     tokens,
+    authorizer,
     refusalFlood,
     totp,
     auditSinks,

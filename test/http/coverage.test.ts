@@ -112,7 +112,9 @@ describe("GET /v1/coverage", () => {
   });
 
   it("is on the audit log", async () => {
-    const audit = await t.call("GET", "/v1/audit?action=devices.coverage&limit=100", { token: root });
+    const audit = await t.call("GET", "/v1/audit?action=devices.coverage&outcome=allowed&limit=100", {
+      token: root,
+    });
     expect(audit.json.data.entries.length).toBeGreaterThan(0);
     expect(audit.json.data.entries.at(-1)).toMatchObject({ target: "coverage", outcome: "allowed" });
   });

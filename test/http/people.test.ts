@@ -143,8 +143,8 @@ describe("users and groups", () => {
       ).status,
     ).toBe(403);
     expect((await t.call("GET", "/v1/auth/userpass/users/alice", { token })).status).toBe(403);
-    const denied = (await t.call("GET", "/v1/audit?action=people.write&outcome=denied", { token: root })).json
-      .data.entries;
+    const denied = (await t.call("GET", "/v1/audit?action=people.user.write&outcome=denied", { token: root }))
+      .json.data.entries;
     expect(denied.at(-1)).toMatchObject({ target: "auth/userpass/users/mallory" }); // refused at the door: the API path
   });
 });

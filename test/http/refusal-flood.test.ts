@@ -107,7 +107,7 @@ describe("a flood of requests without a valid token", () => {
         address: "127.0.0.1",
         count: 2000 - BUDGET + 1,
         audited: BUDGET,
-        actions: "audit.read,token.lookup-self,totp.key.read",
+        actions: "audit.read,token.lookup-self,totp.key.list",
       },
     });
     const first = Date.parse(entry.details.first as string);

@@ -47,7 +47,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/approvals",
     {
-      config: { auth: "approval.request", rateLimited: "approvals" },
+      config: { action: "approval.request", rateLimited: "approvals" },
       schema: {
         summary: "Ask to read a credential whose rule needs approval; its approvers are told",
         tags: ["approvals"],
@@ -71,7 +71,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/approvals",
     {
-      config: { auth: "approval.list" },
+      config: { action: "approval.list" },
       schema: {
         summary:
           "Requests the caller may decide (status=pending by default), or with mine=true the caller's own",
@@ -107,7 +107,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/approvals/:id",
     {
-      config: { auth: "approval.read" },
+      config: { action: "approval.read" },
       schema: {
         summary: "One request, to its requester, its approvers and admins",
         tags: ["approvals"],
@@ -126,7 +126,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
       app,
       `/v1/approvals/:id/${decision}`,
       {
-        config: { auth: `approval.${decision}`, rateLimited: "approvals" },
+        config: { action: `approval.${decision}`, rateLimited: "approvals" },
         schema: {
           summary:
             decision === "approve" ? "Approve a request (never one's own; one vote each)" : "Deny a request",

@@ -76,7 +76,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/audit",
     {
-      config: { auth: "audit.read", requires: "audit.read" },
+      config: { action: "audit.read" },
       schema: {
         summary: "Audit entries, oldest first, filtered; next_after continues a full page",
         tags: ["audit"],
@@ -99,7 +99,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/audit/export",
     {
-      config: { auth: "audit.read", requires: "audit.read" },
+      config: { action: "audit.export" },
       schema: {
         summary:
           "The chain as canonical JSON lines, ending with a fresh signed checkpoint, for offline verification",
@@ -116,7 +116,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/audit/verify",
     {
-      config: { auth: "audit.read", requires: "audit.read" },
+      config: { action: "audit.verify" },
       schema: {
         summary:
           "Walks the whole chain in the store: links, hashes and checkpoint signatures (the UI's 'verify chain')",

@@ -20,7 +20,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/renew-self",
     {
-      config: { auth: "token.renew-self", enrolment: true, vaultShaped: true },
+      config: { action: "token.renew-self", enrolment: true, vaultShaped: true },
       schema: {
         summary: `Renew the calling token, if renewable; every token may (${renewSummary})`,
         tags: ["auth"],
@@ -38,7 +38,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/renew",
     {
-      config: { auth: "token.renew", requires: "token.manage", vaultShaped: true },
+      config: { action: "token.renew", vaultShaped: true },
       schema: {
         summary: `Renew the token given in the body (admins; ${renewSummary})`,
         tags: ["auth"],
@@ -56,7 +56,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/renew-accessor",
     {
-      config: { auth: "token.renew-accessor", requires: "token.manage", vaultShaped: true },
+      config: { action: "token.renew-accessor", vaultShaped: true },
       schema: {
         summary: `Renew the token with this accessor (admins; ${renewSummary})`,
         tags: ["auth"],
@@ -74,7 +74,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/revoke-self",
     {
-      config: { auth: "token.revoke-self", enrolment: true },
+      config: { action: "token.revoke-self", enrolment: true },
       schema: {
         summary: "Revoke the calling token and every token made from it; every token may",
         tags: ["auth"],
@@ -91,7 +91,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/revoke",
     {
-      config: { auth: "token.revoke", requires: "token.manage" },
+      config: { action: "token.revoke" },
       schema: {
         summary:
           "Revoke a token and every token made from it (admins); an unknown token is no error, as Vault",
@@ -110,7 +110,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/revoke-orphan",
     {
-      config: { auth: "token.revoke-orphan", requires: "token.manage" },
+      config: { action: "token.revoke-orphan" },
       schema: {
         summary: "Revoke a token alone: the tokens made from it become orphans (admins, as Vault's sudo)",
         tags: ["auth"],
@@ -128,7 +128,7 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
     app,
     "/v1/auth/token/revoke-accessor",
     {
-      config: { auth: "token.revoke-accessor", requires: "token.manage" },
+      config: { action: "token.revoke-accessor" },
       schema: {
         summary: "Revoke the token with this accessor and every token made from it (admins)",
         tags: ["auth"],

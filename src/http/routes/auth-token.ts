@@ -31,7 +31,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
       app,
       `/v1/auth/token/${path}`,
       {
-        config: { auth: "token.create", requires: "token.create", vaultShaped: true },
+        config: { action: "token.create", vaultShaped: true },
         schema: {
           summary,
           tags: ["auth"],
@@ -63,7 +63,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
   app.get(
     "/v1/auth/token/lookup-self",
     {
-      config: { auth: "token.lookup-self", enrolment: true },
+      config: { action: "token.lookup-self", enrolment: true },
       schema: {
         summary: "Describe the calling token (never the token itself); every token may",
         tags: ["auth"],
@@ -77,7 +77,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
     app,
     "/v1/auth/token/lookup",
     {
-      config: { auth: "token.lookup", requires: "token.manage" },
+      config: { action: "token.lookup" },
       schema: {
         summary: "Describe the token given in the body, never repeating it (admins)",
         tags: ["auth"],
@@ -94,7 +94,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
     app,
     "/v1/auth/token/lookup-accessor",
     {
-      config: { auth: "token.lookup-accessor", requires: "token.manage" },
+      config: { action: "token.lookup-accessor" },
       schema: {
         summary: "Describe the token with this accessor (admins)",
         tags: ["auth"],
@@ -112,7 +112,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
   app.get(
     "/v1/auth/token/accessors",
     {
-      config: { auth: "token.list-accessors", requires: "token.manage" },
+      config: { action: "token.list-accessors" },
       schema: {
         summary:
           "List the accessors of every token that has not expired (Vault's LIST, as GET ?list=true; admins)",

@@ -42,7 +42,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/mfa",
     {
-      config: { auth: "people.mfa.enrol", enrolment: true },
+      config: { action: "people.mfa.enrol", enrolment: true },
       schema: {
         summary: "Enrol one's own second factor: the otpauth URL and QR code are shown this once",
         tags: ["people"],
@@ -60,7 +60,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/mfa/confirm",
     {
-      config: { auth: "people.mfa.confirm", enrolment: true, rateLimited: "login" },
+      config: { action: "people.mfa.confirm", enrolment: true, rateLimited: "login" },
       schema: {
         summary:
           "Confirm the enrolled second factor with its current code; from then on every login needs one",
@@ -83,7 +83,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/auth/userpass/users/:username",
     {
-      config: { auth: "people.write", requires: "people.write" },
+      config: { action: "people.user.write" },
       schema: {
         summary: "Create or update a user (password required on create; argon2id)",
         tags: ["people"],
@@ -136,7 +136,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
   app.get(
     "/v1/auth/userpass/users/:username",
     {
-      config: { auth: "people.read", requires: "people.read" },
+      config: { action: "people.read" },
       schema: {
         summary: "A user (never the password)",
         tags: ["people"],
@@ -146,14 +146,14 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
     },
     async (request) => {
       const { username } = request.params as { username: string };
-      return { data: userBody(await people.getUser(username, request.ctx)) };
+      return { data: userBody(await people.getUser(username)) };
     },
   );
 
   app.get(
     "/v1/auth/userpass/users",
     {
-      config: { auth: "people.read", requires: "people.read" },
+      config: { action: "people.read" },
       schema: {
         summary: "List usernames (LIST as GET ?list=true); 404 when there are none, as Vault",
         tags: ["people"],
@@ -161,15 +161,15 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
         response: listResponses,
       },
     },
-    async (request, reply) => {
-      return listReply(reply, await people.listUsers(request.ctx));
+    async (_request, reply) => {
+      return listReply(reply, await people.listUsers());
     },
   );
 
   app.delete(
     "/v1/auth/userpass/users/:username",
     {
-      config: { auth: "people.write", requires: "people.write" },
+      config: { action: "people.user.delete" },
       schema: {
         summary: "Delete a user and end their tokens",
         tags: ["people"],
@@ -187,7 +187,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
   app.delete(
     "/v1/auth/userpass/users/:username/mfa",
     {
-      config: { auth: "people.write", requires: "people.write" },
+      config: { action: "people.mfa.reset" },
       schema: {
         summary: "Reset a user's second factor (lost or replaced): they enrol a new one at their next login",
         tags: ["people"],

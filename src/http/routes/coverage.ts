@@ -43,7 +43,7 @@ export function coverageRoutes(app: FastifyInstance, { coverage }: Services): vo
   app.get(
     "/v1/coverage",
     {
-      config: { auth: "devices.read", requires: "devices.read" as const },
+      config: { action: "devices.coverage" },
       schema: {
         summary:
           "Every protected account with its factors, flagged single-factor, one-location, all-due or no-factor",

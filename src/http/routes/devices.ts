@@ -118,7 +118,7 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
   app.post(
     "/v1/devices",
     {
-      config: { auth: "devices.write", requires: "devices.write" },
+      config: { action: "devices.create" },
       schema: {
         summary: "Register a physical MFA device (in the safe); it needs battery_expires or review_by",
         tags: ["devices"],
@@ -138,7 +138,7 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/devices",
     {
-      config: { auth: "devices.read", requires: "devices.read" },
+      config: { action: "devices.read" },
       schema: {
         summary:
           "The devices (retired ones only with status=retired); with due_within, those due, soonest first",
@@ -165,13 +165,10 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request) => {
       const query = request.query as { status?: string; due_within?: string };
-      const list = await devices.list(
-        {
-          status: query.status,
-          dueWithinDays: query.due_within === undefined ? undefined : parseWindowDays(query.due_within),
-        },
-        request.ctx,
-      );
+      const list = await devices.list({
+        status: query.status,
+        dueWithinDays: query.due_within === undefined ? undefined : parseWindowDays(query.due_within),
+      });
       return { data: { devices: list.map(deviceBody) } };
     },
   );
@@ -179,16 +176,16 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/devices/:id",
     {
-      config: { auth: "devices.read", requires: "devices.read" },
+      config: { action: "devices.read" },
       schema: { summary: "One device", tags: ["devices"], params: idParams, response: deviceResponses },
     },
-    async (request) => ({ data: deviceBody(await devices.get(idOf(request), request.ctx)) }),
+    async (request) => ({ data: deviceBody(await devices.get(idOf(request))) }),
   );
 
   app.patch(
     "/v1/devices/:id",
     {
-      config: { auth: "devices.write", requires: "devices.write" },
+      config: { action: "devices.update" },
       schema: {
         summary: "Change what is given; status only to in-safe, lost or retired (check-out has its own path)",
         tags: ["devices"],
@@ -213,7 +210,7 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/devices/:id",
     {
-      config: { auth: "devices.write", requires: "devices.write" },
+      config: { action: "devices.retire" },
       schema: {
         summary:
           "Retire a device: kept on record (the audit log names it), never listed as due; not while checked out",
@@ -234,7 +231,7 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
     "/v1/devices/:id/checkout",
     {
       // Decided per device (its access rule, or the devices.checkout role), in the service.
-      config: { auth: "devices.checkout" },
+      config: { action: "devices.checkout" },
       schema: {
         summary:
           "Take a device out of the safe, with a reason; under its access rule (readers, approvals) or for admins and operators",
@@ -269,7 +266,7 @@ export function deviceRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/devices/:id/checkin",
     {
-      config: { auth: "devices.checkin" },
+      config: { action: "devices.checkin" },
       schema: {
         summary: "Put a checked-out device back in the safe: whoever took it, an operator or an admin",
         tags: ["devices"],

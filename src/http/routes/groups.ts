@@ -18,7 +18,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/groups/:name",
     {
-      config: { auth: "people.write", requires: "people.write" },
+      config: { action: "people.group.write" },
       schema: {
         summary: "Create or replace a group: its members (usernames) and policies",
         tags: ["people"],
@@ -45,7 +45,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/groups/:name",
     {
-      config: { auth: "people.read", requires: "people.read" },
+      config: { action: "people.read" },
       schema: {
         summary: "A group",
         tags: ["people"],
@@ -63,7 +63,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request) => {
       const { name } = request.params as { name: string };
-      const group = await people.getGroup(name, request.ctx);
+      const group = await people.getGroup(name);
       return {
         data: {
           name: group.name,
@@ -78,7 +78,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/groups",
     {
-      config: { auth: "people.read", requires: "people.read" },
+      config: { action: "people.read" },
       schema: {
         summary: "List group names (GET ?list=true); 404 when there are none",
         tags: ["people"],
@@ -86,15 +86,15 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
         response: listResponses,
       },
     },
-    async (request, reply) => {
-      return listReply(reply, await people.listGroups(request.ctx));
+    async (_request, reply) => {
+      return listReply(reply, await people.listGroups());
     },
   );
 
   app.delete(
     "/v1/groups/:name",
     {
-      config: { auth: "people.write", requires: "people.write" },
+      config: { action: "people.group.delete" },
       schema: {
         summary: "Delete a group",
         tags: ["people"],

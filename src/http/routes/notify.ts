@@ -47,7 +47,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/notify/webhooks",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.webhook.read" },
       schema: {
         summary: "List webhook names (Vault's LIST, as GET ?list=true); 404 when there are none",
         tags: ["notify"],
@@ -63,7 +63,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/notify/webhooks/:name",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.webhook.read" },
       schema: {
         summary: "One webhook, without its secret",
         tags: ["notify"],
@@ -81,7 +81,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/notify/webhooks/:name",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.webhook.write" },
       schema: {
         summary:
           "Create or replace a webhook; without a secret one is generated and returned this once (200), else 204",
@@ -115,7 +115,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/notify/webhooks/:name",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.webhook.delete" },
       schema: {
         summary: "Remove a webhook (what it still holds gets 2 seconds to leave)",
         tags: ["notify"],
@@ -133,7 +133,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/notify/smtp",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.smtp.read" },
       schema: {
         summary: "The mail server, without its password",
         tags: ["notify"],
@@ -164,7 +164,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/notify/smtp",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.smtp.write" },
       schema: {
         summary:
           "Set the mail server that tells the team (the whole of it: an omitted password is no password)",
@@ -194,7 +194,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/notify/smtp",
     {
-      config: { auth: "notify.configure", requires: "notify.configure" },
+      config: { action: "notify.smtp.delete" },
       schema: {
         summary: "Remove the mail server",
         tags: ["notify"],

@@ -31,7 +31,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
   app.get(
     "/v1/sys/audit/sinks",
     {
-      config: { auth: "audit.configure", requires: "audit.configure" },
+      config: { action: "audit.sink.read" },
       schema: {
         summary: "Every audit sink by name, from the config file and from this API",
         tags: ["audit"],
@@ -54,7 +54,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
   app.get(
     "/v1/sys/audit/sinks/:name",
     {
-      config: { auth: "audit.configure", requires: "audit.configure" },
+      config: { action: "audit.sink.read" },
       schema: {
         summary: "One audit sink",
         tags: ["audit"],
@@ -77,7 +77,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
     app,
     "/v1/sys/audit/sinks/:name",
     {
-      config: { auth: "audit.configure", requires: "audit.configure" },
+      config: { action: "audit.sink.write" },
       schema: {
         summary: "Create or replace an audit sink (every node opens it within 2 seconds)",
         tags: ["audit"],
@@ -107,7 +107,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
   app.delete(
     "/v1/sys/audit/sinks/:name",
     {
-      config: { auth: "audit.configure", requires: "audit.configure" },
+      config: { action: "audit.sink.delete" },
       schema: {
         summary: "Remove an audit sink (what it still holds gets 2 seconds to leave)",
         tags: ["audit"],

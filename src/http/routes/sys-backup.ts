@@ -15,7 +15,7 @@ export function sysBackupRoutes(app: FastifyInstance, services: Services): void 
   app.get(
     "/v1/sys/backup",
     {
-      config: { auth: "sys.backup", requires: "sys.backup" },
+      config: { action: "sys.backup" },
       exposeHeadRoute: false, // a HEAD would make (and audit) a whole backup only to discard it
       schema: {
         summary:

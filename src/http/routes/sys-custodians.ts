@@ -36,7 +36,7 @@ export function custodianRoutes(app: FastifyInstance, { custodians }: Services):
   app.get(
     "/v1/sys/custodians",
     {
-      config: { auth: "custodians.read", requires: "custodians.read" as const },
+      config: { action: "custodians.read" },
       schema: {
         summary: "Who holds each share, when they last proved it, and the bus factor",
         tags: ["custody"],

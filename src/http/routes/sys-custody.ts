@@ -352,7 +352,7 @@ function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void 
     app,
     "/v1/sys/export-seed/attempt",
     {
-      config: { auth: "totp.key.export", requires: "totp.key.export" as const, rateLimited: "ceremonies" },
+      config: { action: "totp.key.export", rateLimited: "ceremonies" },
       schema: {
         summary:
           "Ask for a credential's seed, encrypted to a PGP key, once a quorum of custodians gives their shares (admin)",

@@ -27,7 +27,7 @@ export function sysKeyRoutes(app: FastifyInstance, services: Services): void {
   const { keyRotation } = services;
 
   const rotateHandler = {
-    config: { auth: "sys.rotate", requires: "sys.rotate" as const },
+    config: { action: "sys.rotate" as const },
     schema: {
       summary:
         "Add a data key version: new secrets are sealed under it, older ones re-encrypted in the background",
@@ -44,7 +44,7 @@ export function sysKeyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/sys/key-status",
     {
-      config: { auth: "sys.key-status", requires: "sys.key-status" },
+      config: { action: "sys.key-status" },
       schema: {
         summary: "The current data key: its term and install time, and how many secrets each version seals",
         tags: ["sys"],
@@ -57,8 +57,8 @@ export function sysKeyRoutes(app: FastifyInstance, services: Services): void {
         },
       },
     },
-    async (request) => {
-      const status = await keyRotation.status(request.ctx);
+    async (_request) => {
+      const status = await keyRotation.status();
       const data = {
         term: status.term,
         install_time: status.installTime,

@@ -51,7 +51,7 @@ export function sysLeaderRoutes(app: FastifyInstance): void {
     "/v1/sys/step-down",
     {
       // Who may seal may step down, as Vault asks the same sudo of both.
-      config: { auth: "sys.step-down", requires: "sys.seal" },
+      config: { action: "sys.step-down" },
       schema: {
         summary: "Step down: nothing to do without HA (204, as Vault answers without HA)",
         tags: ["sys"],

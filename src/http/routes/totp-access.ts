@@ -28,7 +28,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
     app,
     "/v1/totp/access/:name",
     {
-      config: { auth: "access.configure", requires: "access.configure" },
+      config: { action: "access.rule.write" },
       schema: {
         summary:
           "Set who reads a credential (readers), who approves, how many approvals, whether a reason is required",
@@ -78,7 +78,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
   app.get(
     "/v1/totp/access/:name",
     {
-      config: { auth: "access.configure", requires: "access.configure" },
+      config: { action: "access.configure" },
       schema: {
         summary: "A credential's access rule",
         tags: ["access"],
@@ -98,17 +98,17 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
       const { name } = request.params as { name: string };
       // No rule: 404 for API clients, `data: null` for the web UI (a 404 is a console error there).
       if (presentedCredential(request).fromCookie) {
-        const rule = await accessRules.find(name, request.ctx);
+        const rule = await accessRules.find(name);
         return { data: rule ? ruleBody(rule) : null };
       }
-      return { data: ruleBody(await accessRules.get(name, request.ctx)) };
+      return { data: ruleBody(await accessRules.get(name)) };
     },
   );
 
   app.delete(
     "/v1/totp/access/:name",
     {
-      config: { auth: "access.configure", requires: "access.configure" },
+      config: { action: "access.rule.delete" },
       schema: {
         summary: "Remove a credential's access rule: only admins read it afterwards",
         tags: ["access"],

@@ -11,7 +11,7 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/totp/code/:name",
     {
-      config: { auth: "totp.code.read" },
+      config: { action: "totp.code.read" },
       schema: {
         summary:
           "The current code, its step and the end of its validity; with enroll=true also the next code",
@@ -95,8 +95,7 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
     "/v1/totp/code/:name",
     {
       config: {
-        auth: "totp.code.validate",
-        requires: "totp.code.validate",
+        action: "totp.code.validate",
         rateLimited: "code_validation",
         vaultShaped: true,
       },

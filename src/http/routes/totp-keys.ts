@@ -28,7 +28,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.write", requires: "totp.key.write", vaultShaped: true },
+      config: { action: "totp.key.write", vaultShaped: true },
       schema: {
         summary:
           "Create a key: import (url, key, qr_image) or generate a seed inside (returned once, as url and barcode)",
@@ -107,7 +107,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
     app,
     "/v1/totp/import/google-authenticator",
     {
-      config: { auth: "totp.key.write", requires: "totp.key.write", vaultShaped: true },
+      config: { action: "totp.key.write", vaultShaped: true },
       schema: {
         summary:
           "Import every account of a Google Authenticator export (otpauth-migration:// URI or its QR image)",
@@ -164,7 +164,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.read", requires: "totp.key.read" },
+      config: { action: "totp.key.read" },
       schema: {
         summary: "A key's metadata (never its seed)",
         tags: ["totp"],
@@ -181,7 +181,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   app.get(
     "/v1/totp/keys",
     {
-      config: { auth: "totp.key.read", requires: "totp.key.read" },
+      config: { action: "totp.key.list" },
       schema: {
         summary: "List key names (Vault's LIST, as GET ?list=true); 404 when there are none, as Vault",
         tags: ["totp"],
@@ -198,7 +198,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
   app.delete(
     "/v1/totp/keys/:name",
     {
-      config: { auth: "totp.key.delete", requires: "totp.key.delete" },
+      config: { action: "totp.key.delete" },
       schema: {
         summary: "Delete a key (its seed is gone for good)",
         tags: ["totp"],

@@ -8,7 +8,7 @@ export function uiCredentialRoutes(app: FastifyInstance, { credentialDirectory }
   app.get(
     "/v1/ui/credentials",
     {
-      config: { auth: "totp.code.read" },
+      config: { action: "totp.code.read" },
       schema: {
         summary:
           "The credentials the caller may read, with who may read them and whether a reason or approval is needed",

@@ -32,7 +32,7 @@ interface SessionRequest {
 }
 
 export function uiSessionRoutes(app: FastifyInstance, services: Services): void {
-  const { tokens, userpass, people } = services;
+  const { tokens, authorizer, userpass, people } = services;
 
   const sessionBody = async (
     token: string,
@@ -106,9 +106,8 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
       const { token, fromCookie } = presentedCredential(request);
       if (!token) return { data: null };
       try {
-        request.ctx.actor = await tokens.authenticate(token, request.ctx, "ui.session.read", {
-          enrolling: true,
-        });
+        request.ctx.actor = await authorizer.authenticate(token, request.ctx, "ui.session.read");
+        await authorizer.enforce(request.ctx, { action: "ui.session.read", target: null, enrolling: true });
       } catch (error) {
         if (!(error instanceof BreakglassError) || error.code !== "PERMISSION_DENIED") throw error;
         // Expired, revoked or forged: the browser forgets it (the refusal is on the audit log).
@@ -123,7 +122,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
   app.delete(
     "/v1/ui/session",
     {
-      config: { auth: "ui.session.close", enrolment: true },
+      config: { action: "ui.session.close", enrolment: true },
       schema: {
         summary: "Log out: revoke the session's token and clear the cookie (needs X-Breakglass-CSRF)",
         tags: ["ui"],
@@ -144,9 +143,8 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
   async function openSession(body: SessionRequest, request: FastifyRequest) {
     const byPassword = body.username !== undefined || body.password !== undefined;
     if (body.token !== undefined && !byPassword) {
-      request.ctx.actor = await tokens.authenticate(body.token, request.ctx, "ui.session.open", {
-        enrolling: true,
-      });
+      request.ctx.actor = await authorizer.authenticate(body.token, request.ctx, "ui.session.open");
+      await authorizer.enforce(request.ctx, { action: "ui.session.open", target: null, enrolling: true });
       // The cookie holds a child of the pasted token: signing out must not end the root token.
       const { token, record } = await tokens.issueSessionToken(request.ctx);
       const { tokenHmac: _hmac, ...actor } = record;

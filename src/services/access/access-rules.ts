@@ -3,7 +3,6 @@ import { notFound } from "../../core/errors.js";
 import { checkKeyName } from "../../core/key-names.js";
 import type { AccessRuleRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { TokenService } from "../auth/tokens.js";
 import type { RequestContext } from "../context.js";
 
 export type RuleInput = Partial<Omit<AccessRule, "readers">> & { readers: string[] };
@@ -12,14 +11,12 @@ export type RuleInput = Partial<Omit<AccessRule, "readers">> & { readers: string
 export class AccessRuleService {
   constructor(
     private readonly store: Store,
-    private readonly tokens: TokenService,
     private readonly audit: AuditLog,
     private readonly onRuleChanged: (keyName: string) => void,
   ) {}
 
   async put(keyName: string, input: RuleInput, ctx: RequestContext): Promise<AccessRuleRecord> {
     checkKeyName(keyName);
-    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
     if (!(await this.store.findTotpKey(keyName))) throw notFound(`no key named ${keyName}`);
     const rule = checkAccessRule({
       readers: input.readers,
@@ -47,22 +44,20 @@ export class AccessRuleService {
     return record;
   }
 
-  async get(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord> {
-    const rule = await this.find(keyName, ctx);
+  async get(keyName: string): Promise<AccessRuleRecord> {
+    const rule = await this.find(keyName);
     if (!rule) throw notFound(`${keyName} has no access rule: only admins may read it`);
     return rule;
   }
 
   /** The rule, or null when the credential has none (only admins read it then). */
-  async find(keyName: string, ctx: RequestContext): Promise<AccessRuleRecord | null> {
-    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
+  async find(keyName: string): Promise<AccessRuleRecord | null> {
     return this.store.approvals.findRule(keyName);
   }
 
   /** Removes the rule: from then on only admins (and machine reader tokens) read the credential. */
   async delete(keyName: string, ctx: RequestContext): Promise<void> {
     checkKeyName(keyName);
-    await this.tokens.authorize(ctx, "access.configure", `totp/access/${keyName}`);
     if (!(await this.store.approvals.findRule(keyName))) throw notFound(`${keyName} has no access rule`);
     await this.audit.record(ctx, {
       action: "access.rule.delete",

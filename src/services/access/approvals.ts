@@ -3,8 +3,8 @@ import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "..
 import { BreakglassError, badInput, type ErrorCode, notFound, permissionDenied } from "../../core/errors.js";
 import type { AccessRuleRecord, ApprovalRecord, ApprovalVote, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { Identity, TokenService } from "../auth/tokens.js";
-import type { Actor, RequestContext } from "../context.js";
+import type { Identity } from "../auth/tokens.js";
+import { type Actor, actorOf, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { Notifier } from "../notify/events.js";
 
@@ -20,6 +20,13 @@ export type ApprovalView = Omit<ApprovalRecord, "status"> & {
   status: ApprovalRecord["status"] | "expired";
   approvers: string[];
 };
+
+/** Why the rule does not allow a use: what the log records, what the caller is told, and the code. */
+export interface RuleRefusal {
+  problem: string;
+  message: string;
+  code: Extract<ErrorCode, "PERMISSION_DENIED" | "REASON_REQUIRED" | ApprovalRefusal>;
+}
 
 /** How refusals name a use of a credential's rule, and what to do once approved. */
 export interface RuleUse {
@@ -50,7 +57,6 @@ export class ApprovalService {
 
   constructor(
     private readonly store: Store,
-    private readonly tokens: TokenService,
     private readonly audit: AuditLog,
     private readonly notifier: Notifier,
     /** A person's roles and principals now, or null when they are gone (PeopleService.identityOf). */
@@ -72,7 +78,7 @@ export class ApprovalService {
   }
 
   async request(keyName: string, reason: string, ctx: RequestContext): Promise<ApprovalView> {
-    const reader = await this.tokens.authorize(ctx, "approvals.use", `totp/keys/${keyName}`);
+    const reader = actorOf(ctx);
     const rule = await this.store.approvals.findRule(keyName);
     const decision = decideCodeRead(reader, rule);
     if (!decision.allowed) {
@@ -131,7 +137,7 @@ export class ApprovalService {
     ctx: RequestContext,
     options: { status: ApprovalView["status"] | null; mine: boolean },
   ): Promise<ApprovalView[]> {
-    const reader = await this.tokens.authorize(ctx, "approvals.use", "approvals");
+    const reader = actorOf(ctx);
     const stored = options.status === "expired" ? "pending" : options.status;
     const views: ApprovalView[] = [];
     for (const approval of await this.store.approvals.listApprovals(stored)) {
@@ -148,7 +154,7 @@ export class ApprovalService {
   }
 
   async get(id: string, ctx: RequestContext): Promise<ApprovalView> {
-    const reader = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
+    const reader = actorOf(ctx);
     const approval = await this.store.approvals.findApproval(id);
     if (!approval) throw notFound(`no approval ${id}`);
     const rule = await this.store.approvals.findRule(approval.keyName);
@@ -170,7 +176,7 @@ export class ApprovalService {
     comment: string | null,
     ctx: RequestContext,
   ): Promise<ApprovalView> {
-    const reader = await this.tokens.authorize(ctx, "approvals.use", `approvals/${id}`);
+    const reader = actorOf(ctx);
     const approval = await this.store.approvals.findApproval(id);
     if (!approval) throw notFound(`no approval ${id}`);
     const rule = await this.store.approvals.findRule(approval.keyName);
@@ -261,29 +267,31 @@ export class ApprovalService {
 
   /**
    * Decides a use of `keyName` under its access rule exactly as a code read: readers, reason,
-   * approvals (a device check-out governed by the credential's rule too). Each refusal goes
-   * through `refuse`, which audits it, before it is thrown; a store that fails meanwhile is an
-   * error (503), never recorded as a refusal.
+   * approvals (a device check-out governed by the credential's rule too). A helper of the one
+   * decision (auth/authorizer.ts), which records refusals; a store that fails meanwhile is an
+   * error (503), never a refusal.
    */
   async decideUse(
     reader: Actor,
     keyName: string,
     request: { reason: string | null; approvalId: string | null },
     use: RuleUse,
-    refuse: (problem: string, error: Error) => Promise<Error>,
-  ): Promise<RuleGrant> {
+  ): Promise<RuleGrant | RuleRefusal> {
     const rule = await this.ruleOf(keyName);
     const decision = decideCodeRead(reader, rule);
     if (!decision.allowed)
-      throw await refuse(decision.why, permissionDenied(`permission denied: ${decision.why}`));
+      return {
+        problem: decision.why,
+        message: `permission denied: ${decision.why}`,
+        code: "PERMISSION_DENIED",
+      };
     // With an approval the reason is the approved one; without, the rule may ask for one first.
     if (decision.reasonRequired && !request.reason && !request.approvalId)
-      throw await refuse("no reason given", new BreakglassError("REASON_REQUIRED", use.noReason));
+      return { problem: "no reason given", message: use.noReason, code: "REASON_REQUIRED" };
     if (decision.approvalsRequired === 0 || !rule)
       return { reader, reason: request.reason, rule, approval: null };
     const checked = await this.checkApproval(request, keyName, reader, rule, use);
-    if ("problem" in checked)
-      throw await refuse(checked.problem, new BreakglassError(checked.code, checked.message));
+    if ("problem" in checked) return checked;
     return { reader, reason: checked.reason, rule, approval: checked.approval };
   }
 
@@ -298,10 +306,7 @@ export class ApprovalService {
     reader: Reader,
     rule: AccessRule,
     use: RuleUse,
-  ): Promise<
-    | { reason: string; approval: { id: string; approvers: string[] } }
-    | { problem: string; message: string; code: ApprovalRefusal }
-  > {
+  ): Promise<{ reason: string; approval: { id: string; approvers: string[] } } | RuleRefusal> {
     const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then ${use.next}`;
     const id = request.approvalId;
     const refused = (

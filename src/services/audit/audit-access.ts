@@ -1,8 +1,8 @@
+import type { AuditAction } from "../../core/audit-actions.js";
 import { type AuditEntry, auditLine, type ChainReport, ChainVerifier } from "../../core/audit-chain.js";
 import { parsePublicKey } from "../../core/audit-checkpoint.js";
 import { BreakglassError } from "../../core/errors.js";
 import type { AuditFilter } from "../../store/store.js";
-import type { TokenService } from "../auth/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { SealService } from "../seal/seal.js";
 import type { AuditCheckpoints } from "./audit-checkpoints.js";
@@ -15,7 +15,6 @@ export class AuditAccess {
   constructor(
     private readonly audit: AuditLog,
     private readonly checkpoints: AuditCheckpoints,
-    private readonly tokens: TokenService,
     private readonly seal: SealService,
   ) {}
 
@@ -79,8 +78,7 @@ export class AuditAccess {
       : new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
   }
 
-  private async recordRead(filter: AuditFilter, ctx: RequestContext, action: string): Promise<void> {
-    await this.tokens.authorize(ctx, "audit.read", "audit");
+  private async recordRead(filter: AuditFilter, ctx: RequestContext, action: AuditAction): Promise<void> {
     await this.audit.record(ctx, {
       action,
       target: "audit",

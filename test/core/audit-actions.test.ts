@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AUDIT_ACTIONS, type AuditAction, isAuditAction } from "../../src/core/audit-actions.js";
+import { systemClock } from "../../src/core/clock.js";
 import { ACTIONS } from "../../src/core/policy.js";
 import { AuditLog } from "../../src/services/audit/audit-log.js";
 import { NOTIFICATION_EVENT_TYPES } from "../../src/services/notify/events.js";
@@ -70,11 +71,12 @@ describe("the catalogue of audit actions", () => {
         throw new Error("the store was reached");
       },
     });
-    const log = new AuditLog(untouched, {
-      batchCommitted: () => {},
-      commitFailed: () => {},
-      deliveryFailed: () => {},
-    });
+    const log = new AuditLog(
+      untouched,
+      { batchCommitted: () => {}, commitFailed: () => {}, deliveryFailed: () => {} },
+      { deliver: async () => {} },
+      systemClock,
+    );
     const ctx = { actor: null, requestId: "r", remoteAddr: null, userAgent: null };
     await expect(
       log.record(ctx, { action: "people.write.everything" as AuditAction, outcome: "allowed" }),

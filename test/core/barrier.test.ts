@@ -38,7 +38,7 @@ describe("the barrier (AES-256-GCM with associated data)", () => {
 
 describe("the keyring", () => {
   it("round-trips through its binary encoding", () => {
-    const keyring = createKeyring();
+    const keyring = createKeyring(Date.now());
     const decoded = decodeKeyring(encodeKeyring(keyring));
     expect(decoded.tokenHmacKey.equals(keyring.tokenHmacKey)).toBe(true);
     expect(decoded.auditSigningSeed.equals(keyring.auditSigningSeed)).toBe(true);
@@ -57,7 +57,7 @@ describe("the keyring", () => {
   });
 
   it("still reads the first format, without install times", () => {
-    const keyring = createKeyring();
+    const keyring = createKeyring(Date.now());
     const v2 = encodeKeyring(keyring);
     // Format 1: the same, without the 8-byte install time after each version number.
     const v1 = Buffer.concat([Buffer.from([1]), v2.subarray(1, 67), v2.subarray(67, 71), v2.subarray(79)]);
@@ -67,7 +67,7 @@ describe("the keyring", () => {
   });
 
   it("is overwritten with zeros when wiped", () => {
-    const keyring = createKeyring();
+    const keyring = createKeyring(Date.now());
     const dataKey = keyring.dataKeys.get(1)?.key as Buffer;
     wipeKeyring(keyring);
     expect(keyring.tokenHmacKey.every((b) => b === 0)).toBe(true);

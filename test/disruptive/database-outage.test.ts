@@ -90,8 +90,8 @@ describe.skipIf(!canStopPostgres)("when PostgreSQL stops under a running node", 
 
     await pgctl("start");
     let status = 0;
-    for (let attempt = 0; attempt < 100 && status !== 200; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let attempt = 0; attempt < 200 && status !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
       status = (await callApi(node.url, "GET", "/v1/totp/code/aws-prod-root", { token: root })).status;
     }
     expect(status).toBe(200);

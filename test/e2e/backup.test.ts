@@ -191,7 +191,7 @@ describe("scheduled backups (backup_dir, backup_interval_seconds, backup_keep)",
     await unsealWith(cli, init.keys);
     const deadline = Date.now() + 20_000;
     while ((server.log().match(/scheduled backup written/g) ?? []).length < 4 && Date.now() < deadline)
-      await new Promise((wait) => setTimeout(wait, 200));
+      await new Promise((wait) => setTimeout(wait, 100));
     expect((server.log().match(/scheduled backup written/g) ?? []).length).toBeGreaterThanOrEqual(4);
     writeFile(backups, "notes.txt", "not a backup: left alone");
     await server.stop(); // waits for a backup being written

@@ -60,15 +60,15 @@ function logLines(log: string, msg: RegExp): Record<string, unknown>[] {
     .filter((line) => typeof line.msg === "string" && msg.test(line.msg));
 }
 
-/** Asks until `done` holds (at most `attempts` × 200 ms); the last answer. */
+/** Asks until `done` holds (at most `attempts` × 100 ms); the last answer. */
 async function pollUntil(
   ask: () => Promise<ApiResponse>,
   done: (answer: ApiResponse) => boolean,
-  attempts = 150,
+  attempts = 300,
 ): Promise<ApiResponse> {
   let answer = await ask();
   for (let attempt = 0; attempt < attempts && !done(answer); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     answer = await ask();
   }
   return answer;

@@ -75,7 +75,8 @@ const vote = (id: string, who: Person | string, decision: "approve" | "deny" = "
   });
 const read = (name: string, id: string, token = tokens.alice) =>
   t.call("GET", `/v1/totp/code/${name}?approval=${id}`, { token });
-const waitForRuleCache = () => new Promise((resolve) => setTimeout(resolve, 1100));
+/** Past this node's rule cache (1 s). */
+const passRuleCache = () => t.clock.advance(1100);
 
 describe("an approval, at every read, against the rule as it is now (finding 5)", () => {
   it("stops releasing codes when approvals_required is raised", async () => {
@@ -84,7 +85,7 @@ describe("an approval, at every read, against the rule as it is now (finding 5)"
     expect((await vote(id, "bob")).json.data.status).toBe("approved");
     expect((await read(name, id)).status).toBe(200);
     await setRule(name, { approvals_required: 2 });
-    await waitForRuleCache();
+    passRuleCache();
     const refused = await read(name, id);
     expect(refused.status).toBe(403);
     expect(refused.json.errors[0]).toMatch(
@@ -108,7 +109,7 @@ describe("an approval, at every read, against the rule as it is now (finding 5)"
     });
     expect((await read(name, id)).status).toBe(200);
     await setRule(name, { approvers: ["user:bob"] });
-    await waitForRuleCache();
+    passRuleCache();
     expect((await read(name, id)).status).toBe(403);
   });
 
@@ -118,7 +119,7 @@ describe("an approval, at every read, against the rule as it is now (finding 5)"
     await vote(id, "bob");
     expect((await read(name, id)).status).toBe(200);
     await setRule(name, { approval_ttl: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    t.clock.advance(1200);
     const refused = await read(name, id);
     expect(refused.status).toBe(403);
     expect(refused.json.errors[0]).toMatch(/has expired/);
@@ -154,7 +155,7 @@ describe("an approval, at every read, against the rule as it is now (finding 5)"
   it("pending requests expire: no vote counts after approval_request_ttl_seconds, and they list as expired", async () => {
     const name = await credential();
     const id = await ask(name);
-    await new Promise((resolve) => setTimeout(resolve, REQUEST_TTL_SECONDS * 1000 + 200));
+    t.clock.advance(REQUEST_TTL_SECONDS * 1000 + 200);
     const late = await vote(id, "bob");
     expect(late.status).toBe(400);
     expect(late.json.errors[0]).toMatch(/expired/);

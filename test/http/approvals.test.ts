@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase32Upper } from "../support/encodings.js";
+import { waitFor } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import { oathtoolCode } from "../support/tools.js";
 
@@ -210,14 +211,25 @@ describe("the two-person rule", () => {
   });
 
   it("stops giving her the code once approval_ttl has passed", async () => {
-    await new Promise((resolve) => setTimeout(resolve, 3200));
+    t.clock.advance(3200);
     const response = await read("alice", `?reason=INC-4411 billing lockout&approval=${approvalId}`);
     expect(response.status).toBe(403);
     expect(response.json.errors[0]).toMatch(/expired/);
   });
 
   it("told the team by webhook (signed) and by e-mail: the request and the read, naming alice", async () => {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const typesAt = (url: string) =>
+      hooks.filter((hook) => hook.url === url).map((hook) => JSON.parse(hook.body).event.type);
+    await waitFor(
+      "the webhooks and the mails of the request, the decision and the read",
+      () =>
+        ["approval.requested", "code.read"].every((type) => typesAt("/narrow").includes(type)) &&
+        ["approval.requested", "approval.decided", "code.read"].every((type) =>
+          typesAt("/hook").includes(type),
+        ) &&
+        mails.some((mail) => /asks to read aws-prod-root/.test(mail)) &&
+        mails.some((mail) => /read the code of aws-prod-root/.test(mail)),
+    );
     const narrow = hooks
       .filter((hook) => hook.url === "/narrow")
       .map((hook) => JSON.parse(hook.body).event.type);
@@ -248,15 +260,11 @@ describe("the two-person rule", () => {
       });
     await t.call("PUT", "/v1/sys/seal", { token: root });
     for (const key of shares.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });
-    let types: string[] = [];
-    for (
-      let attempt = 0;
-      attempt < 50 && !["login.locked", "seal", "unseal"].every((x) => types.includes(x));
-      attempt++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      types = hooks.map((hook) => JSON.parse(hook.body).event.type);
-    }
+    const told = () => hooks.map((hook) => JSON.parse(hook.body).event.type as string);
+    await waitFor("the lockout, the seal and the unseal", () =>
+      ["login.locked", "seal", "unseal"].every((x) => told().includes(x)),
+    );
+    const types = told();
     expect(types).toEqual(expect.arrayContaining(["login.locked", "seal", "unseal"]));
     const locked = hooks.map((hook) => JSON.parse(hook.body)).find((e) => e.event.type === "login.locked");
     expect(locked.text).toContain("user:carol");

@@ -113,8 +113,8 @@ describe("a clock that jumps", () => {
     const saysJump = (answer: { json: { warnings?: string[] } }) =>
       /7200 s/.test(answer.json.warnings?.[0] ?? "");
     let warned = await readCode();
-    for (let i = 0; i < 20 && !saysJump(warned); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let i = 0; i < 40 && !saysJump(warned); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
       warned = await readCode();
     }
     expect(warned.status).toBe(200);

@@ -132,8 +132,8 @@ describe.skipIf(TEST_ENGINE !== "postgres")("a PostgreSQL database that refuses 
     }
 
     let back = await health(server);
-    for (let attempt = 0; attempt < 150 && back.status !== 200; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let attempt = 0; attempt < 300 && back.status !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
       back = await health(server);
     }
     expect(back.status).toBe(200);

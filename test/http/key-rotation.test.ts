@@ -259,7 +259,9 @@ describe("rotating the data key", () => {
     const open = (id: string, aad: (version: number) => string) => {
       const row = rows.get(id) as { version: number; ciphertext: string };
       expect(row.version).toBe(2);
-      return seal.openSecret(Buffer.from(row.ciphertext, "base64"), row.version, aad(row.version)).toString();
+      return seal.box
+        .openSecret(Buffer.from(row.ciphertext, "base64"), row.version, aad(row.version))
+        .toString();
     };
     expect(open("audit_sinks/siem", sinkSecretAad("siem"))).toBe(SINK_AUTHORIZATION);
     expect(open("notify_webhooks/ops", webhookSecretAad("ops"))).toBe(WEBHOOK_SECRET);
@@ -271,8 +273,8 @@ describe("rotating the data key", () => {
     expect(row.version).toBe(2);
     const { seal } = t.server.services;
     const ciphertext = Buffer.from(row.ciphertext, "base64");
-    expect(seal.openSecret(ciphertext, 2, secondFactorSeedAad("rosa")(2))).toEqual(secondFactorSeed);
-    expect(() => seal.openSecret(ciphertext, 2, secondFactorSeedAad("rosa", "totp_keys")(2))).toThrow();
+    expect(seal.box.openSecret(ciphertext, 2, secondFactorSeedAad("rosa")(2))).toEqual(secondFactorSeed);
+    expect(() => seal.box.openSecret(ciphertext, 2, secondFactorSeedAad("rosa", "totp_keys")(2))).toThrow();
     expect((await rosaLogin()).status).toBe(400);
     expect((await rosaLogin(codeOf(secondFactorSeed, 30))).status).toBe(200);
   });
@@ -316,7 +318,7 @@ describe("rotating the data key", () => {
     const [row] = await store.secrets.listSealedBefore("totp_seed", 4, null, 1);
     if (!row) throw new Error("no sealed row");
     const stale = { ...row, ciphertext: Buffer.from("not what is stored") };
-    const next = seal.sealSecret(Buffer.from("x"), () => "unused");
+    const next = seal.box.sealSecret(Buffer.from("x"), () => "unused");
     expect(await store.secrets.replaceSealed("totp_seed", stale, next)).toBe(false);
     expect(await store.secrets.replaceSealed("totp_seed", { ...row, keyVersion: 2 }, next)).toBe(false);
     expect((await store.secrets.listSealedBefore("totp_seed", 4, null, 1))[0]).toEqual(row);

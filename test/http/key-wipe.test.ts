@@ -21,12 +21,12 @@ const field = <T>(owner: object, name: string) => Reflect.get(owner, name) as T;
 
 /** Every key buffer of the seal: the keyring's keys and the root key. */
 function sealKeys(services: Services): Buffer[] {
-  const keyring = services.seal.keyringOrThrow();
+  const keyring = services.seal.box.keyringOrThrow();
   return [
     keyring.tokenHmacKey,
     keyring.auditSigningSeed,
     ...[...keyring.dataKeys.values()].map((dataKey) => dataKey.key),
-    field<Buffer>(services.seal, "rootKey"),
+    field<Buffer>(services.seal.box, "rootKey"),
   ];
 }
 
@@ -75,7 +75,7 @@ describe("sealing", () => {
     const { services } = t.server;
     let held = sealKeys(services);
     let failing = true;
-    services.seal.onWipe(() => {
+    services.seal.box.onWipe(() => {
       if (failing) throw new Error("a hook that fails");
     });
     expect(() => services.seal.wipe()).toThrow("a hook that fails");
@@ -120,8 +120,7 @@ describe("a seal that lands while keys are being changed", () => {
     expect(seal.isSealed).toBe(true);
 
     await t.call("PUT", "/v1/sys/unseal", { body: { key: keys[0] } });
-    seal.forgetConfig(); // so that the reload takes the stored keyring up again
-    const reloading = seal.reloadKeyring();
+    const reloading = seal.box.reloadKeyring(); // reads the stored keyring: the seal lands meanwhile
     seal.wipe();
     expect(await reloading).toBe(false);
     expect(seal.isSealed).toBe(true);
@@ -134,7 +133,7 @@ describe("a seal that lands while keys are being changed", () => {
     };
     const rekeyed = await seal.rekey({ secretShares: 1, secretThreshold: 1 }, ctx);
     expect(seal.isSealed).toBe(true);
-    expect(field<Buffer | null>(seal, "rootKey")).toBeNull();
+    expect(field<Buffer | null>(seal.box, "rootKey")).toBeNull();
     // The new share is handed out all the same, for the stored keyring is now sealed under it.
     const unsealed = await t.call("PUT", "/v1/sys/unseal", {
       body: { key: Buffer.from(rekeyed.shares[0] as Uint8Array).toString("hex") },

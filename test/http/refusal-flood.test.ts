@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/core/audit-chain.js";
+import { systemClock } from "../../src/core/clock.js";
 import { addressBlockOf, RefusalFlood } from "../../src/services/audit/refusal-flood.js";
 import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 
@@ -164,7 +165,12 @@ describe("the addresses a flood is counted for", () => {
     t = await startTestServer();
     await initAndUnseal(t);
     const log = { info: () => undefined, warn: () => undefined };
-    const guard = new RefusalFlood(t.server.services.audit, { perMinute: 1, maxAddresses: 3 }, log);
+    const guard = new RefusalFlood(
+      t.server.services.audit,
+      { perMinute: 1, maxAddresses: 3 },
+      log,
+      systemClock,
+    );
     const since = await lastSeq(t);
     for (let i = 1; i <= 10; i++)
       for (let attempt = 0; attempt < 2; attempt++) {

@@ -116,7 +116,7 @@ describe("seal", () => {
   it("needs the root token, answers 204, overwrites the key buffers and closes the API", async () => {
     t = await startTestServer();
     const { rootToken } = await initAndUnseal(t);
-    const keyring = t.server.services.seal.keyringOrThrow();
+    const keyring = t.server.services.seal.box.keyringOrThrow();
     const held = [
       keyring.tokenHmacKey,
       keyring.auditSigningSeed,

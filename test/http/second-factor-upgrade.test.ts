@@ -62,7 +62,7 @@ async function insertAsTheOldCode(db: RawDatabase, donor: TestServer): Promise<v
     ["aws-root", seeds["aws-root"], null],
   ];
   for (const [name, seed, lastAcceptedStep] of keys) {
-    const { ciphertext, keyVersion } = donor.server.services.seal.sealSecret(seed, seedAad(name));
+    const { ciphertext, keyVersion } = donor.server.services.seal.box.sealSecret(seed, seedAad(name));
     await db.run(
       `insert into totp_keys (name, issuer, account_name, algorithm, digits, period, skew, seed_ciphertext,
         key_version, generated, created_at, created_by, last_accepted_step)
@@ -192,7 +192,7 @@ describe("upgrading a vault whose second factors were TOTP keys (migration 0010-
       "select seed_ciphertext, key_version from second_factors where username = 'dave'",
     );
     const version = Number(dave?.key_version);
-    const opened = upgraded.server.services.seal.openSecret(
+    const opened = upgraded.server.services.seal.box.openSecret(
       Buffer.from(String(dave?.seed_ciphertext), "base64"),
       version,
       `second_factors/dave/v${version}`,
@@ -225,7 +225,7 @@ describe("upgrading a vault whose second factors were TOTP keys (migration 0010-
   it("opens a factor still sealed as its old key at login (the pass not yet run), and re-seals it at the next unseal", async () => {
     // As the migration leaves a row, for a login that comes before the re-encryption pass.
     const hal = randomBytes(20);
-    const { ciphertext, keyVersion } = upgraded.server.services.seal.sealSecret(
+    const { ciphertext, keyVersion } = upgraded.server.services.seal.box.sealSecret(
       hal,
       seedAad("userpass-mfa.hal"),
     );

@@ -144,9 +144,9 @@ describe("a second factor required by an admin", () => {
     const ciphertext = Buffer.from(String(row?.seed_ciphertext), "base64");
     const version = Number(row?.key_version);
     const { seal } = t.server.services;
-    expect(seal.openSecret(ciphertext, version, `second_factors/dave/v${version}`)).toEqual(seed);
+    expect(seal.box.openSecret(ciphertext, version, `second_factors/dave/v${version}`)).toEqual(seed);
     for (const aad of [`totp_keys/userpass-mfa.dave/v${version}`, `second_factors/frank/v${version}`])
-      expect(() => seal.openSecret(ciphertext, version, aad)).toThrow();
+      expect(() => seal.box.openSecret(ciphertext, version, aad)).toThrow();
   });
 });
 

@@ -46,8 +46,8 @@ describe("the seeds a code read keeps", () => {
 
   it("are all overwritten with zeros when the vault is sealed", async () => {
     const opened: Buffer[] = [];
-    const openSecret = t.server.services.seal.openSecret.bind(t.server.services.seal);
-    const spy = vi.spyOn(t.server.services.seal, "openSecret").mockImplementation((...args) => {
+    const openSecret = t.server.services.seal.box.openSecret.bind(t.server.services.seal.box);
+    const spy = vi.spyOn(t.server.services.seal.box, "openSecret").mockImplementation((...args) => {
       const plaintext = openSecret(...args);
       opened.push(plaintext);
       return plaintext;
@@ -101,7 +101,7 @@ describe.skipIf(skipOutsidePostgresPass("seeds kept on several nodes"))("two nod
       );
       const second = randomBytes(20);
       expect((await addKey("replaced-elsewhere", second, other)).status).toBe(204);
-      await new Promise((wait) => setTimeout(wait, 1_500)); // this node's row cache lives 1 s
+      t.clock.advance(1_500); // this node's row cache lives 1 s
       const after = await readCode("replaced-elsewhere");
       expect(after.json.data.code).toBe(oathtoolAt(second, after.json.data.valid_from));
     } finally {

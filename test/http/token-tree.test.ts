@@ -81,7 +81,7 @@ describe("the token tree", () => {
     expect((await lookupSelf(forever.client_token)).json.data.expire_time).toBe(
       (await lookupSelf(parent.client_token)).json.data.expire_time,
     );
-    await new Promise((resolve) => setTimeout(resolve, 3200));
+    t.clock.advance(3200);
     for (const token of [parent, child, forever])
       expect((await readCode(token.client_token)).status).toBe(403);
   });
@@ -97,7 +97,7 @@ describe("the token tree", () => {
     } finally {
       await raw.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // this node's token cache
+    t.clock.advance(1100); // past this node's token cache
     const refused = await readCode(child.client_token);
     expect(refused.status).toBe(403);
     const denial = (
@@ -211,7 +211,7 @@ describe("a person who made tokens", () => {
     expect((await readCode(orphan.client_token)).status).toBe(200);
 
     await t.call("PUT", "/v1/groups/admins", { token: root, body: { members: [], policies: ["admin"] } });
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // this node's token cache
+    t.clock.advance(1100); // past this node's token cache
     const refused = await readCode(orphan.client_token);
     expect(refused.status).toBe(403);
     const denial = (

@@ -131,7 +131,7 @@ describe("a store that refuses writes", () => {
 describe("node conditions", () => {
   it("keep the time a cause began across updates, list the oldest first, and block only while a blocking one holds", () => {
     let now = Date.parse("2026-12-07T10:00:00Z");
-    const condition = new NodeCondition(() => new Date(now));
+    const condition = new NodeCondition({ now: () => now });
     condition.set("clock_skew", "warning", "the clock is 3 s off");
     now += 1000;
     condition.set("storage_write", "blocking", "the disk is full");

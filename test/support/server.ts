@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/start.js";
 import { newTestStorage, serverStorageOptions, type TestStorage } from "./storage.js";
+import { TestClock } from "./test-clock.js";
 
 export interface CallOptions {
   body?: unknown;
@@ -11,6 +12,8 @@ export interface CallOptions {
 
 export interface TestServer {
   server: RunningServer;
+  /** The time its services read: `advance` it instead of waiting for a TTL or a cache to pass. */
+  clock: TestClock;
   /** Where it keeps its data: give it to another server to share (PostgreSQL) or reuse it (restart). */
   storage: TestStorage;
   /** Everything the server logged (with captureLog). */
@@ -71,6 +74,7 @@ export async function startTestServer(
       done();
     },
   });
+  const clock = new TestClock();
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
@@ -87,9 +91,11 @@ export async function startTestServer(
     tlsKey: options.tls?.keyFile,
     tlsMinVersion: options.tls?.minVersion,
     logStream,
+    clock,
   });
   return {
     server,
+    clock,
     storage,
     log: () => log.join(""),
     call: (method, path, options) => callApi(server.url, method, path, options),

@@ -1,4 +1,5 @@
 import { type AccessRule, checkAccessRule, DEFAULT_APPROVAL_TTL_SECONDS } from "../../core/access.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { notFound } from "../../core/errors.js";
 import { checkKeyName } from "../../core/key-names.js";
 import type { AccessRuleRecord, Store } from "../../store/store.js";
@@ -13,6 +14,7 @@ export class AccessRuleService {
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly onRuleChanged: (keyName: string) => void,
+    private readonly clock: Clock,
   ) {}
 
   async put(keyName: string, input: RuleInput, ctx: RequestContext): Promise<AccessRuleRecord> {
@@ -38,7 +40,7 @@ export class AccessRuleService {
         approval_ttl: rule.approvalTtlSeconds,
       },
     });
-    const record = { keyName, ...rule, updatedAt: new Date().toISOString() };
+    const record = { keyName, ...rule, updatedAt: isoTime(this.clock) };
     await this.store.approvals.putRule(record);
     this.onRuleChanged(keyName);
     return record;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "../../core/access.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { BreakglassError, badInput, type ErrorCode, notFound, permissionDenied } from "../../core/errors.js";
 import type { AccessRuleRecord, ApprovalRecord, ApprovalVote, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -53,7 +54,7 @@ export interface RuleGrant {
  * approval is checked against the credential's rule as it is now, at every use.
  */
 export class ApprovalService {
-  private readonly rules = new TtlCache<{ rule: AccessRuleRecord | null }>(RULE_CACHE_MS);
+  private readonly rules: TtlCache<{ rule: AccessRuleRecord | null }>;
 
   constructor(
     private readonly store: Store,
@@ -61,8 +62,11 @@ export class ApprovalService {
     private readonly notifier: Notifier,
     /** A person's roles and principals now, or null when they are gone (PeopleService.identityOf). */
     private readonly identityOf: (username: string) => Promise<Identity | null>,
+    private readonly clock: Clock,
     private readonly requestTtlSeconds = DEFAULT_APPROVAL_REQUEST_TTL_SECONDS,
-  ) {}
+  ) {
+    this.rules = new TtlCache(RULE_CACHE_MS, clock);
+  }
 
   /** A credential's rule, cached for a second (as keys and tokens are): a change elsewhere counts within 2 s. */
   async ruleOf(keyName: string): Promise<AccessRule | null> {
@@ -103,7 +107,7 @@ export class ApprovalService {
       status: "pending",
       approvalsRequired: rule.approvalsRequired,
       votes: [],
-      createdAt: new Date().toISOString(),
+      createdAt: isoTime(this.clock),
       expiresAt: null,
     };
     await this.audit.record(ctx, {
@@ -210,7 +214,7 @@ export class ApprovalService {
         badInput("you have already decided on this request: one person counts once"),
       );
 
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const votes = [...approval.votes, { approver: reader.owner, decision, comment, time: now.toISOString() }];
     const counted = (await this.countingVotes(votes, approval.requester, current)).length;
     const next: ApprovalRecord = {
@@ -341,7 +345,7 @@ export class ApprovalService {
       Date.parse(approval.expiresAt ?? approval.createdAt),
       approvedAt + rule.approvalTtlSeconds * 1000,
     );
-    if (until <= Date.now())
+    if (until <= this.clock.now())
       return refused(
         "has expired",
         `permission denied: approval ${id} has expired: ${how}`,
@@ -367,7 +371,8 @@ export class ApprovalService {
   }
 
   private viewOf(approval: ApprovalRecord, rule: AccessRule | null): ApprovalView {
-    const expired = approval.status === "pending" && Date.parse(this.pendingUntil(approval)) <= Date.now();
+    const expired =
+      approval.status === "pending" && Date.parse(this.pendingUntil(approval)) <= this.clock.now();
     return { ...approval, status: expired ? "expired" : approval.status, approvers: rule?.approvers ?? [] };
   }
 

@@ -1,6 +1,7 @@
 import type { AuditEntry } from "../../core/audit-chain.js";
 import { CHECKPOINT_ACTION, checkpointFields, signingKeyFromSeed } from "../../core/audit-checkpoint.js";
-import type { SealService } from "../seal/seal.js";
+import { type Clock, isoTime } from "../../core/clock.js";
+import type { UnsealedKeys } from "../seal/secret-box.js";
 import type { AuditLog } from "./audit-log.js";
 
 export interface CheckpointPolicy {
@@ -24,7 +25,8 @@ export class AuditCheckpoints {
 
   constructor(
     private readonly audit: AuditLog,
-    private readonly seal: SealService,
+    private readonly box: UnsealedKeys,
+    private readonly clock: Clock,
     private readonly policy: CheckpointPolicy = DEFAULT_CHECKPOINT_POLICY,
   ) {
     audit.onCommitted((entries) => {
@@ -47,8 +49,8 @@ export class AuditCheckpoints {
 
   /** Signs the current head now (an export does this, so it ends signed). Null while sealed. */
   async checkpoint(): Promise<AuditEntry | null> {
-    if (this.seal.isSealed) return null;
-    const privateKey = signingKeyFromSeed(this.seal.keyringOrThrow().auditSigningSeed);
-    return this.audit.append((previous) => checkpointFields(previous, new Date().toISOString(), privateKey));
+    if (this.box.isSealed) return null;
+    const privateKey = signingKeyFromSeed(this.box.keyringOrThrow().auditSigningSeed);
+    return this.audit.append((previous) => checkpointFields(previous, isoTime(this.clock), privateKey));
   }
 }

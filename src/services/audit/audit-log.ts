@@ -6,6 +6,7 @@ import {
   chainEntries,
   storableText,
 } from "../../core/audit-chain.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { auditUnavailable } from "../../core/errors.js";
 import { describeStorageFault } from "../../store/storage-faults.js";
 import type { AuditFilter, Store } from "../../store/store.js";
@@ -67,12 +68,14 @@ interface Pending {
 export class AuditLog {
   private pending: Pending[] = [];
   private flushScheduled = false;
-  private delivery: AuditDelivery | null = null;
   private readonly committedListeners: ((entries: AuditEntry[]) => void)[] = [];
 
   constructor(
     private readonly store: Store,
     private readonly observer: AuditObserver,
+    /** Where committed entries go besides the store (the sinks). */
+    private readonly delivery: AuditDelivery,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -88,7 +91,7 @@ export class AuditLog {
       );
     const actor = ctx.actor;
     const fields: RecordedFields = {
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor: storableText(actorLabel(actor)),
       action: record.action,
       target: textOrNull(record.target),
@@ -110,10 +113,6 @@ export class AuditLog {
       this.pending.push({ fields, resolve, reject });
       this.scheduleFlush();
     });
-  }
-
-  setDelivery(delivery: AuditDelivery | null): void {
-    this.delivery = delivery;
   }
 
   /** Called after every committed batch (the checkpoint scheduler counts entries with it). */
@@ -146,7 +145,7 @@ export class AuditLog {
       this.observer.batchCommitted(Number(process.hrtime.bigint() - started) / 1e9);
       for (const listener of this.committedListeners) listener(entries);
       try {
-        await this.delivery?.deliver(entries);
+        await this.delivery.deliver(entries);
       } catch (error) {
         this.observer.deliveryFailed(error);
         for (const p of batch) p.reject(auditUnavailable());

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isIPv6 } from "node:net";
 import type { AuditAction } from "../../core/audit-actions.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { TooManyAttemptsError } from "../../core/errors.js";
 import type { RequestContext } from "../context.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
@@ -43,7 +44,7 @@ interface AddressCount {
  */
 export class RefusalFlood {
   private counts = new Map<string, AddressCount>();
-  private intervalStarted = Date.now();
+  private intervalStarted: number;
   private readonly maxAddresses: number;
   private readonly timer: PeriodicRefresh;
 
@@ -51,7 +52,9 @@ export class RefusalFlood {
     private readonly audit: AuditLog,
     private readonly settings: RefusalFloodSettings,
     private readonly log: SinkLog,
+    private readonly clock: Clock,
   ) {
+    this.intervalStarted = clock.now();
     this.maxAddresses = settings.maxAddresses ?? DEFAULT_MAX_ADDRESSES;
     this.timer = new PeriodicRefresh("flood entries", MINUTE_MS, () => this.flush(), log);
   }
@@ -65,12 +68,12 @@ export class RefusalFlood {
       await this.audit.record(ctx, record);
       return;
     }
-    const now = new Date().toISOString();
+    const now = isoTime(this.clock);
     count.refused++;
     count.first ??= now;
     count.last = now;
     if (count.actions.size <= MAX_ACTIONS_NAMED) count.actions.add(record.action);
-    const retryAfter = Math.max(1, Math.ceil((this.intervalStarted + MINUTE_MS - Date.now()) / 1000));
+    const retryAfter = Math.max(1, Math.ceil((this.intervalStarted + MINUTE_MS - this.clock.now()) / 1000));
     throw new TooManyAttemptsError(
       `too many refused requests without a valid token from this address (at most ${this.settings.perMinute} a minute): try again in ${retryAfter} s`,
       retryAfter,
@@ -88,7 +91,7 @@ export class RefusalFlood {
   async flush(): Promise<void> {
     const counts = this.counts;
     this.counts = new Map();
-    this.intervalStarted = Date.now();
+    this.intervalStarted = this.clock.now();
     const floods = [...counts].filter(([, count]) => count.refused > 0);
     if (floods.length === 0) return;
     const requestId = `auth-flood-${randomUUID()}`;

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { AuditAction } from "../../core/audit-actions.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { sameSecret } from "../../core/constant-time.js";
 import { badInput, permissionDenied } from "../../core/errors.js";
 import { BUILT_IN_POLICIES, checkPolicies, isAllowed } from "../../core/policy.js";
@@ -7,7 +8,6 @@ import type { Store, TokenRecord } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RefusalFlood } from "../audit/refusal-flood.js";
 import { type Actor, actorOf, type RequestContext } from "../context.js";
-import type { NodeClock } from "../node/node-clock.js";
 import { TtlCache } from "../node/ttl-cache.js";
 
 /** The longest a token made with a ttl can be kept alive by renewals: Vault's default max_lease_ttl (768h). */
@@ -64,7 +64,7 @@ type Resolved = { actor: Actor } | { problem: string };
  */
 export class TokenService {
   /** Token lines by HMAC: the token and its parents, as the store last had them. */
-  private readonly lines = new TtlCache<TokenRecord[]>(TOKEN_CACHE_MS);
+  private readonly lines: TtlCache<TokenRecord[]>;
 
   /** Every token is this long (the prefix and 32 random bytes in base64url): a root token's pad matches it. */
   readonly tokenLength = TOKEN_PREFIX.length + Math.ceil((TOKEN_BYTES * 4) / 3);
@@ -78,8 +78,10 @@ export class TokenService {
     /** Where refusals of callers without a valid token are audited: one by one, or counted as a flood. */
     private readonly refusals: RefusalFlood,
     /** Expiry is judged by a time a clock set back cannot take back. */
-    private readonly clock: NodeClock,
-  ) {}
+    private readonly clock: Clock,
+  ) {
+    this.lines = new TtlCache(TOKEN_CACHE_MS, clock);
+  }
 
   /** A root token (init, generate-root): it answers for itself and for every token made from it. */
   async issueRootToken(hmacKey: Buffer): Promise<string> {
@@ -284,7 +286,7 @@ export class TokenService {
 
   /** Vault's LIST auth/token/accessors (admins): the accessor of every token that has not expired. */
   async listAccessors(ctx: RequestContext): Promise<string[]> {
-    const accessors = await this.store.tokens.listAccessors(new Date().toISOString());
+    const accessors = await this.store.tokens.listAccessors(isoTime(this.clock));
     await this.audit.record(ctx, {
       action: "token.list-accessors",
       target: "auth/token/accessors",
@@ -467,7 +469,7 @@ export class TokenService {
   ): Promise<IssuedToken> {
     const token = TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString("base64url");
     const accessor = randomBytes(18).toString("base64url");
-    const createdAt = new Date().toISOString();
+    const createdAt = isoTime(this.clock);
     const record: TokenRecord = {
       ...fields,
       tokenHmac: this.hmac(hmacKey, token),

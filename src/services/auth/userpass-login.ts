@@ -1,4 +1,5 @@
 import { hash, verify } from "@node-rs/argon2";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { BreakglassError, TooManyAttemptsError } from "../../core/errors.js";
 import {
   ADDRESS_RUN_SECONDS,
@@ -32,6 +33,7 @@ export class UserpassLogin {
     private readonly audit: AuditLog,
     private readonly notifier: Notifier,
     private readonly secondFactor: SecondFactorService,
+    private readonly clock: Clock,
     private readonly ttlSeconds: number = DEFAULT_LOGIN_TTL_SECONDS,
   ) {}
 
@@ -41,7 +43,7 @@ export class UserpassLogin {
     secondFactor: string | null,
     ctx: RequestContext,
   ): Promise<IssuedToken> {
-    const now = Date.now();
+    const now = this.clock.now();
     const at = new Date(now).toISOString();
     // Counted before anything is checked, so that concurrent guesses cannot all pass one lock.
     const counted = await this.countAttempt(username, ctx, now, at);
@@ -81,7 +83,7 @@ export class UserpassLogin {
       if (secondsLockedAfter(counted) > 0)
         this.notifier.notify({
           type: "login.locked",
-          time: new Date().toISOString(),
+          time: isoTime(this.clock),
           actor: `user:${username}`,
           text: `logins for user:${username} (or from ${ctx.remoteAddr ?? "its address"}) are locked out after repeated wrong passwords`,
           requestId: ctx.requestId,

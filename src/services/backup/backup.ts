@@ -10,6 +10,7 @@ import {
   parsePendingRestore,
   readBackup,
 } from "../../core/backup-file.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { BreakglassError, badInput, conflict, sealedError } from "../../core/errors.js";
 import type { BackupSnapshot, SealConfig, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -48,9 +49,10 @@ export class BackupService {
     private readonly store: Store,
     private readonly seal: SealService,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
   ) {
     seal.onKeyringOpened((opened, ctx) => this.applyPendingRestore(opened.backupKey, opened.config, ctx));
-    seal.onWipe(() => {
+    seal.box.onWipe(() => {
       for (const writer of this.writing) writer.dispose();
       this.writing.clear();
     });
@@ -71,9 +73,9 @@ export class BackupService {
     const { config, backupKey } = await this.seal.backupMaterial();
     let signingSeed: Buffer | null = null;
     let writer: BackupWriter;
-    const createdAt = new Date().toISOString();
+    const createdAt = isoTime(this.clock);
     try {
-      signingSeed = Buffer.from(this.seal.keyringOrThrow().auditSigningSeed);
+      signingSeed = Buffer.from(this.seal.box.keyringOrThrow().auditSigningSeed);
       writer = new BackupWriter(
         {
           created_at: createdAt,

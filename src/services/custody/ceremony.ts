@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AuditAction } from "../../core/audit-actions.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { badInput, conflict } from "../../core/errors.js";
 import { KEY_BYTES } from "../../core/keyring.js";
 import { combineShares } from "../../core/shamir.js";
@@ -57,6 +58,7 @@ export abstract class QuorumCeremony<P> {
     protected readonly seal: SealService,
     protected readonly audit: AuditLog,
     protected readonly notifier: Notifier,
+    protected readonly clock: Clock,
     /** The audit action of every step, e.g. `sys.rekey`. */
     private readonly action: AuditAction,
     /** How a person names it in a message: "a rekey". */
@@ -65,7 +67,7 @@ export abstract class QuorumCeremony<P> {
     private readonly eventType: NotificationEventType,
   ) {
     // Sealing ends every attempt: no share outlives the keys it was given to reach.
-    seal.onWipe(() => this.end());
+    seal.box.onWipe(() => this.end());
   }
 
   async progress(): Promise<CeremonyProgress<P>> {
@@ -99,7 +101,7 @@ export abstract class QuorumCeremony<P> {
       key?: string;
     },
   ): Promise<string> {
-    this.seal.keyringOrThrow();
+    this.seal.box.keyringOrThrow();
     this.refuseWhileInProgress();
     const nonce = randomUUID();
     await this.audit.record(ctx, {
@@ -111,7 +113,7 @@ export abstract class QuorumCeremony<P> {
     this.refuseWhileInProgress();
     const shares = new ShareCollector();
     shares.begin(nonce);
-    const startedBy = startOf(ctx);
+    const startedBy = startOf(ctx, isoTime(this.clock));
     this.attempt = { nonce, params, startedBy, shares, given: [] };
     this.tell(
       ctx,
@@ -133,7 +135,10 @@ export abstract class QuorumCeremony<P> {
       details: { stage: "cancelled", nonce },
     });
     if (this.attempt === attempt) this.end(); // not one started since, by someone else
-    this.tell(ctx, `${describeStarter(startOf(ctx))} cancelled ${this.what} (nonce ${nonce})`);
+    this.tell(
+      ctx,
+      `${describeStarter(startOf(ctx, isoTime(this.clock)))} cancelled ${this.what} (nonce ${nonce})`,
+    );
   }
 
   /** Overwrites whatever secret the attempt's parameters hold (a one-time pad); run when it ends. */
@@ -149,7 +154,7 @@ export abstract class QuorumCeremony<P> {
     nonce: string | undefined,
     ctx: RequestContext,
   ): Promise<P | null> {
-    this.seal.keyringOrThrow();
+    this.seal.box.keyringOrThrow();
     const config = await this.seal.initializedConfig();
     // From here on, the share goes to this attempt or to none: after each wait, it must still be the one in progress.
     const attempt = this.attempt;
@@ -224,7 +229,7 @@ export abstract class QuorumCeremony<P> {
   protected tell(ctx: RequestContext, text: string, key?: string): void {
     this.notifier.notify({
       type: this.eventType,
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor: actorLabel(ctx.actor),
       ...(key ? { key } : {}),
       text,
@@ -256,13 +261,13 @@ export abstract class QuorumCeremony<P> {
   }
 }
 
-function startOf(ctx: RequestContext): CeremonyStart {
+function startOf(ctx: RequestContext, at: string): CeremonyStart {
   return {
     actor: actorLabel(ctx.actor),
     displayName: ctx.actor?.displayName ?? null,
     remoteAddr: ctx.remoteAddr,
     userAgent: ctx.userAgent,
-    at: new Date().toISOString(),
+    at,
   };
 }
 

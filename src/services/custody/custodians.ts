@@ -1,3 +1,4 @@
+import { type Clock, isoTime } from "../../core/clock.js";
 import { type BusFactor, busFactorOf, DEFAULT_DRILL_WINDOW_DAYS } from "../../core/custody.js";
 import { badInput } from "../../core/errors.js";
 import type { CustodianRecord, Store } from "../../store/store.js";
@@ -55,6 +56,7 @@ export class CustodianService {
     private readonly audit: AuditLog,
     private readonly notifier: Notifier,
     private readonly settings: CustodySettings,
+    private readonly clock: Clock,
     log: SinkLog,
   ) {
     this.windowDays = settings.drillWindowDays ?? DEFAULT_DRILL_WINDOW_DAYS;
@@ -77,8 +79,13 @@ export class CustodianService {
   async list(): Promise<CustodianList> {
     const config = await this.seal.initializedConfig();
     const custodians = await this.store.listCustodians();
-    const busFactor = busFactorOf(custodians, config.secretThreshold, this.windowDays, new Date());
-    const since = Date.now() - this.windowDays * 86_400_000;
+    const busFactor = busFactorOf(
+      custodians,
+      config.secretThreshold,
+      this.windowDays,
+      new Date(this.clock.now()),
+    );
+    const since = this.clock.now() - this.windowDays * 86_400_000;
     return {
       threshold: config.secretThreshold,
       shares: config.secretShares,
@@ -117,7 +124,7 @@ export class CustodianService {
         "this share does not belong to this vault's current set of shares: it is another vault's, or it was replaced by a rekey",
       );
     }
-    const lastVerified = new Date().toISOString();
+    const lastVerified = isoTime(this.clock);
     await this.audit.record(ctx, {
       action: "sys.custodians.drill",
       target: `custodian:${custodian.name}`,
@@ -135,7 +142,7 @@ export class CustodianService {
     const busFactor = await this.busFactor();
     if (busFactor === null) return;
     this.settings.observer?.custodyMeasured(busFactor);
-    const now = Date.now();
+    const now = this.clock.now();
     const previous = this.warned;
     // Notified when the warning appears or clears, not at each drill that moves the count.
     const changed =

@@ -1,4 +1,5 @@
 import type { PublicKey } from "openpgp";
+import type { Clock } from "../../core/clock.js";
 import { badInput } from "../../core/errors.js";
 import { makePad, xorWithPad } from "../../core/one-time-pad.js";
 import { encryptedText, fingerprintOf, readPublicKey } from "../../core/pgp.js";
@@ -34,8 +35,9 @@ export class GenerateRootService extends QuorumCeremony<Attempt> {
     private readonly keyring: () => Buffer,
     audit: AuditLog,
     notifier: Notifier,
+    clock: Clock,
   ) {
-    super(seal, audit, notifier, "sys.generate-root", "a root token generation", "root.generated");
+    super(seal, audit, notifier, clock, "sys.generate-root", "a root token generation", "root.generated");
   }
 
   /** The length of the one-time pad an attempt makes: a token's. */

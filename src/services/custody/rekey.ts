@@ -1,3 +1,4 @@
+import type { Clock } from "../../core/clock.js";
 import { badInput } from "../../core/errors.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
@@ -22,8 +23,8 @@ export interface RekeyAttempt {
  * and custodians; the keyring is sealed under a new root key, so the old shares stop working.
  */
 export class RekeyService extends QuorumCeremony<RekeyAttempt> {
-  constructor(seal: SealService, audit: AuditLog, notifier: Notifier) {
-    super(seal, audit, notifier, "sys.rekey", "a rekey", "custody");
+  constructor(seal: SealService, audit: AuditLog, notifier: Notifier, clock: Clock) {
+    super(seal, audit, notifier, clock, "sys.rekey", "a rekey", "custody");
   }
 
   async start(request: RekeyRequest, ctx: RequestContext): Promise<void> {

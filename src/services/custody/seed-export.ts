@@ -1,4 +1,5 @@
 import type { PublicKey } from "openpgp";
+import type { Clock } from "../../core/clock.js";
 import { notFound } from "../../core/errors.js";
 import { checkKeyName } from "../../core/key-names.js";
 import { armoredMessageTo, fingerprintOf, readPublicKey } from "../../core/pgp.js";
@@ -31,8 +32,9 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
     private readonly totp: TotpService,
     audit: AuditLog,
     notifier: Notifier,
+    clock: Clock,
   ) {
-    super(seal, audit, notifier, "totp.key.export", "a seed export", "seed.exported");
+    super(seal, audit, notifier, clock, "totp.key.export", "a seed export", "seed.exported");
   }
 
   async start(request: { name: string; pgpKey: string }, ctx: RequestContext): Promise<void> {

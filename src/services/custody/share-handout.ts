@@ -43,9 +43,9 @@ export function custodianRecords(
   shares: Uint8Array[],
   spec: ShareSpec,
   keys: PublicKey[],
+  createdAt: string,
 ): CustodianRecord[] {
   const names = holdersOf(spec, keys);
-  const createdAt = new Date().toISOString();
   return shares.map((share, i) => ({
     shareIndex: i + 1,
     name: names[i] as string,

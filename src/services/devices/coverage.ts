@@ -1,3 +1,4 @@
+import type { Clock } from "../../core/clock.js";
 import { type AccountCoverage, type CoverageCredential, coverageOf } from "../../core/coverage.js";
 import type { Store, TotpKeyRecord } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -19,11 +20,12 @@ export class CoverageService {
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
   ) {}
 
   async report(windowDays: number, ctx: RequestContext): Promise<CoverageReport> {
     const [credentials, devices] = await Promise.all([this.credentials(), this.store.devices.list()]);
-    const accounts = coverageOf(credentials, devices, new Date(), windowDays);
+    const accounts = coverageOf(credentials, devices, new Date(this.clock.now()), windowDays);
     const flagged = accounts.filter((account) => account.flags.length > 0).length;
     await this.audit.record(ctx, {
       action: "devices.coverage",

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { type DeviceRecord, type DueReason, dayOf, dueReasons } from "../../core/devices.js";
 import type { Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -36,6 +37,7 @@ export class DeviceReminders {
     private readonly seal: SealService,
     private readonly audit: AuditLog,
     private readonly notifier: Notifier,
+    private readonly clock: Clock,
     settings: DeviceReminderSettings,
     private readonly log: SinkLog,
   ) {
@@ -45,7 +47,7 @@ export class DeviceReminders {
       "device reminders",
       settings.checkEveryMs ?? HOUR_MS,
       async () => {
-        await this.run(new Date());
+        await this.run(new Date(this.clock.now()));
       },
       log,
     );
@@ -107,7 +109,7 @@ export class DeviceReminders {
   private async record(deviceIds: string[], now: Date, requestId: string): Promise<void> {
     try {
       await this.audit.append({
-        time: new Date().toISOString(),
+        time: isoTime(this.clock),
         actor: "system",
         action: "devices.reminders",
         target: "devices",

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { AuditAction } from "../../core/audit-actions.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import {
   DEVICE_KINDS,
   DEVICE_STATUSES,
@@ -77,13 +78,14 @@ export class DeviceService {
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
     private readonly notifier: Notifier,
+    private readonly clock: Clock,
   ) {}
 
   async create(input: DeviceInput, ctx: RequestContext): Promise<DeviceRecord> {
     const missing = REQUIRED.filter((field) => input[field] === undefined);
     if (missing.length > 0)
       throw badInput(`missing: ${missing.join(", ")} (a device needs ${REQUIRED.join(", ")})`);
-    const now = new Date().toISOString();
+    const now = isoTime(this.clock);
     const device: DeviceRecord = {
       id: `dev-${randomBytes(6).toString("hex")}`,
       notes: "",
@@ -130,7 +132,7 @@ export class DeviceService {
       status === undefined ? device.status !== "retired" : device.status === status,
     );
     if (dueWithinDays === undefined) return devices;
-    const now = new Date();
+    const now = new Date(this.clock.now());
     return devices
       .map((device) => ({ ...device, due: dueReasons(device, now, dueWithinDays) }))
       .filter((device) => device.due.length > 0)
@@ -215,7 +217,7 @@ export class DeviceService {
       },
     });
     if (device.status !== "in-safe") throw await refuse(`device ${device.status}`, notInSafe(device));
-    const now = new Date().toISOString();
+    const now = isoTime(this.clock);
     const reason = grant.reason ?? request.reason; // the approved reason when an approval released it
     const approvers = grant.approval?.approvers ?? [];
     await this.audit.record(ctx, {
@@ -271,7 +273,10 @@ export class DeviceService {
         `device ${device.status}`,
         conflict(`device ${id} is not checked out (it is ${device.status})`),
       );
-    const outSeconds = Math.max(0, Math.round((Date.now() - Date.parse(device.checkedOutAt ?? "")) / 1000));
+    const outSeconds = Math.max(
+      0,
+      Math.round((this.clock.now() - Date.parse(device.checkedOutAt ?? "")) / 1000),
+    );
     await this.audit.record(ctx, {
       action,
       target: target(id),
@@ -289,7 +294,7 @@ export class DeviceService {
     const rule = device.accessRule ? await this.approvals.ruleOf(device.accessRule) : null;
     this.notifier.notify({
       type: "device.checkout",
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor: who,
       reason: request.reason,
       ...(device.accessRule ? { key: device.accessRule } : {}),
@@ -363,7 +368,7 @@ export class DeviceService {
     ctx: RequestContext,
     action: AuditAction,
   ): Promise<DeviceRecord> {
-    const stored = { ...next, updatedAt: stamp(previous) };
+    const stored = { ...next, updatedAt: stamp(previous, this.clock.now()) };
     if (await this.store.devices.update(previous, stored)) return stored;
     await this.audit.record(ctx, {
       action,
@@ -450,8 +455,7 @@ function notInSafe(device: DeviceRecord): BreakglassError {
 }
 
 /** A later updated_at than the row's, even within the same millisecond (the store compares it). */
-function stamp(previous: DeviceRecord): string {
-  const now = Date.now();
+function stamp(previous: DeviceRecord, now: number): string {
   const before = Date.parse(previous.updatedAt);
   return new Date(now > before ? now : before + 1).toISOString();
 }

@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { Clock } from "../../core/clock.js";
 import type { SinkLog } from "../audit/sinks/sink-queue.js";
 import type { NodeCondition } from "./node-condition.js";
 
@@ -11,11 +12,11 @@ import type { NodeCondition } from "./node-condition.js";
  * expired token back to life). Codes are made from the system clock as it is: a floor would keep
  * them wrong for as long as a clock that ran ahead had been ahead.
  *
- * `check()` notices a clock that jumps (the wall clock moved unlike the monotonic one) and one that
+ * `check()` (which watches this machine's own clock, Date.now, whatever clock services are given) notices a clock that jumps (the wall clock moved unlike the monotonic one) and one that
  * disagrees with the database's (PostgreSQL's `now()`: every node of a cluster against the same
  * clock), for health, status and metrics. A wrong clock means wrong codes, so it is said loudly.
  */
-export class NodeClock {
+export class NodeClock implements Clock {
   private floorMs = 0;
   private lastWall = Date.now();
   private lastMonotonic = performance.now();
@@ -30,6 +31,8 @@ export class NodeClock {
   private said: string | null = null;
 
   constructor(
+    /** The time services read: NodeClock never answers before it has seen. */
+    private readonly time: Clock,
     /** The database's clock in ms since the epoch, or null when it shares this machine's (SQLite). */
     private readonly databaseTime: () => Promise<number | null>,
     private readonly log: SinkLog,
@@ -50,7 +53,7 @@ export class NodeClock {
   }
 
   now(): number {
-    const wall = Date.now();
+    const wall = this.time.now();
     if (wall > this.floorMs) this.floorMs = wall;
     return this.floorMs;
   }

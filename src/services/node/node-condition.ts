@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.js";
 /**
  * What this node's health says besides the seal: the conditions that keep it from serving
  * (`blocking`: GET /v1/sys/health answers 503, as when sealed, so a load balancer takes it out of
@@ -22,11 +23,11 @@ export interface Condition {
 export class NodeCondition {
   private readonly conditions = new Map<string, Condition>();
 
-  /** `now` stamps `since` (tests give their own clock). */
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  /** `clock` stamps `since` (tests give their own). */
+  constructor(private readonly clock: Clock = systemClock) {}
 
   set(cause: string, kind: ConditionKind, message: string): void {
-    const since = this.conditions.get(cause)?.since ?? this.now();
+    const since = this.conditions.get(cause)?.since ?? new Date(this.clock.now());
     this.conditions.set(cause, { cause, kind, message, since });
   }
 

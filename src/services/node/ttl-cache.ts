@@ -1,3 +1,5 @@
+import type { Clock } from "../../core/clock.js";
+
 /**
  * A small read-through cache for hot, non-secret rows (token records, key ciphertexts) so a code
  * read does not query the store twice. Entries live `ttlMs` at most, which bounds how long
@@ -8,19 +10,21 @@ export class TtlCache<V> {
 
   constructor(
     private readonly ttlMs: number,
+    /** Entries expire by this clock: a test moves it instead of waiting. */
+    private readonly clock: Clock,
     private readonly maxEntries = 10_000,
   ) {}
 
   async getOrLoad(key: string, load: () => Promise<V | null>): Promise<V | null> {
     const hit = this.entries.get(key);
-    if (hit && hit.expires > Date.now()) return hit.value;
+    if (hit && hit.expires > this.clock.now()) return hit.value;
     const value = await load();
     if (value === null) {
       this.entries.delete(key);
       return null;
     }
     if (this.entries.size >= this.maxEntries) this.entries.clear(); // crude, but bounded and rare
-    this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
+    this.entries.set(key, { value, expires: this.clock.now() + this.ttlMs });
     return value;
   }
 

@@ -1,3 +1,4 @@
+import type { Clock } from "../../core/clock.js";
 import type { NotifySmtpRecord, NotifyWebhookRecord, Store } from "../../store/store.js";
 import {
   type AuditSinkObserver,
@@ -8,7 +9,7 @@ import {
   type SinkTransport,
 } from "../audit/sinks/sink-queue.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
-import type { SealService } from "../seal/seal.js";
+import type { SecretBox } from "../seal/secret-box.js";
 import type { NotificationEvent } from "./events.js";
 import { smtpPasswordAad, wantsEvent, webhookSecretAad } from "./notify-config.js";
 import { mailRecipients, SmtpChannel } from "./smtp-channel.js";
@@ -62,7 +63,8 @@ export class NotificationDestinations {
 
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
     observer: NotificationObserver,
     private readonly log: SinkLog,
   ) {
@@ -133,7 +135,7 @@ export class NotificationDestinations {
       });
       this.log.info({ sink: channel }, "notification channel open");
     }
-    const sealed = this.seal.isSealed;
+    const sealed = this.box.isSealed;
     if (this.wasSealed && !sealed) for (const { queue } of this.open.values()) queue.retryNow();
     this.wasSealed = sealed;
   }
@@ -145,7 +147,7 @@ export class NotificationDestinations {
       channel: `webhook:${name}`,
       fingerprint: JSON.stringify([url, events, secretCiphertext.toString("base64"), keyVersion]),
       wants: (event) => wantsEvent(events, event.type),
-      open: () => new WebhookChannel(url, secret, () => !this.seal.isSealed),
+      open: () => new WebhookChannel(url, secret, () => !this.box.isSealed, this.clock),
     };
   }
 
@@ -159,12 +161,12 @@ export class NotificationDestinations {
       channel: "smtp",
       fingerprint: JSON.stringify([settings, passwordCiphertext?.toString("base64") ?? null, keyVersion]),
       wants: (event) => mailRecipients(settings, event).length > 0,
-      open: () => new SmtpChannel(settings, password, () => password === null || !this.seal.isSealed),
+      open: () => new SmtpChannel(settings, password, () => password === null || !this.box.isSealed),
     };
   }
 
   private openText(ciphertext: Buffer, keyVersion: number, aad: string): string {
-    const plain = this.seal.openSecret(ciphertext, keyVersion, aad);
+    const plain = this.box.openSecret(ciphertext, keyVersion, aad);
     try {
       return plain.toString("utf8");
     } finally {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { badInput, notFound } from "../../core/errors.js";
 import type { EventFilter, NotifySmtpRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { SinkLog } from "../audit/sinks/sink-queue.js";
 import type { RequestContext } from "../context.js";
-import type { SealService } from "../seal/seal.js";
+import type { SecretBox } from "../seal/secret-box.js";
 import { NotificationDestinations, type NotificationObserver } from "./destinations.js";
 import type { NotificationEvent, Notifier } from "./events.js";
 import {
@@ -41,12 +42,13 @@ export class NotificationService implements Notifier {
 
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
     observer: NotificationObserver,
     log: SinkLog,
   ) {
-    this.destinations = new NotificationDestinations(store, seal, observer, log);
+    this.destinations = new NotificationDestinations(store, box, clock, observer, log);
   }
 
   /** Fire and forget: queues the event for every destination that wants it, and returns. */
@@ -103,7 +105,7 @@ export class NotificationService implements Notifier {
     const { url, events } = parsed.spec;
     const generatedSecret = parsed.spec.secret === null ? randomBytes(32).toString("hex") : null;
     const secret = Buffer.from(parsed.spec.secret ?? (generatedSecret as string), "utf8");
-    const sealed = this.seal.sealSecret(secret, webhookSecretAad(name));
+    const sealed = this.box.sealSecret(secret, webhookSecretAad(name));
     secret.fill(0);
     await this.audit.record(ctx, {
       action: "notify.webhook.write",
@@ -121,7 +123,7 @@ export class NotificationService implements Notifier {
       events,
       secretCiphertext: sealed.ciphertext,
       keyVersion: sealed.keyVersion,
-      updatedAt: new Date().toISOString(),
+      updatedAt: isoTime(this.clock),
     });
     await this.destinations.refresh();
     return { generatedSecret };
@@ -155,7 +157,7 @@ export class NotificationService implements Notifier {
     let sealed: { ciphertext: Buffer; keyVersion: number } | null = null;
     if (password !== null) {
       const plain = Buffer.from(password, "utf8");
-      sealed = this.seal.sealSecret(plain, smtpPasswordAad);
+      sealed = this.box.sealSecret(plain, smtpPasswordAad);
       plain.fill(0);
     }
     await this.audit.record(ctx, {
@@ -177,7 +179,7 @@ export class NotificationService implements Notifier {
       ...settings,
       passwordCiphertext: sealed?.ciphertext ?? null,
       keyVersion: sealed?.keyVersion ?? null,
-      updatedAt: new Date().toISOString(),
+      updatedAt: isoTime(this.clock),
     });
     await this.destinations.refresh();
   }

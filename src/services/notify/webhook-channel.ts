@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import type { Clock } from "../../core/clock.js";
 import type { SinkTransport } from "../audit/sinks/sink-queue.js";
 import { OutboundPost } from "../node/outbound-post.js";
 import type { NotificationEvent } from "./events.js";
@@ -40,13 +41,15 @@ export class WebhookChannel implements SinkTransport<NotificationEvent> {
     private readonly url: string,
     private readonly secret: () => string,
     readonly canSend: () => boolean,
+    /** Stamps each delivery (the signed timestamp). */
+    private readonly clock: Clock,
   ) {}
 
   async send(events: NotificationEvent[]): Promise<void> {
     for (const event of events) {
       const body = JSON.stringify({ text: event.text, event: eventFields(event) });
       // Signed at each attempt: a receiver may refuse old timestamps, and a retry is sent now.
-      const timestamp = Math.floor(Date.now() / 1000);
+      const timestamp = Math.floor(this.clock.now() / 1000);
       await this.post.send(this.url, body, {
         "x-breakglass-event": event.type,
         "x-breakglass-timestamp": String(timestamp),

@@ -1,4 +1,5 @@
 import { hash } from "@node-rs/argon2";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { badInput, notFound } from "../../core/errors.js";
 import {
   checkEmail,
@@ -29,12 +30,36 @@ export interface UserView extends Omit<UserRecord, "passwordHash"> {
   lockedUntil: string | null;
 }
 
+/**
+ * A person as every decision sees them now: their roles (their own, their groups', and
+ * `default`) and what access rules may name them as (`user:NAME`, `group:NAME`). Someone an
+ * admin requires to enrol a second factor holds only `mfa-enrolment` and matches no rule until
+ * it is enabled. Null when there is no such user. A function of the store alone, so that tokens
+ * (which people need) can be made before people.
+ */
+export async function identityOf(store: Store, username: string): Promise<Identity | null> {
+  const user = await store.findUser(username);
+  if (!user) return null;
+  if (user.requireMfa && user.mfaState !== "enabled")
+    return { policies: [MFA_ENROLMENT_ONLY], principals: [] };
+  const groups = await groupsOf(store, username);
+  return {
+    policies: [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])],
+    principals: [`user:${username}`, ...groups.map((group) => `group:${group.name}`)],
+  };
+}
+
+async function groupsOf(store: Store, username: string): Promise<GroupRecord[]> {
+  return (await store.listGroups()).filter((group) => group.members.includes(username));
+}
+
 /** People and groups (Vault's userpass users, plus groups): who they are, which roles they hold. */
 export class PeopleService {
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
   ) {}
 
   async putUser(username: string, input: UserInput, ctx: RequestContext): Promise<void> {
@@ -43,7 +68,7 @@ export class PeopleService {
     if (!existing && input.password === undefined) throw badInput("password is required to create a user");
     checkPolicies(input.policies ?? []);
     const groups = await this.groupsNamed(input.groups);
-    const now = new Date().toISOString();
+    const now = isoTime(this.clock);
     const email = checkEmail(input.email ?? existing?.email ?? "");
     const passwordHash =
       input.password === undefined ? existing?.passwordHash : await hash(checkPassword(input.password));
@@ -81,8 +106,12 @@ export class PeopleService {
     const { passwordHash: _hash, ...view } = user;
     const failures = await this.store.readLoginFailures(`user:${username}`);
     const lockEnd = failures ? lockEnds(failures.failures, failures.lastAttemptAt, FREE_FAILURES.user) : 0;
-    const locked = lockEnd > Date.now() ? new Date(lockEnd).toISOString() : null;
-    return { ...view, groups: (await this.groupsOf(username)).map((g) => g.name), lockedUntil: locked };
+    const locked = lockEnd > this.clock.now() ? new Date(lockEnd).toISOString() : null;
+    return {
+      ...view,
+      groups: (await groupsOf(this.store, username)).map((g) => g.name),
+      lockedUntil: locked,
+    };
   }
 
   async listUsers(): Promise<string[]> {
@@ -97,7 +126,7 @@ export class PeopleService {
       outcome: exists ? "allowed" : "failed",
     });
     if (!exists) return;
-    await this.setMembership(username, [], new Date().toISOString());
+    await this.setMembership(username, [], isoTime(this.clock));
     await this.store.deleteUser(username);
     await this.tokens.revokeEverythingOf(username);
   }
@@ -125,7 +154,7 @@ export class PeopleService {
       name,
       members: [...new Set(input.members)].sort(),
       policies: input.policies ?? existing?.policies ?? [],
-      updatedAt: new Date().toISOString(),
+      updatedAt: isoTime(this.clock),
     });
   }
 
@@ -149,22 +178,8 @@ export class PeopleService {
     if (exists) await this.store.deleteGroup(name);
   }
 
-  /**
-   * A person as every decision sees them now: their roles (their own, their groups', and
-   * `default`) and what access rules may name them as (`user:NAME`, `group:NAME`). Someone an
-   * admin requires to enrol a second factor holds only `mfa-enrolment` and matches no rule until
-   * it is enabled. Null when there is no such user.
-   */
-  async identityOf(username: string): Promise<Identity | null> {
-    const user = await this.store.findUser(username);
-    if (!user) return null;
-    if (user.requireMfa && user.mfaState !== "enabled")
-      return { policies: [MFA_ENROLMENT_ONLY], principals: [] };
-    const groups = await this.groupsOf(username);
-    return {
-      policies: [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])],
-      principals: [`user:${username}`, ...groups.map((group) => `group:${group.name}`)],
-    };
+  identityOf(username: string): Promise<Identity | null> {
+    return identityOf(this.store, username);
   }
 
   /** What a person's own session shows of them; no check beyond the token they hold. Null when gone. */
@@ -175,10 +190,6 @@ export class PeopleService {
     return user
       ? { displayName: user.displayName, mfaState: user.mfaState, requireMfa: user.requireMfa }
       : null;
-  }
-
-  async groupsOf(username: string): Promise<GroupRecord[]> {
-    return (await this.store.listGroups()).filter((group) => group.members.includes(username));
   }
 
   private async groupsNamed(names: string[] | undefined): Promise<GroupRecord[] | null> {

@@ -1,10 +1,11 @@
 import { BarrierOpenError } from "../../core/barrier.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { badInput, conflict, notFound, permissionDenied } from "../../core/errors.js";
 import { checkParameters, generateSeed, matchingStep, type TotpParameters } from "../../core/totp.js";
 import type { SecondFactorRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
-import type { SealService } from "../seal/seal.js";
+import type { SecretBox } from "../seal/secret-box.js";
 import { type Enrolment, enrolmentOf } from "../totp/totp.js";
 
 /** Every second factor is enrolled so: what authenticator apps all understand. */
@@ -35,8 +36,9 @@ export const secondFactorSeedAad =
 export class SecondFactorService {
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
   ) {}
 
   async enrol(ctx: RequestContext): Promise<Enrolment> {
@@ -46,7 +48,7 @@ export class SecondFactorService {
     if (user.mfaState === "enabled") throw alreadyEnabled();
     const seed = generateSeed(SEED_BYTES);
     try {
-      const { ciphertext, keyVersion } = this.seal.sealSecret(seed, secondFactorSeedAad(username));
+      const { ciphertext, keyVersion } = this.box.sealSecret(seed, secondFactorSeedAad(username));
       // A pending one that was never confirmed is replaced.
       const begun = await this.store.secondFactors.begin({
         username,
@@ -57,7 +59,7 @@ export class SecondFactorService {
         skew: SKEW,
         state: "pending",
         lastAcceptedStep: null,
-        createdAt: new Date().toISOString(),
+        createdAt: isoTime(this.clock),
         enabledAt: null,
       });
       if (!begun) throw alreadyEnabled();
@@ -79,7 +81,7 @@ export class SecondFactorService {
       throw badInput("no second factor is waiting for confirmation: enrol first");
     const { step, problem } = await this.stepOf(pending, code);
     const enabled =
-      step !== null && (await this.store.secondFactors.enable(pending, step, new Date().toISOString()));
+      step !== null && (await this.store.secondFactors.enable(pending, step, isoTime(this.clock)));
     await this.audit.record(ctx, {
       action: "people.mfa.confirm",
       target: `user:${username}`,
@@ -124,17 +126,19 @@ export class SecondFactorService {
     code: string,
   ): Promise<{ step: number | null; problem?: string }> {
     if (!new RegExp(`^[0-9]{${factor.digits}}$`).test(code)) return { step: null };
-    if (!this.seal.hasDataKey(factor.keyVersion)) await this.seal.reloadKeyring(); // rotated on another node
+    await this.box.takeUpKeyVersion(factor.keyVersion); // rotated on another node
     const aad = secondFactorSeedAad(factor.username, factor.sealedAs)(factor.keyVersion);
     let seed: Buffer;
     try {
-      seed = this.seal.openSecret(factor.seedCiphertext, factor.keyVersion, aad);
+      seed = this.box.openSecret(factor.seedCiphertext, factor.keyVersion, aad);
     } catch (error) {
       if (!(error instanceof BarrierOpenError)) throw error;
       return { step: null, problem: "the stored second factor does not open" }; // damaged or moved by hand
     }
     try {
-      return { step: matchingStep(seed, checkParameters(factor), code, Date.now() / 1000, factor.skew) };
+      return {
+        step: matchingStep(seed, checkParameters(factor), code, this.clock.now() / 1000, factor.skew),
+      };
     } finally {
       seed.fill(0);
     }

@@ -99,7 +99,7 @@ export class KeyRotationService {
   }
 
   private async reload(): Promise<void> {
-    await this.seal.reloadKeyring();
+    await this.seal.box.reloadKeyring();
     if (this.failed && this.trigger && !this.seal.isSealed) this.startReencryption(this.trigger);
   }
 
@@ -172,7 +172,7 @@ export class KeyRotationService {
     let plaintext: Buffer;
     try {
       const aad = AAD_OF[kind](row.id, row.sealedAs)(row.keyVersion);
-      plaintext = this.seal.openSecret(row.ciphertext, row.keyVersion, aad);
+      plaintext = this.seal.box.openSecret(row.ciphertext, row.keyVersion, aad);
     } catch (error) {
       if (this.seal.isSealed) throw error;
       // Damaged or copied from another row: left as it is (reading it fails the same way).
@@ -184,7 +184,7 @@ export class KeyRotationService {
     }
     try {
       // A row deleted or rewritten since it was listed keeps that change.
-      const next = this.seal.sealSecret(plaintext, AAD_OF[kind](row.id));
+      const next = this.seal.box.sealSecret(plaintext, AAD_OF[kind](row.id));
       return (await this.store.secrets.replaceSealed(kind, row, next)) ? "moved" : "changed";
     } finally {
       plaintext.fill(0);

@@ -1,7 +1,9 @@
+// Over 400 lines: init, unseal, rekey, rotation and the backup key share one seal state and its checks against a seal meanwhile.
 import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { publicKeyFromSeed, publicKeyPem } from "../../core/audit-checkpoint.js";
 import { parsePendingRestore } from "../../core/backup-file.js";
 import { openBytes, sealBytes } from "../../core/barrier.js";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { sameSecret } from "../../core/constant-time.js";
 import { shareHash } from "../../core/custody.js";
 import { BreakglassError, badInput, conflict, sealedError } from "../../core/errors.js";
@@ -10,7 +12,6 @@ import {
   decodeKeyring,
   encodeKeyring,
   KEY_BYTES,
-  type Keyring,
   wipeKeyring,
   withNewDataKey,
 } from "../../core/keyring.js";
@@ -30,9 +31,7 @@ import {
   type ShareSpec,
 } from "../custody/share-handout.js";
 import type { Notifier } from "../notify/events.js";
-
-/** Associated data of the keyring ciphertext: it opens only as the keyring. */
-const KEYRING_AAD = "seal_config/1/keyring";
+import { KEYRING_AAD, type UnsealedKeys } from "./secret-box.js";
 
 /** What a person must do while a restore waits; said by seal-status, `status` and the start line. */
 export const RESTORE_PENDING = "restore pending: unseal with the shares of the backup";
@@ -77,33 +76,27 @@ export type KeyringOpenedHook = (
 const BACKUP_KEY_INFO = "breakglass backup v1";
 
 /**
- * The seal: holds the root key and the keyring in memory only while unsealed (the root key to
- * rotate data keys, rekey and back up); neither is ever stored in clear.
+ * The seal's state: initialisation, unseal progress, sealing, and the keyring's lifecycle (rekey,
+ * rotation, backup key). The keys it opens are held by `box` (secret-box.ts), in memory only while
+ * unsealed (the root key to rotate data keys, rekey and back up); neither is ever stored in clear.
  */
 export class SealService {
-  private keyring: Keyring | null = null;
-  private rootKey: Buffer | null = null;
   private config: SealConfig | null = null;
   private readonly unsealShares = new ShareCollector();
-  private notifier: Notifier | null = null;
   private readonly openedHooks: KeyringOpenedHook[] = [];
-  private readonly wipeHooks: (() => void)[] = [];
-  /** Counts wipes: work that awaited across one must not put keys back (a seal wins over it). */
-  private wipes = 0;
 
   constructor(
     private readonly store: Store,
+    /** Where the opened keys are held; services that only seal and open secrets depend on it alone. */
+    readonly box: UnsealedKeys,
     private readonly audit: AuditLog,
     private readonly tokens: TokenService,
+    private readonly notifier: Notifier,
+    private readonly clock: Clock,
   ) {}
 
-  /** The notifier is made after the seal (it needs the keyring), so it is introduced afterwards. */
-  tellOf(notifier: Notifier): void {
-    this.notifier = notifier;
-  }
-
   get isSealed(): boolean {
-    return this.keyring === null;
+    return this.box.isSealed;
   }
 
   async status(): Promise<SealStatus> {
@@ -147,7 +140,7 @@ export class SealService {
     await this.store.backup.clearStagedChunks();
 
     const rootKey = randomBytes(KEY_BYTES);
-    const keyring = createKeyring();
+    const keyring = createKeyring(this.clock.now());
     const encodedKeyring = encodeKeyring(keyring);
     const clusterId = randomUUID();
     try {
@@ -157,11 +150,11 @@ export class SealService {
         sealedKeyring: sealBytes(rootKey, encodedKeyring, KEYRING_AAD),
         pgpFingerprints: custodianKeys.map(fingerprintOf),
         clusterId,
-        createdAt: new Date().toISOString(),
+        createdAt: isoTime(this.clock),
         auditPublicKey: publicKeyPem(publicKeyFromSeed(keyring.auditSigningSeed)),
       };
       const rawShares = await splitRootKey(rootKey, request.secretShares, request.secretThreshold);
-      const custodians = custodianRecords(clusterId, rawShares, request, custodianKeys);
+      const custodians = custodianRecords(clusterId, rawShares, request, custodianKeys, config.createdAt);
       // Audited before the configuration is stored: a vault whose shares were never handed out is
       // unusable, so nothing is stored unless the record of it is.
       await this.audit.record(ctx, {
@@ -207,7 +200,7 @@ export class SealService {
       });
       throw badInput(wrongShareLength(config.secretThreshold));
     }
-    if (this.keyring !== null) {
+    if (!this.box.isSealed) {
       share.fill(0);
       return this.status();
     }
@@ -215,7 +208,7 @@ export class SealService {
     const custodian = await this.custodianOf(config, share);
     // Looked at again after the wait: an unseal finished meanwhile needs no share, and a reset
     // meanwhile (another custodian's, or a cancelled ceremony's) must not receive one given before it.
-    if (this.keyring !== null) {
+    if (!this.box.isSealed) {
       share.fill(0);
       return this.status();
     }
@@ -269,47 +262,27 @@ export class SealService {
       this.wipe();
     }
     const actor = actorLabel(ctx.actor);
-    this.notifier?.notify({
+    this.notifier.notify({
       type: "seal",
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor,
       text: `${actor} sealed breakglass: no code can be read until it is unsealed`,
       requestId: ctx.requestId,
     });
   }
 
-  /**
-   * Runs `hook` whenever the seal drops its keys: whoever holds key material derived while
-   * unsealed (ceremonies' shares, backups in flight, caches of opened secrets) overwrites it there.
-   * Hooks run synchronously, before the keyring is overwritten, and after a hook throws the other
-   * hooks and the keys are wiped all the same (the first error is thrown afterwards).
-   */
-  onWipe(hook: () => void): void {
-    this.wipeHooks.push(hook);
-  }
-
   /** Overwrites every key in memory (also on shutdown); the vault is sealed afterwards. */
   wipe(): void {
-    this.wipes += 1;
-    let failure: unknown = null;
-    for (const hook of this.wipeHooks) {
-      try {
-        hook();
-      } catch (error) {
-        failure ??= error;
-      }
+    try {
+      this.box.wipe();
+    } finally {
+      this.unsealShares.reset();
     }
-    if (this.keyring) wipeKeyring(this.keyring);
-    this.keyring = null;
-    this.rootKey?.fill(0);
-    this.rootKey = null;
-    this.unsealShares.reset();
-    if (failure !== null) throw failure;
   }
 
   /** Whether `candidate` is this vault's root key (a quorum of shares proved); constant time. */
   isRootKey(candidate: Uint8Array): boolean {
-    return sameSecret(candidate, this.rootKeyOrThrow());
+    return sameSecret(candidate, this.box.rootKeyOrThrow());
   }
 
   /**
@@ -319,15 +292,21 @@ export class SealService {
   async rekey(spec: ShareSpec, ctx: RequestContext): Promise<RekeyResult> {
     const custodianKeys = await readShareSpec(spec);
     const config = await this.initializedConfig();
-    const keyring = this.keyringOrThrow();
+    const keyring = this.box.keyringOrThrow();
     const previousKeyring = config.sealedKeyring;
     const rootKey = randomBytes(KEY_BYTES);
     const encoded = encodeKeyring(keyring);
-    const wipes = this.wipes;
+    const wipes = this.box.generation;
     try {
       const sealedKeyring = sealBytes(rootKey, encoded, KEYRING_AAD);
       const rawShares = await splitRootKey(rootKey, spec.secretShares, spec.secretThreshold);
-      const custodians = custodianRecords(config.clusterId, rawShares, spec, custodianKeys);
+      const custodians = custodianRecords(
+        config.clusterId,
+        rawShares,
+        spec,
+        custodianKeys,
+        isoTime(this.clock),
+      );
       const next = {
         secretShares: spec.secretShares,
         secretThreshold: spec.secretThreshold,
@@ -350,10 +329,7 @@ export class SealService {
         );
       this.config = { ...config, ...next };
       // Sealed meanwhile: the new shares are stored, so they are handed out, but no key is kept.
-      if (this.wipes === wipes) {
-        this.rootKey?.fill(0);
-        this.rootKey = Buffer.from(rootKey);
-      }
+      if (this.box.generation === wipes) this.box.replaceRootKey(rootKey, sealedKeyring);
       return {
         shares: await handOut(rawShares, custodianKeys),
         pgpFingerprints: next.pgpFingerprints,
@@ -368,12 +344,11 @@ export class SealService {
   /** Adds a data key version; new writes use it at once (old rows are re-encrypted in the background). */
   async rotateDataKey(ctx: RequestContext): Promise<{ term: number; installedAt: number }> {
     const config = await this.initializedConfig();
-    const current = this.keyringOrThrow();
-    const rotated = withNewDataKey(current);
+    const rotated = withNewDataKey(this.box.keyringOrThrow(), this.clock.now());
     const encoded = encodeKeyring(rotated);
-    const wipes = this.wipes;
+    const wipes = this.box.generation;
     try {
-      const sealedKeyring = sealBytes(this.rootKeyOrThrow(), encoded, KEYRING_AAD);
+      const sealedKeyring = sealBytes(this.box.rootKeyOrThrow(), encoded, KEYRING_AAD);
       await this.audit.record(ctx, {
         action: "sys.rotate",
         outcome: "allowed",
@@ -386,12 +361,11 @@ export class SealService {
         );
       }
       this.config = { ...config, sealedKeyring };
-      if (this.wipes !== wipes) {
+      if (this.box.generation !== wipes) {
         wipeKeyring(rotated); // sealed meanwhile: the rotation is stored, the keys are not kept
         throw sealedError();
       }
-      this.keyring = rotated;
-      wipeKeyring(current);
+      this.box.replaceKeyring(rotated, sealedKeyring);
       const term = rotated.currentDataKeyVersion;
       return { term, installedAt: rotated.dataKeys.get(term)?.installedAt ?? 0 };
     } finally {
@@ -401,7 +375,7 @@ export class SealService {
 
   /** The current data key version (Vault's "term") and when it was added. */
   keyStatus(): { term: number; installedAt: number } {
-    const keyring = this.keyringOrThrow();
+    const keyring = this.box.keyringOrThrow();
     const term = keyring.currentDataKeyVersion;
     return { term, installedAt: keyring.dataKeys.get(term)?.installedAt ?? 0 };
   }
@@ -412,10 +386,10 @@ export class SealService {
    * node rekeyed): a backup must be restorable with the shares of its header.
    */
   async backupMaterial(): Promise<{ config: SealConfig; backupKey: Buffer }> {
-    this.rootKeyOrThrow();
+    this.box.rootKeyOrThrow();
     const config = await this.store.readSealConfig();
     if (config === null) throw new BreakglassError("NOT_INITIALIZED", "Vault is not initialized");
-    const rootKey = this.rootKeyOrThrow(); // again: the vault may have been sealed while reading
+    const rootKey = this.box.rootKeyOrThrow(); // again: the vault may have been sealed while reading
     try {
       openBytes(rootKey, config.sealedKeyring, KEYRING_AAD).fill(0);
     } catch {
@@ -431,69 +405,6 @@ export class SealService {
     return (await this.loadConfig())?.auditPublicKey ?? null;
   }
 
-  keyringOrThrow(): Keyring {
-    if (this.keyring === null) throw sealedError();
-    return this.keyring;
-  }
-
-  private rootKeyOrThrow(): Buffer {
-    if (this.rootKey === null) throw sealedError();
-    return this.rootKey;
-  }
-
-  /** Encrypts a secret value under the current data key; `aadFor` names the row and key version. */
-  sealSecret(
-    plaintext: Uint8Array,
-    aadFor: (keyVersion: number) => string,
-  ): { ciphertext: Buffer; keyVersion: number } {
-    const keyring = this.keyringOrThrow();
-    const keyVersion = keyring.currentDataKeyVersion;
-    const { key } = keyring.dataKeys.get(keyVersion) as { key: Buffer };
-    return { ciphertext: sealBytes(key, plaintext, aadFor(keyVersion)), keyVersion };
-  }
-
-  openSecret(ciphertext: Uint8Array, keyVersion: number, aad: string): Buffer {
-    const dataKey = this.keyringOrThrow().dataKeys.get(keyVersion);
-    if (!dataKey)
-      throw conflict(
-        `data key version ${keyVersion} is not yet known to this node (rotated on another node): try again in a moment`,
-      );
-    return openBytes(dataKey.key, ciphertext, aad);
-  }
-
-  hasDataKey(keyVersion: number): boolean {
-    return this.keyringOrThrow().dataKeys.has(keyVersion);
-  }
-
-  /**
-   * Takes up the keyring as stored when another node rotated it; returns whether it changed.
-   * Run by the periodic refresh, and before opening a row under a version this node lacks.
-   */
-  async reloadKeyring(): Promise<boolean> {
-    const rootKey = this.rootKey;
-    if (rootKey === null || this.keyring === null) return false;
-    const wipes = this.wipes;
-    const config = await this.store.readSealConfig();
-    if (this.wipes !== wipes) return false; // sealed while reading: nothing may be put back
-    if (config === null || (this.config && config.sealedKeyring.equals(this.config.sealedKeyring)))
-      return false;
-    let encoded: Buffer;
-    try {
-      encoded = openBytes(rootKey, config.sealedKeyring, KEYRING_AAD);
-    } catch {
-      return false; // rekeyed on another node: the keys held here stay valid until this node is sealed
-    }
-    try {
-      const previous = this.keyring;
-      this.keyring = decodeKeyring(encoded);
-      this.config = config;
-      wipeKeyring(previous);
-      return true;
-    } finally {
-      encoded.fill(0);
-    }
-  }
-
   /** `custodian` gave the last share (null when unrecorded). */
   private async openKeyring(
     config: SealConfig,
@@ -505,8 +416,7 @@ export class SealService {
     try {
       rootKey = await combineShares(this.unsealShares.given(), KEY_BYTES);
       encoded = openBytes(rootKey, config.sealedKeyring, KEYRING_AAD);
-      this.keyring = decodeKeyring(encoded);
-      this.rootKey = Buffer.from(rootKey);
+      this.box.hold(decodeKeyring(encoded), rootKey, config.sealedKeyring);
     } catch {
       // Wrong, forged or mixed-up shares: whatever the library or the cipher says, the answer is the same.
       this.unsealShares.reset();
@@ -525,7 +435,7 @@ export class SealService {
     this.unsealShares.reset();
     try {
       if (this.openedHooks.length > 0) {
-        const backupKey = backupKeyOf(this.rootKeyOrThrow(), config.clusterId);
+        const backupKey = backupKeyOf(this.box.rootKeyOrThrow(), config.clusterId);
         try {
           for (const hook of this.openedHooks) await hook({ backupKey, config }, ctx);
         } finally {
@@ -534,7 +444,7 @@ export class SealService {
       }
       if (!config.auditPublicKey) {
         // A vault initialised before checkpoints existed publishes its key on first unseal.
-        config.auditPublicKey = publicKeyPem(publicKeyFromSeed(this.keyring.auditSigningSeed));
+        config.auditPublicKey = publicKeyPem(publicKeyFromSeed(this.box.keyringOrThrow().auditSigningSeed));
         await this.store.setAuditPublicKey(config.auditPublicKey);
       }
       await this.audit.record(ctx, {
@@ -542,9 +452,9 @@ export class SealService {
         outcome: "allowed",
         details: { unsealed: true, custodian },
       });
-      this.notifier?.notify({
+      this.notifier.notify({
         type: "unseal",
-        time: new Date().toISOString(),
+        time: isoTime(this.clock),
         actor: actorLabel(ctx.actor),
         text: "breakglass was unsealed: codes can be read again",
         requestId: ctx.requestId,
@@ -558,7 +468,7 @@ export class SealService {
   private statusWith(config: SealConfig | null): SealStatus {
     return {
       initialized: config !== null,
-      sealed: this.keyring === null,
+      sealed: this.box.isSealed,
       threshold: config?.secretThreshold ?? 0,
       shares: config?.secretShares ?? 0,
       progress: this.unsealShares.progress,
@@ -571,6 +481,9 @@ export class SealService {
   }
 
   private async loadConfig(): Promise<SealConfig | null> {
+    // The box took up a keyring rotated or rekeyed on another node: the configuration cached here is stale.
+    const held = this.box.sealedKeyring;
+    if (held !== null && this.config !== null && !held.equals(this.config.sealedKeyring)) this.config = null;
     if (this.config === null) this.config = await this.store.readSealConfig();
     return this.config;
   }

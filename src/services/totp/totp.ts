@@ -1,4 +1,5 @@
 import QRCode from "qrcode";
+import { type Clock, isoTime } from "../../core/clock.js";
 import { decodeBase64 } from "../../core/encoding.js";
 import { badInput, conflict, notFound } from "../../core/errors.js";
 import { parseMigrationUri } from "../../core/google-migration.js";
@@ -23,7 +24,7 @@ import type { Authorizer } from "../auth/authorizer.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { Notifier } from "../notify/events.js";
-import type { SealService } from "../seal/seal.js";
+import type { SecretBox } from "../seal/secret-box.js";
 import { qrReader } from "./qr-reader.js";
 import { SeedCache } from "./seed-cache.js";
 
@@ -80,18 +81,20 @@ export const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${na
 /** The TOTP engine: seeds go in, codes come out, and every code is on the audit chain before it leaves. */
 export class TotpService {
   /** Key rows for code reads (ciphertext and parameters only; validation always reads the store). */
-  private readonly keyCache = new TtlCache<TotpKeyRecord>(KEY_CACHE_MS);
+  private readonly keyCache: TtlCache<TotpKeyRecord>;
   /** Seeds opened for code reads, overwritten when the vault is sealed. */
   private readonly seeds = new SeedCache(SEED_CACHE_ENTRIES);
 
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
     private readonly authorizer: Authorizer,
     private readonly audit: AuditLog,
     private readonly notifier: Notifier,
+    private readonly clock: Clock,
   ) {
-    seal.onWipe(() => this.seeds.wipe());
+    this.keyCache = new TtlCache(KEY_CACHE_MS, clock);
+    box.onWipe(() => this.seeds.wipe());
   }
 
   async createKey(name: string, input: KeyInput, ctx: RequestContext): Promise<Enrolment | null> {
@@ -222,7 +225,7 @@ export class TotpService {
       });
       throw badInput(`unknown key: ${name}`);
     }
-    const step = stepAt(key.period, Date.now() / 1000);
+    const step = stepAt(key.period, this.clock.now() / 1000);
     await this.audit.record(ctx, {
       action,
       target: target(name),
@@ -233,7 +236,7 @@ export class TotpService {
     });
     this.notifier.notify({
       type: "code.read",
-      time: new Date().toISOString(),
+      time: isoTime(this.clock),
       actor: reader.owner,
       key: name,
       reason,
@@ -270,7 +273,7 @@ export class TotpService {
     if (code.length === key.digits) {
       const seed = await this.openSeed(key);
       try {
-        step = matchingStep(seed, checkParameters(key), code, Date.now() / 1000, key.skew);
+        step = matchingStep(seed, checkParameters(key), code, this.clock.now() / 1000, key.skew);
       } finally {
         seed.fill(0);
       }
@@ -323,7 +326,7 @@ export class TotpService {
     how: { skew: number; generated: boolean; source: string; exported: boolean },
     ctx: RequestContext,
   ): Promise<void> {
-    const { ciphertext, keyVersion } = this.seal.sealSecret(key.seed, seedAad(name));
+    const { ciphertext, keyVersion } = this.box.sealSecret(key.seed, seedAad(name));
     await this.audit.record(ctx, {
       action: "totp.key.write",
       target: target(name),
@@ -347,7 +350,7 @@ export class TotpService {
       seedCiphertext: ciphertext,
       keyVersion,
       generated: how.generated,
-      createdAt: new Date().toISOString(),
+      createdAt: isoTime(this.clock),
       createdBy: actorLabel(ctx.actor),
       lastAcceptedStep: null,
     });
@@ -383,11 +386,11 @@ export class TotpService {
 
   /** A row re-encrypted by another node that rotated: take up its keyring first. */
   private async takeUpKeyVersion(keyVersion: number): Promise<void> {
-    if (!this.seal.hasDataKey(keyVersion)) await this.seal.reloadKeyring();
+    await this.box.takeUpKeyVersion(keyVersion);
   }
 
   private openSeedNow(key: TotpKeyRecord): Buffer {
-    return this.seal.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
+    return this.box.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
   }
 }
 

@@ -1,8 +1,9 @@
 import type { AuditAction } from "../../../core/audit-actions.js";
+import { type Clock, isoTime } from "../../../core/clock.js";
 import { badInput, conflict, notFound } from "../../../core/errors.js";
 import type { Store } from "../../../store/store.js";
 import type { RequestContext } from "../../context.js";
-import type { SealService } from "../../seal/seal.js";
+import type { SecretBox } from "../../seal/secret-box.js";
 import type { AuditLog } from "../audit-log.js";
 import { checkSinkName, parseSinkSpec, SECRET_OPTIONS, type SinkSpec } from "./sink-config.js";
 import { type AuditSinkManager, type SinkSource, sinkSecretAad } from "./sink-manager.js";
@@ -29,9 +30,10 @@ const target = (name: string) => `audit/sinks/${name}`;
 export class AuditSinkService {
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
     private readonly audit: AuditLog,
     private readonly manager: AuditSinkManager,
+    private readonly clock: Clock,
   ) {}
 
   async list(ctx: RequestContext): Promise<SinkView[]> {
@@ -57,7 +59,7 @@ export class AuditSinkService {
     const sealed =
       spec.authorization === null
         ? null
-        : this.seal.sealSecret(Buffer.from(spec.authorization, "utf8"), sinkSecretAad(name));
+        : this.box.sealSecret(Buffer.from(spec.authorization, "utf8"), sinkSecretAad(name));
     await this.audit.record(ctx, {
       action: "audit.sink.write",
       target: target(name),
@@ -77,7 +79,7 @@ export class AuditSinkService {
       required: spec.required,
       secretCiphertext: sealed?.ciphertext ?? null,
       keyVersion: sealed?.keyVersion ?? null,
-      updatedAt: new Date().toISOString(),
+      updatedAt: isoTime(this.clock),
     });
     await this.manager.refresh();
   }

@@ -1,7 +1,7 @@
 import type { AuditEntry } from "../../../core/audit-chain.js";
 import type { AuditSinkRecord, Store } from "../../../store/store.js";
 import { PeriodicRefresh } from "../../node/periodic-refresh.js";
-import type { SealService } from "../../seal/seal.js";
+import type { SecretBox } from "../../seal/secret-box.js";
 import type { AuditDelivery } from "../audit-log.js";
 import { FileSink } from "./file-sink.js";
 import {
@@ -62,7 +62,7 @@ export class AuditSinkManager implements AuditDelivery {
 
   constructor(
     private readonly store: Store,
-    private readonly seal: SealService,
+    private readonly box: SecretBox,
     readonly configSinks: readonly SinkSpec[],
     private readonly observer: AuditSinkObserver,
     private readonly log: SinkLog,
@@ -84,7 +84,7 @@ export class AuditSinkManager implements AuditDelivery {
     // A sink change must stay possible while a required sink is down (to remove or repair it); it
     // releases nothing, and its entries still go to every sink.
     const configuring = entries.every((entry) => entry.action.startsWith("audit.sink."));
-    const sealed = this.seal.isSealed;
+    const sealed = this.box.isSealed;
     const acknowledgements: Promise<void>[] = [];
     for (const { loaded, queue } of this.open.values()) {
       const wait = loaded.spec.required && !configuring && !(sealed && loaded.needsUnseal);
@@ -125,7 +125,7 @@ export class AuditSinkManager implements AuditDelivery {
     }
     for (const loaded of wanted.values()) if (!this.open.has(loaded.spec.name)) this.openSink(loaded);
 
-    const sealed = this.seal.isSealed;
+    const sealed = this.box.isSealed;
     if (this.wasSealed && !sealed) for (const { queue } of this.open.values()) queue.retryNow();
     this.wasSealed = sealed;
   }
@@ -156,7 +156,7 @@ export class AuditSinkManager implements AuditDelivery {
       secretCiphertext === null || keyVersion === null
         ? null
         : () => {
-            const plain = this.seal.openSecret(
+            const plain = this.box.openSecret(
               secretCiphertext,
               keyVersion,
               sinkSecretAad(record.name)(keyVersion),

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { AuditEntry } from "../../../core/audit-chain.js";
 
 /** How a sink's entries leave: file, syslog or webhook (or a notification channel: T is what it carries). */
@@ -119,8 +120,8 @@ export class SinkQueue<T = AuditEntry> {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     this.wake?.();
-    const deadline = Date.now() + graceMs;
-    while (this.running && Date.now() < deadline) await sleep(Math.min(50, graceMs));
+    const deadline = performance.now() + graceMs;
+    while (this.running && performance.now() < deadline) await sleep(Math.min(50, graceMs));
     this.closed = true;
     this.wake?.();
     await this.transport.close();

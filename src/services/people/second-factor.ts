@@ -6,7 +6,7 @@ import type { SecondFactorRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
 import type { SecretBox } from "../seal/secret-box.js";
-import { type Enrolment, enrolmentOf } from "../totp/totp.js";
+import { type Enrolment, enrolmentOf } from "../totp/enrolment.js";
 
 /** Every second factor is enrolled so: what authenticator apps all understand. */
 const PARAMETERS: TotpParameters = { algorithm: "SHA1", digits: 6, period: 30 };

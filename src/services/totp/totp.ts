@@ -1,4 +1,3 @@
-import QRCode from "qrcode";
 import { type Clock, isoTime } from "../../core/clock.js";
 import { decodeBase64 } from "../../core/encoding.js";
 import { badInput, conflict, notFound } from "../../core/errors.js";
@@ -25,6 +24,7 @@ import { actorLabel, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { Notifier } from "../notify/events.js";
 import type { SecretBox } from "../seal/secret-box.js";
+import { type Enrolment, enrolmentOf } from "./enrolment.js";
 import { qrReader } from "./qr-reader.js";
 import { SeedCache } from "./seed-cache.js";
 
@@ -48,12 +48,6 @@ export interface KeyInput {
 export type KeyMetadata = Omit<TotpKeyRecord, "seedCiphertext" | "keyVersion" | "lastAcceptedStep">;
 
 /** Returned once, by `generate` with `exported`: the only time a seed leaves the server. */
-export interface Enrolment {
-  url: string;
-  /** Absent when `qr_size` is 0, as in Vault. */
-  barcode?: string;
-}
-
 export interface ReleasedCode {
   code: string;
   nextCode: string | null;
@@ -73,7 +67,6 @@ export interface ImportSummary {
 const DEFAULT_SKEW = 1;
 const KEY_CACHE_MS = 1_000; // a deletion on another node is in force here within this
 const SEED_CACHE_ENTRIES = 10_000;
-const DEFAULT_QR_SIZE = 200;
 const target = (name: string) => `totp/keys/${name}`;
 /** Associated data of a key's sealed seed: it opens only as that key's, at that key version. */
 export const seedAad = (name: string) => (keyVersion: number) => `totp_keys/${name}/v${keyVersion}`;
@@ -392,17 +385,6 @@ export class TotpService {
   private openSeedNow(key: TotpKeyRecord): Buffer {
     return this.box.openSecret(key.seedCiphertext, key.keyVersion, seedAad(key.name)(key.keyVersion));
   }
-}
-
-/** What enrolment shows once: the otpauth URI, and its QR code (PNG, base64; none when `qrSize` is 0). */
-export async function enrolmentOf(
-  seed: Uint8Array,
-  definition: TotpDefinition,
-  qrSize = DEFAULT_QR_SIZE,
-): Promise<Enrolment> {
-  const url = enrolmentUri(seed, definition);
-  if (qrSize === 0) return { url };
-  return { url, barcode: (await QRCode.toBuffer(url, { type: "png", width: qrSize })).toString("base64") };
 }
 
 function alreadyExists(name: string) {

@@ -5,22 +5,12 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
   RouteGenericInterface,
-  RouteHandlerMethod,
-  RouteShorthandOptions,
+  RouteShorthandOptionsWithHandler,
 } from "fastify";
 import type { RequestContractProvider, RouteApp } from "./route-types.js";
 
-type Options<Schema extends FastifySchema> = RouteShorthandOptions<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  RouteGenericInterface,
-  ContextConfigDefault,
-  Schema,
-  RequestContractProvider
->;
-
-type Handler<Schema extends FastifySchema> = RouteHandlerMethod<
+/** A route's options and handler, the handler's request typed by the options' schema. */
+type Route<Schema extends FastifySchema> = RouteShorthandOptionsWithHandler<
   RawServerDefault,
   RawRequestDefaultExpression,
   RawReplyDefaultExpression,
@@ -34,8 +24,8 @@ type Handler<Schema extends FastifySchema> = RouteHandlerMethod<
 export function vaultWrite<const Schema extends FastifySchema>(
   app: RouteApp,
   url: string,
-  options: Options<Schema>,
-  handler: Handler<NoInfer<Schema>>,
+  options: Omit<Route<Schema>, "handler">,
+  handler: Route<Schema>["handler"],
 ): void {
   app.route<RouteGenericInterface, ContextConfigDefault, Schema>({
     ...options,

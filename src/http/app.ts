@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServerOptions as HttpsOptions } from "node:https";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Services } from "../services/index.js";
 import { VERSION } from "../version.js";
 import { DEFAULT_BODY_LIMIT_BYTES, installBodyLimits } from "./body-limits.js";
@@ -13,6 +13,7 @@ import { installRateLimits } from "./rate-limits.js";
 import { installRequestContext } from "./request-context.js";
 import { RequestLog } from "./request-log.js";
 import { installRequestParsing, notFoundError } from "./request-parsing.js";
+import type { RouteApp } from "./route-types.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
@@ -52,11 +53,7 @@ export interface AppOptions {
 }
 
 /** The HTTP API: Vault's paths where Vault has the feature, breakglass's own elsewhere. */
-export async function buildApp(
-  services: Services,
-  metrics: Metrics,
-  options: AppOptions,
-): Promise<FastifyInstance> {
+export async function buildApp(services: Services, metrics: Metrics, options: AppOptions): Promise<RouteApp> {
   const setSecurityHeaders = securityHeaders({ tls: Boolean(options.https) });
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -81,7 +78,7 @@ export async function buildApp(
         keywords: [textKeyword], // free text: "x-text" (text-schema.ts)
       },
     },
-  }) as unknown as FastifyInstance;
+  }) as unknown as RouteApp;
 
   // Every answer, refusals at the door included, names its request: the same id as in the audit entry and the log.
   app.addHook("onRequest", async (request, reply) => {

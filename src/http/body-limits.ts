@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { MAX_QR_IMAGE_BASE64 } from "../api/totp.js";
 import { errorSchema } from "./error-schema.js";
 
 /**
@@ -12,8 +13,6 @@ const MIB = 1024 * KIB;
 
 /** Every JSON body the API takes that is not listed below: a few fields of text. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * KIB;
-/** The base64 of a QR screenshot or photo (a 9 MiB image). */
-export const MAX_QR_IMAGE_BASE64 = 12 * MIB;
 /** A backup is streamed, never held whole (routes/sys-backup.ts counts it as it reads). */
 export const RESTORE_BODY_LIMIT_BYTES = 20 * 1024 * MIB;
 

@@ -149,7 +149,9 @@ function repeatedQueryParameter(request: FastifyRequest): string | null {
   const declared = (
     request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> }
   )?.properties;
-  for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>))
+  const query: unknown = request.query;
+  if (typeof query !== "object" || query === null) return null;
+  for (const [name, value] of Object.entries(query))
     if (Array.isArray(value) && declared?.[name]?.type !== "array") return name;
   return null;
 }

@@ -3,25 +3,6 @@ import { durationSeconds } from "./durations.js";
 
 /** What the token endpoints take and answer, shared by the routes of auth/token/*. */
 
-export const accessorBody = {
-  type: "object",
-  required: ["accessor"],
-  properties: { accessor: { type: "string", minLength: 1, maxLength: 64 } },
-} as const;
-
-/** A token given in a body (Vault's lookup, renew, revoke, revoke-orphan): never logged nor stored. */
-export const tokenBody = {
-  type: "object",
-  required: ["token"],
-  properties: { token: { type: "string", minLength: 1, maxLength: 200 } },
-} as const;
-
-/** Vault's duration fields: seconds, or a duration such as 8h. */
-export const durationSchema = {
-  type: ["string", "integer"],
-  description: "seconds, or a duration such as 90s, 30m, 8h or 7d",
-} as const;
-
 export const tokenLookupSchema = {
   type: "object",
   properties: {

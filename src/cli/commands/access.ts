@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { AccessRuleBody } from "../../api/totp.js";
 import { commaList, contextOf, wholeNumber } from "../command-context.js";
 import { emit, table } from "../output.js";
 import { duration, formatSeconds } from "./approvals.js";
@@ -46,7 +47,7 @@ export function registerAccess(program: Command): void {
         require_reason: options.requireReason ? true : undefined,
         approval_ttl: options.approvalTtl as number | undefined,
         notify: options.notify as string[] | undefined,
-      };
+      } satisfies AccessRuleBody;
       const rule = await ctx.client.data<AccessRuleData>("PUT", accessPath(name), { body });
       emit(ctx, rule, (data) => [`Access rule for ${data.key} set.`, ...describeRule(data)]);
     });

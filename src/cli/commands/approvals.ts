@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
+import type { ApprovalDecisionBody, ApprovalRequestBody } from "../../api/approvals.js";
 import type { BreakglassClient } from "../client.js";
 import { contextOf } from "../command-context.js";
 import { CliError, emit, table, usageError } from "../output.js";
@@ -52,7 +53,9 @@ export async function requestApproval(
   key: string,
   reason: string,
 ): Promise<ApprovalData> {
-  return client.data<ApprovalData>("POST", "/v1/approvals", { body: { key, reason } });
+  return client.data<ApprovalData>("POST", "/v1/approvals", {
+    body: { key, reason } satisfies ApprovalRequestBody,
+  });
 }
 
 /** "waiting for 1 approval(s) from group:security" */
@@ -128,7 +131,9 @@ export function registerApprovals(program: Command): void {
           throw usageError("--comment must not be empty");
         const ctx = contextOf(command);
         const approval = await ctx.client.data<ApprovalData>("POST", `${approvalPath(id)}/${decision}`, {
-          body: options.comment === undefined ? {} : { comment: options.comment },
+          body: (options.comment === undefined
+            ? {}
+            : { comment: options.comment }) satisfies ApprovalDecisionBody,
         });
         emit(ctx, approval, (data) => {
           if (data.status === "denied")

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { DrillBody } from "../../api/custody.js";
 import { contextOf } from "../command-context.js";
 import { emit, table } from "../output.js";
 import { readSecret } from "../secret-input.js";
@@ -68,7 +69,9 @@ export function registerCustodians(program: Command): void {
     .action(async (share: string | undefined, _options, command: Command) => {
       const ctx = contextOf(command);
       const key = await readSecret(share, "unseal key share");
-      const result = await ctx.client.data<DrillResult>("PUT", "/v1/sys/custodians/drill", { body: { key } });
+      const result = await ctx.client.data<DrillResult>("PUT", "/v1/sys/custodians/drill", {
+        body: { key } satisfies DrillBody,
+      });
       emit(ctx, result, (data) => [
         `This is share ${data.share_index} of this vault, held by ${data.custodian}. Recorded at ${data.last_verified}.`,
         ...busFactorWarning(data.bus_factor),

@@ -1,30 +1,8 @@
 import { type Command, Option } from "commander";
+import type { CheckinBody, CheckoutBody, Device, UpdateDeviceBody } from "../../api/devices.js";
 import { DEVICE_KINDS, DEVICE_STATUSES } from "../../core/devices.js";
 import { commaList, contextOf } from "../command-context.js";
 import { emit, table, usageError } from "../output.js";
-
-/** A physical MFA device, as the API shows it. */
-interface DeviceData {
-  id: string;
-  kind: string;
-  serial: string;
-  label: string;
-  protects: string[];
-  location: string;
-  custodian: string;
-  battery_expires: string | null;
-  review_by: string | null;
-  notes: string;
-  status: string;
-  access_rule: string | null;
-  checked_out_by: string | null;
-  checked_out_at: string | null;
-  checkout_reason: string | null;
-  created_at: string;
-  updated_at: string;
-  /** With a due window only. */
-  due?: { what: "battery" | "review"; date: string; days_left: number }[];
-}
 
 const devicePath = (id: string) => `/v1/devices/${encodeURIComponent(id)}`;
 
@@ -60,8 +38,8 @@ function describingOptions(command: Command, required: boolean): Command {
 }
 
 /** The API's body from the options given; absent ones are left out (update changes only those). */
-function bodyOf(options: Record<string, unknown>): Record<string, unknown> {
-  const body: Record<string, unknown> = {
+function bodyOf(options: Record<string, unknown>): UpdateDeviceBody {
+  const body: { [Field in keyof UpdateDeviceBody]: unknown } = {
     kind: options.kind,
     serial: options.serial,
     label: options.label,
@@ -74,7 +52,10 @@ function bodyOf(options: Record<string, unknown>): Record<string, unknown> {
     access_rule: options.accessRule,
     status: options.status,
   };
-  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
+  // Commander checked each option (choices, parsers): their values are what the API takes.
+  return Object.fromEntries(
+    Object.entries(body).filter(([, value]) => value !== undefined),
+  ) as UpdateDeviceBody;
 }
 
 export function registerDevices(program: Command): void {
@@ -91,7 +72,7 @@ export function registerDevices(program: Command): void {
     true,
   ).action(async (options, command: Command) => {
     const ctx = contextOf(command);
-    const device = await ctx.client.data<DeviceData>("POST", "/v1/devices", { body: bodyOf(options) });
+    const device = await ctx.client.data<Device>("POST", "/v1/devices", { body: bodyOf(options) });
     emit(ctx, device, (data) => [`Device ${data.id} registered.`, ...describeDevice(data)]);
   });
 
@@ -105,7 +86,7 @@ export function registerDevices(program: Command): void {
     )
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const data = await ctx.client.data<{ devices: DeviceData[] }>("GET", "/v1/devices", {
+      const data = await ctx.client.data<{ devices: Device[] }>("GET", "/v1/devices", {
         query: { status: options.status, due_within: options.dueWithin },
       });
       emit(ctx, data, ({ devices: list }) =>
@@ -119,7 +100,7 @@ export function registerDevices(program: Command): void {
     .option("--within <window>", "60d, 8w…", "60d")
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const data = await ctx.client.data<{ devices: DeviceData[] }>("GET", "/v1/devices", {
+      const data = await ctx.client.data<{ devices: Device[] }>("GET", "/v1/devices", {
         query: { due_within: options.within },
       });
       emit(ctx, data, ({ devices: list }) => dueLines(list, options.within));
@@ -131,7 +112,7 @@ export function registerDevices(program: Command): void {
     .argument("<id>")
     .action(async (id: string, _options, command: Command) => {
       const ctx = contextOf(command);
-      emit(ctx, await ctx.client.data<DeviceData>("GET", devicePath(id)), describeDevice);
+      emit(ctx, await ctx.client.data<Device>("GET", devicePath(id)), describeDevice);
     });
 
   describingOptions(
@@ -148,7 +129,7 @@ export function registerDevices(program: Command): void {
       const body = bodyOf(options);
       if (Object.keys(body).length === 0) throw usageError("give at least one option to change");
       const ctx = contextOf(command);
-      const device = await ctx.client.data<DeviceData>("PATCH", devicePath(id), { body });
+      const device = await ctx.client.data<Device>("PATCH", devicePath(id), { body });
       emit(ctx, device, (data) => [`Device ${data.id} updated.`, ...describeDevice(data)]);
     });
 
@@ -159,7 +140,7 @@ export function registerDevices(program: Command): void {
     .option("--reason <text>", "recorded")
     .action(async (id: string, options, command: Command) => {
       const ctx = contextOf(command);
-      const device = await ctx.client.data<DeviceData>("DELETE", devicePath(id), {
+      const device = await ctx.client.data<Device>("DELETE", devicePath(id), {
         query: { reason: options.reason },
       });
       emit(ctx, device, (data) => `Device ${data.id} (${data.label}) retired; it stays on record.`);
@@ -177,8 +158,8 @@ export function registerDevices(program: Command): void {
     )
     .action(async (id: string, options, command: Command) => {
       const ctx = contextOf(command);
-      const device = await ctx.client.data<DeviceData>("POST", `${devicePath(id)}/checkout`, {
-        body: { reason: options.reason, approval: options.approval },
+      const device = await ctx.client.data<Device>("POST", `${devicePath(id)}/checkout`, {
+        body: { reason: options.reason, approval: options.approval } satisfies CheckoutBody,
       });
       emit(ctx, device, (data) => [
         `Checked out ${data.label} (serial ${data.serial}) as ${data.checked_out_by}: "${data.checkout_reason}".`,
@@ -193,8 +174,8 @@ export function registerDevices(program: Command): void {
     .option("--reason <text>", "recorded")
     .action(async (id: string, options, command: Command) => {
       const ctx = contextOf(command);
-      const device = await ctx.client.data<DeviceData>("POST", `${devicePath(id)}/checkin`, {
-        body: { reason: options.reason },
+      const device = await ctx.client.data<Device>("POST", `${devicePath(id)}/checkin`, {
+        body: { reason: options.reason } satisfies CheckinBody,
       });
       emit(
         ctx,
@@ -204,7 +185,7 @@ export function registerDevices(program: Command): void {
     });
 }
 
-function listLines(list: DeviceData[]): string[] {
+function listLines(list: Device[]): string[] {
   if (list.length === 0) return ["No devices."];
   return columns([
     ["ID", "KIND", "SERIAL", "LABEL", "STATUS", "LOCATION", "BATTERY", "REVIEW"],
@@ -221,7 +202,7 @@ function listLines(list: DeviceData[]): string[] {
   ]);
 }
 
-function dueLines(list: DeviceData[], window: string): string[] {
+function dueLines(list: Device[], window: string): string[] {
   if (list.length === 0) return [`Nothing due within ${window}.`];
   return columns([
     ["ID", "LABEL", "SERIAL", "LOCATION", "DUE"],
@@ -230,7 +211,7 @@ function dueLines(list: DeviceData[], window: string): string[] {
 }
 
 /** "battery expires in 12 days (2027-03-31)", "review 3 days overdue (2027-03-16)" */
-function dueWords(due: NonNullable<DeviceData["due"]>[number]): string {
+function dueWords(due: NonNullable<Device["due"]>[number]): string {
   const count = Math.abs(due.days_left);
   const days = `${count} day${count === 1 ? "" : "s"}`;
   const words =
@@ -248,7 +229,7 @@ function dueWords(due: NonNullable<DeviceData["due"]>[number]): string {
   return `${words} (${due.date})`;
 }
 
-function describeDevice(device: DeviceData): string[] {
+function describeDevice(device: Device): string[] {
   const rows: [string, string][] = [
     ["ID", device.id],
     ["Kind", device.kind],

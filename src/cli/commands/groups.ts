@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { PutGroupBody } from "../../api/people.js";
 import { commaList, contextOf, listNames } from "../command-context.js";
 import { emit, table, usageError } from "../output.js";
 
@@ -31,7 +32,7 @@ export function registerGroups(program: Command): void {
       const body = {
         members: options.members ?? current?.members ?? [],
         policies: options.policies ?? current?.policies ?? [],
-      };
+      } satisfies PutGroupBody;
       await ctx.client.call("POST", groupPath(name), { body });
       emit(ctx, { name, ...body }, () => `Group ${name} ${current ? "updated" : "created"}.`);
     });

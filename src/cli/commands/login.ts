@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import type { LoginBody } from "../../api/people.js";
 import { type CommandContext, contextOf } from "../command-context.js";
 import { emit, usageError } from "../output.js";
 import { saveToken } from "../saved-token.js";
@@ -76,7 +77,7 @@ async function loginWithPassword(
   const password = await readSecret(given, "password");
   // token "" sends none: a login needs no token, and a stale saved one has no business here.
   const { body } = await ctx.client.call("POST", `/v1/auth/userpass/login/${encodeURIComponent(username)}`, {
-    body: { password, ...(totp ? { totp } : {}) },
+    body: { password, ...(totp ? { totp } : {}) } satisfies LoginBody,
     token: "",
   });
   const { client_token: token, ...auth } = (body as { auth: LoginAuth }).auth;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import QRCode from "qrcode";
+import type { ConfirmSecondFactorBody } from "../../api/people.js";
 import { contextOf } from "../command-context.js";
 import { emit, usageError } from "../output.js";
 
@@ -37,7 +38,9 @@ export function registerMfa(program: Command): void {
       if (!/^[0-9]{6,8}$/.test(code))
         throw usageError("the code is the 6 or 8 digits your authenticator shows");
       const ctx = contextOf(command);
-      await ctx.client.call("POST", "/v1/auth/userpass/mfa/confirm", { body: { code } });
+      await ctx.client.call("POST", "/v1/auth/userpass/mfa/confirm", {
+        body: { code } satisfies ConfirmSecondFactorBody,
+      });
       emit(ctx, { enabled: true }, () => "Second factor enabled: log in with --totp CODE from now on.");
     });
 }

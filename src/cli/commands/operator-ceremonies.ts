@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { ShareBody } from "../../api/custody.js";
 import { decodeWithPad } from "../../core/one-time-pad.js";
 import { type CommandContext, commaList, contextOf, wholeNumber } from "../command-context.js";
 import { createPrivateFile } from "../local-files.js";
@@ -229,7 +230,7 @@ function registerCeremony(operator: Command, ceremony: Ceremony): Command {
         );
       const key = await readSecret(share, "unseal key share");
       const result = await ctx.client.data<Progress>("PUT", ceremony.updatePath, {
-        body: { key, nonce: current.nonce },
+        body: { key, nonce: current.nonce } satisfies ShareBody,
       });
       if (result.complete) ceremony.completed(ctx, result, options);
       else emit(ctx, result, (data) => `Progress: ${data.progress}/${data.required}`);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import QRCode from "qrcode";
+import type { CreateKeyBody } from "../../api/totp.js";
 import { totpKeyPath } from "../api-paths.js";
 import { contextOf, upperCase, wholeNumber } from "../command-context.js";
 import { createPrivateFile } from "../local-files.js";
@@ -35,7 +36,7 @@ export function registerTotpGenerate(totp: Command): void {
             algorithm: options.algorithm,
             digits: options.digits,
             period: options.period,
-          },
+          } satisfies CreateKeyBody,
         });
       } catch (error) {
         qrFile?.discard();

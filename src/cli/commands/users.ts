@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { PutUserBody } from "../../api/people.js";
 import type { BreakglassClient } from "../client.js";
 import { commaList, contextOf, listNames } from "../command-context.js";
 import { CliError, emit, table, usageError } from "../output.js";
@@ -17,15 +18,6 @@ interface UserData {
   locked_until: string | null;
 }
 
-/** The fields of Vault's userpass `users/:username` write that the CLI sets. */
-interface UserWrite {
-  password?: string;
-  policies?: string[];
-  groups?: string[];
-  display_name?: string;
-  email?: string;
-}
-
 const userPath = (name: string) => `/v1/auth/userpass/users/${encodeURIComponent(name)}`;
 
 const ROLES_HELP = "built-in: admin, operator, auditor, member, totp-reader, totp-admin, default";
@@ -34,11 +26,11 @@ export function registerUsers(program: Command): void {
   const users = program
     .command("users")
     .description("people who log in with a username and password (Vault's userpass), and their roles");
-  registerUserWrites(users);
+  registerPutUserBodys(users);
   registerUserQueries(users);
 }
 
-function registerUserWrites(users: Command): void {
+function registerPutUserBodys(users: Command): void {
   withUserFields(
     users
       .command("add")
@@ -69,7 +61,7 @@ function registerUserWrites(users: Command): void {
     const ctx = contextOf(command);
     const current = await fetchUser(ctx.client, name);
     if (current === null) throw new CliError(`no user named ${name}: create it with "breakglass users add"`);
-    const body: UserWrite = {
+    const body: PutUserBody = {
       policies: current.token_policies,
       groups: current.groups,
       display_name: current.display_name,
@@ -153,7 +145,7 @@ function withUserFields(command: Command): Command {
     .option("--email <address>", 'an e-mail address; "" for none');
 }
 
-function userFieldsOf(options: Record<string, unknown>): Omit<UserWrite, "password"> {
+function userFieldsOf(options: Record<string, unknown>): Omit<PutUserBody, "password"> {
   const fields = {
     policies: options.policies as string[] | undefined,
     groups: options.groups as string[] | undefined,

@@ -1,6 +1,12 @@
-import type { FastifyInstance } from "fastify";
+import {
+  ApprovalDecisionBody,
+  ApprovalIdParams,
+  ApprovalListQuery,
+  ApprovalRequestBody,
+} from "../../api/approvals.js";
 import type { ApprovalView } from "../../services/access/approvals.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -34,13 +40,7 @@ const approvalProperties = {
   expires_at: { type: ["string", "null"] },
 };
 
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", maxLength: 64, "x-text": "line" } },
-} as const;
-
-export function approvalRoutes(app: FastifyInstance, services: Services): void {
+export function approvalRoutes(app: RouteApp, services: Services): void {
   const { approvals } = services;
 
   vaultWrite(
@@ -51,19 +51,12 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Ask to read a credential whose rule needs approval; its approvers are told",
         tags: ["approvals"],
-        body: {
-          type: "object",
-          required: ["key", "reason"],
-          properties: {
-            key: { type: "string", maxLength: 128 },
-            reason: { type: "string", minLength: 1, maxLength: 500, "x-text": "line" },
-          },
-        },
+        body: ApprovalRequestBody,
         response: { 200: dataEnvelope(approvalProperties), 400: errorSchema, 403: errorSchema },
       },
     },
     async (request) => {
-      const { key, reason } = request.body as { key: string; reason: string };
+      const { key, reason } = request.body;
       return { data: approvalBody(await approvals.request(key, reason, request.ctx)) };
     },
   );
@@ -76,17 +69,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "Requests the caller may decide (status=pending by default), or with mine=true the caller's own",
         tags: ["approvals"],
-        querystring: {
-          type: "object",
-          properties: {
-            status: {
-              type: "string",
-              enum: ["pending", "approved", "denied", "expired"],
-              description: "expired: pending past approval_request_ttl_seconds, never decided",
-            },
-            mine: { type: "boolean" },
-          },
-        },
+        querystring: ApprovalListQuery,
         response: {
           200: dataEnvelope({
             approvals: { type: "array", items: { type: "object", properties: approvalProperties } },
@@ -95,7 +78,7 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const query = request.query as { status?: ApprovalView["status"]; mine?: boolean };
+      const query = request.query;
       const list = await approvals.list(request.ctx, {
         status: query.status ?? (query.mine ? null : "pending"),
         mine: query.mine === true,
@@ -111,12 +94,12 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "One request, to its requester, its approvers and admins",
         tags: ["approvals"],
-        params: idParams,
+        params: ApprovalIdParams,
         response: { 200: dataEnvelope(approvalProperties), 404: errorSchema },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       return { data: approvalBody(await approvals.get(id, request.ctx)) };
     },
   );
@@ -131,11 +114,8 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
           summary:
             decision === "approve" ? "Approve a request (never one's own; one vote each)" : "Deny a request",
           tags: ["approvals"],
-          params: idParams,
-          body: {
-            type: "object",
-            properties: { comment: { type: "string", maxLength: 500, "x-text": "line" } },
-          },
+          params: ApprovalIdParams,
+          body: ApprovalDecisionBody,
           response: {
             200: dataEnvelope(approvalProperties),
             400: errorSchema,
@@ -145,8 +125,8 @@ export function approvalRoutes(app: FastifyInstance, services: Services): void {
         },
       },
       async (request) => {
-        const { id } = request.params as { id: string };
-        const comment = (request.body as { comment?: string } | undefined)?.comment ?? null;
+        const { id } = request.params;
+        const comment = request.body?.comment ?? null;
         return {
           data: approvalBody(
             await approvals.decide(id, decision === "approve" ? "approved" : "denied", comment, request.ctx),

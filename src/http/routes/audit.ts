@@ -1,13 +1,13 @@
 import { Readable } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import { AuditFilterQuery } from "../../api/audit.js";
 import { keyIdOf, parsePublicKey, publicKeyOpenSsh, publicKeyPem } from "../../core/audit-checkpoint.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import type { AuditFilter } from "../../store/store.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 
 const DEFAULT_LIMIT = 1000;
-const MAX_LIMIT = 100000;
 
 const entrySchema = {
   type: "object",
@@ -34,43 +34,8 @@ const entrySchema = {
   },
 } as const;
 
-const filterQuery = {
-  type: "object",
-  properties: {
-    since: { type: "string", description: "ISO-8601 time, inclusive" },
-    until: { type: "string", description: "ISO-8601 time, exclusive" },
-    actor: {
-      type: "string",
-      description:
-        "who answers: user:NAME (everything a person did, through any of their tokens), token:ACCESSOR (a root token's line), anonymous, system",
-    },
-    action: { type: "string", description: "e.g. totp.code.read" },
-    target: { type: "string", description: "e.g. totp/keys/aws-prod-root" },
-    outcome: { type: "string", enum: ["allowed", "denied", "failed"] },
-    q: { type: "string", maxLength: 200, description: "text the reason contains (case-insensitive)" },
-    after: {
-      type: "integer",
-      minimum: 0,
-      description: "only entries after this sequence number (pagination)",
-    },
-    limit: { type: "integer", minimum: 1, maximum: MAX_LIMIT },
-  },
-} as const;
-
-interface FilterQuery {
-  since?: string;
-  until?: string;
-  actor?: string;
-  action?: string;
-  target?: string;
-  outcome?: string;
-  q?: string;
-  after?: number;
-  limit?: number;
-}
-
 /** Reading the audit chain (auditors: the `auditor` policy), and its public verification key. */
-export function auditRoutes(app: FastifyInstance, services: Services): void {
+export function auditRoutes(app: RouteApp, services: Services): void {
   const { auditAccess } = services;
 
   app.get(
@@ -80,7 +45,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Audit entries, oldest first, filtered; next_after continues a full page",
         tags: ["audit"],
-        querystring: filterQuery,
+        querystring: AuditFilterQuery,
         response: {
           200: dataEnvelope({
             entries: { type: "array", items: entrySchema },
@@ -91,7 +56,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const page = await auditAccess.list(filterOf(request.query as FilterQuery, DEFAULT_LIMIT), request.ctx);
+      const page = await auditAccess.list(filterOf(request.query, DEFAULT_LIMIT), request.ctx);
       return { data: { entries: page.entries, next_after: page.nextAfter } };
     },
   );
@@ -104,11 +69,11 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "The chain as canonical JSON lines, ending with a fresh signed checkpoint, for offline verification",
         tags: ["audit"],
-        querystring: filterQuery,
+        querystring: AuditFilterQuery,
       },
     },
     async (request, reply) => {
-      const lines = await auditAccess.exportLines(filterOf(request.query as FilterQuery), request.ctx);
+      const lines = await auditAccess.exportLines(filterOf(request.query), request.ctx);
       return reply.type("application/x-ndjson").send(Readable.from(lines));
     },
   );
@@ -210,7 +175,7 @@ export function auditRoutes(app: FastifyInstance, services: Services): void {
   );
 }
 
-function filterOf(query: FilterQuery, defaultLimit?: number): AuditFilter {
+function filterOf(query: AuditFilterQuery, defaultLimit?: number): AuditFilter {
   return {
     since: isoTime(query.since, "since"),
     until: isoTime(query.until, "until"),

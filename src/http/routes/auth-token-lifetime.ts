@@ -1,8 +1,9 @@
-import type { FastifyInstance } from "fastify";
+import { AccessorBody, RenewAccessorBody, RenewBody, RenewSelfBody, TokenBody } from "../../api/tokens.js";
 import type { DescribedToken } from "../../services/auth/tokens.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { errorSchema, tokenAuthFields, tokenAuthSchema } from "../schemas.js";
-import { accessorBody, durationSchema, tokenBody, tokenDuration } from "../token-answers.js";
+import { tokenDuration } from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**
@@ -10,7 +11,7 @@ import { vaultWrite } from "../vault-write.js";
  * token), and for admins renew, renew-accessor, revoke, revoke-accessor and revoke-orphan.
  * Revoking a token revokes every token made from it, but with revoke-orphan.
  */
-export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services): void {
+export function authTokenLifetimeRoutes(app: RouteApp, services: Services): void {
   const { tokens } = services;
   const renewed = (record: DescribedToken) => ({ auth: tokenAuthFields(record) });
   const renewSummary =
@@ -24,12 +25,12 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
       schema: {
         summary: `Renew the calling token, if renewable; every token may (${renewSummary})`,
         tags: ["auth"],
-        body: { type: "object", properties: { increment: durationSchema } },
+        body: RenewSelfBody,
         response: { 200: tokenAuthSchema, 400: errorSchema },
       },
     },
     async (request) => {
-      const body = (request.body ?? {}) as { increment?: string | number };
+      const body = request.body ?? {};
       return renewed(await tokens.renewSelf(tokenDuration(body.increment), request.ctx));
     },
   );
@@ -42,12 +43,12 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
       schema: {
         summary: `Renew the token given in the body (admins; ${renewSummary})`,
         tags: ["auth"],
-        body: { ...tokenBody, properties: { ...tokenBody.properties, increment: durationSchema } },
+        body: RenewBody,
         response: { 200: tokenAuthSchema, 400: errorSchema },
       },
     },
     async (request) => {
-      const body = request.body as { token: string; increment?: string | number };
+      const { body } = request;
       return renewed(await tokens.renew(body.token, tokenDuration(body.increment), request.ctx));
     },
   );
@@ -60,12 +61,12 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
       schema: {
         summary: `Renew the token with this accessor (admins; ${renewSummary})`,
         tags: ["auth"],
-        body: { ...accessorBody, properties: { ...accessorBody.properties, increment: durationSchema } },
+        body: RenewAccessorBody,
         response: { 200: tokenAuthSchema, 400: errorSchema },
       },
     },
     async (request) => {
-      const body = request.body as { accessor: string; increment?: string | number };
+      const { body } = request;
       return renewed(await tokens.renewAccessor(body.accessor, tokenDuration(body.increment), request.ctx));
     },
   );
@@ -96,12 +97,12 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
         summary:
           "Revoke a token and every token made from it (admins); an unknown token is no error, as Vault",
         tags: ["auth"],
-        body: tokenBody,
+        body: TokenBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      await tokens.revoke((request.body as { token: string }).token, request.ctx);
+      await tokens.revoke(request.body.token, request.ctx);
       return reply.code(204).send();
     },
   );
@@ -114,12 +115,12 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
       schema: {
         summary: "Revoke a token alone: the tokens made from it become orphans (admins, as Vault's sudo)",
         tags: ["auth"],
-        body: tokenBody,
+        body: TokenBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      await tokens.revokeOrphan((request.body as { token: string }).token, request.ctx);
+      await tokens.revokeOrphan(request.body.token, request.ctx);
       return reply.code(204).send();
     },
   );
@@ -132,12 +133,12 @@ export function authTokenLifetimeRoutes(app: FastifyInstance, services: Services
       schema: {
         summary: "Revoke the token with this accessor and every token made from it (admins)",
         tags: ["auth"],
-        body: accessorBody,
+        body: AccessorBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      await tokens.revokeAccessor((request.body as { accessor: string }).accessor, request.ctx);
+      await tokens.revokeAccessor(request.body.accessor, request.ctx);
       return reply.code(204).send();
     },
   );

@@ -1,15 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import { listQuery } from "../../api/fields.js";
+import { AccessorBody, CreateTokenBody, TokenBody } from "../../api/tokens.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { errorSchema, listReply, listResponses, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
-import {
-  accessorBody,
-  durationSchema,
-  tokenBody,
-  tokenDuration,
-  tokenLookupData,
-  tokenLookupSchema,
-} from "../token-answers.js";
+import { tokenDuration, tokenLookupData, tokenLookupSchema } from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**
@@ -17,7 +12,7 @@ import { vaultWrite } from "../vault-write.js";
  * (every token), and for admins lookup, lookup-accessor and the accessor list. The token itself is
  * returned once, at creation. Renewing and revoking: auth-token-lifetime.ts.
  */
-export function authTokenRoutes(app: FastifyInstance, services: Services): void {
+export function authTokenRoutes(app: RouteApp, services: Services): void {
   const { tokens } = services;
 
   for (const [path, summary] of [
@@ -35,12 +30,12 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
         schema: {
           summary,
           tags: ["auth"],
-          body: createBody,
+          body: CreateTokenBody,
           response: { 200: tokenAuthSchema, 400: errorSchema },
         },
       },
       async (request) => {
-        const body = (request.body ?? {}) as CreateBody;
+        const body = request.body ?? {};
         refuseUnsupported(body);
         const { token, record } = await tokens.create(
           {
@@ -81,12 +76,12 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
       schema: {
         summary: "Describe the token given in the body, never repeating it (admins)",
         tags: ["auth"],
-        body: tokenBody,
+        body: TokenBody,
         response: { 200: tokenLookupSchema, 400: errorSchema, 403: errorSchema },
       },
     },
     async (request) => ({
-      data: tokenLookupData(await tokens.lookup((request.body as { token: string }).token, request.ctx)),
+      data: tokenLookupData(await tokens.lookup(request.body.token, request.ctx)),
     }),
   );
 
@@ -98,14 +93,12 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
       schema: {
         summary: "Describe the token with this accessor (admins)",
         tags: ["auth"],
-        body: accessorBody,
+        body: AccessorBody,
         response: { 200: tokenLookupSchema, 400: errorSchema },
       },
     },
     async (request) => ({
-      data: tokenLookupData(
-        await tokens.lookupAccessor((request.body as { accessor: string }).accessor, request.ctx),
-      ),
+      data: tokenLookupData(await tokens.lookupAccessor(request.body.accessor, request.ctx)),
     }),
   );
 
@@ -117,7 +110,7 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
         summary:
           "List the accessors of every token that has not expired (Vault's LIST, as GET ?list=true; admins)",
         tags: ["auth"],
-        querystring: { type: "object", properties: { list: { type: "string" } } },
+        querystring: listQuery,
         response: listResponses,
       },
     },
@@ -125,54 +118,8 @@ export function authTokenRoutes(app: FastifyInstance, services: Services): void 
   );
 }
 
-interface CreateBody {
-  policies?: string[];
-  no_default_policy?: boolean;
-  display_name?: string;
-  meta?: Record<string, string>;
-  ttl?: string | number;
-  lease?: string | number;
-  explicit_max_ttl?: string | number;
-  renewable?: boolean;
-  no_parent?: boolean;
-  type?: string;
-  id?: string;
-  num_uses?: number;
-  period?: string | number;
-}
-
-const createBody = {
-  type: "object",
-  properties: {
-    policies: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 16 },
-    no_default_policy: { type: "boolean", description: "do not add the default policy" },
-    display_name: { type: "string", maxLength: 128, "x-text": "line" },
-    meta: {
-      type: "object",
-      propertyNames: { "x-text": "line" },
-      additionalProperties: { type: "string", maxLength: 512, "x-text": "line" },
-      maxProperties: 32,
-    },
-    ttl: {
-      ...durationSchema,
-      description: "seconds, or a duration such as 8h or 30m; 0 or absent: no expiry",
-    },
-    lease: { ...durationSchema, description: "Vault's older name for ttl, read when ttl is absent" },
-    explicit_max_ttl: { ...durationSchema, description: "no ttl or renewal goes beyond this from creation" },
-    renewable: {
-      type: "boolean",
-      description: "whether renew may extend it (default true; a token without ttl never is)",
-    },
-    no_parent: { type: "boolean" },
-    type: { type: "string", maxLength: 16, description: "service only: batch tokens are refused" },
-    id: { type: "string", maxLength: 200, description: "refused: breakglass makes every token itself" },
-    num_uses: { type: "integer", description: "refused unless 0: tokens have no use limit" },
-    period: { ...durationSchema, description: "refused unless 0: no periodic tokens" },
-  },
-} as const;
-
 /** Vault's token kinds breakglass does not make: refused out loud rather than silently ignored. */
-function refuseUnsupported(body: CreateBody): void {
+function refuseUnsupported(body: CreateTokenBody): void {
   if (body.type === "batch")
     throw badInput(
       "batch tokens are not supported: breakglass makes service tokens only, each one revocable",

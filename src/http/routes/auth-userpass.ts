@@ -1,6 +1,8 @@
-import type { FastifyInstance } from "fastify";
+import { listQuery } from "../../api/fields.js";
+import { ConfirmSecondFactorBody, LoginBody, PutUserBody, UsernameParams } from "../../api/people.js";
 import type { Services } from "../../services/index.js";
 import type { UserView } from "../../services/people/people.js";
+import type { RouteApp } from "../route-types.js";
 import {
   dataEnvelope,
   errorSchema,
@@ -12,14 +14,6 @@ import {
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's userpass auth method at auth/userpass/: users (admins) and login (anyone). */
-
-const usernameParams = {
-  type: "object",
-  required: ["username"],
-  properties: { username: { type: "string", maxLength: 64, "x-text": "line" } },
-} as const;
-
-const stringList = { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 64 } as const;
 
 const userProperties = {
   username: { type: "string" },
@@ -35,7 +29,7 @@ const userProperties = {
   require_mfa: { type: "boolean" },
 };
 
-export function authUserpassRoutes(app: FastifyInstance, services: Services): void {
+export function authUserpassRoutes(app: RouteApp, services: Services): void {
   const { people, userpass, secondFactor } = services;
 
   vaultWrite(
@@ -65,16 +59,12 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
         summary:
           "Confirm the enrolled second factor with its current code; from then on every login needs one",
         tags: ["people"],
-        body: {
-          type: "object",
-          required: ["code"],
-          properties: { code: { type: "string", pattern: "^[0-9]{6,8}$" } },
-        },
+        body: ConfirmSecondFactorBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      await secondFactor.confirm((request.body as { code: string }).code, request.ctx);
+      await secondFactor.confirm(request.body.code, request.ctx);
       return reply.code(204).send();
     },
   );
@@ -87,36 +77,14 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "Create or update a user (password required on create; argon2id)",
         tags: ["people"],
-        params: usernameParams,
-        body: {
-          type: "object",
-          properties: {
-            password: { type: "string", maxLength: 1024 },
-            policies: stringList,
-            token_policies: stringList,
-            groups: stringList,
-            display_name: { type: "string", maxLength: 128, "x-text": "line" },
-            email: { type: "string", maxLength: 254, "x-text": "line" },
-            require_mfa: {
-              type: "boolean",
-              description: "until the person enables a second factor, they can only enrol one",
-            },
-          },
-        },
+        params: UsernameParams,
+        body: PutUserBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      const { username } = request.params as { username: string };
-      const body = (request.body ?? {}) as {
-        password?: string;
-        policies?: string[];
-        token_policies?: string[];
-        groups?: string[];
-        display_name?: string;
-        email?: string;
-        require_mfa?: boolean;
-      };
+      const { username } = request.params;
+      const body = request.body ?? {};
       await people.putUser(
         username,
         {
@@ -140,12 +108,12 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "A user (never the password)",
         tags: ["people"],
-        params: usernameParams,
+        params: UsernameParams,
         response: { 200: dataEnvelope(userProperties), 404: errorSchema },
       },
     },
     async (request) => {
-      const { username } = request.params as { username: string };
+      const { username } = request.params;
       return { data: userBody(await people.getUser(username)) };
     },
   );
@@ -157,7 +125,7 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "List usernames (LIST as GET ?list=true); 404 when there are none, as Vault",
         tags: ["people"],
-        querystring: { type: "object", properties: { list: { type: "string" } } },
+        querystring: listQuery,
         response: listResponses,
       },
     },
@@ -173,12 +141,12 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "Delete a user and end their tokens",
         tags: ["people"],
-        params: usernameParams,
+        params: UsernameParams,
         response: { 204: { type: "null" } },
       },
     },
     async (request, reply) => {
-      const { username } = request.params as { username: string };
+      const { username } = request.params;
       await people.deleteUser(username, request.ctx);
       return reply.code(204).send();
     },
@@ -191,12 +159,12 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "Reset a user's second factor (lost or replaced): they enrol a new one at their next login",
         tags: ["people"],
-        params: usernameParams,
+        params: UsernameParams,
         response: { 204: { type: "null" }, 404: errorSchema },
       },
     },
     async (request, reply) => {
-      const { username } = request.params as { username: string };
+      const { username } = request.params;
       await secondFactor.reset(username, request.ctx);
       return reply.code(204).send();
     },
@@ -212,12 +180,8 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
           "Log in with a password; the token expires. Repeated failures lock the user and the address out for a growing time",
         tags: ["people"],
         security: [],
-        params: usernameParams,
-        body: {
-          type: "object",
-          required: ["password"],
-          properties: { password: { type: "string", maxLength: 1024 } },
-        },
+        params: UsernameParams,
+        body: LoginBody,
         response: {
           200: tokenAuthSchema,
           400: errorSchema,
@@ -226,8 +190,8 @@ export function authUserpassRoutes(app: FastifyInstance, services: Services): vo
       },
     },
     async (request) => {
-      const { username } = request.params as { username: string };
-      const { password, totp } = request.body as { password: string; totp?: string };
+      const { username } = request.params;
+      const { password, totp } = request.body;
       const { token, record } = await userpass.login(username, password, totp ?? null, request.ctx);
       return tokenAuthBody(token, record);
     },

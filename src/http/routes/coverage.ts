@@ -1,9 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import { CoverageQuery, DueSchema } from "../../api/devices.js";
 import { COVERAGE_FLAGS, type CoverageFactor } from "../../core/coverage.js";
 import { DEVICE_STATUSES, parseWindowDays } from "../../core/devices.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
-import { dueBody, dueSchema } from "./devices.js";
+import { dueBody } from "./devices.js";
 
 /** The coverage report: each protected account, its factors, and what could lock it out. */
 
@@ -16,7 +17,7 @@ const factorSchema = {
     serial: { type: ["string", "null"] },
     location: { type: "string", description: "breakglass for the virtual MFA" },
     status: { type: "string", enum: [...DEVICE_STATUSES, "in-breakglass"] },
-    due: dueSchema,
+    due: DueSchema,
     usable: { type: "boolean", description: "false for a lost device: listed, but not counted" },
   },
 } as const;
@@ -39,7 +40,7 @@ const accountSchema = {
   },
 } as const;
 
-export function coverageRoutes(app: FastifyInstance, { coverage }: Services): void {
+export function coverageRoutes(app: RouteApp, { coverage }: Services): void {
   app.get(
     "/v1/coverage",
     {
@@ -48,16 +49,7 @@ export function coverageRoutes(app: FastifyInstance, { coverage }: Services): vo
         summary:
           "Every protected account with its factors, flagged single-factor, one-location, all-due or no-factor",
         tags: ["devices"],
-        querystring: {
-          type: "object",
-          properties: {
-            due_within: {
-              type: "string",
-              maxLength: 16,
-              description: "how far ahead a battery or review counts as due: 60d, 8w (default 30d)",
-            },
-          },
-        },
+        querystring: CoverageQuery,
         response: {
           200: dataEnvelope({
             due_within_days: { type: "integer" },
@@ -70,7 +62,7 @@ export function coverageRoutes(app: FastifyInstance, { coverage }: Services): vo
       },
     },
     async (request) => {
-      const { due_within } = request.query as { due_within?: string };
+      const { due_within } = request.query;
       const report = await coverage.report(parseWindowDays(due_within ?? "30d"), request.ctx);
       return {
         data: {

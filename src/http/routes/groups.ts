@@ -1,17 +1,13 @@
-import type { FastifyInstance } from "fastify";
+import { listQuery } from "../../api/fields.js";
+import { GroupNameParams, PutGroupBody } from "../../api/people.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Groups of people (on-call, security, finance): members and the roles they give. */
 
-const nameParams = {
-  type: "object",
-  required: ["name"],
-  properties: { name: { type: "string", maxLength: 64 } },
-} as const;
-
-export function groupRoutes(app: FastifyInstance, services: Services): void {
+export function groupRoutes(app: RouteApp, services: Services): void {
   const { people } = services;
 
   vaultWrite(
@@ -22,21 +18,14 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Create or replace a group: its members (usernames) and policies",
         tags: ["people"],
-        params: nameParams,
-        body: {
-          type: "object",
-          required: ["members"],
-          properties: {
-            members: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 },
-            policies: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 64 },
-          },
-        },
+        params: GroupNameParams,
+        body: PutGroupBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
-      const body = request.body as { members: string[]; policies?: string[] };
+      const { name } = request.params;
+      const { body } = request;
       await people.putGroup(name, { members: body.members, policies: body.policies }, request.ctx);
       return reply.code(204).send();
     },
@@ -49,7 +38,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "A group",
         tags: ["people"],
-        params: nameParams,
+        params: GroupNameParams,
         response: {
           200: dataEnvelope({
             name: { type: "string" },
@@ -62,7 +51,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       const group = await people.getGroup(name);
       return {
         data: {
@@ -82,7 +71,7 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "List group names (GET ?list=true); 404 when there are none",
         tags: ["people"],
-        querystring: { type: "object", properties: { list: { type: "string" } } },
+        querystring: listQuery,
         response: listResponses,
       },
     },
@@ -98,12 +87,12 @@ export function groupRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Delete a group",
         tags: ["people"],
-        params: nameParams,
+        params: GroupNameParams,
         response: { 204: { type: "null" } },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       await people.deleteGroup(name, request.ctx);
       return reply.code(204).send();
     },

@@ -1,8 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import { listQuery } from "../../api/fields.js";
+import { SmtpBody, WebhookBody, WebhookNameParams } from "../../api/notify.js";
 import { BreakglassError } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import type { SmtpView, WebhookView } from "../../services/notify/notifier.js";
 import { presentedCredential } from "../request-context.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -11,15 +13,6 @@ import { vaultWrite } from "../vault-write.js";
  * only. Secrets go in and never come back out, except a generated webhook secret, once, in the
  * answer to the write that made it. docs/notifications.md.
  */
-
-const webhookNameParams = {
-  type: "object",
-  required: ["name"],
-  properties: { name: { type: "string", maxLength: 64, description: "the webhook's name" } },
-} as const;
-
-// Fields are checked by the service (one answer names every problem), so these only describe them.
-const eventsField = { description: '"*" or a list of event types (code.read, approval.requested, …)' };
 
 const webhookProperties = {
   name: { type: "string" },
@@ -41,7 +34,7 @@ const smtpProperties = {
   updated_at: { type: "string" },
 };
 
-export function notifyRoutes(app: FastifyInstance, services: Services): void {
+export function notifyRoutes(app: RouteApp, services: Services): void {
   const { notifier } = services;
 
   app.get(
@@ -51,7 +44,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "List webhook names (Vault's LIST, as GET ?list=true); 404 when there are none",
         tags: ["notify"],
-        querystring: { type: "object", properties: { list: { type: "string" } } },
+        querystring: listQuery,
         response: listResponses,
       },
     },
@@ -67,12 +60,12 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "One webhook, without its secret",
         tags: ["notify"],
-        params: webhookNameParams,
+        params: WebhookNameParams,
         response: { 200: dataEnvelope(webhookProperties), 400: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       return { data: webhookBody(await notifier.readWebhook(name, request.ctx)) };
     },
   );
@@ -86,17 +79,8 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "Create or replace a webhook; without a secret one is generated and returned this once (200), else 204",
         tags: ["notify"],
-        params: webhookNameParams,
-        body: {
-          type: "object",
-          properties: {
-            url: { description: "http:// or https:// URL that gets each event as a signed JSON POST" },
-            events: eventsField,
-            secret: {
-              description: "the HMAC-SHA256 signing secret, 16-256 characters; generated when left out",
-            },
-          },
-        },
+        params: WebhookNameParams,
+        body: WebhookBody,
         response: {
           200: dataEnvelope({ secret: { type: "string", description: "shown once, never again" } }),
           204: { type: "null" },
@@ -105,7 +89,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       const { generatedSecret } = await notifier.writeWebhook(name, request.body ?? {}, request.ctx);
       if (generatedSecret === null) return reply.code(204).send();
       return { data: { secret: generatedSecret } };
@@ -119,12 +103,12 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Remove a webhook (what it still holds gets 2 seconds to leave)",
         tags: ["notify"],
-        params: webhookNameParams,
+        params: WebhookNameParams,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       await notifier.deleteWebhook(name, request.ctx);
       return reply.code(204).send();
     },
@@ -169,19 +153,7 @@ export function notifyRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "Set the mail server that tells the team (the whole of it: an omitted password is no password)",
         tags: ["notify"],
-        body: {
-          type: "object",
-          properties: {
-            host: { description: "host name or IP address" },
-            port: { description: "integer, 1-65535" },
-            secure: { description: "true: TLS from the start (465); false: STARTTLS when offered (587, 25)" },
-            from: { description: "sender address" },
-            to: { description: "list of team addresses that get every event subscribed to" },
-            username: { description: "SMTP login, optional" },
-            password: { description: "SMTP password, optional; stored encrypted, never shown" },
-            events: { description: `${eventsField.description}; default "*"` },
-          },
-        },
+        body: SmtpBody,
         response: { 204: { type: "null" }, 400: errorSchema },
       },
     },

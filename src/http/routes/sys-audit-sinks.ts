@@ -1,6 +1,7 @@
-import type { FastifyInstance } from "fastify";
+import { SinkBody, SinkNameParams } from "../../api/audit.js";
 import type { SinkView } from "../../services/audit/sinks/sink-admin.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -8,12 +9,6 @@ import { vaultWrite } from "../vault-write.js";
  * Audit sinks, beside Vault's `sys/audit` devices: sys/audit/sinks/:name. Root only. Secret
  * options (a webhook's authorization) go in and never come back out. docs/audit-sinks.md.
  */
-
-const sinkNameParams = {
-  type: "object",
-  required: ["name"],
-  properties: { name: { type: "string", maxLength: 64, description: "the sink's name" } },
-} as const;
 
 const sinkProperties = {
   type: { type: "string", description: "file, syslog or webhook" },
@@ -25,7 +20,7 @@ const sinkProperties = {
   updated_at: { type: ["string", "null"] },
 };
 
-export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): void {
+export function sysAuditSinkRoutes(app: RouteApp, services: Services): void {
   const { auditSinks } = services;
 
   app.get(
@@ -58,7 +53,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "One audit sink",
         tags: ["audit"],
-        params: sinkNameParams,
+        params: SinkNameParams,
         response: {
           200: dataEnvelope({ name: { type: "string" }, ...sinkProperties }),
           400: errorSchema,
@@ -67,7 +62,7 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       const sink = await auditSinks.read(name, request.ctx);
       return { data: { name: sink.name, ...sinkBody(sink) } };
     },
@@ -81,24 +76,13 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "Create or replace an audit sink (every node opens it within 2 seconds)",
         tags: ["audit"],
-        params: sinkNameParams,
-        body: {
-          type: "object",
-          properties: {
-            type: { type: "string", description: "file, syslog or webhook" },
-            description: { type: "string", "x-text": "line" },
-            options: { type: "object", additionalProperties: true, description: "see docs/audit-sinks.md" },
-            required: {
-              type: "boolean",
-              description: "code reads wait for this sink's acknowledgement and fail when it fails",
-            },
-          },
-        },
+        params: SinkNameParams,
+        body: SinkBody,
         response: { 204: { type: "null" }, 400: errorSchema, 409: errorSchema },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       await auditSinks.write(name, request.body ?? {}, request.ctx);
       return reply.code(204).send();
     },
@@ -111,12 +95,12 @@ export function sysAuditSinkRoutes(app: FastifyInstance, services: Services): vo
       schema: {
         summary: "Remove an audit sink (what it still holds gets 2 seconds to leave)",
         tags: ["audit"],
-        params: sinkNameParams,
+        params: SinkNameParams,
         response: { 204: { type: "null" }, 400: errorSchema, 409: errorSchema },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       await auditSinks.delete(name, request.ctx);
       return reply.code(204).send();
     },

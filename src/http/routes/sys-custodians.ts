@@ -1,17 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import { DrillBody } from "../../api/custody.js";
 import type { BusFactor } from "../../core/custody.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Custodians: who holds each share and the bus factor; drills, which need no token (the share is the credential). */
-
-/** One share as every share-taking endpoint reads it. */
-export const shareKeyProperty = {
-  type: "string",
-  maxLength: 1024,
-  description: "one unseal key share, hex or base64",
-} as const;
 
 const busFactorSchema = {
   type: "object",
@@ -32,7 +26,7 @@ function busFactorBody(busFactor: BusFactor) {
   };
 }
 
-export function custodianRoutes(app: FastifyInstance, { custodians }: Services): void {
+export function custodianRoutes(app: RouteApp, { custodians }: Services): void {
   app.get(
     "/v1/sys/custodians",
     {
@@ -93,11 +87,7 @@ export function custodianRoutes(app: FastifyInstance, { custodians }: Services):
         summary:
           "A drill: says whose share this is and records that they hold it; unseals, combines and changes nothing else",
         tags: ["custody"],
-        body: {
-          type: "object",
-          required: ["key"],
-          properties: { key: shareKeyProperty },
-        },
+        body: DrillBody,
         response: {
           200: {
             type: "object",
@@ -112,8 +102,8 @@ export function custodianRoutes(app: FastifyInstance, { custodians }: Services):
         },
       },
     },
-    async (request: FastifyRequest) => {
-      const result = await custodians.drill((request.body as { key: string }).key, request.ctx);
+    async (request) => {
+      const result = await custodians.drill(request.body.key, request.ctx);
       return {
         custodian: result.custodian,
         share_index: result.shareIndex,

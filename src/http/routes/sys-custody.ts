@@ -1,10 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
+import { GenerateRootBody, RekeyInitBody, SeedExportBody, ShareBody } from "../../api/custody.js";
 import type { CeremonyProgress } from "../../services/custody/ceremony.js";
 import type { Services } from "../../services/index.js";
+import type { RouteApp } from "../route-types.js";
 import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
-import { custodianRoutes, shareKeyProperty } from "./sys-custodians.js";
-import { custodiansSchema, shareKeysBody } from "./sys-seal.js";
+import { custodianRoutes } from "./sys-custodians.js";
+import { shareKeysBody } from "./sys-seal.js";
 
 /**
  * Custody ceremonies, each a quorum of shares: Vault's rekey and generate-root, breakglass's own
@@ -13,14 +15,6 @@ import { custodiansSchema, shareKeysBody } from "./sys-seal.js";
  * export needs an admin token. Every status says who started the attempt and what it will
  * produce, so that a custodian can check it against what the starter announced before giving a share.
  */
-
-const shareBody = {
-  type: "object",
-  properties: {
-    key: shareKeyProperty,
-    nonce: { type: "string", maxLength: 64, description: "the nonce of the attempt in progress" },
-  },
-} as const;
 
 const progressProperties = {
   started: { type: "boolean" },
@@ -69,11 +63,9 @@ const startConfig = { identify: true, vaultShaped: true, rateLimited: "ceremonie
 /** The routes that take a share towards Vault's ceremonies. */
 const shareConfig = { vaultShaped: true, rateLimited: "shares" } as const;
 
-const PGP_KEY = { type: "string", maxLength: 200000 } as const;
-
 /** GET (progress) and DELETE (cancel) of a ceremony's start path, the same for all three. */
 function progressAndCancel(
-  app: FastifyInstance,
+  app: RouteApp,
   url: string,
   what: string,
   statusSchema: object,
@@ -101,14 +93,14 @@ function progressAndCancel(
         response: { 204: { type: "null" } },
       },
     },
-    async (request: FastifyRequest, reply: FastifyReply) => {
+    async (request, reply) => {
       await ceremony.cancel(request.ctx);
       return reply.code(204).send();
     },
   );
 }
 
-export function sysCustodyRoutes(app: FastifyInstance, services: Services): void {
+export function sysCustodyRoutes(app: RouteApp, services: Services): void {
   rekeyRoutes(app, services);
   generateRootRoutes(app, services);
   seedExportRoutes(app, services);
@@ -120,7 +112,7 @@ function fingerprintsOrNull(fingerprints: string[] | undefined): string[] | null
   return fingerprints && fingerprints.length > 0 ? fingerprints : null;
 }
 
-function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
+function rekeyRoutes(app: RouteApp, { rekey }: Services): void {
   const statusSchema = {
     type: "object",
     properties: {
@@ -165,30 +157,12 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
         summary:
           "Start a rekey: new shares (counts, PGP keys, custodians) once a quorum of the current ones is given",
         tags: ["custody"],
-        body: {
-          type: "object",
-          required: ["secret_shares", "secret_threshold"],
-          properties: {
-            secret_shares: { type: "integer", minimum: 1, maximum: 255 },
-            secret_threshold: { type: "integer", minimum: 1, maximum: 255 },
-            pgp_keys: { type: "array", maxItems: 255, items: PGP_KEY },
-            backup: { type: "boolean" },
-            require_verification: { type: "boolean" },
-            custodians: custodiansSchema,
-          },
-        },
+        body: RekeyInitBody,
         response: { 200: statusSchema, 400: errorSchema },
       },
     },
-    async (request: FastifyRequest) => {
-      const body = request.body as {
-        secret_shares: number;
-        secret_threshold: number;
-        pgp_keys?: string[];
-        backup?: boolean;
-        require_verification?: boolean;
-        custodians?: string[];
-      };
+    async (request) => {
+      const { body } = request;
       await rekey.start(
         {
           secretShares: body.secret_shares,
@@ -211,12 +185,12 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
       schema: {
         summary: "Give one current share; the last one returns the new shares, once",
         tags: ["custody"],
-        body: shareBody,
+        body: ShareBody,
         response: { 200: statusSchema, 400: errorSchema },
       },
     },
-    async (request: FastifyRequest) => {
-      const body = (request.body ?? {}) as { key?: string; nonce?: string };
+    async (request) => {
+      const body = request.body ?? {};
       const result = await rekey.update(body.key, body.nonce, request.ctx);
       if (result === null) return status();
       return {
@@ -232,7 +206,7 @@ function rekeyRoutes(app: FastifyInstance, { rekey }: Services): void {
   );
 }
 
-function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): void {
+function generateRootRoutes(app: RouteApp, { generateRoot }: Services): void {
   const statusSchema = {
     type: "object",
     properties: {
@@ -276,15 +250,12 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
       schema: {
         summary: "Start a root token generation: the answer carries the one-time pad (otp), once",
         tags: ["custody"],
-        body: {
-          type: ["object", "null"],
-          properties: { pgp_key: PGP_KEY, otp: { type: "string", maxLength: 200 } },
-        },
+        body: GenerateRootBody,
         response: { 200: statusSchema, 400: errorSchema },
       },
     },
-    async (request: FastifyRequest) => {
-      const body = (request.body ?? {}) as { pgp_key?: string; otp?: string };
+    async (request) => {
+      const body = request.body ?? {};
       const attempt = await generateRoot.start({ pgpKey: body.pgp_key, otp: body.otp }, request.ctx);
       return status({ otp: attempt.otp ?? "" });
     },
@@ -297,12 +268,12 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
       schema: {
         summary: "Give one share; the last one returns the new root token, encoded with the one-time pad",
         tags: ["custody"],
-        body: shareBody,
+        body: ShareBody,
         response: { 200: statusSchema, 400: errorSchema },
       },
     },
-    async (request: FastifyRequest) => {
-      const body = (request.body ?? {}) as { key?: string; nonce?: string };
+    async (request) => {
+      const body = request.body ?? {};
       const result = await generateRoot.update(body.key, body.nonce, request.ctx);
       // As Vault, an update answer carries no OTP, not even its length.
       const noOtp = { otp: "", otp_length: 0 };
@@ -323,7 +294,7 @@ function generateRootRoutes(app: FastifyInstance, { generateRoot }: Services): v
   );
 }
 
-function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void {
+function seedExportRoutes(app: RouteApp, { seedExport }: Services): void {
   const statusSchema = {
     type: "object",
     properties: {
@@ -357,16 +328,12 @@ function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void 
         summary:
           "Ask for a credential's seed, encrypted to a PGP key, once a quorum of custodians gives their shares (admin)",
         tags: ["custody"],
-        body: {
-          type: "object",
-          required: ["name", "pgp_key"],
-          properties: { name: { type: "string", maxLength: 128 }, pgp_key: PGP_KEY },
-        },
+        body: SeedExportBody,
         response: { 200: statusSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
       },
     },
-    async (request: FastifyRequest) => {
-      const body = request.body as { name: string; pgp_key: string };
+    async (request) => {
+      const { body } = request;
       await seedExport.start({ name: body.name, pgpKey: body.pgp_key }, request.ctx);
       return status();
     },
@@ -379,12 +346,12 @@ function seedExportRoutes(app: FastifyInstance, { seedExport }: Services): void 
       schema: {
         summary: "Give one share; the last one returns the seed as an OpenPGP message to the attempt's key",
         tags: ["custody"],
-        body: shareBody,
+        body: ShareBody,
         response: { 200: statusSchema, 400: errorSchema },
       },
     },
-    async (request: FastifyRequest) => {
-      const body = (request.body ?? {}) as { key?: string; nonce?: string };
+    async (request) => {
+      const body = request.body ?? {};
       const message = await seedExport.update(body.key, body.nonce, request.ctx);
       if (message === null) return status();
       return { started: true, nonce: body.nonce, complete: true, encrypted_seed: message };

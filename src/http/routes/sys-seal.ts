@@ -1,10 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { HealthQuery, InitBody, UnsealBody } from "../../api/sys-seal.js";
 import { viewOf } from "../../core/encoding.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import { conditionViews } from "../../services/node/node-condition.js";
 import { RESTORE_PENDING, type SealStatus } from "../../services/seal/seal.js";
 import { VERSION } from "../../version.js";
+import type { RequestOf, RouteApp } from "../route-types.js";
 import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
@@ -61,19 +63,8 @@ const sealStatusSchema = {
   },
 } as const;
 
-/** Vault's auto-unseal parameters: taken so that a zero or null one reads as absent, refused otherwise. */
-const recoveryProperties = {
-  recovery_shares: { type: "integer", minimum: 0, maximum: 255 },
-  recovery_threshold: { type: "integer", minimum: 0, maximum: 255 },
-  recovery_pgp_keys: { type: "array", maxItems: 255, items: { type: "string", maxLength: 200000 } },
-} as const;
-
 /** Vault's answer to recovery parameters on a Shamir seal, naming those given (not zero, not empty). */
-function refuseRecoveryParameters(body: {
-  recovery_shares?: number;
-  recovery_threshold?: number;
-  recovery_pgp_keys?: string[];
-}): void {
+function refuseRecoveryParameters(body: InitBody): void {
   const given = [
     body.recovery_shares ? "recovery_shares" : null,
     body.recovery_threshold ? "recovery_threshold" : null,
@@ -82,18 +73,7 @@ function refuseRecoveryParameters(body: {
   if (given.length > 0) throw badInput(`parameters ${given.join(",")} not applicable to seal type shamir`);
 }
 
-/** A status health may be asked to answer with: a final one (a 1xx would leave the client waiting for one). */
-const healthStatus = { type: "integer", minimum: 200, maximum: 599 } as const;
-
-/** breakglass's own: who receives each share, so drills and ceremonies can name them. */
-export const custodiansSchema = {
-  type: "array",
-  maxItems: 255,
-  items: { type: "string", minLength: 1, maxLength: 200, "x-text": "line" },
-  description: "one custodian name per share, in order (default: the PGP key's user ID, else 'custodian N')",
-} as const;
-
-export function sysSealRoutes(app: FastifyInstance, services: Services): void {
+export function sysSealRoutes(app: RouteApp, services: Services): void {
   const { seal, nodeCondition } = services;
   const conditions = () => ({
     problems: conditionViews(nodeCondition, "blocking"),
@@ -144,44 +124,7 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       summary:
         "Initialise: create the root key, split it into shares, return the shares and a root token once",
       tags: ["sys"],
-      body: {
-        type: "object",
-        required: ["secret_shares", "secret_threshold"],
-        properties: {
-          secret_shares: {
-            type: "integer",
-            minimum: 1,
-            maximum: 255,
-            description: "number of shares to split the root key into",
-          },
-          secret_threshold: {
-            type: "integer",
-            minimum: 1,
-            maximum: 255,
-            description: "shares needed to unseal",
-          },
-          pgp_keys: {
-            type: "array",
-            maxItems: 255,
-            items: { type: "string", maxLength: 200000 },
-            description:
-              "one OpenPGP public key per share (base64 of a binary key, or armored): each share is returned encrypted to it",
-          },
-          root_token_pgp_key: {
-            type: "string",
-            maxLength: 200000,
-            description: "an OpenPGP public key to encrypt the root token to",
-          },
-          custodians: custodiansSchema,
-          stored_shares: {
-            type: "integer",
-            minimum: 0,
-            maximum: 255,
-            description: "ignored, as by Vault's Shamir seal: no share is ever stored",
-          },
-          ...recoveryProperties,
-        },
-      },
+      body: InitBody,
       response: {
         200: {
           type: "object",
@@ -204,17 +147,8 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       },
     },
   };
-  const initialize = async (request: FastifyRequest) => {
-    const body = request.body as {
-      secret_shares: number;
-      secret_threshold: number;
-      pgp_keys?: string[];
-      root_token_pgp_key?: string;
-      custodians?: string[];
-      recovery_shares?: number;
-      recovery_threshold?: number;
-      recovery_pgp_keys?: string[];
-    };
+  const initialize = async (request: RequestOf<{ body: typeof InitBody }>) => {
+    const { body } = request;
     refuseRecoveryParameters(body);
     const result = await seal.initialize(
       {
@@ -240,19 +174,12 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       summary:
         "Give one unseal share (hex or base64); unseals once the threshold of distinct shares is reached",
       tags: ["sys"],
-      body: {
-        type: "object",
-        properties: {
-          key: { type: "string", maxLength: 1024, description: "one share, hex or base64" },
-          reset: { type: "boolean", description: "forget the shares given so far" },
-          migrate: { type: "boolean" },
-        },
-      },
+      body: UnsealBody,
       response: { 200: sealStatusSchema, 400: errorSchema },
     },
   };
-  const unseal = async (request: FastifyRequest) => {
-    const body = (request.body ?? {}) as { key?: string; reset?: boolean };
+  const unseal = async (request: RequestOf<{ body: typeof UnsealBody }>) => {
+    const body = request.body ?? {};
     return sealStatusBody(await seal.submitShare({ key: body.key, reset: body.reset }, request.ctx));
   };
   vaultWrite(app, "/v1/sys/unseal", unsealHandler, unseal);
@@ -303,20 +230,10 @@ export function sysSealRoutes(app: FastifyInstance, services: Services): void {
       summary:
         "Health, with Vault's status codes: 200 active, 501 not initialised, 503 sealed, database lost or a problem listed (overridable by query)",
       tags: ["sys"],
-      querystring: {
-        type: "object",
-        properties: {
-          standbyok: { type: "boolean" },
-          perfstandbyok: { type: "boolean" },
-          activecode: healthStatus,
-          standbycode: healthStatus,
-          sealedcode: healthStatus,
-          uninitcode: healthStatus,
-        },
-      },
+      querystring: HealthQuery,
     },
     handler: async (request, reply) => {
-      const query = request.query as { activecode?: number; sealedcode?: number; uninitcode?: number };
+      const { query } = request;
       const status = await seal.health();
       await services.clock.check(); // at most once a second: a load balancer's polling costs nothing more
       const { problems, warnings } = conditions();

@@ -1,14 +1,13 @@
-import type { FastifyInstance } from "fastify";
+import { AccessRuleBody, KeyNameParams } from "../../api/totp.js";
 import type { Services } from "../../services/index.js";
 import type { AccessRuleRecord } from "../../store/store.js";
 import { durationSeconds } from "../durations.js";
 import { presentedCredential } from "../request-context.js";
-import { dataEnvelope, errorSchema, keyNameParams } from "../schemas.js";
+import type { RouteApp } from "../route-types.js";
+import { dataEnvelope, errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Access rules per credential, at totp/access/:name (admins). */
-
-const principals = { type: "array", items: { type: "string", maxLength: 80 }, maxItems: 100 } as const;
 
 const ruleProperties = {
   key: { type: "string" },
@@ -21,7 +20,7 @@ const ruleProperties = {
   updated_at: { type: "string" },
 };
 
-export function totpAccessRoutes(app: FastifyInstance, services: Services): void {
+export function totpAccessRoutes(app: RouteApp, services: Services): void {
   const { accessRules } = services;
 
   vaultWrite(
@@ -33,32 +32,14 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
         summary:
           "Set who reads a credential (readers), who approves, how many approvals, whether a reason is required",
         tags: ["access"],
-        params: keyNameParams,
-        body: {
-          type: "object",
-          required: ["readers"],
-          properties: {
-            readers: principals,
-            approvers: principals,
-            approvals_required: { type: "integer", minimum: 0, maximum: 10 },
-            require_reason: { type: "boolean" },
-            approval_ttl: { type: ["integer", "string"], description: "seconds, or 15m, 1h; default 15m" },
-            notify: { type: "array", items: { type: "string", maxLength: 80 }, maxItems: 20 },
-          },
-        },
+        params: KeyNameParams,
+        body: AccessRuleBody,
         response: { 200: dataEnvelope(ruleProperties), 400: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
-      const body = request.body as {
-        readers: string[];
-        approvers?: string[];
-        approvals_required?: number;
-        require_reason?: boolean;
-        approval_ttl?: number | string;
-        notify?: string[];
-      };
+      const { name } = request.params;
+      const { body } = request;
       const rule = await accessRules.put(
         name,
         {
@@ -82,7 +63,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
       schema: {
         summary: "A credential's access rule",
         tags: ["access"],
-        params: keyNameParams,
+        params: KeyNameParams,
         response: {
           200: {
             type: "object",
@@ -95,7 +76,7 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       // No rule: 404 for API clients, `data: null` for the web UI (a 404 is a console error there).
       if (presentedCredential(request).fromCookie) {
         const rule = await accessRules.find(name);
@@ -112,12 +93,12 @@ export function totpAccessRoutes(app: FastifyInstance, services: Services): void
       schema: {
         summary: "Remove a credential's access rule: only admins read it afterwards",
         tags: ["access"],
-        params: keyNameParams,
+        params: KeyNameParams,
         response: { 204: { type: "null" }, 404: errorSchema },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       await accessRules.delete(name, request.ctx);
       return reply.code(204).send();
     },

@@ -1,11 +1,12 @@
-import type { FastifyInstance } from "fastify";
+import { CodeQuery, KeyNameParams, ValidateCodeBody } from "../../api/totp.js";
 import type { Services } from "../../services/index.js";
 import { reasonOf } from "../request-context.js";
-import { dataEnvelope, errorSchema, keyNameParams, withWarnings } from "../schemas.js";
+import type { RouteApp } from "../route-types.js";
+import { dataEnvelope, errorSchema, withWarnings } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, codes: totp/code/:name. A code leaves only after its audit entry is committed. */
-export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
+export function totpCodeRoutes(app: RouteApp, services: Services): void {
   const { totp } = services;
 
   app.get(
@@ -16,25 +17,8 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "The current code, its step and the end of its validity; with enroll=true also the next code",
         tags: ["totp"],
-        params: keyNameParams,
-        querystring: {
-          type: "object",
-          properties: {
-            reason: {
-              type: "string",
-              description: "why the code is read (recorded); also X-Breakglass-Reason",
-            },
-            enroll: {
-              type: "boolean",
-              description: "add next_code, for services that ask for two consecutive codes",
-            },
-            approval: {
-              type: "string",
-              maxLength: 64,
-              description: "the id of an approved request, when the credential's rule needs approvals",
-            },
-          },
-        },
+        params: KeyNameParams,
+        querystring: CodeQuery,
         response: {
           200: withWarnings({
             code: { type: "string" },
@@ -58,8 +42,8 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
-      const query = request.query as { reason?: string; enroll?: boolean; approval?: string };
+      const { name } = request.params;
+      const query = request.query;
       const released = await totp.releaseCode(
         name,
         {
@@ -102,14 +86,14 @@ export function totpCodeRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Validate a code; each code is accepted once",
         tags: ["totp"],
-        params: keyNameParams,
-        body: { type: "object", required: ["code"], properties: { code: { type: "string", maxLength: 16 } } },
+        params: KeyNameParams,
+        body: ValidateCodeBody,
         response: { 200: dataEnvelope({ valid: { type: "boolean" } }), 400: errorSchema },
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
-      const { code } = request.body as { code: string };
+      const { name } = request.params;
+      const { code } = request.body;
       return { data: { valid: await totp.validateCode(name, code, request.ctx) } };
     },
   );

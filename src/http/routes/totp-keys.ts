@@ -1,9 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import { listQuery } from "../../api/fields.js";
+import { CreateKeyBody, GoogleImportBody, KeyNameParams } from "../../api/totp.js";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp/totp.js";
-import { MAX_QR_IMAGE_BASE64 } from "../body-limits.js";
 import { durationSeconds } from "../durations.js";
-import { dataEnvelope, errorSchema, keyNameParams, listReply, listResponses } from "../schemas.js";
+import type { RouteApp } from "../route-types.js";
+import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */
@@ -21,7 +22,7 @@ const keyMetadataProperties = {
   created_by: { type: "string" },
 };
 
-export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
+export function totpKeyRoutes(app: RouteApp, services: Services): void {
   const { totp } = services;
 
   vaultWrite(
@@ -33,41 +34,8 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "Create a key: import (url, key, qr_image) or generate a seed inside (returned once, as url and barcode)",
         tags: ["totp"],
-        params: keyNameParams,
-        body: {
-          type: "object",
-          properties: {
-            generate: { type: "boolean", description: "make the seed here" },
-            exported: {
-              type: "boolean",
-              description: "with generate: return url and barcode this once (default true)",
-            },
-            key_size: { type: "integer", description: "with generate: seed bytes (default 20)" },
-            qr_size: {
-              type: "integer",
-              minimum: 0,
-              maximum: 2000,
-              description: "barcode pixels; 0 for none",
-            },
-            url: { type: "string", maxLength: 4096, description: "an otpauth://totp/ URI" },
-            key: { type: "string", maxLength: 1024, description: "the seed, base32" },
-            qr_image: {
-              type: "string",
-              maxLength: MAX_QR_IMAGE_BASE64,
-              description: "a PNG or JPEG showing the QR code, base64",
-            },
-            issuer: { type: "string", maxLength: 256, "x-text": "line" },
-            account_name: { type: "string", maxLength: 256, "x-text": "line" },
-            algorithm: { type: "string", maxLength: 16, description: "SHA1, SHA256 or SHA512" },
-            digits: { type: "integer", description: "6 or 8" },
-            period: {
-              type: ["integer", "string"],
-              maxLength: 16,
-              description: "seconds per code, or a duration as Vault takes it: 30s, 1m",
-            },
-            skew: { type: "integer", description: "steps accepted either side when validating: 0 or 1" },
-          },
-        },
+        params: KeyNameParams,
+        body: CreateKeyBody,
         response: {
           200: dataEnvelope({ url: { type: "string" }, barcode: { type: "string" } }),
           204: { type: "null" },
@@ -77,8 +45,8 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
-      const body = (request.body ?? {}) as Record<string, never>;
+      const { name } = request.params;
+      const body = request.body ?? {};
       const enrolment = await totp.createKey(
         name,
         {
@@ -112,14 +80,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
         summary:
           "Import every account of a Google Authenticator export (otpauth-migration:// URI or its QR image)",
         tags: ["totp"],
-        body: {
-          type: "object",
-          properties: {
-            url: { type: "string", maxLength: 65536 },
-            qr_image: { type: "string", maxLength: MAX_QR_IMAGE_BASE64 },
-            prefix: { type: "string", maxLength: 64, description: "put before every key name" },
-          },
-        },
+        body: GoogleImportBody,
         response: {
           200: dataEnvelope({
             imported: {
@@ -143,7 +104,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const body = (request.body ?? {}) as { url?: string; qr_image?: string; prefix?: string };
+      const body = request.body ?? {};
       const summary = await totp.importGoogleAuthenticator(
         { url: body.url, qrImage: body.qr_image, prefix: body.prefix },
         request.ctx,
@@ -168,12 +129,12 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "A key's metadata (never its seed)",
         tags: ["totp"],
-        params: keyNameParams,
+        params: KeyNameParams,
         response: { 200: dataEnvelope(keyMetadataProperties), 404: errorSchema },
       },
     },
     async (request) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       return { data: metadataBody(await totp.readKey(name, request.ctx)) };
     },
   );
@@ -185,8 +146,7 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "List key names (Vault's LIST, as GET ?list=true); 404 when there are none, as Vault",
         tags: ["totp"],
-        // Any value: Vault reads list=true, list=1, list=t alike, and this path only lists.
-        querystring: { type: "object", properties: { list: { type: "string" } } },
+        querystring: listQuery,
         response: listResponses,
       },
     },
@@ -202,12 +162,12 @@ export function totpKeyRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         summary: "Delete a key (its seed is gone for good)",
         tags: ["totp"],
-        params: keyNameParams,
+        params: KeyNameParams,
         response: { 204: { type: "null" } },
       },
     },
     async (request, reply) => {
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       await totp.deleteKey(name, request.ctx);
       return reply.code(204).send();
     },

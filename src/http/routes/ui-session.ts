@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
+import { OpenSessionBody } from "../../api/people.js";
 import { BreakglassError, badInput } from "../../core/errors.js";
 import type { Actor } from "../../services/context.js";
 import type { Services } from "../../services/index.js";
 import { admitSessionCookie, presentedCredential } from "../request-context.js";
+import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, errorSchema } from "../schemas.js";
 import { clearedSessionCookie, sessionCookie } from "../session-cookie.js";
 
@@ -24,14 +26,7 @@ const sessionSchema = dataEnvelope({
   },
 });
 
-interface SessionRequest {
-  username?: string;
-  password?: string;
-  totp?: string;
-  token?: string;
-}
-
-export function uiSessionRoutes(app: FastifyInstance, services: Services): void {
+export function uiSessionRoutes(app: RouteApp, services: Services): void {
   const { tokens, authorizer, userpass, people } = services;
 
   const sessionBody = async (
@@ -61,27 +56,13 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
           "Open a browser session: username and password (as userpass login, same lockout), or an existing token. The token goes into the bg_session cookie only",
         tags: ["ui"],
         security: [],
-        body: {
-          type: "object",
-          properties: {
-            username: { type: "string", minLength: 1, maxLength: 64, "x-text": "line" },
-            password: { type: "string", maxLength: 1024 },
-            totp: {
-              type: "string",
-              maxLength: 16,
-              description:
-                "the current code of one's second factor, once enabled; without it the login is refused like a wrong password",
-            },
-            token: { type: "string", maxLength: 200, description: "instead of username and password" },
-          },
-        },
+        body: OpenSessionBody,
         response: { 200: sessionSchema, 400: errorSchema, 403: errorSchema, 429: errorSchema },
       },
     },
     async (request, reply) => {
       requireJsonBody(request);
-      const body = request.body as SessionRequest;
-      const { token, actor } = await openSession(body, request);
+      const { token, actor } = await openSession(request.body, request);
       reply.header("set-cookie", sessionCookie(token, actor.expiresAt));
       return sessionBody(token, actor);
     },
@@ -140,7 +121,7 @@ export function uiSessionRoutes(app: FastifyInstance, services: Services): void 
     },
   );
 
-  async function openSession(body: SessionRequest, request: FastifyRequest) {
+  async function openSession(body: OpenSessionBody, request: FastifyRequest) {
     const byPassword = body.username !== undefined || body.password !== undefined;
     if (body.token !== undefined && !byPassword) {
       request.ctx.actor = await authorizer.authenticate(body.token, request.ctx, "ui.session.open");

@@ -14,7 +14,6 @@ import {
   matchingStep,
   seedFromBase32,
   stepAt,
-  type TotpDefinition,
   type TotpParameters,
 } from "../../core/totp.js";
 import type { Store, TotpKeyRecord } from "../../store/store.js";

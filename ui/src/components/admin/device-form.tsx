@@ -15,7 +15,7 @@ export function DeviceForm(props: {
   onCancel: () => void;
 }) {
   const editing = props.editing;
-  const [kind, setKind] = useState(editing?.kind ?? "hardware-totp");
+  const [kind, setKind] = useState<string>(editing?.kind ?? "hardware-totp");
   const [label, setLabel] = useState(editing?.label ?? "");
   const [serial, setSerial] = useState(editing?.serial ?? "");
   const [protects, setProtects] = useState(editing?.protects.join(", ") ?? "");

@@ -1,3 +1,4 @@
+// Over 400 lines: the backup format is one file: its writer and its streaming reader must agree on every byte.
 import { createHash, hkdfSync, type KeyObject, randomBytes, sign, verify } from "node:crypto";
 import { constants, deflate, inflateSync } from "node:zlib";
 import { keyIdOf, parsePublicKey, signingKeyFromSeed } from "./audit-checkpoint.js";

@@ -30,7 +30,7 @@ export function sessionTokenFrom(cookieHeader: string | undefined): string | und
 }
 
 /** The Set-Cookie value for a session that lasts as long as its token (or 8 h without expiry). */
-export function sessionCookie(token: string, expiresAt: string | null, now = Date.now()): string {
+export function sessionCookie(token: string, expiresAt: string | null, now: number): string {
   const seconds =
     expiresAt === null
       ? SESSION_WITHOUT_EXPIRY_SECONDS

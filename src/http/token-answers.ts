@@ -49,7 +49,8 @@ const unixSeconds = (time: string) => Math.floor(Date.parse(time) / 1000);
  * Vault's lookup answer for a token, with who answers for it, and never the token itself (`id`).
  * A token that does not expire has no lease in Vault: no `issue_time`, no `renewable`.
  */
-export function tokenLookupData(token: DescribedToken) {
+/** Vault's lookup answer; `now` (the node's clock) gives the ttl left. */
+export function tokenLookupData(token: DescribedToken, now: number) {
   return {
     accessor: token.accessor,
     creation_time: unixSeconds(token.createdAt),
@@ -69,7 +70,7 @@ export function tokenLookupData(token: DescribedToken) {
     owner: token.owner,
     path: token.path,
     policies: token.policies,
-    ttl: token.expiresAt ? Math.max(0, Math.round((Date.parse(token.expiresAt) - Date.now()) / 1000)) : 0,
+    ttl: token.expiresAt ? Math.max(0, Math.round((Date.parse(token.expiresAt) - now) / 1000)) : 0,
     type: "service",
   };
 }

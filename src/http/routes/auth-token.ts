@@ -65,7 +65,9 @@ export function authTokenRoutes(app: RouteApp, services: Services): void {
         response: { 200: tokenLookupSchema },
       },
     },
-    async (request) => ({ data: tokenLookupData(await tokens.lookupSelf(request.ctx)) }),
+    async (request) => ({
+      data: tokenLookupData(await tokens.lookupSelf(request.ctx), services.clock.now()),
+    }),
   );
 
   vaultWrite(
@@ -81,7 +83,7 @@ export function authTokenRoutes(app: RouteApp, services: Services): void {
       },
     },
     async (request) => ({
-      data: tokenLookupData(await tokens.lookup(request.body.token, request.ctx)),
+      data: tokenLookupData(await tokens.lookup(request.body.token, request.ctx), services.clock.now()),
     }),
   );
 
@@ -98,7 +100,10 @@ export function authTokenRoutes(app: RouteApp, services: Services): void {
       },
     },
     async (request) => ({
-      data: tokenLookupData(await tokens.lookupAccessor(request.body.accessor, request.ctx)),
+      data: tokenLookupData(
+        await tokens.lookupAccessor(request.body.accessor, request.ctx),
+        services.clock.now(),
+      ),
     }),
   );
 

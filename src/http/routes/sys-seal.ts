@@ -257,7 +257,7 @@ export function sysSealRoutes(app: RouteApp, services: Services): void {
         replication_performance_mode: replicationMode,
         replication_dr_mode: replicationMode,
         enterprise: false,
-        server_time_utc: Math.floor(Date.now() / 1000),
+        server_time_utc: Math.floor(services.clock.now() / 1000),
         storage_reachable: status.storageReachable,
         problems,
         warnings,

@@ -53,7 +53,7 @@ export function totpCodeRoutes(app: RouteApp, services: Services): void {
         },
         request.ctx,
       );
-      const now = Date.now(); // the code was computed just now: after its audit entry was committed
+      const now = services.clock.now(); // the code was computed just now: after its audit entry was committed
       void services.clock.check(); // at most once a second, not awaited: this answer says the last finding
       const clockWarning = services.clock.warning();
       return {

@@ -63,7 +63,7 @@ export function uiSessionRoutes(app: RouteApp, services: Services): void {
     async (request, reply) => {
       requireJsonBody(request);
       const { token, actor } = await openSession(request.body, request);
-      reply.header("set-cookie", sessionCookie(token, actor.expiresAt));
+      reply.header("set-cookie", sessionCookie(token, actor.expiresAt, services.clock.now()));
       return sessionBody(token, actor);
     },
   );

@@ -1,3 +1,4 @@
+// Over 400 lines: the token tree (create, look up, renew, revoke) and the resolution of a presented token share one cache of token lines and one HMAC key.
 import { createHmac, randomBytes } from "node:crypto";
 import type { AuditAction } from "../../core/audit-actions.js";
 import { type Clock, isoTime } from "../../core/clock.js";

@@ -1,3 +1,4 @@
+// Over 400 lines: a device's whole life (register, update, check out under its credential's rule, check in, retire) shares one set of state checks and audit entries.
 import { randomBytes } from "node:crypto";
 import type { AuditAction } from "../../core/audit-actions.js";
 import { type Clock, isoTime } from "../../core/clock.js";

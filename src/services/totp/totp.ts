@@ -237,7 +237,7 @@ export class TotpService {
       text: `${reader.owner} read the code of ${name}${reason ? `: "${reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
       requestId: ctx.requestId,
     });
-    await this.takeUpKeyVersion(key.keyVersion);
+    await this.box.takeUpKeyVersion(key.keyVersion); // a row re-encrypted by a node that rotated
     // Nothing awaits from here to the code: a seal or an eviction cannot overwrite the seed in use.
     const seed = this.seeds.seedFor(name, key.keyVersion, key.seedCiphertext, () => this.openSeedNow(key));
     const params = checkParameters(key);
@@ -372,13 +372,8 @@ export class TotpService {
 
   /** A fresh copy of the seed, for the caller to overwrite when done. */
   private async openSeed(key: TotpKeyRecord): Promise<Buffer> {
-    await this.takeUpKeyVersion(key.keyVersion);
+    await this.box.takeUpKeyVersion(key.keyVersion); // a row re-encrypted by a node that rotated
     return this.openSeedNow(key);
-  }
-
-  /** A row re-encrypted by another node that rotated: take up its keyring first. */
-  private async takeUpKeyVersion(keyVersion: number): Promise<void> {
-    await this.box.takeUpKeyVersion(keyVersion);
   }
 
   private openSeedNow(key: TotpKeyRecord): Buffer {

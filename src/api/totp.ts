@@ -79,3 +79,27 @@ export const AccessRuleBody = Type.Object({
   notify: Type.Optional(Type.Array(Type.String({ maxLength: 80 }), { maxItems: 20 })),
 });
 export type AccessRuleBody = Static<typeof AccessRuleBody>;
+
+/** A key as `GET totp/keys/:name` describes it: never its seed. */
+export const KeyMetadataAnswer = Type.Object({
+  name: Type.String(),
+  issuer: Type.String(),
+  account_name: Type.String(),
+  algorithm: Type.String(),
+  digits: Type.Integer(),
+  period: Type.Integer(),
+  skew: Type.Integer(),
+  generated: Type.Boolean(),
+  created_at: Type.String(),
+  created_by: Type.String(),
+});
+export type KeyMetadataAnswer = Static<typeof KeyMetadataAnswer>;
+
+/** What a Google Authenticator import stored, and what it skipped and why. */
+export const ImportAnswer = Type.Object({
+  imported: Type.Array(
+    Type.Object({ name: Type.String(), issuer: Type.String(), account_name: Type.String() }),
+  ),
+  skipped: Type.Array(Type.Object({ label: Type.String(), why: Type.String() })),
+});
+export type ImportAnswer = Static<typeof ImportAnswer>;

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { ImportAnswer, KeyMetadataAnswer } from "../../api/totp.js";
 import { totpKeyPath } from "../api-paths.js";
 import { contextOf, listNames, upperCase, wholeNumber } from "../command-context.js";
 import { readInputFile } from "../local-files.js";
@@ -6,24 +7,6 @@ import { emit, table, usageError } from "../output.js";
 import { readSecret, readStdin } from "../secret-input.js";
 import { registerTotpCode } from "./totp-code.js";
 import { registerTotpGenerate } from "./totp-generate.js";
-
-interface KeyMetadata {
-  name: string;
-  issuer: string;
-  account_name: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  skew: number;
-  generated: boolean;
-  created_at: string;
-  created_by: string;
-}
-
-interface ImportSummary {
-  imported: { name: string; issuer: string; account_name: string }[];
-  skipped: { label: string; why: string }[];
-}
 
 export function registerTotp(program: Command): void {
   const totp = program.command("totp").description("TOTP keys: store seeds (write-only) and read codes");
@@ -89,7 +72,7 @@ function registerTotpKeyQueries(totp: Command): void {
     .argument("<name>")
     .action(async (name: string, _options, command: Command) => {
       const ctx = contextOf(command);
-      const key = await ctx.client.data<KeyMetadata>("GET", totpKeyPath(name));
+      const key = await ctx.client.data<KeyMetadataAnswer>("GET", totpKeyPath(name));
       emit(ctx, key, (data) =>
         table([
           ["Name", data.name],
@@ -131,7 +114,7 @@ function registerTotpImport(totp: Command): void {
       const body = uri.startsWith("otpauth-migration:")
         ? { url: uri, prefix: options.prefix }
         : { qr_image: readInputFile(source, "image").toString("base64"), prefix: options.prefix };
-      const summary = await ctx.client.data<ImportSummary>("POST", "/v1/totp/import/google-authenticator", {
+      const summary = await ctx.client.data<ImportAnswer>("POST", "/v1/totp/import/google-authenticator", {
         body,
       });
       emit(ctx, summary, (data) => [

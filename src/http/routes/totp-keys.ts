@@ -1,5 +1,11 @@
 import { listQuery } from "../../api/fields.js";
-import { CreateKeyBody, GoogleImportBody, KeyNameParams } from "../../api/totp.js";
+import {
+  CreateKeyBody,
+  GoogleImportBody,
+  ImportAnswer,
+  KeyMetadataAnswer,
+  KeyNameParams,
+} from "../../api/totp.js";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp/totp.js";
 import { durationSeconds } from "../durations.js";
@@ -8,19 +14,6 @@ import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */
-
-const keyMetadataProperties = {
-  name: { type: "string" },
-  issuer: { type: "string" },
-  account_name: { type: "string" },
-  algorithm: { type: "string" },
-  digits: { type: "integer" },
-  period: { type: "integer" },
-  skew: { type: "integer" },
-  generated: { type: "boolean" },
-  created_at: { type: "string" },
-  created_by: { type: "string" },
-};
 
 export function totpKeyRoutes(app: RouteApp, services: Services): void {
   const { totp } = services;
@@ -82,23 +75,7 @@ export function totpKeyRoutes(app: RouteApp, services: Services): void {
         tags: ["totp"],
         body: GoogleImportBody,
         response: {
-          200: dataEnvelope({
-            imported: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: {
-                  name: { type: "string" },
-                  issuer: { type: "string" },
-                  account_name: { type: "string" },
-                },
-              },
-            },
-            skipped: {
-              type: "array",
-              items: { type: "object", properties: { label: { type: "string" }, why: { type: "string" } } },
-            },
-          }),
+          200: dataEnvelope(ImportAnswer.properties),
           400: errorSchema,
         },
       },
@@ -130,7 +107,7 @@ export function totpKeyRoutes(app: RouteApp, services: Services): void {
         summary: "A key's metadata (never its seed)",
         tags: ["totp"],
         params: KeyNameParams,
-        response: { 200: dataEnvelope(keyMetadataProperties), 404: errorSchema },
+        response: { 200: dataEnvelope(KeyMetadataAnswer.properties), 404: errorSchema },
       },
     },
     async (request) => {
@@ -174,7 +151,7 @@ export function totpKeyRoutes(app: RouteApp, services: Services): void {
   );
 }
 
-function metadataBody(key: KeyMetadata) {
+function metadataBody(key: KeyMetadata): KeyMetadataAnswer {
   return {
     name: key.name,
     issuer: key.issuer,

@@ -1,3 +1,4 @@
+import type { AccessRule } from "../../core/access.js";
 export interface ApprovalStore {
   findRule(keyName: string): Promise<AccessRuleRecord | null>;
   putRule(rule: AccessRuleRecord): Promise<void>;
@@ -10,16 +11,8 @@ export interface ApprovalStore {
   updateApproval(previous: ApprovalRecord, next: ApprovalRecord): Promise<boolean>;
 }
 
-export interface AccessRuleRecord {
-  keyName: string;
-  readers: string[];
-  approvers: string[];
-  approvalsRequired: number;
-  requireReason: boolean;
-  approvalTtlSeconds: number;
-  notify: string[];
-  updatedAt: string;
-}
+/** A credential's access rule as stored: the rule (core/access.ts), whose credential, and when it last changed. */
+export type AccessRuleRecord = AccessRule & { keyName: string; updatedAt: string };
 
 export interface ApprovalVote {
   approver: string;

@@ -1,7 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeviceRecord } from "../../src/core/devices.js";
 import { addDevice } from "../support/device-records.js";
-import { sleep, waitFor, webhookReceiver } from "../support/receivers.js";
+import { waitFor, webhookReceiver } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import { skipOutsidePostgresPass } from "../support/storage.js";
 
@@ -54,11 +55,32 @@ async function addDevices(server: TestServer) {
 
 const texts = () => hook.events().map((event) => event.text as string);
 
-/** Every reminder sent so far has arrived, and no more come. */
-async function expectReminders(count: number) {
-  await waitFor(`${count} reminders`, () => hook.requests.length >= count);
-  await sleep(300);
-  expect(hook.requests.length).toBe(count);
+/**
+ * Every reminder sent so far has arrived, and no more come: each node that sent some queues a
+ * sentinel reminder after them (a webhook's queue delivers in order); once every sentinel is
+ * there, nothing queued before is still on its way. The sentinels are then forgotten.
+ */
+async function expectReminders(count: number, nodes: TestServer[] = [t]) {
+  const sentinels = nodes.map((node) => {
+    const text = `sentinel ${randomUUID()}`;
+    node.server.services.notifier.notify({
+      type: "device.reminder",
+      time: new Date().toISOString(),
+      actor: "breakglass",
+      text,
+    });
+    return text;
+  });
+  const isSentinel = (text: string) => sentinels.includes(text);
+  await waitFor(
+    `${count} reminders and the sentinels`,
+    () => texts().filter(isSentinel).length === nodes.length,
+  );
+  expect(texts().filter((text) => !isSentinel(text))).toHaveLength(count);
+  expect(hook.requests.length).toBe(count + nodes.length);
+  const sent = texts();
+  const kept = hook.requests.filter((_request, at) => !isSentinel(sent[at] as string));
+  hook.requests.splice(0, hook.requests.length, ...kept);
 }
 
 describe("device reminders", () => {
@@ -148,7 +170,7 @@ describe.skipIf(skipOutsidePostgresPass("device reminders on several nodes"))("t
         other.server.services.deviceReminders.run(NOW),
       ]);
       expect([...mine, ...theirs]).toHaveLength(3);
-      await expectReminders(3);
+      await expectReminders(3, [t, other]);
     } finally {
       await other.close();
     }

@@ -256,10 +256,22 @@ describe("delivery", () => {
   });
 
   it("sends a webhook only the events it subscribed to", async () => {
-    await waitFor("approval.requested at approvals-only", () => approvalsOnly().length >= 1);
-    await sleep(300);
+    // A sentinel it subscribed to, queued after the code.read: each webhook has one queue, in
+    // order, so once the sentinel is there, nothing queued before it is still on its way.
+    const sentinel = { ...approvalRequested(), approvalId: "appr-sentinel", emailTo: [] };
+    t.server.services.notifier.notify(sentinel);
+    const hasSentinel = (received: Received[]) =>
+      received.some((one) => JSON.parse(one.body).event.approval_id === sentinel.approvalId);
+    await waitFor("the sentinel at approvals-only", () => hasSentinel(approvalsOnly()));
     const types = approvalsOnly().map((received) => received.headers["x-breakglass-event"]);
-    expect(types).toEqual(["approval.requested"]);
+    expect(types).toEqual(["approval.requested", "approval.requested"]);
+    expect(approvalsOnly().map((received) => JSON.parse(received.body).event.approval_id)).toEqual([
+      "appr-1",
+      sentinel.approvalId,
+    ]);
+    // Also at the other destinations, so that it is not in flight during the tests below.
+    await waitFor("the sentinel at ops", () => hasSentinel(opsRequests()));
+    await waitFor("the sentinel mailed", () => smtp.mails.length >= 3);
     expect(signatureVerifies(approvalsOnly()[0] as Received, secrets[2] as string)).toBe(true);
   });
 

@@ -64,6 +64,11 @@ export class NotificationService implements Notifier {
     return this.destinations.start();
   }
 
+  /** Re-reads the destinations now rather than at the next NOTIFY_REFRESH_MS (as the audit sinks' refresh). */
+  refresh(): Promise<void> {
+    return this.destinations.refresh();
+  }
+
   /** Gives queued events a moment to leave (the keyring is still there), then stops. */
   close(): Promise<void> {
     return this.destinations.close();

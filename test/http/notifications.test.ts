@@ -269,9 +269,8 @@ describe("delivery", () => {
       "appr-1",
       sentinel.approvalId,
     ]);
-    // Also at the other destinations, so that it is not in flight during the tests below.
+    // At ops too, so that it does not arrive while sealed below (the mail tests look at the first two).
     await waitFor("the sentinel at ops", () => hasSentinel(opsRequests()));
-    await waitFor("the sentinel mailed", () => smtp.mails.length >= 3);
     expect(signatureVerifies(approvalsOnly()[0] as Received, secrets[2] as string)).toBe(true);
   });
 

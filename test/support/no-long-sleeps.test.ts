@@ -22,14 +22,7 @@ const KNOWN: Record<string, { count: number; why: string }> = {
     why: "a spawned server's checkpoint timer; polling the audit log would add entries before it",
   },
   "e2e/people.test.ts": { count: 1, why: "a spawned server's lockout is outwaited in real time" },
-  "e2e/database-connection-loss.test.ts": { count: 1, why: "PostgreSQL refuses connections for 3 s" },
   "disruptive/database-outage.test.ts": { count: 1, why: "PostgreSQL is stopped for 3 s" },
-  "store/postgres-connection-loss.test.ts": {
-    count: 1,
-    why: "the driver hears of a terminated connection asynchronously",
-  },
-  "http/storage-unavailable.test.ts": { count: 1, why: "the pool notices its ended connections" },
-  "http/audit.test.ts": { count: 1, why: "reads queue behind a held audit lock (group commit)" },
   "http/audit-sinks.test.ts": {
     count: 3,
     why: "a sink outage of 10 s, and the sink refresh timer on a second node (timers are real time)",
@@ -40,11 +33,6 @@ const KNOWN: Record<string, { count: number; why: string }> = {
     why: "nothing more, or nothing while sealed, arrives over real delivery",
   },
   "http/device-reminders.test.ts": { count: 1, why: "no further reminder arrives over real delivery" },
-  "http/clock.test.ts": {
-    count: 1,
-    why: "the node's clock check runs at most once a second of monotonic time",
-  },
-  "http/body-limits.test.ts": { count: 1, why: "health latencies measured over a quiet second" },
 };
 
 /** `setTimeout(resolve, ms)` or `sleep(ms)` used to wait (not a watchdog timer with a callback). */

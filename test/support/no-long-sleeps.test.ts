@@ -17,10 +17,6 @@ const KNOWN: Record<string, { count: number; why: string }> = {
     count: 1,
     why: "a spawned server, sealed, must write no backup for 1.5 s of its schedule",
   },
-  "e2e/server-config.test.ts": {
-    count: 1,
-    why: "a spawned server's checkpoint timer; polling the audit log would add entries before it",
-  },
   "e2e/people.test.ts": { count: 1, why: "a spawned server's lockout is outwaited in real time" },
   "disruptive/database-outage.test.ts": { count: 1, why: "PostgreSQL is stopped for 3 s" },
   "http/audit-sinks.test.ts": {

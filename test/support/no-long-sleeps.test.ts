@@ -15,9 +15,12 @@ const EXEMPT = ["crash/", "ui/", "e2e/graceful-shutdown.test.ts"];
 const KNOWN: Record<string, { count: number; why: string }> = {
   "e2e/backup.test.ts": {
     count: 1,
-    why: "a spawned server, sealed, must write no backup for 1.5 s of its schedule",
+    why: "a spawned server, sealed, must write no backup for 1.5 s of its schedule: a sealed run leaves no trace to wait for",
   },
-  "e2e/people.test.ts": { count: 1, why: "a spawned server's lockout is outwaited in real time" },
+  "e2e/people.test.ts": {
+    count: 1,
+    why: "a spawned server's lockout is outwaited in real time: a login to poll it would count as a failure",
+  },
   "disruptive/database-outage.test.ts": { count: 1, why: "PostgreSQL is stopped for 3 s" },
   "http/audit-sinks.test.ts": {
     count: 3,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   allowConnections,
   newTestStorage,
@@ -22,7 +22,7 @@ const onPostgres = !skipOutsidePostgresPass("database connection loss tests");
 
 const TERMINATE_ROUNDS = 5;
 const REFUSAL_ROUNDS = 2;
-const REFUSAL_MS = 3000;
+const REFUSED_UNTIL = { timeout: 30_000, interval: 50 };
 const STORAGE_UNAVAILABLE_LINE = '"msg":"storage unavailable: answering 503';
 
 describe.skipIf(!onPostgres)("two loaded nodes whose PostgreSQL connections are cut", () => {
@@ -49,11 +49,18 @@ describe.skipIf(!onPostgres)("two loaded nodes whose PostgreSQL connections are 
         recoveries.push(`terminated: ${await load.recoveredAfter(since)} ms`);
       }
       for (let round = 0; round < REFUSAL_ROUNDS; round++) {
+        const refusedAt = Date.now();
         await allowConnections(storage, false);
-        await new Promise((resolve) => setTimeout(resolve, REFUSAL_MS));
+        // Refused until every node has felt it: each has answered 503 to a read made meanwhile.
+        const refusedEverywhere = () =>
+          two.nodes.every((node) =>
+            load.answers.some((a) => a.node === node.url && a.status === 503 && a.startedAt >= refusedAt),
+          );
+        await expect.poll(refusedEverywhere, REFUSED_UNTIL).toBe(true);
+        const refusedMs = Date.now() - refusedAt;
         await allowConnections(storage, true);
         const since = Date.now();
-        recoveries.push(`refused for ${REFUSAL_MS} ms: ${await load.recoveredAfter(since)} ms`);
+        recoveries.push(`refused for ${refusedMs} ms: ${await load.recoveredAfter(since)} ms`);
       }
     } finally {
       await load.stop();

@@ -66,7 +66,16 @@ describe("breakglass server settings: flags, then environment, then config file,
       body: { secret_shares: 1, secret_threshold: 1 },
     });
     await callApi(url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Audit entries committed, from the metrics (reading the audit log would add entries of its own).
+    const committed = async () =>
+      Number(
+        /^breakglass_audit_transaction_entries_sum (\d+)$/m.exec(
+          (await callApi(url, "GET", "/metrics")).text,
+        )?.[1],
+      );
+    const unsealed = await committed();
+    // A quiet server commits nothing more until its checkpoint.
+    await expect.poll(committed, { timeout: 10_000, interval: 50 }).toBeGreaterThan(unsealed);
     const actions = (
       await callApi(url, "GET", "/v1/audit", { token: init.json.root_token })
     ).json.data.entries.map((e: { action: string }) => e.action);

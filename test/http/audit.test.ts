@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AuditFields, chainEntries, verifyChain } from "../../src/core/audit-chain.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, RELEASED_CODE, startTestServer, type TestServer } from "../support/server.js";
@@ -86,10 +86,15 @@ describe("a code read", () => {
     // The first commit waits behind another connection's lock, so reads arriving meanwhile must
     // be grouped (without the hold, a slow machine may finish each commit before the next read).
     const release = await holdAuditWrites(t.storage);
+    const recorded = vi.spyOn(t.server.services.audit, "record");
     const reads = Promise.all(
       Array.from({ length: 32 }, () => t.call("GET", "/v1/totp/code/aws-prod-root", { token: root })),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every read has reached the audit log (and waits there behind the lock) before it is let go.
+    const readsRecorded = () =>
+      recorded.mock.calls.filter(([, record]) => record.action === "totp.code.read").length;
+    await expect.poll(readsRecorded, { timeout: 10_000, interval: 50 }).toBe(32);
+    recorded.mockRestore();
     await release();
     const responses = await reads;
     expect(responses.every((r) => r.status === 200)).toBe(true);

@@ -99,15 +99,11 @@ describe("a clock set back an hour", () => {
 
 describe("a clock that jumps", () => {
   it("is said with every code (Vault's warnings) and in the metrics until a person can have seen it", async () => {
-    // The clock is looked at once a second at most, beside code reads: let it take in the earlier
-    // tests' shifts first, so the jump below is measured alone.
-    const oneCheck = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      await readCode();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    };
-    await oneCheck();
-    await oneCheck();
+    // A node just started has read the wall clock (its first check, at start), so the jump below is
+    // measured alone, whatever the earlier tests did to this process's clock.
+    await t.close();
+    t = await startTestServer({ storage: t.storage });
+    await t.call("PUT", "/v1/sys/unseal", { body: { key: keys[0] } });
     shiftClock(2 * HOUR_MS);
     // The check runs beside the read, so the jump is said from the next answer on.
     const saysJump = (answer: { json: { warnings?: string[] } }) =>

@@ -88,10 +88,9 @@ describe.skipIf(TEST_ENGINE !== "postgres")("a PostgreSQL database that refuses 
     const root = await startWithAliceAndAKey(t);
     const server = t;
 
+    // Returns once the ended backends are gone: their goodbye is at the pool's sockets before any request below.
     await allowConnections(storage, false);
     try {
-      // Any connection the pool still held was ended with the rest: let it notice.
-      await new Promise((resolve) => setTimeout(resolve, 200));
       expectStorageUnavailable(await aliceLogsIn(server));
       expectStorageUnavailable(await server.call("GET", "/v1/totp/code/aws-prod-root", { token: root }));
       expectStorageUnavailable(await server.call("GET", "/v1/auth/userpass/users/alice", { token: root }));

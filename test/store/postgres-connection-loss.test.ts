@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BreakglassError } from "../../src/core/errors.js";
 import { openPostgresDatabase, openPostgresStore } from "../../src/store/postgres.js";
 import type { Database } from "../../src/store/schema.js";
@@ -64,15 +64,18 @@ describe.skipIf(!onPostgres)("a PostgreSQL connection lost or refused, as pg rep
   });
 
   it("a transaction whose connection is terminated between two queries fails as storage unavailable, and the process lives on", async () => {
+    const emitted = vi.spyOn(pg.Client.prototype, "emit");
     const error = await failureOf(
       db.transaction().execute(async (trx) => {
         await sql`select 1`.execute(trx);
         await terminateConnections(storage);
         // The client hears of it while checked out, between queries: no listener there used to end the process.
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        const heard = () => emitted.mock.calls.some(([event]) => event === "error");
+        await expect.poll(heard, { timeout: 10_000, interval: 20 }).toBe(true);
         await sql`select 1`.execute(trx);
       }),
     );
+    emitted.mockRestore();
     // Usually the rollback's failure, which Kysely throws in place of the query's.
     expect(error.message).toMatch(
       /^(Client has encountered a connection error and is not queryable|terminating connection due to administrator command|Connection terminated unexpectedly)$/,

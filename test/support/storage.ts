@@ -189,11 +189,14 @@ function databaseName(storage: TestStorage): string {
   return new URL(storage.databaseUrl).pathname.slice(1);
 }
 
-/** Ends every connection to this test's database (and to no other), as `pg_terminate_backend` does in an incident. */
+/**
+ * Ends every connection to this test's database (and to no other), as `pg_terminate_backend` does
+ * in an incident; returns once those backends are gone (the timeout argument waits for it).
+ */
 export async function terminateConnections(storage: TestStorage): Promise<void> {
   await withAdminClient((admin) =>
     admin.query(
-      "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+      "select pg_terminate_backend(pid, 10000) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
       [databaseName(storage)],
     ),
   );

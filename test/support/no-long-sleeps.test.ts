@@ -13,10 +13,6 @@ const EXEMPT = ["crash/", "ui/", "e2e/graceful-shutdown.test.ts"];
 
 /** File → how many long sleeps it may keep, and why time cannot be moved there. */
 const KNOWN: Record<string, { count: number; why: string }> = {
-  "e2e/backup.test.ts": {
-    count: 1,
-    why: "a spawned server, sealed, must write no backup for 1.5 s of its schedule: a sealed run leaves no trace to wait for",
-  },
   "e2e/people.test.ts": {
     count: 1,
     why: "a spawned server's lockout is outwaited in real time: a login to poll it would count as a failure",

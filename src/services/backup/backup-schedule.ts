@@ -24,6 +24,8 @@ const BACKUP_FILE = /^breakglass-([0-9a-f-]{36})-\d{8}T\d{6}\.\d{3}Z\.bgbackup$/
 export class BackupSchedule {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
+  /** Whether this sealed stretch was logged already: an operator hears once that backups stopped, not every interval. */
+  private toldSealed = false;
 
   constructor(
     private readonly backups: BackupService,
@@ -48,7 +50,16 @@ export class BackupSchedule {
 
   /** One backup now, if unsealed, then the retention; never rejects (problems are logged). */
   async backUpOnce(): Promise<void> {
-    if (this.seal.isSealed) return;
+    if (this.seal.isSealed) {
+      if (!this.toldSealed)
+        this.log.warn(
+          { dir: this.settings.dir },
+          "scheduled backup skipped: sealed, there is no key to make one",
+        );
+      this.toldSealed = true;
+      return;
+    }
+    this.toldSealed = false;
     const { dir, keep } = this.settings;
     let temporary: string | null = null;
     try {

@@ -22,10 +22,6 @@ const KNOWN: Record<string, { count: number; why: string }> = {
     count: 1,
     why: "a sink removed on every node: no queue is left to carry a sentinel after the entry that must not arrive",
   },
-  "http/notifications.test.ts": {
-    count: 1,
-    why: "nothing is sent while sealed: a held queue looks again every second, and shows nothing of it",
-  },
 };
 
 /** `setTimeout(resolve, ms)` or `sleep(ms)` used to wait (not a watchdog timer with a callback). */

@@ -70,6 +70,8 @@ export class SinkQueue<T = AuditEntry> {
   private closing = false;
   private closed = false;
   private failing = false;
+  /** Whether this stretch of not being able to send was logged already (once, not every poll). */
+  private held = false;
   private wake: (() => void) | null = null;
 
   constructor(
@@ -150,9 +152,16 @@ export class SinkQueue<T = AuditEntry> {
     let attempts = 0;
     while (this.items.length > 0 && !this.closed) {
       if (this.transport.canSend && !this.transport.canSend()) {
+        if (!this.held)
+          this.log.info(
+            { sink: this.name, entries: this.items.length },
+            `${this.what} held: cannot send while sealed`,
+          );
+        this.held = true;
         await this.pause(NOT_READY_POLL_MS);
         continue;
       }
+      this.held = false;
       const waited = this.items.some((item) => item.waiters.length > 0);
       if (
         !waited &&

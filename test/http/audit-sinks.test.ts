@@ -689,9 +689,10 @@ describe.skipIf(!onPostgres)("several nodes", () => {
       expect((await other.call("DELETE", "/v1/sys/audit/sinks/central", { token: root })).status).toBe(204);
       // This node re-reads its sinks now, as its timer would within SINK_REFRESH_MS (the timer is
       // what opened the sink on the other node above).
+      const closed = () => (t.log().match(/"sink":"central"[^\n]*"audit sink closed"/g) ?? []).length;
       await t.server.services.auditSinkManager.refresh();
+      await waitFor("central closed on this node", () => closed() === 1);
       const after = await readCode();
-      await sleep(300);
       expect(reachedCollector(after.headers.get("x-request-id"))).toBe(false);
     } finally {
       await other.close();

@@ -18,10 +18,6 @@ const KNOWN: Record<string, { count: number; why: string }> = {
     why: "a spawned server's lockout is outwaited in real time: a login to poll it would count as a failure",
   },
   "disruptive/database-outage.test.ts": { count: 1, why: "PostgreSQL is stopped for 3 s" },
-  "http/audit-sinks.test.ts": {
-    count: 1,
-    why: "a sink removed on every node: no queue is left to carry a sentinel after the entry that must not arrive",
-  },
 };
 
 /** `setTimeout(resolve, ms)` or `sleep(ms)` used to wait (not a watchdog timer with a callback). */

@@ -185,6 +185,7 @@ export class AuditSinkManager implements AuditDelivery {
     const before = this.closing.get(name) ?? Promise.resolve();
     const done = before
       .then(() => sink.queue.close(CLOSE_GRACE_MS))
+      .then(() => this.log.info({ sink: name }, "audit sink closed"))
       .catch(() => undefined)
       .finally(() => {
         if (this.closing.get(name) === done) this.closing.delete(name);

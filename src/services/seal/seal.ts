@@ -160,12 +160,7 @@ export class SealService {
       await this.audit.record(ctx, {
         action: "sys.init",
         outcome: "allowed",
-        details: {
-          secret_shares: request.secretShares,
-          secret_threshold: request.secretThreshold,
-          pgp_fingerprints: config.pgpFingerprints.join(",") || null,
-          custodians: custodians.map((c) => c.name).join(", "),
-        },
+        details: sharingDetails(config, custodians),
       });
       const rootToken = await this.tokens.issueRootToken(keyring.tokenHmacKey);
       if (!(await this.store.createSealConfig(config, custodians)))
@@ -316,12 +311,7 @@ export class SealService {
       await this.audit.record(ctx, {
         action: "sys.rekey",
         outcome: "allowed",
-        details: {
-          secret_shares: next.secretShares,
-          secret_threshold: next.secretThreshold,
-          pgp_fingerprints: next.pgpFingerprints.join(",") || null,
-          custodians: custodians.map((c) => c.name).join(", "),
-        },
+        details: sharingDetails(next, custodians),
       });
       if (!(await this.store.rekeySeal(previousKeyring, next, custodians)))
         throw conflict(
@@ -496,4 +486,17 @@ export class SealService {
 
 function backupKeyOf(rootKey: Uint8Array, clusterId: string): Buffer {
   return Buffer.from(hkdfSync("sha256", rootKey, Buffer.from(clusterId, "utf8"), BACKUP_KEY_INFO, KEY_BYTES));
+}
+
+/** How the root key is shared, as init and rekey record it: never a share. */
+function sharingDetails(
+  config: Pick<SealConfig, "secretShares" | "secretThreshold" | "pgpFingerprints">,
+  custodians: readonly { name: string }[],
+) {
+  return {
+    secret_shares: config.secretShares,
+    secret_threshold: config.secretThreshold,
+    pgp_fingerprints: config.pgpFingerprints.join(",") || null,
+    custodians: custodians.map((c) => c.name).join(", "),
+  };
 }

@@ -6,9 +6,6 @@ import { presentedCredential } from "./request-context.js";
 
 /** JSON schemas shared by several routes. */
 
-/** Every error answer's schema lives in error-schema.ts, so the door's own modules can use it without a cycle. */
-export { errorSchema };
-
 export const keyNameParams = {
   type: "object",
   required: ["name"],

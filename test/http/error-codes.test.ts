@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODES, type ErrorCode } from "../../src/core/errors.js";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import { sourceFiles } from "../support/source-files.js";
 
 /**
  * The wire's error codes (core/errors.ts): each refusal a program acts on carries its own code
@@ -132,16 +132,8 @@ describe("error codes on the wire", () => {
   });
 });
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return /\.tsx?$/.test(entry.name) ? [path] : [];
-  });
-}
-
 describe("the catalogue of error codes", () => {
-  const sources = sourceFiles("src").map((path) => ({ path, text: readFileSync(path, "utf8") }));
+  const sources = sourceFiles("src", /\.tsx?$/).map((path) => ({ path, text: readFileSync(path, "utf8") }));
 
   it("has no code that nothing sends", () => {
     // The catalogue's keys and the status map's are bare names: only a use is a quoted one.
@@ -153,8 +145,8 @@ describe("the catalogue of error codes", () => {
 
   it("is what the CLI and the UI branch on: no file of theirs matches the wording of an error", () => {
     const readsWording = /\.test\((?:\w+\.)?message\)|message\.(?:includes|match|startsWith|endsWith)\(/;
-    const offenders = [...sourceFiles("src/cli"), ...sourceFiles("ui/src")].filter((path) =>
-      readsWording.test(readFileSync(path, "utf8")),
+    const offenders = [...sourceFiles("src/cli", /\.tsx?$/), ...sourceFiles("ui/src", /\.tsx?$/)].filter(
+      (path) => readsWording.test(readFileSync(path, "utf8")),
     );
     expect(offenders).toEqual([]);
   });

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../support/source-files.js";
 
 /**
  * A handler reads its request through the types of its route's schemas (src/api): a cast of the
@@ -11,12 +12,6 @@ const HTTP = join(import.meta.dirname, "../../src/http");
 
 /** `request.body as …`, `(request.query ?? {}) as …`, `(request.params as …)`. */
 const REQUEST_CAST = /\(?\s*request\.(?:body|query|params)\s*(?:\?\?\s*\{\}\s*)?\)?\s+as\s/;
-
-function sourceFiles(directory: string): string[] {
-  return readdirSync(directory, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
-    .map((entry) => join(entry.parentPath, entry.name));
-}
 
 describe("request casts", () => {
   it("no file of src/http casts a request's body, query or params", () => {

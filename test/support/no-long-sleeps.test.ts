@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "./source-files.js";
 
 /**
  * Tests move time (a TestClock, test/support/test-clock.ts) instead of sleeping: a sleep longer
@@ -23,14 +24,6 @@ const KNOWN: Record<string, { count: number; why: string }> = {
 /** `setTimeout(resolve, ms)` or `sleep(ms)` used to wait (not a watchdog timer with a callback). */
 const SLEEP = /\bsetTimeout\(\s*[A-Za-z_$][\w$]*\s*,\s*([^)]*)\)|\bsleep\(([^)]*)\)/g;
 
-function testFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "node_modules" ? [] : testFiles(path);
-    return entry.name.endsWith(".ts") ? [path] : [];
-  });
-}
-
 /** The longest time a sleep's argument can name: its number literals and the file's numeric constants. */
 function longestMs(argument: string, source: string): number {
   const values = [...argument.matchAll(/\b\d[\d_]*\b|\b[A-Z][A-Z0-9_]*\b/g)].map(([token]) => {
@@ -43,7 +36,7 @@ function longestMs(argument: string, source: string): number {
 
 function longSleeps(): Record<string, string[]> {
   const found: Record<string, string[]> = {};
-  for (const path of testFiles(TEST_ROOT)) {
+  for (const path of sourceFiles(TEST_ROOT)) {
     const name = relative(TEST_ROOT, path).replaceAll("\\", "/");
     if (EXEMPT.some((prefix) => name.startsWith(prefix))) continue;
     const source = readFileSync(path, "utf8");

@@ -6,8 +6,9 @@ import {
 } from "../../api/approvals.js";
 import type { ApprovalView } from "../../services/access/approvals.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** The two-person rule: request, list, approve or deny a read. */

@@ -4,8 +4,9 @@ import { keyIdOf, parsePublicKey, publicKeyOpenSsh, publicKeyPem } from "../../c
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import type { AuditFilter } from "../../store/store.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 
 const DEFAULT_LIMIT = 1000;
 

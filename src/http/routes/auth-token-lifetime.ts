@@ -1,8 +1,9 @@
 import { AccessorBody, RenewAccessorBody, RenewBody, RenewSelfBody, TokenBody } from "../../api/tokens.js";
 import type { DescribedToken } from "../../services/auth/tokens.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { errorSchema, tokenAuthFields, tokenAuthSchema } from "../schemas.js";
+import { tokenAuthFields, tokenAuthSchema } from "../schemas.js";
 import { tokenDuration } from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";
 

@@ -2,8 +2,9 @@ import { listQuery } from "../../api/fields.js";
 import { AccessorBody, CreateTokenBody, TokenBody } from "../../api/tokens.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { errorSchema, listReply, listResponses, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
+import { listReply, listResponses, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
 import { tokenDuration, tokenLookupData, tokenLookupSchema } from "../token-answers.js";
 import { vaultWrite } from "../vault-write.js";
 

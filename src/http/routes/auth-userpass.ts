@@ -2,15 +2,9 @@ import { listQuery } from "../../api/fields.js";
 import { ConfirmSecondFactorBody, LoginBody, PutUserBody, UsernameParams } from "../../api/people.js";
 import type { Services } from "../../services/index.js";
 import type { UserView } from "../../services/people/people.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import {
-  dataEnvelope,
-  errorSchema,
-  listReply,
-  listResponses,
-  tokenAuthBody,
-  tokenAuthSchema,
-} from "../schemas.js";
+import { dataEnvelope, listReply, listResponses, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's userpass auth method at auth/userpass/: users (admins) and login (anyone). */

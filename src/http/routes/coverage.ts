@@ -2,8 +2,9 @@ import { CoverageQuery, DueSchema } from "../../api/devices.js";
 import { COVERAGE_FLAGS, type CoverageFactor } from "../../core/coverage.js";
 import { DEVICE_STATUSES, parseWindowDays } from "../../core/devices.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 import { dueBody } from "./devices.js";
 
 /** The coverage report: each protected account, its factors, and what could lock it out. */

@@ -13,9 +13,10 @@ import { type DueReason, parseWindowDays } from "../../core/devices.js";
 import { badInput } from "../../core/errors.js";
 import type { DeviceInput, DeviceView } from "../../services/devices/devices.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import { reasonOf } from "../request-context.js";
 import type { RequestOf, RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** The registry of physical MFA devices, and their check-out and check-in, at devices/*. */

@@ -1,8 +1,9 @@
 import { listQuery } from "../../api/fields.js";
 import { GroupNameParams, PutGroupBody } from "../../api/people.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
+import { dataEnvelope, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Groups of people (on-call, security, finance): members and the roles they give. */

@@ -3,9 +3,10 @@ import { SmtpBody, WebhookBody, WebhookNameParams } from "../../api/notify.js";
 import { BreakglassError } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import type { SmtpView, WebhookView } from "../../services/notify/notifier.js";
+import { errorSchema } from "../error-schema.js";
 import { presentedCredential } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
+import { dataEnvelope, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**

@@ -1,8 +1,9 @@
 import { SinkBody, SinkNameParams } from "../../api/audit.js";
 import type { SinkView } from "../../services/audit/sinks/sink-admin.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**

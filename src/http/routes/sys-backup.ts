@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
 import { RESTORE_BODY_LIMIT_BYTES } from "../body-limits.js";
-import { errorSchema } from "../schemas.js";
+import { errorSchema } from "../error-schema.js";
 
 /** What is still read of a refused upload so that its client gets the answer. */
 const DRAIN_LIMIT_BYTES = 1024 ** 3;

@@ -1,8 +1,8 @@
 import { DrillBody } from "../../api/custody.js";
 import type { BusFactor } from "../../core/custody.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Custodians: who holds each share and the bus factor; drills, which need no token (the share is the credential). */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Services } from "../../services/index.js";
-import { errorSchema } from "../schemas.js";
+import { errorSchema } from "../error-schema.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's data key endpoints: rotate and key-status. docs/vault-compatibility.md says what differs. */

@@ -6,8 +6,8 @@ import type { Services } from "../../services/index.js";
 import { conditionViews } from "../../services/node/node-condition.js";
 import { RESTORE_PENDING, type SealStatus } from "../../services/seal/seal.js";
 import { VERSION } from "../../version.js";
+import { errorSchema } from "../error-schema.js";
 import type { RequestOf, RouteApp } from "../route-types.js";
-import { errorSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's seal endpoints: init, unseal, seal, seal-status, health. Field names and statuses as Vault's. */

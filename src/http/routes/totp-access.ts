@@ -2,9 +2,10 @@ import { AccessRuleBody, KeyNameParams } from "../../api/totp.js";
 import type { Services } from "../../services/index.js";
 import type { AccessRuleRecord } from "../../store/store.js";
 import { durationSeconds } from "../durations.js";
+import { errorSchema } from "../error-schema.js";
 import { presentedCredential } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Access rules per credential, at totp/access/:name (admins). */

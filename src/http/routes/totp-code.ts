@@ -1,8 +1,9 @@
 import { CodeQuery, KeyNameParams, ValidateCodeBody } from "../../api/totp.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import { reasonOf } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema, withWarnings } from "../schemas.js";
+import { dataEnvelope, withWarnings } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, codes: totp/code/:name. A code leaves only after its audit entry is committed. */

@@ -9,8 +9,9 @@ import {
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp/totp.js";
 import { durationSeconds } from "../durations.js";
+import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema, listReply, listResponses } from "../schemas.js";
+import { dataEnvelope, listReply, listResponses } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /** Vault's TOTP engine, key management: totp/keys/:name. A seed goes in and never comes back out. */

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { permissionDenied } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { errorSchema } from "../error-schema.js";
+import { dataEnvelope } from "../schemas.js";
 
 /** The web UI's list of credentials: those the caller may read, and what reading each takes. */
 export function uiCredentialRoutes(app: FastifyInstance, { credentialDirectory }: Services): void {

@@ -3,9 +3,10 @@ import { OpenSessionBody } from "../../api/people.js";
 import { BreakglassError, badInput } from "../../core/errors.js";
 import type { Actor } from "../../services/context.js";
 import type { Services } from "../../services/index.js";
+import { errorSchema } from "../error-schema.js";
 import { admitSessionCookie, presentedCredential } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
-import { dataEnvelope, errorSchema } from "../schemas.js";
+import { dataEnvelope } from "../schemas.js";
 import { clearedSessionCookie, sessionCookie } from "../session-cookie.js";
 
 /**

@@ -17,7 +17,7 @@ export type ApprovalRequestBody = Static<typeof ApprovalRequestBody>;
 export const ApprovalListQuery = Type.Object({
   status: Type.Optional(
     oneOf(APPROVAL_STATUSES, {
-      description: "expired: pending past approval_request_ttl_seconds, never decided",
+      description: "expired: pending past approval_request_ttl_seconds, or approved and past its use window",
     }),
   ),
   mine: Type.Optional(Type.Boolean()),
@@ -28,3 +28,32 @@ export const ApprovalDecisionBody = Type.Object({
   comment: Type.Optional(Type.String({ maxLength: 500, "x-text": "line" })),
 });
 export type ApprovalDecisionBody = Static<typeof ApprovalDecisionBody>;
+
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** One approver's decision on a request: who (user:NAME), which, their comment, when. */
+export interface ApprovalVoteAnswer {
+  approver: string;
+  decision: "approved" | "denied";
+  comment: string | null;
+  time: string;
+}
+
+/**
+ * A request as every approvals route answers it (the CLI and the UI read this type). `expired`:
+ * pending past approval_request_ttl_seconds, or approved and past its use window; `expires_at` is
+ * the end of that window under the credential's rule as it is now.
+ */
+export interface ApprovalAnswer {
+  id: string;
+  key: string;
+  requester: string;
+  reason: string;
+  status: ApprovalStatus;
+  approvals_required: number;
+  /** Who may approve: user:NAME or group:NAME. */
+  approvers: string[];
+  votes: ApprovalVoteAnswer[];
+  created_at: string;
+  expires_at: string | null;
+}

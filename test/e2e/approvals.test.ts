@@ -160,7 +160,7 @@ describe("approvals: the two-person rule through the CLI", () => {
     expect(result.stdout).toMatch(/^\d{6} {2}\(valid for \d+s/);
     // Not a terminal: one line while waiting, no spinner.
     expect(result.stderr).toBe(
-      `waiting for approval ${request.id}… (waiting for 1 approval(s) from group:security)\n`,
+      `waiting for approval ${request.id}… (waiting for 1 approval(s) from group:security)\napproved by bob: "ok"\n`,
     );
 
     const shown = await as("alice").json(["approvals", "show", request.id]);
@@ -186,6 +186,38 @@ describe("approvals: the two-person rule through the CLI", () => {
     expect(again.stdout).toMatch(/^\d{6} /);
     expect(await as("alice").json(["approvals", "list", "--mine", "--status", "approved"])).toMatchObject({
       approvals: [{ id: request.id }],
+    });
+    // The approval she holds is used without naming it; the requester sees who approved, and why.
+    const held = await as("alice").run(["totp", "code", KEY]);
+    expect(held.code).toBe(0);
+    expect(held.stdout).toMatch(/^\d{6} /);
+    expect((await as("alice").run(["approvals", "show", request.id])).stdout).toMatch(
+      /^Decision +approved by bob: "ok"$/m,
+    );
+    expect((await as("alice").run(["approvals", "list", "--mine"])).stdout).toContain(
+      `${request.id}  ${KEY}  user:alice  approved 1/1  "INC-2 console"  approved by bob: "ok"`,
+    );
+  });
+
+  it("approvals list --mine shows an approval past its use window as expired", async () => {
+    const key = "short-lived";
+    expect((await root.run(["totp", "add", key, "--secret", "-"], { input: SEED })).code).toBe(0);
+    const rule = ["--readers", "group:oncall", "--approvers", "group:security", "--approvals", "1"];
+    expect((await root.run(["access", "set", key, ...rule, "--approval-ttl", "1s"])).code).toBe(0);
+    const requested = await as("alice").json(["approvals", "request", key, "--reason", "INC-6"]);
+    expect((await as("bob").run(["approvals", "approve", requested.id])).code).toBe(0);
+    const line = async () =>
+      (await as("alice").run(["approvals", "list", "--mine"])).stdout
+        .split("\n")
+        .find((l) => l.startsWith(requested.id));
+    let listed = await line();
+    for (let attempt = 0; attempt < 40 && !listed?.includes("  expired  "); attempt += 1) {
+      await new Promise((wait) => setTimeout(wait, 100));
+      listed = await line();
+    }
+    expect(listed).toContain(`${requested.id}  ${key}  user:alice  expired  "INC-6"  approved by bob`);
+    expect(await as("alice").json(["approvals", "list", "--mine", "--status", "expired"])).toMatchObject({
+      approvals: [{ id: requested.id, status: "expired" }],
     });
   });
 
@@ -221,9 +253,7 @@ describe("approvals: the two-person rule through the CLI", () => {
     );
     const result = await waiting;
     expect(result).toMatchObject({ code: 1, stdout: "" });
-    expect(result.stderr).toMatch(
-      /error: approval \S+ for aws-prod-root was denied by user:bob \("use staging"\)\n$/,
-    );
+    expect(result.stderr).toMatch(/error: approval \S+ for aws-prod-root: denied by bob: "use staging"\n$/);
   });
 
   it("a wait that runs out of time exits 1", async () => {

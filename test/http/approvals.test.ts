@@ -137,7 +137,7 @@ describe("the two-person rule", () => {
     expect(noReason.json.errors[0]).toMatch(/reason is required/);
     const noApproval = await read("alice", "?reason=INC-4411");
     expect(noApproval.status).toBe(403);
-    expect(noApproval.json.errors[0]).toMatch(/needs 1 approval.*POST \/v1\/approvals/);
+    expect(noApproval.json.errors[0]).toMatch(/needs 1 approval\(s\): request an approval with your reason/);
   });
 
   it("lets alice request an approval that she and carol cannot approve, and bob can", async () => {

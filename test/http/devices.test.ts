@@ -326,7 +326,7 @@ describe("check-out and check-in", () => {
     expect((await checkout(governed.id, "oscar", { reason: "ops" })).status).toBe(403); // the rule, not the role
     const unapproved = await checkout(governed.id, "alice", { reason: "INC-4411" });
     expect(unapproved.status).toBe(403);
-    expect(unapproved.json.errors[0]).toMatch(/checking out .* needs 1 approval\(s\).*POST \/v1\/approvals/);
+    expect(unapproved.json.errors[0]).toMatch(/checking out .* needs 1 approval\(s\): request an approval/);
     expect((await auditEntries("devices.checkout", "denied")).at(-1)).toMatchObject({
       target: `device:${governed.id}`,
       reason: "INC-4411",

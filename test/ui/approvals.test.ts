@@ -141,6 +141,7 @@ describe.skipIf(SKIP_UI)("web UI: approval round trip", () => {
     expect(text).toContain(REASON);
     await button(request, "Deny").waitFor();
     await screenshot(bob, "approvals-light");
+    await request.getByLabel("Comment (optional)", { exact: true }).fill("go ahead");
     await button(request, "Approve").click();
     await expect.poll(mine).toEqual(["approved"]);
 
@@ -159,6 +160,14 @@ describe.skipIf(SKIP_UI)("web UI: approval round trip", () => {
       unixSeconds: Number(shown.expiresAt) - PERIOD,
     });
     expect(shown.code.replace(" ", "")).toBe(expected);
+    // The approval box says what was approved, who approved it and what they said, and for how long.
+    expect(await alice.getByTestId("approval-status").textContent()).toBe("Approved");
+    expect(await alice.getByTestId("approval-reason").textContent()).toBe(REASON);
+    expect(await alice.getByTestId("approval-verdict").textContent()).toBe("Approved by bob: “go ahead”");
+    const usable = alice.getByTestId("approval-window");
+    expect(await usable.textContent()).toMatch(/^usable for 1[45] more minutes$/);
+    expect(Date.parse((await usable.getAttribute("title")) ?? "")).toBeGreaterThan(Date.now());
+    await screenshot(alice, "approval-approved-light");
 
     // The read is on the audit log with the reason and bob's approval.
     const reads = await t.call("GET", "/v1/audit?action=totp.code.read&outcome=allowed", { token: root });
@@ -167,7 +176,19 @@ describe.skipIf(SKIP_UI)("web UI: approval round trip", () => {
     expect(read.approval_ids).toHaveLength(1);
   });
 
-  it("shows alice her own request, approved, under My requests, and nothing for her to decide", async () => {
+  it("shows alice her own requests under My requests, with who decided and what they said, and nothing for her to decide", async () => {
+    const denied = await t.call("POST", "/v1/approvals", {
+      token: aliceToken,
+      body: { key: "aws-prod-root", reason: "INC-9 second look" },
+    });
+    const bobToken = (
+      await t.call("POST", "/v1/auth/userpass/login/bob", { body: { password: PASSWORDS.bob } })
+    ).json.auth.client_token;
+    const deny = await t.call("POST", `/v1/approvals/${denied.json.data.id}/deny`, {
+      token: bobToken,
+      body: { comment: "use staging" },
+    });
+    expect(deny.status).toBe(200);
     const alice = (await as("alice")).page;
     await openUi(alice, t.server.url, "/approvals");
     await heading(alice, "Approvals").waitFor();
@@ -179,7 +200,8 @@ describe.skipIf(SKIP_UI)("web UI: approval round trip", () => {
     await expect.poll(() => mine.textContent()).toContain("aws-prod-root");
     const text = (await mine.textContent()) ?? "";
     expect(text).toContain(REASON);
-    expect(text).toMatch(/approved/i);
+    expect(text).toContain("Approved by bob: “go ahead”");
+    expect(text).toContain("Denied by bob: “use staging”");
     expect(await alice.getByRole("button", { name: "Approve", exact: true }).count()).toBe(0);
   });
 });

@@ -226,6 +226,18 @@ describe.skipIf(SKIP_UI)("web UI: credentials and codes", () => {
     await expect
       .poll(() => page.evaluate("navigator.clipboard.readText()"))
       .toBe(first.code.replace(" ", ""));
+    // Clicking the code itself copies it too, and says so in a live region.
+    await page.evaluate("navigator.clipboard.writeText('')");
+    await page.getByTestId("totp-code").click();
+    await expect
+      .poll(() => page.evaluate("navigator.clipboard.readText()"))
+      .toBe(first.code.replace(" ", ""));
+    expect(await page.getByTestId("copy-status").getAttribute("aria-live")).toBe("polite");
+    await expect.poll(() => page.getByTestId("copy-status").textContent()).toBe("Copied");
+    // Shown once, the button reads again, and says each read is on the record.
+    expect(await button(page, "Show code").count()).toBe(0);
+    await button(page, "Read again").waitFor();
+    expect(await page.getByTestId("read-again-hint").textContent()).toMatch(/recorded on the audit log/);
 
     // Across the boundary: the next code replaces it, with no reload and no click.
     const marker = await setMarker(page);
@@ -248,19 +260,39 @@ describe.skipIf(SKIP_UI)("web UI: credentials and codes", () => {
     );
     expect(audit.json.data.entries.length).toBeGreaterThanOrEqual(2);
 
-    // Enrolment: two consecutive codes.
-    await button(page, "Enrolment: show two codes").click();
+    // Enrolment: one action, two consecutive codes labelled now and next, both on screen at 1280×800.
+    await button(page, "Show two consecutive codes").click();
     await page.getByTestId("next-code").waitFor();
     const enrol = await shownCode(page);
     expect(enrol.code.replace(" ", "")).toBe(codeAt(seedHex, enrol.expiresAt - PERIOD));
     expect(enrol.next?.replace(" ", "")).toBe(codeAt(seedHex, enrol.expiresAt));
+    expect(await page.locator(".code-label").allTextContents()).toEqual(["Now", "Next"]);
+    await button(page, "Read two codes again").waitFor();
+    expect(await button(page, "Show code").count()).toBe(0);
+    const viewport = page.viewportSize() as { width: number; height: number };
+    expect(viewport).toEqual({ width: 1280, height: 800 });
+    for (const id of ["totp-code", "next-code"]) {
+      const box = await page.getByTestId(id).boundingBox();
+      expect(box, id).not.toBeNull();
+      const { x, y, width, height } = box as { x: number; y: number; width: number; height: number };
+      expect([x, y, x + width <= viewport.width, y + height <= viewport.height], id).toEqual([
+        expect.any(Number),
+        expect.any(Number),
+        true,
+        true,
+      ]);
+      expect(Math.min(x, y), id).toBeGreaterThanOrEqual(0);
+    }
+    expect(
+      await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
+    ).toBeLessThanOrEqual(0);
     await screenshot(page, "code-light");
     expect(await browserStorage(page)).not.toContain(first.code.replace(" ", ""));
   });
 
-  it("shows the code view in dark and at phone width", async () => {
+  it("shows the code view in dark and at phone width, where reading again and clicking the code to copy work", async () => {
     for (const options of [{ dark: true }, { phone: true }, { phone: true, dark: true }]) {
-      const { page } = await signedIn(options);
+      const { page, context } = await signedIn(options);
       await openUi(page, t.server.url, "/credentials/aws-prod-root");
       await page.getByLabel("Reason", { exact: true }).fill("INC-4411 billing lockout");
       await button(page, "Show code").click();
@@ -271,6 +303,21 @@ describe.skipIf(SKIP_UI)("web UI: credentials and codes", () => {
         // Usable at phone width: nothing wider than the screen.
         const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
         expect(overflow, "the page scrolls sideways at 390 px").toBeLessThanOrEqual(0);
+        await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.server.url });
+        const reads = async () =>
+          (
+            await t.call("GET", "/v1/audit?action=totp.code.read&target=totp/keys/aws-prod-root", {
+              token: root,
+            })
+          ).json.data.entries.length;
+        const readsBefore = await reads();
+        await button(page, "Read again").click();
+        await expect.poll(reads).toBe(readsBefore + 1);
+        const before = (await shownCode(page)).code.replace(" ", "");
+        await page.getByTestId("totp-code").click();
+        await expect.poll(() => page.getByTestId("copy-status").textContent()).toBe("Copied");
+        const after = (await shownCode(page)).code.replace(" ", ""); // a step boundary may pass meanwhile
+        expect([before, after]).toContain(await page.evaluate("navigator.clipboard.readText()"));
       }
       await screenshot(page, `code-${options.phone ? "phone-" : ""}${options.dark ? "dark" : "light"}`, {
         fullPage: !options.phone,

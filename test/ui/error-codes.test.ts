@@ -73,7 +73,7 @@ describe("the web UI, told by error codes", () => {
     await button(page, "Show code").click();
     await expect
       .poll(() => page.getByRole("alert").textContent())
-      .toContain("Reading k1 needs approval first");
+      .toContain("reading k1 needs 1 approval(s): request an approval with your reason");
     await button(page, "Request approval").waitFor();
   });
 

@@ -1,23 +1,13 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { ApprovalDecisionBody, ApprovalRequestBody } from "../../api/approvals.js";
+import {
+  APPROVAL_STATUSES,
+  type ApprovalAnswer,
+  type ApprovalDecisionBody,
+  type ApprovalRequestBody,
+} from "../../api/approvals.js";
 import type { BreakglassClient } from "../client.js";
 import { contextOf } from "../command-context.js";
 import { CliError, emit, table, usageError } from "../output.js";
-
-/** A request to read a credential under the two-person rule, as the API shows it. */
-export interface ApprovalData {
-  id: string;
-  key: string;
-  requester: string;
-  reason: string;
-  status: "pending" | "approved" | "denied";
-  approvals_required: number;
-  /** Who may approve: user:NAME or group:NAME. */
-  approvers: string[];
-  votes: { approver: string; decision: string; comment: string | null; time: string }[];
-  created_at: string;
-  expires_at: string | null;
-}
 
 export const approvalPath = (id: string) => `/v1/approvals/${encodeURIComponent(id)}`;
 
@@ -38,28 +28,31 @@ export function formatSeconds(seconds: number): string {
   return `${seconds}s`;
 }
 
-const approvedCount = (approval: ApprovalData) =>
+const approvedCount = (approval: ApprovalAnswer) =>
   approval.votes.filter((vote) => vote.decision === "approved").length;
 
-const whoDenied = (approval: ApprovalData) =>
-  approval.votes
-    .filter((vote) => vote.decision === "denied")
-    .map((vote) => (vote.comment ? `${vote.approver} ("${vote.comment}")` : vote.approver))
-    .join(", ") || "an approver";
+/** 'approved by bob: "go ahead"' for each decision so far, joined by "; "; null before any. */
+export function verdictLine(approval: ApprovalAnswer): string | null {
+  const said = approval.votes.map(
+    (vote) =>
+      `${vote.decision} by ${vote.approver.replace(/^user:/, "")}${vote.comment ? `: ${JSON.stringify(vote.comment)}` : ""}`,
+  );
+  return said.length > 0 ? said.join("; ") : null;
+}
 
 /** POST /v1/approvals: a new pending request to read `key`. */
 export async function requestApproval(
   client: BreakglassClient,
   key: string,
   reason: string,
-): Promise<ApprovalData> {
-  return client.data<ApprovalData>("POST", "/v1/approvals", {
+): Promise<ApprovalAnswer> {
+  return client.data<ApprovalAnswer>("POST", "/v1/approvals", {
     body: { key, reason } satisfies ApprovalRequestBody,
   });
 }
 
 /** "waiting for 1 approval(s) from group:security" */
-export function waitingLine(approval: ApprovalData): string {
+export function waitingLine(approval: ApprovalAnswer): string {
   const missing = Math.max(0, approval.approvals_required - approvedCount(approval));
   const from = approval.approvers?.length
     ? approval.approvers.join(", ")
@@ -68,8 +61,8 @@ export function waitingLine(approval: ApprovalData): string {
 }
 
 /** The refusal for a denied request: who denied it. */
-export function deniedError(approval: ApprovalData): CliError {
-  return new CliError(`approval ${approval.id} for ${approval.key} was denied by ${whoDenied(approval)}`);
+export function deniedError(approval: ApprovalAnswer): CliError {
+  return new CliError(`approval ${approval.id} for ${approval.key}: ${verdictLine(approval) ?? "denied"}`);
 }
 
 export function registerApprovals(program: Command): void {
@@ -95,10 +88,10 @@ export function registerApprovals(program: Command): void {
     .command("list")
     .description("requests you may decide (pending by default), or with --mine your own")
     .option("--mine", "your own requests, whatever their status unless --status is given")
-    .addOption(new Option("--status <status>", "only these").choices(["pending", "approved", "denied"]))
+    .addOption(new Option("--status <status>", "only these").choices([...APPROVAL_STATUSES]))
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const data = await ctx.client.data<{ approvals: ApprovalData[] }>("GET", "/v1/approvals", {
+      const data = await ctx.client.data<{ approvals: ApprovalAnswer[] }>("GET", "/v1/approvals", {
         query: { mine: options.mine ? true : undefined, status: options.status },
       });
       emit(ctx, data, ({ approvals: list }) =>
@@ -112,7 +105,7 @@ export function registerApprovals(program: Command): void {
     .argument("<id>")
     .action(async (id: string, _options, command: Command) => {
       const ctx = contextOf(command);
-      const approval = await ctx.client.data<ApprovalData>("GET", approvalPath(id));
+      const approval = await ctx.client.data<ApprovalAnswer>("GET", approvalPath(id));
       emit(ctx, approval, describeApproval);
     });
 
@@ -130,7 +123,7 @@ export function registerApprovals(program: Command): void {
         if (options.comment !== undefined && options.comment.trim().length === 0)
           throw usageError("--comment must not be empty");
         const ctx = contextOf(command);
-        const approval = await ctx.client.data<ApprovalData>("POST", `${approvalPath(id)}/${decision}`, {
+        const approval = await ctx.client.data<ApprovalAnswer>("POST", `${approvalPath(id)}/${decision}`, {
           body: (options.comment === undefined
             ? {}
             : { comment: options.comment }) satisfies ApprovalDecisionBody,
@@ -146,18 +139,19 @@ export function registerApprovals(program: Command): void {
   }
 }
 
-/** "ID  KEY  user:alice  pending 0/1  reason" */
-function summaryLine(approval: ApprovalData): string {
-  return [
-    approval.id,
-    approval.key,
-    approval.requester,
-    `${approval.status} ${approvedCount(approval)}/${approval.approvals_required}`,
-    JSON.stringify(approval.reason),
-  ].join("  ");
+/** 'ID  KEY  user:alice  approved 1/1  "reason"  approved by bob: "ok"' ("expired" alone once past). */
+function summaryLine(approval: ApprovalAnswer): string {
+  const status =
+    approval.status === "expired"
+      ? "expired"
+      : `${approval.status} ${approvedCount(approval)}/${approval.approvals_required}`;
+  const verdict = verdictLine(approval);
+  return [approval.id, approval.key, approval.requester, status, JSON.stringify(approval.reason)]
+    .concat(verdict ? [verdict] : [])
+    .join("  ");
 }
 
-function describeApproval(approval: ApprovalData): string[] {
+function describeApproval(approval: ApprovalAnswer): string[] {
   const rows: [string, string][] = [
     ["ID", approval.id],
     ["Key", approval.key],
@@ -168,11 +162,9 @@ function describeApproval(approval: ApprovalData): string[] {
     ["Requested", approval.created_at],
   ];
   if (approval.expires_at) rows.push(["Valid until", approval.expires_at]);
-  for (const vote of approval.votes)
-    rows.push([
-      "Vote",
-      `${vote.approver} ${vote.decision} at ${vote.time}${vote.comment ? `: ${vote.comment}` : ""}`,
-    ]);
+  const verdict = verdictLine(approval);
+  if (verdict) rows.push(["Decision", verdict]);
+  for (const vote of approval.votes) rows.push(["Vote", `${vote.approver} ${vote.decision} at ${vote.time}`]);
   return table(rows);
 }
 

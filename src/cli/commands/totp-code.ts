@@ -1,15 +1,16 @@
 import type { Command } from "commander";
+import type { ApprovalAnswer } from "../../api/approvals.js";
 import { totpCodePath } from "../api-paths.js";
 import { ApiError, type ApiReply, type BreakglassClient } from "../client.js";
 import { type CommandContext, contextOf } from "../command-context.js";
 import { CliError, emit, usageError } from "../output.js";
 import {
-  type ApprovalData,
   approvalPath,
   deniedError,
   duration,
   formatSeconds,
   requestApproval,
+  verdictLine,
   waitingLine,
 } from "./approvals.js";
 
@@ -91,7 +92,7 @@ async function waitForApproval(
   reason: string,
   timeoutSeconds: number,
 ): Promise<string | undefined> {
-  let approval: ApprovalData;
+  let approval: ApprovalAnswer;
   try {
     approval = await requestApproval(ctx.client, name, reason);
   } catch (error) {
@@ -108,17 +109,18 @@ async function waitForApproval(
         );
       status.update(approval);
       await new Promise((wait) => setTimeout(wait, Math.min(POLL_INTERVAL_MS, deadline - Date.now())));
-      approval = await ctx.client.data<ApprovalData>("GET", approvalPath(approval.id));
+      approval = await ctx.client.data<ApprovalAnswer>("GET", approvalPath(approval.id));
     }
   } finally {
     status.stop();
   }
   if (approval.status === "denied") throw deniedError(approval);
+  process.stderr.write(`${verdictLine(approval) ?? approval.status}\n`);
   return approval.id;
 }
 
 /** On a terminal, a spinner redrawn in place; otherwise a single line. Both on stderr. */
-function statusLine(first: ApprovalData): { update(approval: ApprovalData): void; stop(): void } {
+function statusLine(first: ApprovalAnswer): { update(approval: ApprovalAnswer): void; stop(): void } {
   const stream = process.stderr;
   if (!stream.isTTY) {
     stream.write(`waiting for approval ${first.id}… (${waitingLine(first)})\n`);

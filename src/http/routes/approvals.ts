@@ -1,4 +1,5 @@
 import {
+  type ApprovalAnswer,
   ApprovalDecisionBody,
   ApprovalIdParams,
   ApprovalListQuery,
@@ -18,7 +19,10 @@ const approvalProperties = {
   key: { type: "string" },
   requester: { type: "string" },
   reason: { type: "string" },
-  status: { type: "string" },
+  status: {
+    type: "string",
+    description: "expired: pending past approval_request_ttl_seconds, or approved and past its use window",
+  },
   approvals_required: { type: "integer" },
   approvers: {
     type: "array",
@@ -30,7 +34,7 @@ const approvalProperties = {
     items: {
       type: "object",
       properties: {
-        approver: { type: "string" },
+        approver: { type: "string", description: "who decided: user:NAME" },
         decision: { type: "string" },
         comment: { type: ["string", "null"] },
         time: { type: "string" },
@@ -38,7 +42,10 @@ const approvalProperties = {
     },
   },
   created_at: { type: "string" },
-  expires_at: { type: ["string", "null"] },
+  expires_at: {
+    type: ["string", "null"],
+    description: "when approved: the end of its use window under the credential's rule as it is now",
+  },
 };
 
 export function approvalRoutes(app: RouteApp, services: Services): void {
@@ -138,7 +145,7 @@ export function approvalRoutes(app: RouteApp, services: Services): void {
   }
 }
 
-function approvalBody(approval: ApprovalView) {
+function approvalBody(approval: ApprovalView): ApprovalAnswer {
   return {
     id: approval.id,
     key: approval.keyName,

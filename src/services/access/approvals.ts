@@ -1,52 +1,37 @@
+// Over 400 lines: requests, votes and uses of approvals share the rule cache, the view and the counting of votes.
 import { randomUUID } from "node:crypto";
 import { type AccessRule, decideApproval, decideCodeRead, type Reader } from "../../core/access.js";
 import { type Clock, isoTime } from "../../core/clock.js";
-import { BreakglassError, badInput, type ErrorCode, notFound, permissionDenied } from "../../core/errors.js";
+import { BreakglassError, badInput, notFound, permissionDenied } from "../../core/errors.js";
 import type { AccessRuleRecord, ApprovalRecord, ApprovalVote, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Identity } from "../auth/tokens.js";
 import { type Actor, actorOf, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { Notifier } from "../notify/events.js";
+import {
+  type ApprovalRefusal,
+  type ApprovalRelease,
+  HOW_TO_GET_ONE,
+  type RuleGrant,
+  type RuleRefusal,
+  type RuleUse,
+  usableUntil,
+} from "./rule-use.js";
 
 const RULE_CACHE_MS = 1_000;
 /** How long a request waits for its approvals before it expires (config `approval_request_ttl_seconds`). */
 export const DEFAULT_APPROVAL_REQUEST_TTL_SECONDS = 3600;
 
-/** A request as shown to people: with who may approve it (the rule's approvers), and `expired` once it waited too long. */
-/** How an approval can fail to release a use: each is a code the UI and the CLI act on. */
-type ApprovalRefusal = Extract<ErrorCode, "APPROVAL_REQUIRED" | "APPROVAL_EXPIRED" | "APPROVAL_NOT_USABLE">;
-
+/**
+ * A request as shown to people: with who may approve it (the rule's approvers), `expired` once it
+ * waited too long undecided or its use window passed, and `expiresAt` the end of that window under
+ * the rule as it is now.
+ */
 export type ApprovalView = Omit<ApprovalRecord, "status"> & {
   status: ApprovalRecord["status"] | "expired";
   approvers: string[];
 };
-
-/** Why the rule does not allow a use: what the log records, what the caller is told, and the code. */
-export interface RuleRefusal {
-  problem: string;
-  message: string;
-  code: Extract<ErrorCode, "PERMISSION_DENIED" | "REASON_REQUIRED" | ApprovalRefusal>;
-}
-
-/** How refusals name a use of a credential's rule, and what to do once approved. */
-export interface RuleUse {
-  /** "reading aws-prod-root" */
-  what: string;
-  /** What to do once approved: "read with ?approval=ID". */
-  next: string;
-  /** The refusal when the rule requires a reason and none was given. */
-  noReason: string;
-}
-
-/** A use the rule allowed: who asked, why, the rule, and the approval that released it when one was needed. */
-export interface RuleGrant {
-  reader: Actor;
-  /** The reason the use is recorded with: the approved one when an approval released it. */
-  reason: string | null;
-  rule: AccessRule | null;
-  approval: { id: string; approvers: string[] } | null;
-}
 
 /**
  * The two-person rule: a read that needs approval waits for listed approvers, never the requester
@@ -142,7 +127,7 @@ export class ApprovalService {
     options: { status: ApprovalView["status"] | null; mine: boolean },
   ): Promise<ApprovalView[]> {
     const reader = actorOf(ctx);
-    const stored = options.status === "expired" ? "pending" : options.status;
+    const stored = options.status === "expired" ? null : options.status; // expired: pending or approved, stored
     const views: ApprovalView[] = [];
     for (const approval of await this.store.approvals.listApprovals(stored)) {
       const rule = await this.store.approvals.findRule(approval.keyName);
@@ -201,7 +186,7 @@ export class ApprovalService {
       throw await refuse(allowed.why, permissionDenied(`permission denied: ${allowed.why}`));
     const current = rule as AccessRule; // decideApproval allows only under a rule that needs approvals
     const status = this.viewOf(approval, current).status;
-    if (status === "expired")
+    if (status === "expired" && approval.status === "pending")
       throw await refuse(
         "request expired",
         badInput(`approval ${id} waited too long and expired: the requester asks again`),
@@ -289,14 +274,65 @@ export class ApprovalService {
         message: `permission denied: ${decision.why}`,
         code: "PERMISSION_DENIED",
       };
-    // With an approval the reason is the approved one; without, the rule may ask for one first.
-    if (decision.reasonRequired && !request.reason && !request.approvalId)
-      return { problem: "no reason given", message: use.noReason, code: "REASON_REQUIRED" };
-    if (decision.approvalsRequired === 0 || !rule)
+    if (decision.approvalsRequired === 0 || !rule) {
+      if (decision.reasonRequired && !request.reason)
+        return { problem: "no reason given", message: use.noReason, code: "REASON_REQUIRED" };
       return { reader, reason: request.reason, rule, approval: null };
-    const checked = await this.checkApproval(request, keyName, reader, rule, use);
+    }
+    const checked = request.approvalId
+      ? await this.checkApproval(request.approvalId, request.reason, keyName, reader, rule, use)
+      : await this.heldApproval(request.reason, keyName, reader, rule, use, decision.reasonRequired);
     if ("problem" in checked) return checked;
     return { reader, reason: checked.reason, rule, approval: checked.approval };
+  }
+
+  /**
+   * A use without an approval id: the caller's one approval for `keyName` that releases it now is
+   * used (its reason applies); several are named, a pending request is mentioned, else one is needed.
+   */
+  private async heldApproval(
+    reason: string | null,
+    keyName: string,
+    reader: Reader,
+    rule: AccessRule,
+    use: RuleUse,
+    reasonRequired: boolean,
+  ): Promise<ApprovalRelease | RuleRefusal> {
+    const own: ApprovalView[] = [];
+    for (const approval of await this.store.approvals.listApprovals(null))
+      if (approval.keyName === keyName && approval.requester === reader.owner)
+        own.push(this.viewOf(approval, rule));
+    const usable: ApprovalRelease[] = [];
+    for (const approval of own.filter((a) => a.status === "approved")) {
+      const checked = await this.checkApproval(approval.id, reason, keyName, reader, rule, use);
+      if (!("problem" in checked)) usable.push(checked);
+    }
+    const [only] = usable;
+    if (only && usable.length === 1) return only;
+    const needs = `needs ${rule.approvalsRequired} approval(s)`;
+    if (usable.length > 1) {
+      const ids = usable.map((u) => u.approval.id).join(", ");
+      return {
+        problem: `${needs}: several approvals held (${ids})`,
+        message: `permission denied: you hold several approvals for ${keyName} (${ids}): name the one to use`,
+        code: "APPROVAL_REQUIRED",
+      };
+    }
+    const pending = own.find((a) => a.status === "pending");
+    if (pending)
+      return {
+        problem: `${needs}: request ${pending.id} is pending`,
+        message: `permission denied: ${use.what} ${needs}: your request ${pending.id} is still pending`,
+        code: "APPROVAL_REQUIRED",
+      };
+    // Without an approval the rule asks for the reason first: the request for one carries it.
+    if (reasonRequired && !reason)
+      return { problem: "no reason given", message: use.noReason, code: "REASON_REQUIRED" };
+    return {
+      problem: needs,
+      message: `permission denied: ${use.what} ${needs}: ${HOW_TO_GET_ONE}`,
+      code: "APPROVAL_REQUIRED",
+    };
   }
 
   /**
@@ -305,30 +341,23 @@ export class ApprovalService {
    * now, within the rule's approval_ttl as it is now.
    */
   private async checkApproval(
-    request: { reason: string | null; approvalId: string | null },
+    id: string,
+    reason: string | null,
     keyName: string,
     reader: Reader,
     rule: AccessRule,
     use: RuleUse,
-  ): Promise<{ reason: string; approval: { id: string; approvers: string[] } } | RuleRefusal> {
-    const how = `request one with POST /v1/approvals {"key":"${keyName}","reason":"…"} (breakglass approvals request ${keyName}), then ${use.next}`;
-    const id = request.approvalId;
+  ): Promise<ApprovalRelease | RuleRefusal> {
     const refused = (
       problem: string,
       message = `permission denied: approval ${id} ${problem}`,
       code: ApprovalRefusal = "APPROVAL_NOT_USABLE",
     ) => ({ problem, message, code });
-    if (!id)
-      return refused(
-        `needs ${rule.approvalsRequired} approval(s)`,
-        `permission denied: ${use.what} needs ${rule.approvalsRequired} approval(s): ${how}`,
-        "APPROVAL_REQUIRED",
-      );
     const approval = await this.store.approvals.findApproval(id);
     if (!approval || approval.keyName !== keyName || approval.requester !== reader.owner)
       return refused(`is not yours for ${keyName}`);
     if (approval.status !== "approved") return refused(`is ${this.viewOf(approval, rule).status}`);
-    if (request.reason !== null && request.reason.trim() !== approval.reason.trim())
+    if (reason !== null && reason.trim() !== approval.reason.trim())
       return refused(
         "was given for another reason",
         `permission denied: approval ${id} was given for "${approval.reason}": use it with that reason (or none), or request a new one`,
@@ -337,18 +366,13 @@ export class ApprovalService {
     if (counting.length < rule.approvalsRequired)
       return refused(
         `no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired})`,
-        `permission denied: approval ${id} no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired}): ${how}`,
+        `permission denied: approval ${id} no longer has enough approvals under the current rule (${counting.length} of ${rule.approvalsRequired}) for ${use.what}: ${HOW_TO_GET_ONE}`,
         "APPROVAL_REQUIRED",
       );
-    const approvedAt = Date.parse(approval.votes.at(-1)?.time ?? approval.createdAt);
-    const until = Math.min(
-      Date.parse(approval.expiresAt ?? approval.createdAt),
-      approvedAt + rule.approvalTtlSeconds * 1000,
-    );
-    if (until <= this.clock.now())
+    if (Date.parse(usableUntil(approval, rule)) <= this.clock.now())
       return refused(
         "has expired",
-        `permission denied: approval ${id} has expired: ${how}`,
+        `permission denied: approval ${id} has expired: ${HOW_TO_GET_ONE}`,
         "APPROVAL_EXPIRED",
       );
     return { reason: approval.reason, approval: { id, approvers: counting.map((vote) => vote.approver) } };
@@ -371,9 +395,16 @@ export class ApprovalService {
   }
 
   private viewOf(approval: ApprovalRecord, rule: AccessRule | null): ApprovalView {
-    const expired =
-      approval.status === "pending" && Date.parse(this.pendingUntil(approval)) <= this.clock.now();
-    return { ...approval, status: expired ? "expired" : approval.status, approvers: rule?.approvers ?? [] };
+    const expiresAt =
+      approval.status === "approved" && rule ? usableUntil(approval, rule) : approval.expiresAt;
+    const until = approval.status === "pending" ? this.pendingUntil(approval) : expiresAt;
+    const expired = approval.status !== "denied" && until !== null && Date.parse(until) <= this.clock.now();
+    return {
+      ...approval,
+      status: expired ? "expired" : approval.status,
+      expiresAt,
+      approvers: rule?.approvers ?? [],
+    };
   }
 
   private pendingUntil(approval: ApprovalRecord): string {

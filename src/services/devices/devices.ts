@@ -206,7 +206,6 @@ export class DeviceService {
         approvalId: request.approvalId,
         terms: {
           what: `checking out ${id} (under the access rule of ${device.accessRule})`,
-          next: `check it out with approval=ID (breakglass devices checkout ${id} --approval ID)`,
           noReason: "a reason is required to check a device out",
         },
         // A device without an access rule: admins and operators check it out.

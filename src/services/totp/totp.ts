@@ -198,7 +198,6 @@ export class TotpService {
         approvalId: options.approvalId,
         terms: {
           what: `reading ${name}`,
-          next: "read with ?approval=ID",
           noReason:
             "a reason is required to read this credential: add ?reason=… (or the X-Breakglass-Reason header)",
         },

@@ -1,54 +1,59 @@
 import type { ComponentChildren } from "preact";
-import { Time } from "./time.js";
+import type { ApprovalAnswer } from "../../../src/api/approvals.js";
 
-/** A request to read a credential under the two-person rule (`/v1/approvals`). */
-export interface ApprovalView {
-  id: string;
-  key: string;
-  requester: string;
-  reason: string;
-  status: string;
-  approvals_required: number;
-  approvers: string[];
-  votes: { approver: string; decision: string; comment: string | null; time: string }[];
-  created_at: string;
-  expires_at: string | null;
-}
+/** A request to read a credential under the two-person rule, as `/v1/approvals` answers it. */
+export type ApprovalView = ApprovalAnswer;
 
+/** Approved, but its use window has passed (the server says `expired` on its next answer). */
 export function hasExpired(approval: ApprovalView): boolean {
-  return approval.expires_at !== null && Date.parse(approval.expires_at) <= Date.now();
+  return (
+    approval.status === "expired" ||
+    (approval.expires_at !== null && Date.parse(approval.expires_at) <= Date.now())
+  );
 }
 
 export function approvalsGiven(approval: ApprovalView): number {
   return approval.votes.filter((vote) => vote.decision === "approved").length;
 }
 
-/** Where a request for approval stands; the test id holds just the headline. */
+/** 'approved by bob: “go ahead”' for each decision so far, joined by "; "; "" before any. */
+export function verdictText(approval: ApprovalView): string {
+  return approval.votes
+    .map(
+      (vote) =>
+        `${vote.decision} by ${vote.approver.replace(/^user:/, "")}${vote.comment ? `: “${vote.comment}”` : ""}`,
+    )
+    .join("; ");
+}
+
+/** "usable for 12 more minutes", "usable for 40 more seconds". */
+export function usableFor(expiresAt: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((Date.parse(expiresAt) - now) / 1000));
+  if (seconds < 90) return `usable for ${seconds} more second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.round(seconds / 60);
+  return `usable for ${minutes} more minutes`;
+}
+
+/** Where a request for approval stands: who decided and what they said; the test id holds just the headline. */
 export function ApprovalState({ approval }: { approval: ApprovalView }) {
-  const denial = approval.votes.find((vote) => vote.decision === "denied");
-  const approvers = approval.votes
-    .filter((vote) => vote.decision === "approved")
-    .map((vote) => vote.approver);
+  const verdict = verdictText(approval);
   let headline: string;
   let detail: ComponentChildren;
   if (approval.status === "pending") {
     headline = "Waiting for approval";
     detail = `${approvalsGiven(approval)} of ${approval.approvals_required} given${approval.approvers.length ? ` · approvers: ${approval.approvers.join(", ")}` : ""}. This page checks every 2 seconds.`;
-  } else if (approval.status === "approved" && hasExpired(approval)) {
+  } else if (hasExpired(approval)) {
     headline = "Approval expired";
     detail = "Request a new one.";
   } else if (approval.status === "approved") {
     headline = "Approved";
-    detail = (
-      <>
-        by {approvers.join(", ")}; valid until <Time iso={approval.expires_at} />
-      </>
-    );
-  } else if (approval.status === "denied") {
-    headline = "Denied";
-    detail = denial ? `by ${denial.approver}${denial.comment ? `: “${denial.comment}”` : ""}` : null;
+    detail = approval.expires_at ? (
+      <span title={new Date(approval.expires_at).toISOString()} data-testid="approval-window">
+        {usableFor(approval.expires_at)}
+      </span>
+    ) : null;
   } else {
-    headline = approval.status;
+    headline = "Denied";
     detail = null;
   }
   return (
@@ -56,7 +61,17 @@ export function ApprovalState({ approval }: { approval: ApprovalView }) {
       <p class="approval-headline" data-testid="approval-status">
         {headline}
       </p>
+      <p class="approval-detail">
+        For: <q data-testid="approval-reason">{approval.reason}</q>
+      </p>
+      {verdict ? (
+        <p class="approval-detail" data-testid="approval-verdict">
+          {capitalised(verdict)}
+        </p>
+      ) : null}
       {detail ? <p class="approval-detail">{detail}</p> : null}
     </div>
   );
 }
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -8,42 +8,58 @@ export function groupDigits(code: string): string {
   return `${code.slice(0, half)} ${code.slice(half)}`;
 }
 
-/** A TOTP code, large, in two groups, with tabular digits. */
-export function CodeView(props: { code: string; label: string; testId: string; secondary?: boolean }) {
-  return (
-    <div class={props.secondary ? "code-view code-view-next" : "code-view"}>
-      <p class="code-label">{props.label}</p>
-      <p class="code" data-testid={props.testId}>
-        {groupDigits(props.code)}
-      </p>
-    </div>
-  );
-}
-
-/** Copies `text` to the clipboard and says so in a live region. */
-export function CopyButton(props: { text: string; label?: string; buttonRef?: Ref<HTMLButtonElement> }) {
+/** Copies to the clipboard; `said` is what to announce ("Copied"), cleared after a while. */
+export function useCopier(): { said: string; copy(text: string): void } {
   const [said, setSaid] = useState("");
   useEffect(() => {
     if (!said) return;
     const timer = setTimeout(() => setSaid(""), 2500);
     return () => clearTimeout(timer);
   }, [said]);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.text);
-      setSaid("Copied");
-    } catch {
-      setSaid("Could not copy: select the code and copy it by hand");
-    }
+  const copy = (text: string) => {
+    setSaid("");
+    navigator.clipboard.writeText(text).then(
+      () => setSaid("Copied"),
+      () => setSaid("Could not copy: select the code and copy it by hand"),
+    );
   };
+  return { said, copy };
+}
+
+/** A TOTP code, large, in two groups, with tabular digits; clicking it copies it. */
+export function CodeView(props: {
+  code: string;
+  label: string;
+  testId: string;
+  secondary?: boolean;
+  onCopy: (code: string) => void;
+}) {
   return (
-    <span class="copy">
-      <button type="button" class="button" ref={props.buttonRef} onClick={() => void copy()}>
-        {props.label ?? "Copy code"}
+    <div class={props.secondary ? "code-view code-view-next" : "code-view"}>
+      <p class="code-label">{props.label}</p>
+      <button
+        type="button"
+        class="code code-copy"
+        title="Click to copy"
+        aria-label={`${props.label}: ${groupDigits(props.code)}, click to copy`}
+        onClick={() => props.onCopy(props.code)}
+      >
+        <span data-testid={props.testId}>{groupDigits(props.code)}</span>
       </button>
-      <span class="copy-status" role="status">
-        {said}
-      </span>
-    </span>
+    </div>
+  );
+}
+
+/** A button that copies `text`; what came of it is announced by the caller's live region. */
+export function CopyButton(props: {
+  text: string;
+  label?: string;
+  buttonRef?: Ref<HTMLButtonElement>;
+  onCopy: (text: string) => void;
+}) {
+  return (
+    <button type="button" class="button" ref={props.buttonRef} onClick={() => props.onCopy(props.text)}>
+      {props.label ?? "Copy code"}
+    </button>
   );
 }

@@ -1,22 +1,19 @@
 import { useEffect, useState } from "preact/hooks";
 import { data, messageOf } from "../api.js";
-import { type ApprovalView, approvalsGiven, hasExpired } from "../components/approval-state.js";
+import { type ApprovalView, approvalsGiven, hasExpired, verdictText } from "../components/approval-state.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
 import { Time } from "../components/time.js";
 import { useLoad } from "../hooks.js";
 import { href } from "../router.js";
 
-/** "pending", "approved until …", "approved, expired", "denied by user:bob". */
+/** 'Approved by bob: “go ahead”', 'Expired (approved by bob)', 'Denied by bob: “use staging”', 'Waiting: 0 of 1 approvals'. */
 function statusText(approval: ApprovalView): string {
-  if (approval.status === "approved") return hasExpired(approval) ? "Approved, now expired" : "Approved";
-  if (approval.status === "denied") {
-    const denial = approval.votes.find((vote) => vote.decision === "denied");
-    return denial ? `Denied by ${denial.approver}` : "Denied";
-  }
+  const verdict = verdictText(approval);
+  if (hasExpired(approval)) return verdict ? `Expired (${verdict})` : "Expired";
   if (approval.status === "pending")
-    return `Waiting: ${approvalsGiven(approval)} of ${approval.approvals_required} approvals`;
-  return approval.status;
+    return `Waiting: ${approvalsGiven(approval)} of ${approval.approvals_required} approvals${verdict ? ` (${verdict})` : ""}`;
+  return verdict.charAt(0).toUpperCase() + verdict.slice(1);
 }
 
 const REFRESH_MS = 5000;

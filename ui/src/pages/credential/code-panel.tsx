@@ -1,5 +1,5 @@
 import type { RefObject } from "preact";
-import { CodeView, CopyButton } from "../../components/code-view.js";
+import { CodeView, CopyButton, useCopier } from "../../components/code-view.js";
 import { Countdown } from "../../components/countdown.js";
 import type { ShownCode } from "./code-read.js";
 
@@ -11,7 +11,10 @@ function clockNote(offsetMs: number): string | null {
   return `This device's clock is ${Math.round(Math.abs(offsetMs) / 1000)} s ${offsetMs > 0 ? "behind" : "ahead of"} the server's: the countdown follows the server.`;
 }
 
-/** The code with its countdown and Copy button, the next one for enrolment, and what the server warns of. */
+/**
+ * The code with its countdown and Copy button (clicking the code copies it too), both codes side by
+ * side for enrolment ("now", "next"), and what the server warns of.
+ */
 export function CodePanel(props: {
   shown: ShownCode;
   secondsLeft: number | null;
@@ -21,25 +24,31 @@ export function CodePanel(props: {
 }) {
   const { shown, secondsLeft } = props;
   const note = clockNote(shown.offsetMs);
+  const copier = useCopier();
+  const next = props.showNext ? shown.nextCode : null;
   return (
-    <section class="code-panel" aria-label="Code">
+    <section class={next ? "code-panel code-panel-enrol" : "code-panel"} aria-label="Code">
       <div class="code-row">
-        <CodeView code={shown.code} label="Current code" testId="totp-code" />
+        <CodeView
+          code={shown.code}
+          label={next ? "Now" : "Current code"}
+          testId="totp-code"
+          onCopy={copier.copy}
+        />
+        {next ? (
+          <CodeView code={next} label="Next" testId="next-code" secondary onCopy={copier.copy} />
+        ) : null}
         {secondsLeft !== null ? (
           <Countdown secondsLeft={secondsLeft} period={shown.period} expiresAt={shown.expiresAt} />
         ) : null}
       </div>
-      <div class="actions">
-        <CopyButton text={shown.code} buttonRef={props.copyButton} />
+      <div class="actions copy">
+        <CopyButton text={shown.code} buttonRef={props.copyButton} onCopy={copier.copy} />
+        {next ? <CopyButton text={next} label="Copy next code" onCopy={copier.copy} /> : null}
+        <span class="copy-status" role="status" aria-live="polite" data-testid="copy-status">
+          {copier.said}
+        </span>
       </div>
-      {props.showNext && shown.nextCode ? (
-        <>
-          <CodeView code={shown.nextCode} label="Next code (for enrolment)" testId="next-code" secondary />
-          <div class="actions">
-            <CopyButton text={shown.nextCode} label="Copy next code" />
-          </div>
-        </>
-      ) : null}
       {props.busy && secondsLeft !== null && secondsLeft <= 0 ? (
         <p class="muted">Fetching the next code…</p>
       ) : null}

@@ -59,20 +59,14 @@ export interface Refusal {
 }
 
 /** Read from the server's stable code, never from its wording. */
-export function explainRefusal(failure: unknown, name: string, request: ReadRequest): Refusal {
+export function explainRefusal(failure: unknown): Refusal {
   switch (errorCodeOf(failure)) {
-    case "APPROVAL_REQUIRED":
-      return {
-        learned: "approval",
-        // With an approval given, the server's sentence says what is wrong with it (too few votes now, say).
-        message:
-          request.approvalId === null
-            ? `Reading ${name} needs approval first: give the reason and request approval.`
-            : messageOf(failure),
-      };
     case "APPROVAL_EXPIRED":
       return { learned: "approval", message: "The approval has expired: request a new one." };
-    case "APPROVAL_NOT_USABLE": // not this reader's, not approved, or for another reason: the server says which
+    // None held, one still pending, several to choose from, not this reader's, too few votes under
+    // the rule now: the server's sentence says which.
+    case "APPROVAL_REQUIRED":
+    case "APPROVAL_NOT_USABLE":
       return { learned: "approval", message: messageOf(failure) };
     case "REASON_REQUIRED":
       return {

@@ -1,7 +1,16 @@
 import { Field } from "../../components/field.js";
 import type { CodeReading } from "./use-code-reading.js";
 
-/** The reason, and the one big button: "Show code", or "Request approval" when that comes first. */
+/** "Show code", once shown "Read again" (each a read on the record); for enrolment, two codes at once. */
+function readLabel(enrol: boolean, shown: boolean): string {
+  if (enrol) return shown ? "Read two codes again" : "Show two consecutive codes";
+  return shown ? "Read again" : "Show code";
+}
+
+/**
+ * The reason, and the one big button: "Show code" or "Read again", or "Request approval" when that
+ * comes first; enrolment (two consecutive codes) is a mode of its own with that one button.
+ */
 export function ReadForm({ reading }: { reading: CodeReading }) {
   const { busy, needsReason } = reading;
   return (
@@ -30,11 +39,11 @@ export function ReadForm({ reading }: { reading: CodeReading }) {
         {reading.mayRead ? (
           <>
             <button type="submit" class="button button-big" ref={reading.primaryButton} disabled={busy}>
-              Show code
+              {readLabel(reading.showNext, reading.shown !== null)}
             </button>
-            {reading.showNext && reading.shown?.nextCode ? (
-              <button type="button" class="button secondary" onClick={reading.showOneCode}>
-                Show one code
+            {reading.showNext ? (
+              <button type="button" class="link-button" onClick={reading.showOneCode}>
+                Back to one code
               </button>
             ) : (
               <button
@@ -43,7 +52,7 @@ export function ReadForm({ reading }: { reading: CodeReading }) {
                 disabled={busy}
                 onClick={() => reading.showCode(true)}
               >
-                Enrolment: show two codes
+                Show two consecutive codes
               </button>
             )}
           </>
@@ -53,6 +62,11 @@ export function ReadForm({ reading }: { reading: CodeReading }) {
           </button>
         )}
       </div>
+      {reading.mayRead && reading.shown ? (
+        <p class="hint" data-testid="read-again-hint">
+          Each read is recorded on the audit log, and may notify the team.
+        </p>
+      ) : null}
     </form>
   );
 }

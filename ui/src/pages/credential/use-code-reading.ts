@@ -78,8 +78,8 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
   const primaryButton = useRef<HTMLButtonElement>(null);
   const copyButton = useRef<HTMLButtonElement>(null);
 
-  const refused = (failure: unknown, request: ReadRequest) => {
-    const { message, learned } = explainRefusal(failure, name, request);
+  const refused = (failure: unknown) => {
+    const { message, learned } = explainRefusal(failure);
     if (learned === "approval") {
       setApprovalRequired(true);
       setApproval((current) => (current?.status === "pending" ? current : null));
@@ -104,7 +104,7 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
       if (!alive.current) return;
       setShown(null);
       reading.current = null;
-      refused(failure, request);
+      refused(failure);
     } finally {
       inFlight.current = false;
       if (alive.current) setBusy(false);

@@ -5,6 +5,7 @@ import { Field } from "../components/field.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
 import { Time } from "../components/time.js";
 import { useLoad } from "../hooks.js";
+import { usePendingApprovals } from "../pending-approvals.js";
 import { href } from "../router.js";
 
 /** "pending", "approved until …", "approved, expired", "denied by user:bob". */
@@ -28,6 +29,7 @@ export function Approvals(_props: { params: Record<string, string> }) {
   const [said, setSaid] = useState("");
   const { reload: reloadInbox } = inbox;
   const { reload: reloadMine } = mine;
+  const { refresh: refreshBadge } = usePendingApprovals();
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -46,6 +48,7 @@ export function Approvals(_props: { params: Record<string, string> }) {
     );
     reloadInbox();
     reloadMine();
+    refreshBadge();
   };
 
   const pending = inbox.value?.approvals ?? null;

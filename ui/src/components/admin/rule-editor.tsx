@@ -23,6 +23,8 @@ const choices = (known: readonly string[], held: readonly string[]) => [
   ...held.filter((name) => !known.includes(name)),
 ];
 
+const NOBODY = "No people or groups yet: add them under People and groups.";
+
 /** One credential's rule: readers and approvers picked from people and groups, and its terms. */
 export function RuleEditor(props: { name: string; known: Known; onChanged: () => void }) {
   const path = `/v1/totp/access/${encodeURIComponent(props.name)}`;
@@ -104,7 +106,7 @@ export function RuleEditor(props: { name: string; known: Known; onChanged: () =>
           selected={form.readers}
           onSelected={(readers) => update({ readers })}
           hint="Who may read its code. None ticked: admins only."
-          empty="No people or groups yet: add them under People and groups."
+          empty={NOBODY}
         />
         <CheckboxGroup
           legend="Approvers"
@@ -112,7 +114,7 @@ export function RuleEditor(props: { name: string; known: Known; onChanged: () =>
           selected={form.approvers}
           onSelected={(approvers) => update({ approvers })}
           hint="Who approves a read. Nobody approves their own request."
-          empty="No people or groups yet: add them under People and groups."
+          empty={NOBODY}
         />
         <div class="field-row">
           <Field

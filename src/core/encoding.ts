@@ -32,11 +32,11 @@ export function decodeHexOrBase64(text: string, what: string): Buffer {
 }
 
 /** Parses a URI the user gave; the message names what was expected, never the text itself. */
-export function parseUri(text: string, expected: string): URL {
+export function parseUri(text: string, expected: string, what = "url"): URL {
   try {
     return new URL(text.trim());
   } catch {
-    throw badInput(`url is not a valid ${expected} URI`);
+    throw badInput(`${what} is not a valid ${expected} URI`);
   }
 }
 

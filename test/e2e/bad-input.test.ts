@@ -128,13 +128,13 @@ describe("bad input sent to a server", () => {
   it("totp add --secret - with text that is not base32: exit 1, a message naming base32, nothing stored", async () => {
     await unsealWith(cli, shares);
     const result = await cli.run(["totp", "add", "x", "--secret", "-"], { input: "not base32!!\n" });
-    expectOneLineError(result, 1, /^error: .*not valid base32.*\(HTTP 400\)\n$/);
+    expectOneLineError(result, 1, /^error: the secret \(base32\) is not valid base32.*\(HTTP 400\)\n$/);
     expect((await cli.run(["totp", "list"])).stdout).toBe("No keys.\n");
   });
 
   it("totp add --uri with a URI that is not otpauth: exit 1, a clear message", async () => {
     const result = await cli.run(["totp", "add", "x", "--uri", "https://example.com/?secret=JBSWY3DP"]);
-    expectOneLineError(result, 1, /^error: url must start with otpauth:\/\/ \(HTTP 400\)\n$/);
+    expectOneLineError(result, 1, /^error: the otpauth URI must start with otpauth:\/\/ \(HTTP 400\)\n$/);
   });
 
   it("a token the server does not know is refused: exit 1 with the HTTP status", async () => {

@@ -291,7 +291,7 @@ const FIELDS: FreeTextField[] = [
   ),
   {
     what: "an issuer in an otpauth URI",
-    field: "the issuer or account name in url",
+    field: "the issuer or account name in the otpauth URI",
     send: (issuer) => {
       keyName = `key-${sent}`;
       const url = `otpauth://totp/${encodeURIComponent(issuer)}:ops?secret=${SEED}&issuer=${encodeURIComponent(issuer)}`;

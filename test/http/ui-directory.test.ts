@@ -73,6 +73,14 @@ describe("GET /v1/ui/credentials", () => {
     expect(names).toEqual(["aws-prod-root", "bank", "registrar"]);
   });
 
+  it("says whether a rule names the caller among the approvers, so the UI can point them to Approvals", async () => {
+    const approver = async (token: string) =>
+      (await t.call("GET", "/v1/ui/credentials", { token })).json.data.approver;
+    expect(await approver(tokenOf.bob as string)).toBe(true);
+    expect(await approver(tokenOf.alice as string)).toBe(false);
+    expect(await approver(root)).toBe(false);
+  });
+
   it("needs a token", async () => {
     expect((await t.call("GET", "/v1/ui/credentials")).status).toBe(403);
   });

@@ -3,8 +3,9 @@ import { ApiError, call, useCsrfToken } from "./api.js";
 import { ErrorNotice } from "./components/page.js";
 import { Login } from "./pages/login.js";
 import { SealScreen } from "./pages/seal.js";
+import { APPROVALS_PATH, PendingApprovalsContext, usePendingApprovalCount } from "./pending-approvals.js";
 import { href, match, navigate, usePath } from "./router.js";
-import { ROUTES } from "./routes.js";
+import { ROUTES, type Route } from "./routes.js";
 import { holds, type Session, SessionContext } from "./session.js";
 import { ThemeToggle } from "./theme.js";
 
@@ -88,6 +89,10 @@ function TopBar(props: { children?: preact.ComponentChildren }) {
 function Shell(props: { session: Session; signOut: () => Promise<void> }) {
   const path = usePath();
   const visible = ROUTES.filter((route) => route.nav && holds(props.session, route.nav));
+  const pending = usePendingApprovalCount(
+    visible.some((route) => route.path === APPROVALS_PATH),
+    path,
+  );
   let page: preact.JSX.Element = <p>No such page.</p>;
   for (const route of ROUTES) {
     const params = match(route.path, path);
@@ -97,7 +102,7 @@ function Shell(props: { session: Session; signOut: () => Promise<void> }) {
     }
   }
   return (
-    <>
+    <PendingApprovalsContext.Provider value={pending}>
       <TopBar>
         <span class="who">{props.session.display_name || props.session.username || "token"}</span>
         <button type="button" class="button secondary" onClick={() => void props.signOut()}>
@@ -113,9 +118,11 @@ function Shell(props: { session: Session; signOut: () => Promise<void> }) {
               <ul key={section} aria-label={section === "admin" ? "Administration" : "Everyday"}>
                 {links.map((route) => (
                   <li key={route.path}>
-                    <a {...href(route.path)} aria-current={match(route.path, path) ? "page" : undefined}>
-                      {route.title}
-                    </a>
+                    <NavLink
+                      route={route}
+                      current={Boolean(match(route.path, path))}
+                      pending={pending.count}
+                    />
                   </li>
                 ))}
               </ul>
@@ -126,6 +133,29 @@ function Shell(props: { session: Session; signOut: () => Promise<void> }) {
           {page}
         </main>
       </div>
-    </>
+    </PendingApprovalsContext.Provider>
+  );
+}
+
+/** A navigation link; Approvals carries the number of requests waiting for this person's decision. */
+function NavLink(props: { route: Route; current: boolean; pending: number | null }) {
+  const count = props.route.path === APPROVALS_PATH && props.pending ? props.pending : 0;
+  return (
+    <a {...href(props.route.path)} aria-current={props.current ? "page" : undefined}>
+      {count ? (
+        <>
+          {/* Read out as "Approvals, 2 pending": one text, as the hidden span would be set apart. */}
+          <span aria-hidden="true">
+            {props.route.title}
+            <span class="nav-badge" data-testid="pending-approvals">
+              {count}
+            </span>
+          </span>
+          <span class="visually-hidden">{`${props.route.title}, ${count} pending`}</span>
+        </>
+      ) : (
+        props.route.title
+      )}
+    </a>
   );
 }

@@ -31,6 +31,10 @@ export function uiCredentialRoutes(app: FastifyInstance, { credentialDirectory }
                 },
               },
             },
+            approver: {
+              type: "boolean",
+              description: "whether an access rule names the caller among the approvers of a read",
+            },
           }),
           403: errorSchema,
         },
@@ -38,7 +42,10 @@ export function uiCredentialRoutes(app: FastifyInstance, { credentialDirectory }
     },
     async (request) => {
       if (!request.ctx.actor) throw permissionDenied();
-      const entries = await credentialDirectory.readableBy(request.ctx.actor);
+      const [entries, approver] = await Promise.all([
+        credentialDirectory.readableBy(request.ctx.actor),
+        credentialDirectory.approvesAny(request.ctx.actor),
+      ]);
       return {
         data: {
           credentials: entries.map((entry) => ({
@@ -50,6 +57,7 @@ export function uiCredentialRoutes(app: FastifyInstance, { credentialDirectory }
             approvals_required: entry.approvalsRequired,
             require_reason: entry.requireReason,
           })),
+          approver,
         },
       };
     },

@@ -1,4 +1,4 @@
-import { decideCodeRead } from "../../core/access.js";
+import { decideCodeRead, principalMatches } from "../../core/access.js";
 import type { Store } from "../../store/store.js";
 import type { ApprovalService } from "../access/approvals.js";
 import type { Actor } from "../context.js";
@@ -45,5 +45,15 @@ export class CredentialDirectory {
       }),
     );
     return entries.filter((entry): entry is DirectoryEntry => entry !== null);
+  }
+
+  /** Whether a rule names this person among the approvers of a read: the UI then points them to Approvals. */
+  async approvesAny(actor: Actor): Promise<boolean> {
+    for (const name of await this.store.listTotpKeyNames()) {
+      const rule = await this.approvals.ruleOf(name);
+      if (rule && rule.approvalsRequired > 0 && rule.approvers.some((p) => principalMatches(p, actor)))
+        return true;
+    }
+    return false;
   }
 }

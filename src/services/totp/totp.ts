@@ -307,7 +307,7 @@ export class TotpService {
       digits: input.digits ?? 6,
       period: input.period ?? 30,
     });
-    const seed = seedFromBase32(input.key ?? "");
+    const seed = seedFromBase32(input.key ?? "", "the secret (base32)");
     return { seed, issuer: input.issuer ?? "", accountName: input.accountName ?? "", ...params };
   }
 

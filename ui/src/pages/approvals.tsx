@@ -5,6 +5,7 @@ import { Field } from "../components/field.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
 import { Time } from "../components/time.js";
 import { useLoad } from "../hooks.js";
+import { usePendingApprovals } from "../pending-approvals.js";
 import { href } from "../router.js";
 
 /** 'Approved by bob: “go ahead”', 'Expired (approved by bob)', 'Denied by bob: “use staging”', 'Waiting: 0 of 1 approvals'. */
@@ -25,6 +26,7 @@ export function Approvals(_props: { params: Record<string, string> }) {
   const [said, setSaid] = useState("");
   const { reload: reloadInbox } = inbox;
   const { reload: reloadMine } = mine;
+  const { refresh: refreshBadge } = usePendingApprovals();
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -43,6 +45,7 @@ export function Approvals(_props: { params: Record<string, string> }) {
     );
     reloadInbox();
     reloadMine();
+    refreshBadge();
   };
 
   const pending = inbox.value?.approvals ?? null;

@@ -3,6 +3,7 @@ import { data } from "../api.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
 import { useLoad } from "../hooks.js";
+import { APPROVALS_PATH, usePendingApprovals } from "../pending-approvals.js";
 import { href, navigate } from "../router.js";
 import { holds, useSession } from "../session.js";
 
@@ -17,8 +18,16 @@ export interface CredentialEntry {
   require_reason: boolean;
 }
 
+/** The list, and whether an access rule names the person among the approvers of a read. */
+interface Directory {
+  credentials: CredentialEntry[];
+  approver: boolean;
+}
+
+const loadDirectory = () => data<Directory>("GET", "/v1/ui/credentials");
+
 export async function loadCredentials(): Promise<CredentialEntry[]> {
-  return (await data<{ credentials: CredentialEntry[] }>("GET", "/v1/ui/credentials")).credentials;
+  return (await loadDirectory()).credentials;
 }
 
 /** "2 approvals from group:security", or "None". */
@@ -40,7 +49,8 @@ function matches(entry: CredentialEntry, words: string[]): boolean {
 /** The home screen: every credential the session may read, searchable as one types. */
 export function Credentials(_props: { params: Record<string, string> }) {
   const { session } = useSession();
-  const list = useLoad(loadCredentials);
+  const directory = useLoad(loadDirectory);
+  const list = { ...directory, value: directory.value?.credentials ?? null };
   const [search, setSearch] = useState("");
   const searchInput = useRef<HTMLInputElement>(null);
   // At 3 a.m. the first thing to do is type the credential's name.
@@ -83,10 +93,14 @@ export function Credentials(_props: { params: Record<string, string> }) {
           <Loading />
         ) : null
       ) : list.value.length === 0 ? (
-        <p class="empty">
-          No credentials you may read yet. An admin adds credentials and the access rules that say who reads
-          them.
-        </p>
+        directory.value?.approver ? (
+          <ApproverOnly />
+        ) : (
+          <p class="empty">
+            No credentials you may read yet. An admin adds credentials and the access rules that say who reads
+            them.
+          </p>
+        )
       ) : (
         <>
           <p class="muted" aria-live="polite">
@@ -130,5 +144,16 @@ export function Credentials(_props: { params: Record<string, string> }) {
         </>
       )}
     </Page>
+  );
+}
+
+/** An approver who reads nothing: their work is on the Approvals page. */
+function ApproverOnly() {
+  const { count } = usePendingApprovals();
+  return (
+    <p class="empty">
+      You may not read any credential. You approve requests
+      {count === null ? "" : `: ${count} pending`} → <a {...href(APPROVALS_PATH)}>Approvals</a>
+    </p>
   );
 }

@@ -14,12 +14,12 @@ import { ErrorNotice, Page } from "../../components/page.js";
 import { href } from "../../router.js";
 
 /**
- * Adds a credential (POST /v1/totp/keys/:name) from an otpauth URI, an image of its QR code, or a
- * seed the server generates. The seed passes through this page's state only until the server has
+ * Adds a credential (POST /v1/totp/keys/:name) from an otpauth URI, an image of its QR code, a
+ * plain base32 secret (as the CLI's --secret), or a seed the server generates. The seed passes through this page's state only until the server has
  * it; a generated one comes back once, as a QR code and URL, until Done.
  */
 
-type Source = "uri" | "qr" | "generate";
+type Source = "uri" | "qr" | "secret" | "generate";
 
 interface Enrolment {
   name: string;
@@ -30,6 +30,7 @@ interface Enrolment {
 const SOURCES = [
   { value: "uri", label: "otpauth URI" },
   { value: "qr", label: "QR image" },
+  { value: "secret", label: "Secret (base32)" },
   { value: "generate", label: "Generate" },
 ];
 
@@ -37,6 +38,7 @@ export function AddCredential(_props: { params: Record<string, string> }) {
   const [name, setName] = useState("");
   const [source, setSource] = useState<Source>("uri");
   const [uri, setUri] = useState("");
+  const [secret, setSecret] = useState("");
   const [image, setImage] = useState<QrImage | null>(null);
   const [issuer, setIssuer] = useState("");
   const [account, setAccount] = useState("");
@@ -65,7 +67,7 @@ export function AddCredential(_props: { params: Record<string, string> }) {
       return { qr_image: image.base64 };
     }
     return {
-      generate: true,
+      ...(source === "secret" ? { key: secret } : { generate: true }),
       issuer: issuer.trim(),
       account_name: account.trim(),
       algorithm,
@@ -85,6 +87,7 @@ export function AddCredential(_props: { params: Record<string, string> }) {
       );
       // The seed is with the server now: nothing of it stays here but a generated one's QR, until Done.
       setUri("");
+      setSecret("");
       setImage(null);
       setName("");
       setIssuer("");
@@ -156,24 +159,37 @@ export function AddCredential(_props: { params: Record<string, string> }) {
             <ErrorNotice error={imageError} />
           </>
         ) : null}
+        {source === "secret" ? (
+          <Field
+            label="Secret (base32)"
+            value={secret}
+            onValue={setSecret}
+            required
+            autoComplete="off"
+            spellcheck={false}
+            hint="The key the account showed beside its QR code. Spaces and lower case are fine."
+          />
+        ) : null}
         {source === "generate" ? (
+          <p class="hint">
+            breakglass makes the seed and shows its QR code once, to scan into the account's MFA settings.
+          </p>
+        ) : null}
+        {source === "secret" || source === "generate" ? (
           <>
-            <p class="hint">
-              breakglass makes the seed and shows its QR code once, to scan into the account's MFA settings.
-            </p>
             <div class="field-row">
               <Field
                 label="Issuer"
                 value={issuer}
                 onValue={setIssuer}
-                required
+                required={source === "generate"}
                 hint="The service: AWS, Bank"
               />
               <Field
                 label="Account name"
                 value={account}
                 onValue={setAccount}
-                required
+                required={source === "generate"}
                 hint="The login: root, treasury"
               />
             </div>

@@ -1,0 +1,28 @@
+/** A credential's access rule (totp/access/:name) as the server answers it. */
+export interface AccessRule {
+  key: string;
+  readers: string[];
+  approvers: string[];
+  approvals_required: number;
+  require_reason: boolean;
+  /** Seconds. */
+  approval_ttl: number;
+  notify: string[];
+  updated_at: string;
+}
+
+/** What a rule may name, offered as choices; empty lists when the session may not list them. */
+export interface Known {
+  /** `user:NAME` and `group:NAME`, groups first. */
+  principals: string[];
+  webhooks: string[];
+  /** Whether a mail server is set: without one, "email" is not offered. */
+  mail: boolean;
+}
+
+/** 900 → "15m": how the form and the overview show a lifetime. */
+export function formatSeconds(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}

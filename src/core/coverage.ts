@@ -98,7 +98,8 @@ export function coverageOf(
     account.factors.push({
       kind: "virtual-mfa",
       deviceId: null,
-      label: credential.issuer ? `${credential.issuer}: ${credential.accountName}` : credential.accountName,
+      // Its credential's name: the account's several virtual MFAs are told apart by it.
+      label: credential.name,
       serial: null,
       location: BREAKGLASS_LOCATION,
       status: "in-breakglass",

@@ -51,7 +51,7 @@ describe("which accounts the coverage report lists", () => {
         aws("bare-1", ""),
         aws("bare-2", ""),
       ],
-      [device({ protects: ["aws-root-2", "aws-root-3"], location: "Safe B, Paris" })],
+      [device({ protects: ["aws-root-2", "aws-root-3"], location: "Safe B, Paris", label: "AWS token" })],
       NOW,
       30,
     );
@@ -62,11 +62,11 @@ describe("which accounts the coverage report lists", () => {
       ["gcp-root", ["gcp-root"]],
     ]);
     // Three virtual MFAs and one device (named twice, through two of the credentials): four factors, no flag.
-    expect(report[0]?.factors.map((factor) => factor.kind)).toEqual([
-      "virtual-mfa",
-      "virtual-mfa",
-      "virtual-mfa",
-      "hardware-totp",
+    expect(report[0]?.factors.map((factor) => [factor.kind, factor.label])).toEqual([
+      ["virtual-mfa", "aws-root-1"],
+      ["virtual-mfa", "aws-root-2"],
+      ["virtual-mfa", "aws-root-3"],
+      ["hardware-totp", "AWS token"],
     ]);
     expect(report[0]?.flags).toEqual([]);
   });

@@ -91,7 +91,6 @@ describe.skipIf(SKIP_UI)("web UI: key ceremony and sign-in", () => {
       if (index === 0) {
         await button(page, "Copy share").click();
         await expect.poll(() => page.evaluate("navigator.clipboard.readText()")).toBe(share);
-        await screenshot(page, "seal-init-share-light");
       }
       await button(page, index < 4 ? "Next share" : "Show the root token").click();
     }

@@ -108,6 +108,10 @@ describe.skipIf(SKIP_UI)("web UI: operator pages", () => {
       const { page } = await signedIn({ token: root }, { phone });
       await openUi(page, t.server.url, "/admin/devices");
       await heading(page, "Devices and coverage").waitFor();
+      // Root (like an admin) has the emergency stop in the top bar too, on a phone within the screen.
+      const sealNow = await page.locator("header").getByRole("button", { name: "Seal now" }).boundingBox();
+      expect(sealNow).not.toBeNull();
+      expect((sealNow?.x ?? 0) + (sealNow?.width ?? 0)).toBeLessThanOrEqual(phone ? 390 : 1280);
       const main = page.locator("main");
       await main.getByText("Bank token").first().waitFor();
       const devices = page.locator("table");

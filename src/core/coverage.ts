@@ -43,10 +43,13 @@ export interface CoverageFlag {
 }
 
 export interface AccountCoverage {
-  /** The credential's name, or the free-text name devices give in `protects`. */
+  /** Its first credential's name (by name), or the free-text name devices give in `protects`. */
   account: string;
-  /** The breakglass credential this account is, or null for an account breakglass does not hold. */
-  credential: CoverageCredential | null;
+  /**
+   * The breakglass credentials of this account, by name: several when one account has several
+   * virtual MFAs (AWS allows eight per root user); none for an account breakglass does not hold.
+   */
+  credentials: CoverageCredential[];
   factors: CoverageFactor[];
   flags: CoverageFlag[];
 }
@@ -55,8 +58,20 @@ export interface AccountCoverage {
 export const BREAKGLASS_LOCATION = "breakglass";
 
 /**
- * One entry per account, by name: every credential, and every name a device that is not retired
- * protects (a name equal to a credential's is that credential). Retired devices are left out.
+ * Which account a credential is: its issuer and account name (ignoring case and extra spaces),
+ * so that three credentials for AWS's root@acme.example are one account with three factors.
+ * Without an issuer the account name alone says nothing of which service it is: such a
+ * credential is an account of its own.
+ */
+function accountKeyOf(credential: CoverageCredential): string {
+  const issuer = folded(credential.issuer);
+  return issuer ? `issuer\n${issuer}\n${folded(credential.accountName)}` : `name\n${credential.name}`;
+}
+
+/**
+ * One entry per account: the credentials of one issuer and account name together, and every name
+ * a device that is not retired protects (a credential's name is that credential's account).
+ * Retired devices are left out.
  */
 export function coverageOf(
   credentials: readonly CoverageCredential[],
@@ -65,25 +80,33 @@ export function coverageOf(
   windowDays: number,
 ): AccountCoverage[] {
   const accounts = new Map<string, AccountCoverage>();
-  const accountNamed = (name: string, credential: CoverageCredential | null) => {
-    let account = accounts.get(name);
+  /** The account a name in a device's `protects` means. */
+  const keyOfName = new Map<string, string>();
+  const accountAt = (key: string, name: string) => {
+    let account = accounts.get(key);
     if (!account) {
-      account = { account: name, credential, factors: [], flags: [] };
-      accounts.set(name, account);
+      account = { account: name, credentials: [], factors: [], flags: [] };
+      accounts.set(key, account);
     }
     return account;
   };
-  for (const credential of credentials)
-    accountNamed(credential.name, credential).factors.push({
+  for (const credential of [...credentials].sort((a, b) => byText(a.name, b.name))) {
+    const key = accountKeyOf(credential);
+    keyOfName.set(credential.name, key);
+    const account = accountAt(key, credential.name);
+    account.credentials.push(credential);
+    account.factors.push({
       kind: "virtual-mfa",
       deviceId: null,
-      label: credential.issuer ? `${credential.issuer}: ${credential.accountName}` : credential.accountName,
+      // Its credential's name: the account's several virtual MFAs are told apart by it.
+      label: credential.name,
       serial: null,
       location: BREAKGLASS_LOCATION,
       status: "in-breakglass",
       due: [],
       usable: true,
     });
+  }
   for (const device of devices) {
     if (device.status === "retired") continue;
     const factor: CoverageFactor = {
@@ -96,16 +119,22 @@ export function coverageOf(
       due: dueReasons(device, now, windowDays),
       usable: device.status !== "lost",
     };
-    for (const name of new Set(device.protects)) accountNamed(name, null).factors.push(factor);
+    // Two names of one account (two of its credentials) make one factor, not two.
+    const named = new Map(device.protects.map((name) => [keyOfName.get(name) ?? `free\n${name}`, name]));
+    for (const [key, name] of named) accountAt(key, name).factors.push(factor);
   }
   return [...accounts.values()]
     .map((account) => ({ ...account, flags: flagsOf(account.account, account.factors, windowDays) }))
-    .sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
+    .sort((a, b) => byText(a.account, b.account));
 }
 
-/** "Safe A, London" and "safe a,  london " are the same safe. */
-export function sameLocation(location: string): string {
-  return location.trim().toLowerCase().replace(/\s+/g, " ");
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** "Safe A, London" and "safe a,  london " are the same safe; "AWS" and "aws " the same issuer. */
+function folded(text: string): string {
+  return text.trim().toLowerCase().replace(/\s+/g, " ");
 }
 
 function flagsOf(account: string, factors: CoverageFactor[], windowDays: number): CoverageFlag[] {
@@ -123,11 +152,16 @@ function flagsOf(account: string, factors: CoverageFactor[], windowDays: number)
       flag: "single-factor",
       text: `${account} has one factor only (${describe(usable[0] as CoverageFactor)}): if it is lost or breaks the account is locked out, so enrol a second one kept elsewhere`,
     });
-  const places = new Set(physical.map((factor) => sameLocation(factor.location)));
-  if (physical.length >= 2 && places.size === 1)
+  // Without devices, several credentials of one account are all in breakglass: one place too.
+  const placed = physical.length > 0 ? physical : usable;
+  const places = new Set(placed.map((factor) => folded(factor.location)));
+  if (placed.length >= 2 && places.size === 1)
     flags.push({
       flag: "one-location",
-      text: `all ${physical.length} devices of ${account} are in one place (${(physical[0] as CoverageFactor).location.trim()}): one fire, flood or lost safe key takes them all, so move one elsewhere`,
+      text:
+        physical.length > 0
+          ? `all ${physical.length} devices of ${account} are in one place (${(physical[0] as CoverageFactor).location.trim()}): one fire, flood or lost safe key takes them all, so move one elsewhere`
+          : `all ${usable.length} factors of ${account} are virtual MFAs in breakglass: if breakglass is lost the account is locked out, so keep a hardware token elsewhere`,
     });
   if (usable.length > 0 && usable.every((factor) => factor.due.length > 0))
     flags.push({

@@ -25,14 +25,50 @@ describe("which accounts the coverage report lists", () => {
     );
     expect(report.map((account) => account.account)).toEqual(["aws-prod-root", "registrar"]);
     const aws = report[0];
-    expect(aws?.credential).toEqual(credential("aws-prod-root"));
+    expect(aws?.credentials).toEqual([credential("aws-prod-root")]);
     expect(aws?.factors.map((factor) => [factor.kind, factor.location])).toEqual([
       ["virtual-mfa", "breakglass"],
       ["hardware-totp", "Safe A, London"],
     ]);
     // A name given twice by one device is one factor, not two.
-    expect(report[1]?.credential).toBeNull();
+    expect(report[1]?.credentials).toEqual([]);
     expect(report[1]?.factors).toHaveLength(1);
+  });
+
+  it("one account per issuer and account name: three credentials for AWS root are one account, three factors", () => {
+    const aws = (name: string, issuer = "AWS", accountName = "root@acme.example") => ({
+      name,
+      issuer,
+      accountName,
+    });
+    const report = coverageOf(
+      [
+        aws("aws-root-3"),
+        aws("aws-root-1"),
+        aws("aws-root-2", " aws", "Root@acme.example "),
+        aws("gcp-root", "GCP"),
+        // Without an issuer an account name says nothing of the service: each is its own account.
+        aws("bare-1", ""),
+        aws("bare-2", ""),
+      ],
+      [device({ protects: ["aws-root-2", "aws-root-3"], location: "Safe B, Paris", label: "AWS token" })],
+      NOW,
+      30,
+    );
+    expect(report.map((account) => [account.account, account.credentials.map((c) => c.name)])).toEqual([
+      ["aws-root-1", ["aws-root-1", "aws-root-2", "aws-root-3"]],
+      ["bare-1", ["bare-1"]],
+      ["bare-2", ["bare-2"]],
+      ["gcp-root", ["gcp-root"]],
+    ]);
+    // Three virtual MFAs and one device (named twice, through two of the credentials): four factors, no flag.
+    expect(report[0]?.factors.map((factor) => [factor.kind, factor.label])).toEqual([
+      ["virtual-mfa", "aws-root-1"],
+      ["virtual-mfa", "aws-root-2"],
+      ["virtual-mfa", "aws-root-3"],
+      ["hardware-totp", "AWS token"],
+    ]);
+    expect(report[0]?.flags).toEqual([]);
   });
 
   it("leaves retired devices out altogether, also the accounts only they named", () => {
@@ -80,6 +116,19 @@ describe("coverage flags", () => {
     )[0]?.flags;
     expect(text?.map((flag) => flag.flag)).toEqual(["one-location"]);
     expect(text?.[0]?.text).toMatch(/all 2 devices of aws are in one place \(Safe A, London\)/);
+  });
+
+  it("one-location: several credentials of one account and no device are all in breakglass: one flag", () => {
+    const report = coverageOf(
+      ["aws-1", "aws-2", "aws-3"].map((name) => credential(name)),
+      [],
+      NOW,
+      30,
+    );
+    expect(report.map((account) => [account.account, account.flags.map((flag) => flag.flag)])).toEqual([
+      ["aws-1", ["one-location"]],
+    ]);
+    expect(report[0]?.flags[0]?.text).toMatch(/all 3 factors of aws-1 are virtual MFAs in breakglass/);
   });
 
   it("a lost device is listed but not counted: not a second factor, not in a place", () => {

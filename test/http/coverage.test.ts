@@ -72,14 +72,18 @@ describe("GET /v1/coverage", () => {
     const byName = Object.fromEntries(
       data.accounts.map((account: { account: string }) => [account.account, account]),
     );
-    expect(byName["aws-prod-root"]).toMatchObject({ credential: "aws-prod-root", issuer: "AWS" });
+    expect(byName["aws-prod-root"]).toMatchObject({
+      credential: "aws-prod-root",
+      credentials: ["aws-prod-root"],
+      issuer: "AWS",
+    });
     expect(byName["aws-prod-root"].factors).toEqual([
       expect.objectContaining({ kind: "virtual-mfa", location: "breakglass", usable: true, device_id: null }),
     ]);
     expect(byName["aws-prod-root"].flags[0].text).toMatch(
       /one factor only \(the virtual MFA in breakglass\)/,
     );
-    expect(byName["bank-portal"]).toMatchObject({ credential: null, issuer: null });
+    expect(byName["bank-portal"]).toMatchObject({ credential: null, credentials: [], issuer: null });
     // The lost device is shown, not counted; the retired one is not there at all.
     expect(byName["idp-admin"].factors.map((factor: { serial: string }) => factor.serial)).toEqual([
       null,
@@ -97,6 +101,36 @@ describe("GET /v1/coverage", () => {
     expect(weeks.due_within_days).toBe(56);
     const vpn = weeks.accounts.find((account: { account: string }) => account.account === "vpn");
     expect(vpn.factors[0].due).toEqual([{ what: "battery", date: inDays(45), days_left: 45 }]);
+  });
+
+  it("groups the credentials of one issuer and account name: three for AWS root are one account, one flag", async () => {
+    const more = ["aws-prod-root-2", "aws-prod-root-3"];
+    for (const name of more) {
+      const url = `otpauth://totp/AWS:admin@acme.example?secret=${encodeBase32Upper(randomBytes(20))}&issuer=AWS`;
+      expect((await t.call("POST", `/v1/totp/keys/${name}`, { token: root, body: { url } })).status).toBe(
+        204,
+      );
+    }
+    try {
+      const data = await coverage();
+      const aws = data.accounts.filter((account: { issuer: string | null }) => account.issuer === "AWS");
+      expect(aws).toHaveLength(1);
+      expect(aws[0]).toMatchObject({
+        account: "aws-prod-root",
+        credential: "aws-prod-root",
+        credentials: ["aws-prod-root", ...more],
+        account_name: "admin@acme.example",
+      });
+      expect(aws[0].factors.map((factor: { kind: string }) => factor.kind)).toEqual([
+        "virtual-mfa",
+        "virtual-mfa",
+        "virtual-mfa",
+      ]);
+      expect(aws[0].flags.map((flag: { flag: string }) => flag.flag)).toEqual(["one-location"]);
+      expect(data.flagged).toBe(4);
+    } finally {
+      for (const name of more) await t.call("DELETE", `/v1/totp/keys/${name}`, { token: root });
+    }
   });
 
   it("refuses a bad window with a clear 400, and callers without devices.read with a 403", async () => {

@@ -22,7 +22,7 @@ describe.skipIf(SKIP_UI)("web UI: key ceremony and sign-in", () => {
   let browser: Browser;
   let t: TestServer;
   const pages = pageTracker(() => browser);
-  let shares: string[] = [];
+  const shares: string[] = [];
   let rootToken = "";
 
   beforeAll(async () => {
@@ -66,25 +66,43 @@ describe.skipIf(SKIP_UI)("web UI: key ceremony and sign-in", () => {
     await screenshot(dark.page, "seal-init-dark");
   });
 
-  it("initialises 5 shares, threshold 3, shows the keys once, and unseals share by share", async () => {
+  it("initialises 5 shares, threshold 3, hands out one share per screen, and unseals share by share", async () => {
+    const custodians = ["alice", "bob", "carol", "dave", "erin"];
     const { page, context } = await pages.open();
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.server.url });
     await openUi(page, t.server.url);
     await heading(page, "Initialise breakglass").waitFor();
     await page.getByLabel("Shares", { exact: true }).fill("5");
     await page.getByLabel("Threshold", { exact: true }).fill("3");
+    await page.getByLabel("Custodians (optional)", { exact: true }).fill(custodians.join(", "));
     await screenshot(page, "seal-init-light");
     await button(page, "Initialise").click();
 
-    await heading(page, "Unseal keys").waitFor();
-    shares = (await page.getByTestId("unseal-key").allTextContents()).map((key) => key.trim());
+    // A ceremony: one share on the screen at a time, for its custodian; the one before is gone from the page.
+    for (const [index, custodian] of custodians.entries()) {
+      await heading(page, `Share ${index + 1} of 5 (for ${custodian})`).waitFor();
+      expect(await page.getByTestId("unseal-key").count()).toBe(1);
+      expect(await page.getByTestId("root-token").count()).toBe(0);
+      const share = ((await page.getByTestId("unseal-key").textContent()) ?? "").trim();
+      const html = await page.content();
+      for (const earlier of shares) expect(html).not.toContain(earlier);
+      shares.push(share);
+      expect(await button(page, "Print").isVisible()).toBe(true);
+      if (index === 0) {
+        await button(page, "Copy share").click();
+        await expect.poll(() => page.evaluate("navigator.clipboard.readText()")).toBe(share);
+      }
+      await button(page, index < 4 ? "Next share" : "Show the root token").click();
+    }
+    await heading(page, "Root token").waitFor();
+    expect(await page.getByTestId("unseal-key").count()).toBe(0);
     rootToken = ((await page.getByTestId("root-token").textContent()) ?? "").trim();
-    expect(shares).toHaveLength(5);
     expect(new Set(shares).size).toBe(5);
     expect(rootToken).toMatch(/^\S{16,}$/);
     const status = (await t.call("GET", "/v1/sys/seal-status")).json;
     expect(status).toMatchObject({ initialized: true, sealed: true, n: 5, t: 3 });
-    await button(page, "I have handed them out").click();
-    await expect.poll(() => page.getByTestId("unseal-key").count()).toBe(0);
+    await button(page, "I have handed out every share").click();
+    await expect.poll(() => page.getByTestId("root-token").count()).toBe(0);
 
     await heading(page, "Unseal").waitFor();
     const input = page.getByLabel("Unseal key share", { exact: true });
@@ -92,7 +110,8 @@ describe.skipIf(SKIP_UI)("web UI: key ceremony and sign-in", () => {
     expect(await input.getAttribute("autocomplete")).toBe("off");
     await screenshot(page, "seal-unseal-light");
 
-    for (const [index, share] of shares.slice(0, 3).entries()) {
+    // The last three shares handed out (any three unseal).
+    for (const [index, share] of shares.slice(2).entries()) {
       await input.fill(share);
       await button(page, "Submit share").click();
       if (index < 2) {

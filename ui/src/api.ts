@@ -45,7 +45,8 @@ export async function call<T = unknown>(
   method: string,
   path: string,
   body?: unknown,
-  options: { accept?: number[]; headers?: Record<string, string> } = {},
+  /** `blob`: a success's body is a file (a backup), given as a Blob; a refusal is still read as JSON. */
+  options: { accept?: number[]; headers?: Record<string, string>; blob?: boolean } = {},
 ): Promise<ApiAnswer<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (body !== undefined && !(body instanceof Blob)) headers["Content-Type"] = "application/json";
@@ -62,6 +63,9 @@ export async function call<T = unknown>(
   } catch {
     throw new ApiError(0, "cannot reach the breakglass server: check the network and try again");
   }
+  const serverDate = Date.parse(response.headers.get("date") ?? "") || null;
+  if (options.blob && response.ok)
+    return { status: response.status, body: (await response.blob()) as T, serverDate };
   const text = await response.text();
   let parsed: unknown = null;
   try {
@@ -81,7 +85,7 @@ export async function call<T = unknown>(
   return {
     status: response.status,
     body: parsed as T,
-    serverDate: Date.parse(response.headers.get("date") ?? "") || null,
+    serverDate,
   };
 }
 

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, useCsrfToken } from "./api.js";
 import { ErrorNotice } from "./components/page.js";
 import { Login } from "./pages/login.js";
+import { SealNow } from "./pages/seal/seal-now.js";
 import { SealScreen } from "./pages/seal.js";
 import { APPROVALS_PATH, PendingApprovalsContext, usePendingApprovalCount } from "./pending-approvals.js";
 import { href, match, navigate, usePath } from "./router.js";
@@ -104,6 +105,7 @@ function Shell(props: { session: Session; signOut: () => Promise<void> }) {
   return (
     <PendingApprovalsContext.Provider value={pending}>
       <TopBar>
+        <SealNow />
         <span class="who">{props.session.display_name || props.session.username || "token"}</span>
         <button type="button" class="button secondary" onClick={() => void props.signOut()}>
           Sign out

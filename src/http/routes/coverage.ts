@@ -26,8 +26,13 @@ const factorSchema = {
 const accountSchema = {
   type: "object",
   properties: {
-    account: { type: "string", description: "the credential's name, or the name devices give" },
-    credential: { type: ["string", "null"], description: "the breakglass credential, if it is one" },
+    account: { type: "string", description: "its first credential's name, or the name devices give" },
+    credential: { type: ["string", "null"], description: "its first breakglass credential, if it has one" },
+    credentials: {
+      type: "array",
+      items: { type: "string" },
+      description: "every breakglass credential of this issuer and account name (one factor each)",
+    },
     issuer: { type: ["string", "null"] },
     account_name: { type: ["string", "null"] },
     factors: { type: "array", items: factorSchema },
@@ -71,9 +76,10 @@ export function coverageRoutes(app: RouteApp, { coverage }: Services): void {
           flagged: report.flagged,
           accounts: report.accounts.map((account) => ({
             account: account.account,
-            credential: account.credential?.name ?? null,
-            issuer: account.credential?.issuer ?? null,
-            account_name: account.credential?.accountName ?? null,
+            credential: account.credentials[0]?.name ?? null,
+            credentials: account.credentials.map((credential) => credential.name),
+            issuer: account.credentials[0]?.issuer ?? null,
+            account_name: account.credentials[0]?.accountName ?? null,
             factors: account.factors.map(factorBody),
             flags: account.flags,
           })),

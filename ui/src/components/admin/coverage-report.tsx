@@ -5,6 +5,7 @@ import { href } from "../../router.js";
 import { SelectField } from "../field.js";
 import { ErrorNotice, Loading } from "../page.js";
 import { DueDates } from "./device-due.js";
+import { KIND_LABELS, labelOf, STATUS_LABELS } from "./device-labels.js";
 import type { DueReason } from "./device-types.js";
 
 /** GET /v1/coverage: every protected account, its factors, and what could lock it out. */
@@ -23,6 +24,8 @@ interface Factor {
 interface Account {
   account: string;
   credential: string | null;
+  /** Every credential of this issuer and account name: one virtual MFA each. */
+  credentials: string[];
   issuer: string | null;
   account_name: string | null;
   factors: Factor[];
@@ -35,12 +38,42 @@ interface Coverage {
   accounts: Account[];
 }
 
-const FLAG_NAMES: Record<string, { label: string; badge: string }> = {
-  "no-factor": { label: "No factor", badge: "badge badge-danger" },
-  "single-factor": { label: "Single factor", badge: "badge badge-warning" },
-  "one-location": { label: "One location", badge: "badge badge-warning" },
-  "all-due": { label: "All due", badge: "badge badge-warning" },
+/** Each flag's badge, and how the summary counts the accounts that have it. */
+const FLAG_NAMES: Record<string, { label: string; badge: string; counted: string }> = {
+  "no-factor": { label: "No factor", badge: "badge badge-danger", counted: "with no usable factor" },
+  "single-factor": { label: "Single factor", badge: "badge badge-warning", counted: "with a single factor" },
+  "one-location": {
+    label: "One location",
+    badge: "badge badge-warning",
+    counted: "with every factor in one place",
+  },
+  "all-due": { label: "All due", badge: "badge badge-warning", counted: "with every factor due" },
 };
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * What the report found, each kind counted apart: accounts per flag, then the devices due (a date
+ * is not a flag of its own: one due device beside a good one locks nothing out).
+ */
+function summaryOf(coverage: Coverage): string[] {
+  const flagged = Object.entries(FLAG_NAMES).flatMap(([flag, named]) => {
+    const n = coverage.accounts.filter((account) => account.flags.some((f) => f.flag === flag)).length;
+    return n > 0 ? [`${plural(n, "account", "accounts")} ${named.counted}`] : [];
+  });
+  const due = new Set(
+    coverage.accounts.flatMap((account) =>
+      account.factors
+        .filter((factor) => factor.usable && factor.due.length > 0)
+        .map((factor) => factor.device_id),
+    ),
+  );
+  return [
+    `${plural(coverage.accounts.length, "account", "accounts")}, ${coverage.accounts.length - coverage.flagged} covered`,
+    ...flagged,
+    `${plural(due.size, "device", "devices")} due within ${coverage.due_within_days} days`,
+  ];
+}
 
 export const WINDOWS = [
   { value: "30d", label: "30 days" },
@@ -69,32 +102,59 @@ export function CoverageReport(props: { changes: number }) {
       {report.loading && !value ? <Loading /> : null}
       {value ? (
         <>
-          <p aria-live="polite">
-            {value.accounts.length} accounts, {value.flagged} flagged (due within {value.due_within_days}{" "}
-            days).
-          </p>
-          {value.accounts.map((account) => (
-            <CoverageAccount key={account.account} account={account} />
-          ))}
+          <ul class="coverage-summary" aria-live="polite" data-testid="coverage-summary">
+            {summaryOf(value).map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+          <AccountList
+            title="Needs attention"
+            accounts={value.accounts.filter((account) => account.flags.length > 0)}
+          />
+          <AccountList
+            title="Covered"
+            accounts={value.accounts.filter((account) => account.flags.length === 0)}
+          />
         </>
       ) : null}
     </section>
   );
 }
 
+function AccountList(props: { title: string; accounts: Account[] }) {
+  if (props.accounts.length === 0) return null;
+  return (
+    <section class="coverage-group" aria-label={props.title}>
+      <h3>
+        {props.title} ({props.accounts.length})
+      </h3>
+      {props.accounts.map((account) => (
+        <CoverageAccount key={account.account} account={account} />
+      ))}
+    </section>
+  );
+}
+
 function CoverageAccount(props: { account: Account }) {
   const { account } = props;
-  const about = [account.issuer, account.account_name].filter(Boolean).join(", ");
+  const held = account.credentials.length > 0;
   return (
     <article class="coverage-account">
-      <h3>
-        {account.credential ? (
-          <a {...href(`/credentials/${encodeURIComponent(account.credential)}`)}>{account.account}</a>
-        ) : (
-          account.account
-        )}
-        {about ? <span class="muted"> ({about})</span> : null}
-      </h3>
+      <h4>
+        {account.issuer ? `${account.issuer}: ${account.account_name}` : account.account}
+        {held ? null : <span class="muted"> (not in breakglass)</span>}
+      </h4>
+      {held ? (
+        <p class="hint">
+          {account.credentials.length === 1 ? "Credential " : "Credentials "}
+          {account.credentials.map((name, index) => (
+            <span key={name}>
+              {index > 0 ? ", " : null}
+              <a {...href(`/credentials/${encodeURIComponent(name)}`)}>{name}</a>
+            </span>
+          ))}
+        </p>
+      ) : null}
       {account.flags.length === 0 ? (
         <p>
           <span class="badge badge-ok">Covered</span>
@@ -117,8 +177,10 @@ function CoverageAccount(props: { account: Account }) {
         <ul class="factors">
           {account.factors.map((factor, index) => (
             <li key={factor.device_id ?? `virtual-${index}`}>
-              <strong>{factor.label}</strong> ({factor.kind}
-              {factor.serial ? `, serial ${factor.serial}` : ""}), {factor.location}, {factor.status}
+              <strong>{factor.label}</strong> ({labelOf(KIND_LABELS, factor.kind)}
+              {factor.serial ? `, serial ${factor.serial}` : ""}){" "}
+              {factor.device_id === null ? null : `${factor.location} · `}
+              {labelOf(STATUS_LABELS, factor.status)}
               {factor.usable ? null : (
                 <>
                   {" "}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { data } from "../../api.js";
 import { Field } from "../field.js";
+import { KIND_LABELS } from "./device-labels.js";
 import type { Device } from "./device-types.js";
 import type { Action } from "./outcome.js";
 
@@ -37,7 +38,7 @@ export function DeviceCheckout(props: {
         {direction === "checkout" ? `Check out ${device.label}` : `Check in ${device.label}`}
       </h3>
       <p class="hint">
-        {device.kind}, serial {device.serial}, kept at {device.location} ({device.custodian}).
+        {KIND_LABELS[device.kind]}, serial {device.serial}, kept at {device.location} ({device.custodian}).
         {direction === "checkin" && device.checked_out_by ? ` Checked out by ${device.checked_out_by}.` : ""}
       </p>
       <Field

@@ -1,10 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { data } from "../../api.js";
 import { Field, SelectField } from "../field.js";
+import { KIND_LABELS, STATUS_LABELS } from "./device-labels.js";
 import type { Device } from "./device-types.js";
 import { DEVICE_KINDS } from "./device-types.js";
 import { optionsOf, splitList, TextArea } from "./fields.js";
 import type { Action } from "./outcome.js";
+
+const KIND_OPTIONS = DEVICE_KINDS.map((value) => ({ value, label: KIND_LABELS[value] }));
 
 /** Registers a device (POST /v1/devices) or changes one (PATCH /v1/devices/:id). */
 export function DeviceForm(props: {
@@ -67,7 +70,7 @@ export function DeviceForm(props: {
         {editing ? `Edit ${editing.label}` : "Add a device"}
       </h3>
       <div class="field-row">
-        <SelectField label="Kind" value={kind} onValue={setKind} options={optionsOf(DEVICE_KINDS)} />
+        <SelectField label="Kind" value={kind} onValue={setKind} options={KIND_OPTIONS} />
         <Field
           label="Label"
           value={label}
@@ -117,9 +120,9 @@ export function DeviceForm(props: {
           value={status}
           onValue={(value) => setStatus(value as Device["status"])}
           options={[
-            { value: "in-safe", label: "in-safe" },
-            { value: "lost", label: "lost: cannot be found, not counted as a factor" },
-            { value: "retired", label: "retired: kept on record, never due" },
+            { value: "in-safe", label: STATUS_LABELS["in-safe"] },
+            { value: "lost", label: `${STATUS_LABELS.lost}: cannot be found, not counted as a factor` },
+            { value: "retired", label: `${STATUS_LABELS.retired}: kept on record, never due` },
           ]}
         />
       ) : null}

@@ -5,7 +5,8 @@ import { CoverageReport, WINDOWS } from "../../components/admin/coverage-report.
 import { DeviceCheckout } from "../../components/admin/device-checkout.js";
 import { DueDates, datesOf } from "../../components/admin/device-due.js";
 import { DeviceForm } from "../../components/admin/device-form.js";
-import type { Device } from "../../components/admin/device-types.js";
+import { KIND_LABELS, STATUS_LABELS } from "../../components/admin/device-labels.js";
+import { DEVICE_STATUSES, type Device } from "../../components/admin/device-types.js";
 import { Outcome, useAction } from "../../components/admin/outcome.js";
 import { listNames } from "../../components/admin/vault-list.js";
 import { SelectField } from "../../components/field.js";
@@ -23,10 +24,7 @@ type Panel =
 
 const STATUSES = [
   { value: "", label: "All but retired" },
-  { value: "in-safe", label: "In the safe" },
-  { value: "checked-out", label: "Checked out" },
-  { value: "lost", label: "Lost" },
-  { value: "retired", label: "Retired" },
+  ...DEVICE_STATUSES.map((value) => ({ value, label: STATUS_LABELS[value] })),
 ];
 
 export function Devices(_props: { params: Record<string, string> }) {
@@ -110,7 +108,7 @@ export function Devices(_props: { params: Record<string, string> }) {
                     <td data-label="Device">
                       {device.label}
                       <div class="muted">
-                        {device.kind}, serial {device.serial}
+                        {KIND_LABELS[device.kind]}, serial {device.serial}
                       </div>
                     </td>
                     <td data-label="Protects">{device.protects.join(", ")}</td>
@@ -119,7 +117,7 @@ export function Devices(_props: { params: Record<string, string> }) {
                       <div class="muted">{device.custodian}</div>
                     </td>
                     <td data-label="Status">
-                      {device.status}
+                      {STATUS_LABELS[device.status]}
                       {device.status === "checked-out" && device.checked_out_by ? (
                         <div class="muted">
                           by {device.checked_out_by}

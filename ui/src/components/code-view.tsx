@@ -8,8 +8,8 @@ export function groupDigits(code: string): string {
   return `${code.slice(0, half)} ${code.slice(half)}`;
 }
 
-/** Copies to the clipboard; `said` is what to announce ("Copied"), cleared after a while. */
-export function useCopier(): { said: string; copy(text: string): void } {
+/** Copies `what` to the clipboard; `said` is what to announce ("Copied"), cleared after a while. */
+export function useCopier(what = "code"): { said: string; copy(text: string): void } {
   const [said, setSaid] = useState("");
   useEffect(() => {
     if (!said) return;
@@ -20,7 +20,7 @@ export function useCopier(): { said: string; copy(text: string): void } {
     setSaid("");
     navigator.clipboard.writeText(text).then(
       () => setSaid("Copied"),
-      () => setSaid("Could not copy: select the code and copy it by hand"),
+      () => setSaid(`Could not copy: select the ${what} and copy it by hand`),
     );
   };
   return { said, copy };

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { CopyButton } from "../../components/code-view.js";
+import { CopyButton, useCopier } from "../../components/code-view.js";
 import { Page } from "../../components/page.js";
 import type { InitResult } from "./init-form.js";
 
@@ -18,6 +18,7 @@ export function IssuedKeys(props: { issued: InitResult; onHandedOut: () => void 
   const spare = total - issued.threshold;
   const key = issued.keys[step];
   const holder = issued.custodians?.[step];
+  const copier = useCopier(key !== undefined ? "share" : "token");
 
   return (
     <Page title="Initialise breakglass">
@@ -57,10 +58,14 @@ export function IssuedKeys(props: { issued: InitResult; onHandedOut: () => void 
             key={step}
             text={key ?? issued.root_token}
             label={key !== undefined ? "Copy share" : "Copy token"}
+            onCopy={copier.copy}
           />
           <button type="button" class="button secondary" onClick={() => window.print()}>
             Print
           </button>
+          <span class="copy-status" role="status" aria-live="polite">
+            {copier.said}
+          </span>
         </div>
       </section>
       <div class="actions">

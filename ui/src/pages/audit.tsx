@@ -1,8 +1,10 @@
+import { listNames } from "../components/admin/vault-list.js";
 import { EntryDetail } from "../components/audit-entry.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
+import { useLoad } from "../hooks.js";
+import { holds, useSession } from "../session.js";
 import { EntriesTable } from "./audit/entries-table.js";
 import { FilterForm } from "./audit/filter-form.js";
-import { filterQuery } from "./audit/filters.js";
 import { useAuditLog } from "./audit/use-audit-log.js";
 import { useChainCheck, verdict } from "./audit/use-chain-check.js";
 
@@ -10,8 +12,13 @@ import { useChainCheck, verdict } from "./audit/use-chain-check.js";
 export function Audit(_props: { params: Record<string, string> }) {
   const log = useAuditLog();
   const chain = useChainCheck();
+  const { session } = useSession();
+  // The actor's suggestions: people.read is the admins'; an auditor types the name.
+  const people = useLoad(() =>
+    holds(session, []) ? listNames("/v1/auth/userpass/users") : Promise.resolve([]),
+  );
   const { entries, selected } = log;
-  const exportQuery = filterQuery(log.applied).toString();
+  const exportQuery = log.applied.toString();
 
   return (
     <Page
@@ -44,10 +51,11 @@ export function Audit(_props: { params: Record<string, string> }) {
       </div>
       <ErrorNotice error={chain.error} />
 
-      <FilterForm onApply={log.apply} />
+      <FilterForm onApply={log.apply} people={people.value ?? []} />
       <p class="hint">
-        Oldest first. Times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}); dates
-        filter from midnight to midnight there.
+        Newest first. Times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}); dates
+        filter from midnight to midnight there. Housekeeping (session look-ups, the log's own reads and
+        checkpoints) is hidden unless shown.
       </p>
       <ErrorNotice error={log.error} />
 
@@ -69,7 +77,7 @@ export function Audit(_props: { params: Record<string, string> }) {
               disabled={log.loading}
               onClick={log.loadMore}
             >
-              {log.loading ? "Loading…" : "Load more"}
+              {log.loading ? "Loading…" : "Load older entries"}
             </button>
           ) : null}
         </div>

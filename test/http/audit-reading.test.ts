@@ -104,9 +104,11 @@ describe("GET /v1/audit housekeeping=false", () => {
     expect(work.length).toBeLessThan(everything.length);
   });
 
-  it("refuses a housekeeping value that is no boolean", async () => {
-    const response = await t.call("GET", "/v1/audit?housekeeping=maybe", { token: root });
-    expect(response.status).toBe(400);
+  it("refuses a housekeeping, order or before that is none (400, no 5xx)", async () => {
+    for (const query of ["housekeeping=maybe", "order=sideways", "before=0", "before=x"]) {
+      const response = await t.call("GET", `/v1/audit?${query}`, { token: root });
+      expect(response.status, query).toBe(400);
+    }
   });
 });
 

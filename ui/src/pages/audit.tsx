@@ -1,7 +1,7 @@
+import { useState } from "preact/hooks";
 import { listNames } from "../components/admin/vault-list.js";
 import { EntryDetail } from "../components/audit-entry.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
-import { useLoad } from "../hooks.js";
 import { holds, useSession } from "../session.js";
 import { EntriesTable } from "./audit/entries-table.js";
 import { FilterForm } from "./audit/filter-form.js";
@@ -13,10 +13,14 @@ export function Audit(_props: { params: Record<string, string> }) {
   const log = useAuditLog();
   const chain = useChainCheck();
   const { session } = useSession();
-  // The actor's suggestions: people.read is the admins'; an auditor types the name.
-  const people = useLoad(() =>
-    holds(session, []) ? listNames("/v1/auth/userpass/users") : Promise.resolve([]),
-  );
+  // The actor's suggestions, once the field is used (a vault without people answers 404): people.read
+  // is the admins'; an auditor types the name.
+  const [people, setPeople] = useState<string[] | null>(null);
+  const suggestPeople = () => {
+    if (people !== null || !holds(session, [])) return;
+    setPeople([]);
+    listNames("/v1/auth/userpass/users").then(setPeople, () => {});
+  };
   const { entries, selected } = log;
   const exportQuery = log.applied.toString();
 
@@ -51,7 +55,7 @@ export function Audit(_props: { params: Record<string, string> }) {
       </div>
       <ErrorNotice error={chain.error} />
 
-      <FilterForm onApply={log.apply} people={people.value ?? []} />
+      <FilterForm onApply={log.apply} people={people ?? []} onActorFocus={suggestPeople} />
       <p class="hint">
         Newest first. Times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}); dates
         filter from midnight to midnight there. Housekeeping (session look-ups, the log's own reads and

@@ -12,9 +12,14 @@ const OUTCOMES = [
 
 /**
  * The filters as typed; they apply on "Apply filters" (or Enter), and "Clear" goes back to the
- * default (the last 7 days, no housekeeping). `people` fill the actor's suggestions.
+ * default (the last 7 days, no housekeeping). `people` fill the actor's suggestions, asked for
+ * when the field is first focused.
  */
-export function FilterForm(props: { onApply: (filters: Filters) => void; people: string[] }) {
+export function FilterForm(props: {
+  onApply: (filters: Filters) => void;
+  people: string[];
+  onActorFocus: () => void;
+}) {
   const [form, setForm] = useState<Filters>(DEFAULT_FILTERS);
   const peopleId = useId();
   const set =
@@ -48,6 +53,7 @@ export function FilterForm(props: { onApply: (filters: Filters) => void; people:
         placeholder="alice"
         list={peopleId}
         autoComplete="off"
+        onFocus={props.onActorFocus}
       />
       <datalist id={peopleId}>
         {props.people.map((name) => (

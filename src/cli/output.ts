@@ -44,3 +44,18 @@ export function table(rows: [string, string | number | boolean][]): string[] {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
 }
+
+/**
+ * Rows as aligned columns, the first row the heading. Given a `width` (a terminal's), a longer
+ * line is cut to it with "…": the last column, the one that varies most, goes first.
+ */
+export function columns(rows: string[][], width?: number): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
+  return rows.map((row) => {
+    const line = row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+    return width !== undefined && line.length > width ? `${line.slice(0, width - 1)}…` : line;
+  });
+}

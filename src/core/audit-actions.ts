@@ -7,6 +7,10 @@ import type { Action } from "./policy.js";
  * decides. A route declares one of these; its refusals and its successes are recorded under it,
  * so filtering the log by action finds both. The README's table is generated from this
  * (test/core/audit-actions.test.ts).
+ *
+ * `housekeeping`: an allowed entry of it records no access to a secret and no change (a page
+ * load's session read, the log's own reads and checkpoints). The UI and CLI hide those by
+ * default; their refusals are never housekeeping.
  */
 export const AUDIT_ACTIONS = {
   "access.configure": {
@@ -26,10 +30,18 @@ export const AUDIT_ACTIONS = {
   "approval.read": { records: "reading one approval request (refusals only)", permission: "approvals.use" },
   "approval.approve": { records: "an approver's yes to a request", permission: "approvals.use" },
   "approval.deny": { records: "an approver's no to a request", permission: "approvals.use" },
-  "audit.read": { records: "a page of the audit log read", permission: "audit.read" },
+  "audit.read": { records: "a page of the audit log read", permission: "audit.read", housekeeping: true },
   "audit.export": { records: "the audit log exported", permission: "audit.read" },
-  "audit.verify": { records: "the audit chain verified by the server", permission: "audit.read" },
-  "audit.checkpoint": { records: "a signed checkpoint of the chain (by the system)", permission: null },
+  "audit.verify": {
+    records: "the audit chain verified by the server",
+    permission: "audit.read",
+    housekeeping: true,
+  },
+  "audit.checkpoint": {
+    records: "a signed checkpoint of the chain (by the system)",
+    permission: null,
+    housekeeping: true,
+  },
   "audit.sink.read": { records: "audit sinks listed or read", permission: "audit.configure" },
   "audit.sink.write": { records: "an audit sink created or replaced", permission: "audit.configure" },
   "audit.sink.delete": { records: "an audit sink removed", permission: "audit.configure" },
@@ -99,7 +111,7 @@ export const AUDIT_ACTIONS = {
   "sys.restore": { records: "a backup restored", permission: null },
   "sys.custodians.drill": { records: "a custodian checks their share in a drill", permission: null },
   "token.create": { records: "a token made (a child, or an orphan)", permission: "token.create" },
-  "token.lookup-self": { records: "a token looks itself up", permission: null },
+  "token.lookup-self": { records: "a token looks itself up", permission: null, housekeeping: true },
   "token.lookup": { records: "a token looked up, given itself", permission: "token.manage" },
   "token.lookup-accessor": { records: "a token looked up by its accessor", permission: "token.manage" },
   "token.list-accessors": { records: "the accessors of live tokens listed", permission: "token.manage" },
@@ -142,7 +154,7 @@ export const AUDIT_ACTIONS = {
     records: "a browser session closed (refusals only; the revocation is token.revoke-self)",
     permission: null,
   },
-} as const satisfies Record<string, { records: string; permission: Action | null }>;
+} as const satisfies Record<string, { records: string; permission: Action | null; housekeeping?: true }>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 
@@ -154,3 +166,8 @@ export function isAuditAction(action: string): action is AuditAction {
 export function permissionOf(action: AuditAction): Action | null {
   return AUDIT_ACTIONS[action].permission;
 }
+
+/** The actions whose allowed entries are housekeeping (see the catalogue). */
+export const HOUSEKEEPING_ACTIONS: readonly AuditAction[] = (
+  Object.keys(AUDIT_ACTIONS) as AuditAction[]
+).filter((action) => "housekeeping" in AUDIT_ACTIONS[action]);

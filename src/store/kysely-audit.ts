@@ -12,13 +12,39 @@ export function kyselyAudit(db: Kysely<Database>, appender: AuditAppender): Audi
     },
 
     async listAuditEntries(filter) {
-      let query = db.selectFrom("audit_entries").selectAll().orderBy("seq", "asc");
+      let query = db
+        .selectFrom("audit_entries")
+        .selectAll()
+        .orderBy("seq", filter.newestFirst ? "desc" : "asc");
       if (filter.afterSeq !== undefined) query = query.where("seq", ">", filter.afterSeq);
+      if (filter.beforeSeq !== undefined) query = query.where("seq", "<", filter.beforeSeq);
       if (filter.since) query = query.where("time", ">=", filter.since);
       if (filter.until) query = query.where("time", "<", filter.until);
       if (filter.actor) query = query.where("actor", "=", filter.actor);
-      if (filter.action) query = query.where("action", "=", filter.action);
+      const { action, targetName, hideAllowed } = filter;
+      // Prefix and suffix by substr, not LIKE: exact and case-sensitive on both engines (SQLite's
+      // LIKE folds ASCII case); the time range, on its index, bounds what is scanned.
+      if (action)
+        query = query.where((eb) =>
+          eb.or([
+            eb("action", "=", action),
+            eb(sql`substr(action, 1, ${characters(action) + 1})`, "=", `${action}.`),
+          ]),
+        );
       if (filter.target) query = query.where("target", "=", filter.target);
+      if (targetName)
+        query = query.where((eb) =>
+          eb.or([
+            eb("target", "=", targetName),
+            // A target shorter than the suffix yields a shorter text (or, in SQLite, the whole
+            // text) and never equals it.
+            eb(sql`substr(target, length(target) - ${characters(targetName)})`, "=", `/${targetName}`),
+          ]),
+        );
+      if (hideAllowed && hideAllowed.length > 0)
+        query = query.where((eb) =>
+          eb.or([eb("outcome", "!=", "allowed"), eb("action", "not in", [...hideAllowed])]),
+        );
       // The filter is the caller's text: one that is no outcome matches no entry.
       if (filter.outcome) query = query.where("outcome", "=", filter.outcome as AuditEntry["outcome"]);
       if (filter.reasonContains)
@@ -65,6 +91,11 @@ function parseTamperableJson<T>(text: string): T {
   } catch {
     return text as unknown as T;
   }
+}
+
+/** Text length as both engines count it: in characters (code points), not UTF-16 units. */
+function characters(text: string): number {
+  return [...text].length;
 }
 
 /** LIKE patterns treat % and _ as wildcards; a reason searched for is taken literally. */

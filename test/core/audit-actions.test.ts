@@ -37,13 +37,13 @@ function actionShapedLiterals(): Map<string, string> {
 
 function generatedTable(): string {
   const rows = Object.entries(AUDIT_ACTIONS).map(
-    ([action, { records, permission }]) =>
-      `| \`${action}\` | ${records} | ${permission === null ? "—" : `\`${permission}\``} |`,
+    ([action, entry]) =>
+      `| \`${action}\` | ${entry.records} | ${entry.permission === null ? "—" : `\`${entry.permission}\``} | ${"housekeeping" in entry ? "yes" : ""} |`,
   );
   return [
     BEGIN,
-    "| action | what an entry records | permission (role-level) |",
-    "| --- | --- | --- |",
+    "| action | what an entry records | permission (role-level) | housekeeping |",
+    "| --- | --- | --- | --- |",
     ...rows,
     END,
   ].join("\n");

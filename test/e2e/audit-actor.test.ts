@@ -49,15 +49,16 @@ describe("audit list --actor user:NAME", () => {
     const listed = await root.run(["audit", "list", "--actor", "user:alice", "--action", "totp.code.read"]);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(
-      /user:alice {2}totp\.code\.read {2}totp\/keys\/aws-prod-root {2}allowed {2}INC-1 from her login/,
+      /alice +totp\.code\.read {2}totp\/keys\/aws-prod-root {2}allowed {2}INC-1 from her login/,
     );
     expect(listed.stdout).toMatch(
-      /user:alice {2}totp\.code\.read {2}totp\/keys\/aws-prod-root {2}allowed {2}INC-2 from her script/,
+      /alice +totp\.code\.read {2}totp\/keys\/aws-prod-root {2}allowed {2}INC-2 from her script/,
     );
     const entries = (
       await root.json(["audit", "list", "--actor", "user:alice", "--action", "totp.code.read"])
     ).entries as { token_name: string }[];
-    expect(entries.map((entry) => entry.token_name)).toEqual(["userpass-alice", "token-alice-script"]);
+    // Newest first.
+    expect(entries.map((entry) => entry.token_name)).toEqual(["token-alice-script", "userpass-alice"]);
   });
 });
 

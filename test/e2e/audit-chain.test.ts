@@ -39,11 +39,11 @@ describe("verifying the audit chain with the CLI", () => {
     await server?.stop();
   });
 
-  it("audit list shows one line per entry: seq time actor action target outcome reason", async () => {
+  it("audit list shows a header and one line per entry: time seq actor action target outcome reason", async () => {
     const result = await cli.run(["audit", "list", "--action", "totp.code.read"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /^\d+ {2}\d{4}-\d\d-\d\dT\S+Z {2}token:\S+ {2}totp\.code\.read {2}totp\/keys\/audited {2}allowed {2}quarterly check\n$/,
+      /^TIME +SEQ +ACTOR +ACTION +TARGET +OUTCOME +REASON\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ {2}\d+ +token:\S+ {2}totp\.code\.read {2}totp\/keys\/audited {2}allowed {2}quarterly check\n$/,
     );
   });
 

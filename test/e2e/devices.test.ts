@@ -150,7 +150,7 @@ describe("breakglass devices", () => {
     const entries = (
       await root.json(["audit", "list", "--action", "devices.checkout", "--outcome", "allowed"])
     ).entries;
-    expect(entries.at(-1)).toMatchObject({
+    expect(entries[0]).toMatchObject({
       outcome: "allowed",
       reason: "INC-4411 root login",
       details: { serial: "YK-0042" },

@@ -286,7 +286,7 @@ describe("people: users, groups and password logins through the CLI", () => {
       "--outcome",
       "denied",
     ]);
-    expect(listed.stdout.trimEnd().split("\n")).toHaveLength(failedLogins);
+    expect(listed.stdout.trimEnd().split("\n")).toHaveLength(1 + failedLogins); // the header, and a line each
   });
 
   it("users delete ends the user's saved token at once, and takes them out of their groups", async () => {

@@ -1,38 +1,72 @@
 import { once } from "node:events";
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { HOUSEKEEPING_ACTIONS } from "../../core/audit-actions.js";
 import { type AuditEntry, type ChainReport, ChainVerifier } from "../../core/audit-chain.js";
 import { parsePublicKey } from "../../core/audit-checkpoint.js";
 import { contextOf, wholeNumber } from "../command-context.js";
 import { readInputFile, streamInputFile } from "../local-files.js";
-import { CliError, emit } from "../output.js";
+import { CliError, columns, emit } from "../output.js";
 
 export function registerAudit(program: Command): void {
   const audit = program.command("audit").description("read, export and verify the audit hash chain");
 
   audit
     .command("list")
-    .description("audit entries, oldest first (reading them is itself recorded)")
-    .option("--since <time>", "ISO-8601 time, inclusive")
-    .option("--until <time>", "ISO-8601 time, exclusive")
-    .option("--actor <actor>", "who answers: user:NAME (all they did, through any token), token:ACCESSOR")
-    .option("--action <action>", "e.g. totp.code.read")
-    .option("--target <target>", "e.g. totp/keys/aws-prod-root")
+    .description(
+      "audit entries, newest first, of the last 7 days, without housekeeping (reading them is itself recorded)",
+    )
+    .option(
+      "--since <time>",
+      "ISO-8601 time, or how long ago: 30m, 24h, 7d (default 7d; with --all, none)",
+      timeOrAgo,
+    )
+    .option("--until <time>", "ISO-8601 time, or how long ago, exclusive", timeOrAgo)
+    .option(
+      "--actor <actor>",
+      "a person (alice, or user:alice: all they did, through any token), token:ACCESSOR",
+    )
+    .option("--action <action>", "an action and its dotted descendants: totp finds totp.code.read")
+    .option("--target <target>", "e.g. totp/keys/aws-prod-root; a name alone also finds .../aws-prod-root")
     .option("--outcome <outcome>", "allowed, denied or failed")
     .option("--text <text>", "entries whose reason contains this text")
-    .option("--after <seq>", "entries after this sequence number (the next page)", wholeNumber)
-    .option("--limit <n>", "at most this many entries (default 1000)", wholeNumber)
-    .action(async (options, command: Command) => {
+    .option("--oldest-first", "oldest first, the chain's order")
+    .option("--all", `housekeeping too (${HOUSEKEEPING_ACTIONS.join(", ")}), and from the first entry`)
+    .option("--after <seq>", "entries after this sequence number (the next page, oldest first)", wholeNumber)
+    .option(
+      "--before <seq>",
+      "entries before this sequence number (the next page, newest first)",
+      wholeNumber,
+    )
+    .option("--limit <n>", `at most this many entries (default ${DEFAULT_LIMIT})`, wholeNumber)
+    .action(async (options: ListOptions, command: Command) => {
       const ctx = contextOf(command);
-      const { since, until, actor, action, target, outcome, text, after, limit } = options;
-      const page = await ctx.client.data<{ entries: AuditEntry[]; next_after: number | null }>(
-        "GET",
-        "/v1/audit",
-        {
-          query: { since, until, actor, action, target, outcome, q: text, after, limit },
+      const { until, actor, action, target, outcome, text, after, before, all } = options;
+      const since = options.since ?? (all ? undefined : timeOrAgo(DEFAULT_SINCE));
+      const page = await ctx.client.data<AuditPage>("GET", "/v1/audit", {
+        query: {
+          since,
+          until,
+          actor,
+          action,
+          target,
+          outcome,
+          q: text,
+          after,
+          before,
+          order: options.oldestFirst ? "oldest" : "newest",
+          housekeeping: all ? undefined : false,
+          limit: options.limit ?? DEFAULT_LIMIT,
         },
-      );
+      });
+      if (page.entries.length === 0 && !ctx.json) {
+        const from = since ? `since ${since}` : "from the first entry";
+        process.stderr.write(`no entries (${from}; --since 30d or --all to widen)\n`);
+        return;
+      }
+      const width = process.stdout.isTTY ? process.stdout.columns : undefined;
       emit(ctx, page, (data) => [
-        ...data.entries.map(describeEntry),
+        ...columns([ENTRY_HEADING, ...data.entries.map(entryCells)], width),
+        ...(data.next_before === null ? [] : [`(more: --before ${data.next_before})`]),
         ...(data.next_after === null ? [] : [`(more: --after ${data.next_after})`]),
       ]);
     });
@@ -157,17 +191,85 @@ function describeReport(report: ChainReport): string[] {
   return lines;
 }
 
-function describeEntry(entry: AuditEntry): string {
-  const fields = [
-    entry.seq,
-    entry.time,
-    entry.actor,
+const DEFAULT_LIMIT = 50;
+const DEFAULT_SINCE = "7d";
+
+interface ListOptions {
+  since?: string;
+  until?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  outcome?: string;
+  text?: string;
+  oldestFirst?: boolean;
+  all?: boolean;
+  after?: number;
+  before?: number;
+  limit?: number;
+}
+
+interface AuditPage {
+  entries: AuditEntry[];
+  next_after: number | null;
+  next_before: number | null;
+}
+
+const AGO = /^(\d+)(m|h|d)$/;
+const AGO_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A commander option parser: an ISO-8601 time, or how long ago (30m, 24h, 7d), as ISO-8601. */
+function timeOrAgo(text: string): string {
+  const ago = text.trim().match(AGO);
+  // Date.parse takes "30" as a year: only a text that starts as a date is a time.
+  const time = ago
+    ? Date.now() - Number(ago[1]) * (AGO_MS[ago[2] as string] as number)
+    : /^\d{4}-\d\d-\d\d/.test(text.trim())
+      ? Date.parse(text)
+      : Number.NaN;
+  if (Number.isNaN(time))
+    throw new InvalidArgumentError(
+      "must be an ISO-8601 time (2026-12-07T09:00:00Z) or how long ago: 30m, 24h, 7d",
+    );
+  return new Date(time).toISOString();
+}
+
+const ENTRY_HEADING = ["TIME", "SEQ", "ACTOR", "ACTION", "TARGET", "OUTCOME", "REASON"];
+
+const TIME_PARTS = new Intl.DateTimeFormat("en-US", {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+  timeZoneName: "short",
+});
+
+/** `2026-12-07 14:05:46 UTC`: sortable, to the second, in this machine's zone (TZ), named. */
+function compactTime(iso: string): string {
+  const parts = Object.fromEntries(TIME_PARTS.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+}
+
+/** A person by their name (user:alice as alice); other actors as recorded. */
+function actorName(actor: string): string {
+  return actor.startsWith("user:") ? actor.slice("user:".length) : actor;
+}
+
+function entryCells(entry: AuditEntry): string[] {
+  const cells = [
+    compactTime(entry.time),
+    String(entry.seq),
+    actorName(entry.actor),
     entry.action,
     entry.target,
     entry.outcome,
     entry.reason,
   ];
-  return fields.map((field) => (field === null || field === "" ? "-" : String(field))).join("  ");
+  // One line each: a reason's line breaks would break the columns.
+  return cells.map((cell) => (cell === null || cell === "" ? "-" : cell.replace(/\s+/g, " ")));
 }
 
 /** One entry per line, as the chunks arrive; a line that is not an audit entry is named, not skipped. */

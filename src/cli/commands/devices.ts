@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { CheckinBody, CheckoutBody, Device, UpdateDeviceBody } from "../../api/devices.js";
 import { DEVICE_KINDS, DEVICE_STATUSES } from "../../core/devices.js";
 import { commaList, contextOf } from "../command-context.js";
-import { emit, table, usageError } from "../output.js";
+import { columns, emit, table, usageError } from "../output.js";
 
 const devicePath = (id: string) => `/v1/devices/${encodeURIComponent(id)}`;
 
@@ -251,15 +251,4 @@ function describeDevice(device: Device): string[] {
   if (device.notes) rows.push(["Notes", device.notes]);
   rows.push(["Updated", device.updated_at]);
   return table(rows);
-}
-
-/** Rows as aligned columns, the first row the heading. */
-function columns(rows: string[][]): string[] {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
 }

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
-import { AuditFilterQuery } from "../../api/audit.js";
+import { AuditFilterQuery, AuditListQuery } from "../../api/audit.js";
+import { HOUSEKEEPING_ACTIONS } from "../../core/audit-actions.js";
 import { keyIdOf, parsePublicKey, publicKeyOpenSsh, publicKeyPem } from "../../core/audit-checkpoint.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
@@ -44,21 +45,32 @@ export function auditRoutes(app: RouteApp, services: Services): void {
     {
       config: { action: "audit.read" },
       schema: {
-        summary: "Audit entries, oldest first, filtered; next_after continues a full page",
+        summary:
+          "Audit entries, filtered, oldest first (order=newest: newest first); next_after (oldest first) or next_before (newest first) continues a full page",
         tags: ["audit"],
-        querystring: AuditFilterQuery,
+        querystring: AuditListQuery,
         response: {
           200: dataEnvelope({
             entries: { type: "array", items: entrySchema },
-            next_after: { type: ["integer", "null"] },
+            next_after: { type: ["integer", "null"], description: "oldest first: ask again with after=" },
+            next_before: {
+              type: ["integer", "null"],
+              description: "newest first: ask again with before=",
+            },
           }),
           400: errorSchema,
         },
       },
     },
     async (request) => {
-      const page = await auditAccess.list(filterOf(request.query, DEFAULT_LIMIT), request.ctx);
-      return { data: { entries: page.entries, next_after: page.nextAfter } };
+      const { query } = request;
+      const filter = {
+        ...filterOf(query, DEFAULT_LIMIT),
+        beforeSeq: query.before,
+        newestFirst: query.order === "newest",
+      };
+      const page = await auditAccess.list(filter, request.ctx);
+      return { data: { entries: page.entries, next_after: page.nextAfter, next_before: page.nextBefore } };
     },
   );
 
@@ -176,18 +188,31 @@ export function auditRoutes(app: RouteApp, services: Services): void {
   );
 }
 
+/** The query, read the friendly way for every client: `alice` is `user:alice`, `aws-prod-root` any target ending so. */
 function filterOf(query: AuditFilterQuery, defaultLimit?: number): AuditFilter {
+  const { target } = query;
+  const named = target !== undefined && !target.includes("/");
   return {
     since: isoTime(query.since, "since"),
     until: isoTime(query.until, "until"),
-    actor: query.actor,
+    actor: personOrActor(query.actor),
     action: query.action,
-    target: query.target,
+    target: named ? undefined : target,
+    targetName: named ? target : undefined,
     outcome: query.outcome,
     reasonContains: query.q,
+    hideAllowed: query.housekeeping === false ? HOUSEKEEPING_ACTIONS : undefined,
     afterSeq: query.after,
     limit: query.limit ?? defaultLimit,
   };
+}
+
+/** The actors that are not a person; any other name without a colon is a person's username. */
+const NOT_PEOPLE = new Set(["anonymous", "system"]);
+
+function personOrActor(actor: string | undefined): string | undefined {
+  if (!actor || actor.includes(":") || NOT_PEOPLE.has(actor)) return actor;
+  return `user:${actor}`;
 }
 
 function isoTime(value: string | undefined, what: string): string | undefined {

@@ -87,8 +87,10 @@ export function uiSessionRoutes(app: RouteApp, services: Services): void {
     async (request, reply) => {
       const { token, fromCookie } = presentedCredential(request);
       if (!token) return { data: null };
+      let actor: Actor;
       try {
-        request.ctx.actor = await authorizer.authenticate(token, request.ctx, "ui.session.read");
+        actor = await authorizer.authenticate(token, request.ctx, "ui.session.read");
+        request.ctx.actor = actor;
         await authorizer.enforce(request.ctx, { action: "ui.session.read", target: null, enrolling: true });
       } catch (error) {
         if (!(error instanceof BreakglassError) || error.code !== "PERMISSION_DENIED") throw error;
@@ -97,7 +99,9 @@ export function uiSessionRoutes(app: RouteApp, services: Services): void {
         return { data: null };
       }
       if (fromCookie) await admitSessionCookie(request, services, token, "ui.session.read");
-      return sessionBody(token, await tokens.lookupSelf(request.ctx));
+      // Not tokens.lookupSelf: every page load reads the session, and its allowed reads are not
+      // recorded (refusals only), so they do not bury the log in token.lookup-self entries.
+      return sessionBody(token, actor);
     },
   );
 

@@ -18,15 +18,21 @@ export class AuditAccess {
     private readonly seal: SealService,
   ) {}
 
-  /** A page of entries, oldest first; `nextAfter` continues after the last one when the page is full. */
+  /**
+   * A page of entries in the filter's order; when the page is full, the last one's seq continues
+   * it: `nextAfter` oldest first, `nextBefore` newest first (the other is null).
+   */
   async list(
     filter: AuditFilter,
     ctx: RequestContext,
-  ): Promise<{ entries: AuditEntry[]; nextAfter: number | null }> {
+  ): Promise<{ entries: AuditEntry[]; nextAfter: number | null; nextBefore: number | null }> {
     await this.recordRead(filter, ctx, "audit.read");
     const entries = await this.audit.list(filter);
     const full = filter.limit !== undefined && entries.length === filter.limit;
-    return { entries, nextAfter: full ? (entries.at(-1)?.seq ?? null) : null };
+    const next = full ? (entries.at(-1)?.seq ?? null) : null;
+    return filter.newestFirst
+      ? { entries, nextAfter: null, nextBefore: next }
+      : { entries, nextAfter: next, nextBefore: null };
   }
 
   /**

@@ -21,13 +21,22 @@ export interface AuditHead {
 
 export interface AuditFilter {
   afterSeq?: number;
+  beforeSeq?: number;
+  /** Newest first (seq descending); oldest first otherwise, the chain's order. */
+  newestFirst?: boolean;
   outcome?: string;
   /** Entries whose reason contains this text (case-insensitive). */
   reasonContains?: string;
   since?: string;
   until?: string;
   actor?: string;
+  /** This action or its dotted descendants (`totp` finds `totp.code.read`). */
   action?: string;
+  /** This target exactly. */
   target?: string;
+  /** A target equal to this name or ending in `/` and it (`aws-prod-root` finds `totp/keys/aws-prod-root`). */
+  targetName?: string;
+  /** Leaves out the allowed entries of these actions (their refusals stay). */
+  hideAllowed?: readonly string[];
   limit?: number;
 }

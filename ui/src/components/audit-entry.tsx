@@ -17,6 +17,14 @@ export interface AuditEntry {
   details: Record<string, unknown>;
   prev_hash: string;
   hash: string;
+  /** The accessor and name of the token the request came with; absent without one. */
+  token?: string;
+  token_name?: string;
+}
+
+/** Who answers for an entry, as people say it: `alice` for user:alice, other actors as recorded. */
+export function actorName(actor: string): string {
+  return actor.startsWith("user:") ? actor.slice("user:".length) : actor;
 }
 
 function showValue(value: unknown): string {
@@ -57,6 +65,16 @@ export function EntryDetail(props: { entry: AuditEntry; onClose: () => void }) {
         </dd>
         <dt>Actor</dt>
         <dd>{entry.actor}</dd>
+        <dt>Token</dt>
+        <dd>
+          {entry.token ? (
+            <>
+              {entry.token_name ?? "—"} <code>{entry.token}</code>
+            </>
+          ) : (
+            "—"
+          )}
+        </dd>
         <dt>Action</dt>
         <dd>{entry.action}</dd>
         <dt>Target</dt>
@@ -66,7 +84,7 @@ export function EntryDetail(props: { entry: AuditEntry; onClose: () => void }) {
           <span class={`audit-outcome audit-outcome-${entry.outcome}`}>{entry.outcome}</span>
         </dd>
         <dt>Reason</dt>
-        <dd>{showValue(entry.reason)}</dd>
+        <dd class="audit-reason-full">{showValue(entry.reason)}</dd>
         <dt>Approvals</dt>
         <dd>{entry.approval_ids?.length ? entry.approval_ids.join(", ") : "—"}</dd>
         <dt>Request id</dt>

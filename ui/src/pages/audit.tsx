@@ -1,8 +1,10 @@
+import { useState } from "preact/hooks";
+import { listNames } from "../components/admin/vault-list.js";
 import { EntryDetail } from "../components/audit-entry.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
+import { holds, useSession } from "../session.js";
 import { EntriesTable } from "./audit/entries-table.js";
 import { FilterForm } from "./audit/filter-form.js";
-import { filterQuery } from "./audit/filters.js";
 import { useAuditLog } from "./audit/use-audit-log.js";
 import { useChainCheck, verdict } from "./audit/use-chain-check.js";
 
@@ -10,8 +12,17 @@ import { useChainCheck, verdict } from "./audit/use-chain-check.js";
 export function Audit(_props: { params: Record<string, string> }) {
   const log = useAuditLog();
   const chain = useChainCheck();
+  const { session } = useSession();
+  // The actor's suggestions, once the field is used (a vault without people answers 404): people.read
+  // is the admins'; an auditor types the name.
+  const [people, setPeople] = useState<string[] | null>(null);
+  const suggestPeople = () => {
+    if (people !== null || !holds(session, [])) return;
+    setPeople([]);
+    listNames("/v1/auth/userpass/users").then(setPeople, () => {});
+  };
   const { entries, selected } = log;
-  const exportQuery = filterQuery(log.applied).toString();
+  const exportQuery = log.applied.toString();
 
   return (
     <Page
@@ -44,10 +55,11 @@ export function Audit(_props: { params: Record<string, string> }) {
       </div>
       <ErrorNotice error={chain.error} />
 
-      <FilterForm onApply={log.apply} />
+      <FilterForm onApply={log.apply} people={people ?? []} onActorFocus={suggestPeople} />
       <p class="hint">
-        Oldest first. Times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}); dates
-        filter from midnight to midnight there.
+        Newest first. Times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}); dates
+        filter from midnight to midnight there. Housekeeping (session look-ups, the log's own reads and
+        checkpoints) is hidden unless shown.
       </p>
       <ErrorNotice error={log.error} />
 
@@ -69,7 +81,7 @@ export function Audit(_props: { params: Record<string, string> }) {
               disabled={log.loading}
               onClick={log.loadMore}
             >
-              {log.loading ? "Loading…" : "Load more"}
+              {log.loading ? "Loading…" : "Load older entries"}
             </button>
           ) : null}
         </div>

@@ -1,15 +1,15 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { data, messageOf } from "../../api.js";
 import type { AuditEntry } from "../../components/audit-entry.js";
-import { type Filters, filterQuery, NO_FILTERS } from "./filters.js";
+import { DEFAULT_FILTERS, type Filters, filterQuery } from "./filters.js";
 
 const PAGE_SIZE = 100;
 
 export interface AuditLog {
-  /** The filters of the entries shown (the export takes the same). */
-  applied: Filters;
+  /** The query of the entries shown, as applied (the export takes the same). */
+  applied: URLSearchParams;
   entries: AuditEntry[] | null;
-  /** More entries match: "Load more" fetches the next page. */
+  /** Older entries match: "Load more" fetches the next page. */
   hasMore: boolean;
   loading: boolean;
   error: string | null;
@@ -21,11 +21,11 @@ export interface AuditLog {
   close(): void;
 }
 
-/** The log, oldest first, a page at a time under the applied filters. */
+/** The log, newest first, a page at a time under the applied filters (their period fixed when applied). */
 export function useAuditLog(): AuditLog {
-  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  const [applied, setApplied] = useState(() => filterQuery(DEFAULT_FILTERS));
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const [nextAfter, setNextAfter] = useState<number | null>(null);
+  const [nextBefore, setNextBefore] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<AuditEntry | null>(null);
@@ -33,20 +33,21 @@ export function useAuditLog(): AuditLog {
   const generation = useRef(0);
   const opener = useRef<HTMLElement | null>(null);
 
-  const load = async (filters: Filters, after: number | null) => {
+  const load = async (filter: URLSearchParams, before: number | null) => {
     const mine = ++generation.current;
     setLoading(true);
-    const query = filterQuery(filters);
+    const query = new URLSearchParams(filter);
+    query.set("order", "newest");
     query.set("limit", String(PAGE_SIZE));
-    if (after !== null) query.set("after", String(after));
+    if (before !== null) query.set("before", String(before));
     try {
-      const page = await data<{ entries: AuditEntry[]; next_after: number | null }>(
+      const page = await data<{ entries: AuditEntry[]; next_before: number | null }>(
         "GET",
         `/v1/audit?${query}`,
       );
       if (mine !== generation.current) return;
-      setEntries((before) => (after === null ? page.entries : [...(before ?? []), ...page.entries]));
-      setNextAfter(page.next_after);
+      setEntries((shown) => (before === null ? page.entries : [...(shown ?? []), ...page.entries]));
+      setNextBefore(page.next_before);
       setError(null);
     } catch (failure) {
       if (mine === generation.current) setError(messageOf(failure));
@@ -56,7 +57,7 @@ export function useAuditLog(): AuditLog {
   };
 
   useEffect(() => {
-    void load(NO_FILTERS, null);
+    void load(applied, null);
     return () => {
       generation.current = -1;
     };
@@ -65,15 +66,16 @@ export function useAuditLog(): AuditLog {
   return {
     applied,
     entries,
-    hasMore: nextAfter !== null,
+    hasMore: nextBefore !== null,
     loading,
     error,
     apply: (filters) => {
-      setApplied(filters);
+      const query = filterQuery(filters);
+      setApplied(query);
       setSelected(null);
-      void load(filters, null);
+      void load(query, null);
     },
-    loadMore: () => void load(applied, nextAfter),
+    loadMore: () => void load(applied, nextBefore),
     selected,
     open: (entry) => {
       opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;

@@ -119,7 +119,7 @@ describe("breakglass devices", () => {
     expect(refused).toMatchObject({
       code: 1,
       stdout: "",
-      stderr: "error: a reason is required to check a device out\n",
+      stderr: 'error: a reason is required to check a device out — give --reason "…"\n',
     });
     expect((await root.json(["devices", "show", token])).status).toBe("in-safe");
   });

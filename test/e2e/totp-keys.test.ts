@@ -191,7 +191,15 @@ describe("TOTP keys through the CLI", () => {
   });
 
   it("totp generate shows the enrolment QR code in the terminal and says it is shown this once", async () => {
-    const result = await cli.run(["totp", "generate", "shown-here", "--issuer", "Acme", "--account", "dev"]);
+    const result = await cli.runInTerminal([
+      "totp",
+      "generate",
+      "shown-here",
+      "--issuer",
+      "Acme",
+      "--account",
+      "dev",
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/only time its seed leaves the server/);
     expect(result.stdout).toMatch(/[▀▄█]{7}/);

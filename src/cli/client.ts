@@ -165,7 +165,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   SEALED: "custodians unseal it: breakglass operator unseal",
   NOT_INITIALIZED: "initialise it: breakglass operator init",
   REASON_REQUIRED: 'give --reason "…"',
-  APPROVAL_REQUIRED: 'request one: breakglass approvals request CREDENTIAL --reason "…", then give --approval ID',
+  APPROVAL_REQUIRED:
+    'request one: breakglass approvals request CREDENTIAL --reason "…", then give --approval ID',
   APPROVAL_EXPIRED: 'request a new one: breakglass approvals request CREDENTIAL --reason "…"',
   APPROVAL_NOT_USABLE: "see your requests: breakglass approvals list --mine",
   SECOND_FACTOR_REQUIRED: "enrol one: breakglass mfa enrol, then breakglass mfa confirm CODE",

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiError } from "../../src/cli/client.js";
 import { describeCode } from "../../src/cli/commands/totp-code.js";
 import { busFactorOf } from "../../src/core/custody.js";
 import { newTestStorage } from "../support/storage.js";
@@ -173,6 +174,20 @@ describe("the server on start", () => {
 });
 
 describe("pure parts", () => {
+  it("the CLI adds what to run by the refusal's code, after the server's neutral message", () => {
+    const refusal = (status: number, code: string, message: string) =>
+      ApiError.of({ status, body: { errors: [message], code }, text: "" }, "a-token").message;
+    expect(refusal(403, "SECOND_FACTOR_REQUIRED", "permission denied: enable your second factor first")).toBe(
+      "permission denied: enable your second factor first — enrol one: breakglass mfa enrol, then breakglass mfa confirm CODE",
+    );
+    expect(refusal(400, "NOT_INITIALIZED", "Vault is not initialized")).toBe(
+      "Vault is not initialized — initialise it: breakglass operator init",
+    );
+    expect(refusal(400, "BAD_INPUT", "no group named oncall: create the group first")).toBe(
+      "no group named oncall: create the group first",
+    );
+  });
+
   it("with no spare share, the bus-factor warning does not ask for more custodians than exist", () => {
     const { warning } = busFactorOf([{ lastVerified: null }], 1, 90, new Date());
     expect(warning).toMatch(/^only 0 of 1 custodians proved their share in the last 90 days; /);

@@ -27,16 +27,24 @@ export interface CallOptions {
   upload?: AsyncIterable<Uint8Array>;
 }
 
-/** An error answered by the server: its first message and the HTTP status. */
-/** A refusal or failure the server answered: its status, the catalogue's `code` (core/errors.ts) to branch on, and its message. */
+/**
+ * A refusal or failure the server answered: its status, the catalogue's `code` (core/errors.ts) to
+ * branch on, the server's neutral message and, after a dash, what to run next in this CLI. One line;
+ * the HTTP status is shown with --debug only (reportError).
+ */
 export class ApiError extends CliError {
   constructor(
     readonly status: number,
     readonly code: ErrorCode | undefined,
-    message: string,
+    readonly serverMessage: string,
     hint?: string,
   ) {
-    super(`${message} (HTTP ${status})${hint ? `: ${hint}` : ""}`);
+    super(hint ? `${serverMessage} — ${hint}` : serverMessage);
+  }
+
+  /** The same error with a hint that knows more than the code (the credential's name). */
+  withHint(hint: string): ApiError {
+    return new ApiError(this.status, this.code, this.serverMessage, hint);
   }
 
   /** The error a reply carries: Vault's `{"errors": [message]}` with our `code`, or the start of whatever else came back. */
@@ -152,11 +160,22 @@ function warningsOf(body: unknown): string[] {
   return Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === "string") : [];
 }
 
-/** What to do next, for the refusals a user meets first. */
+/** What to run next, by the refusal's code: the server's messages name no command (the web UI shows them too). */
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  SEALED: "custodians unseal it: breakglass operator unseal",
+  NOT_INITIALIZED: "initialise it: breakglass operator init",
+  REASON_REQUIRED: 'give --reason "…"',
+  APPROVAL_REQUIRED:
+    'request one: breakglass approvals request CREDENTIAL --reason "…", then give --approval ID',
+  APPROVAL_EXPIRED: 'request a new one: breakglass approvals request CREDENTIAL --reason "…"',
+  APPROVAL_NOT_USABLE: "see your requests: breakglass approvals list --mine",
+  SECOND_FACTOR_REQUIRED: "enrol one: breakglass mfa enrol, then breakglass mfa confirm CODE",
+};
+
 function hintFor(status: number, code: ErrorCode | undefined, token: string | undefined): string | undefined {
-  if (status === 403 && !token) return 'no token given: set BREAKGLASS_TOKEN or run "breakglass login"';
-  if (code === "SEALED") return 'unseal it with "breakglass operator unseal"';
-  return undefined;
+  if (status === 403 && !token)
+    return "log in first: breakglass login (or set BREAKGLASS_TOKEN or BREAKGLASS_TOKEN_FILE)";
+  return code ? HINTS[code] : undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -28,7 +28,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       "after",
-      "\nEnvironment: BREAKGLASS_ADDR (default http://127.0.0.1:8470), BREAKGLASS_TOKEN (else the token saved by login).",
+      "\nEnvironment: BREAKGLASS_ADDR (default http://127.0.0.1:8470), BREAKGLASS_TOKEN (else the token saved by login),\nBREAKGLASS_TOKEN_FILE (where login saves it and commands read it; default ~/.config/breakglass/token).",
     )
     // Settings inherited by every subcommand added below: commander errors are thrown, not exited on.
     .exitOverride();

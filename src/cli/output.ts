@@ -36,6 +36,9 @@ export function reportError(error: unknown, debug: boolean): number {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  // The status helps someone reading the API, not someone at the CLI.
+  if (debug && typeof (error as { status?: unknown }).status === "number")
+    process.stderr.write(`HTTP status: ${(error as { status: number }).status}\n`);
   return exitCode;
 }
 

@@ -47,12 +47,15 @@ export function busFactorOf(
     (c) => c.lastVerified !== null && Date.parse(c.lastVerified) >= since,
   ).length;
   const needed = Math.min(threshold + 1, custodians.length);
+  const proved = `only ${verifiedRecently} of ${custodians.length} custodians proved their share in the last ${windowDays} days`;
   const warning =
     custodians.length === 0
       ? "no custodian is recorded for these shares: rekey to record who holds them"
-      : verifiedRecently < needed
-        ? `only ${verifiedRecently} of ${custodians.length} custodians proved their share in the last ${windowDays} days; ` +
-          `at least ${needed} should (threshold ${threshold} + 1), or losing one more person could lock the vault: run drills (breakglass custodians drill)`
-        : null;
+      : verifiedRecently >= needed
+        ? null
+        : custodians.length > threshold
+          ? `${proved}; at least ${needed} should (one more than the threshold of ${threshold}), or losing one more person could lock the vault: run drills (breakglass custodians drill)`
+          : // No spare share at all: "threshold + 1" would ask for more custodians than there are.
+            `${proved}; the threshold is ${threshold} of ${custodians.length}, so losing any one custodian locks the vault: run drills (breakglass custodians drill) and rekey to more shares`;
   return { verifiedRecently, needed, windowDays, warning };
 }

@@ -9,11 +9,15 @@ export const ERROR_CODES = {
   NOT_FOUND: "no such thing (or no such endpoint); a LIST with nothing in it is this, with no message",
   CONFLICT: "the thing changed or exists already; look again and retry",
   PERMISSION_DENIED: "no valid token, or the token's roles or the credential's access rule do not allow it",
-  SECOND_FACTOR_REQUIRED: "the person must enable a second factor before anything else (mfa enrol, confirm)",
+  SECOND_FACTOR_REQUIRED:
+    "the person must enable a second factor before anything else (POST /v1/auth/userpass/mfa, then …/mfa/confirm)",
   LOGIN_FAILED: "the username, password or second-factor code is wrong (the answer never says which)",
-  REASON_REQUIRED: "the credential's access rule asks for a reason, and none was given",
-  APPROVAL_REQUIRED: "the credential needs approvals: none was given, or the one given no longer has enough",
-  APPROVAL_EXPIRED: "the approval given was approved, but its time to be used has passed: request a new one",
+  REASON_REQUIRED:
+    "the credential's access rule asks for a reason, and none was given: give it as ?reason=… or the X-Breakglass-Reason header",
+  APPROVAL_REQUIRED:
+    'the credential needs approvals: none was given, or the one given no longer has enough; request one (POST /v1/approvals {"key", "reason"}) and read with ?approval=ID once approved',
+  APPROVAL_EXPIRED:
+    "the approval given was approved, but its time to be used has passed: request a new one (POST /v1/approvals)",
   APPROVAL_NOT_USABLE:
     "the approval given is not the caller's for this credential, not approved (yet), or for another reason",
   APPROVAL_NOT_NEEDED: "an approval was requested for a credential whose rule needs none: read it directly",

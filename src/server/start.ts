@@ -183,41 +183,47 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rateLimits,
     onStorageFault: (error) => storageWrites.failed(error, "store write"),
   });
-  if (options.dev)
-    await initialiseForDevelopment(services, options.announce ?? ((text) => process.stderr.write(text)));
-  await app.listen({ host: options.host, port: options.port });
+  const devAnnouncement = options.dev ? await initialiseForDevelopment(services) : null;
+  const running = services;
+  const close = async () => {
+    try {
+      // No new connections; the requests running finish, their audit entries committed (draining.ts).
+      await app.close();
+      await running.refusalFlood.stop(); // the last minute's flood entries, while the store is open
+      running.checkpoints.stop();
+      running.clock.stop();
+      await backupSchedule?.stop();
+      await running.custodians.stop();
+      await running.deviceReminders.stop();
+      await running.keyRotation.close();
+      storageWrites.stop();
+      // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
+      await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
+    } finally {
+      running.seal.wipe(); // whatever failed above, no key outlives the close
+      await store.close();
+    }
+  };
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    // The timers and connections started above would keep the process alive, serving nothing.
+    await close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  const running = services;
-  return {
-    app,
-    services: running,
-    url: `${tls ? "https" : "http"}://${host}:${port}`,
-    async close() {
-      try {
-        // No new connections; the requests running finish, their audit entries committed (draining.ts).
-        await app.close();
-        await running.refusalFlood.stop(); // the last minute's flood entries, while the store is open
-        running.checkpoints.stop();
-        running.clock.stop();
-        await backupSchedule?.stop();
-        await running.custodians.stop();
-        await running.deviceReminders.stop();
-        await running.keyRotation.close();
-        storageWrites.stop();
-        // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
-        await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
-      } finally {
-        running.seal.wipe(); // whatever failed above, no key outlives the close
-        await store.close();
-      }
-    },
-  };
+  const url = `${tls ? "https" : "http"}://${host}:${port}`;
+  if (devAnnouncement) (options.announce ?? ((text) => process.stderr.write(text)))(devAnnouncement(url));
+  return { app, services: running, url, close };
 }
 
-/** --dev: one share, unsealed at once, everything in memory. Loud, because it is not for real seeds. */
-async function initialiseForDevelopment(services: Services, announce: (text: string) => void): Promise<void> {
+/**
+ * --dev: one share, unsealed at once, everything in memory. Loud, because it is not for real seeds.
+ * Returns the announcement, said once the address is known (the port may have been 0).
+ */
+async function initialiseForDevelopment(services: Services): Promise<(url: string) => string> {
   const ctx = {
     actor: null,
     requestId: "dev-mode-start",
@@ -227,19 +233,19 @@ async function initialiseForDevelopment(services: Services, announce: (text: str
   const { shares, rootToken } = await services.seal.initialize({ secretShares: 1, secretThreshold: 1 }, ctx);
   const share = Buffer.from(shares[0] as Uint8Array).toString("hex");
   await services.seal.submitShare({ key: share }, ctx);
-  announce(
+  return (url) =>
     [
       "",
       "WARNING: dev mode. Everything is in memory and lost at exit; the share and root token are printed here.",
-      "Never put a real seed into a dev server.",
+      "Never put a real seed into a dev server. It has one share and one custodian: no bus factor to speak of.",
       "",
       `Unseal key: ${share}`,
       `Root token: ${rootToken}`,
       "",
+      `  export BREAKGLASS_ADDR=${url}`,
       `  export BREAKGLASS_TOKEN=${rootToken}`,
       "",
-    ].join("\n"),
-  );
+    ].join("\n");
 }
 
 /** `report` at most once every `ms`: the cause at hand, and how many failures there were since the last report (this one included). */

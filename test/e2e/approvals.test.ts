@@ -101,14 +101,14 @@ describe("approvals: the two-person rule through the CLI", () => {
   it("alice without a reason is refused, saying a reason is required", async () => {
     const result = await as("alice").run(["totp", "code", KEY]);
     expect(result).toMatchObject({ code: 1, stdout: "" });
-    expect(result.stderr).toMatch(/^error: .*\breason\b.*\(HTTP 400\)\n$/);
+    expect(result.stderr).toMatch(/^error: .*\breason\b.*\n$/);
   });
 
   it("alice with a reason but no approval is refused, with a hint how to get one", async () => {
     const result = await as("alice").run(["totp", "code", KEY, "--reason", "INC-1 login"]);
     expect(result).toMatchObject({ code: 1, stdout: "" });
-    expect(result.stderr).toMatch(/^error: .*needs 1 approval\(s\).*\(HTTP 403\)/);
-    expect(result.stderr).toContain(`(request one: breakglass totp code ${KEY} --reason … --wait)`);
+    expect(result.stderr).toMatch(/^error: .*needs 1 approval\(s\).*/);
+    expect(result.stderr).toContain(`breakglass totp code ${KEY} --reason "…" --wait`);
     expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
   });
 
@@ -230,11 +230,11 @@ describe("approvals: the two-person rule through the CLI", () => {
 
     const carol = await as("carol").run(["approvals", "approve", id]);
     expect(carol).toMatchObject({ code: 1, stdout: "" });
-    expect(carol.stderr).toMatch(/^error: .*\(HTTP 403\)\n$/);
+    expect(carol.stderr).toMatch(/^error: .*\n$/);
 
     const own = await as("alice").run(["approvals", "approve", id]);
     expect(own).toMatchObject({ code: 1, stdout: "" });
-    expect(own.stderr).toMatch(/^error: .*own request.*\(HTTP 403\)\n$/);
+    expect(own.stderr).toMatch(/^error: .*own request.*\n$/);
 
     expect(await as("alice").json(["approvals", "show", id])).toMatchObject({ status: "pending", votes: [] });
   });

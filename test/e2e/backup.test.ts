@@ -128,9 +128,7 @@ describe("backups through the CLI", () => {
     expect((await freshCli.json(["status"])).sealed).toBe(true);
     const again = await freshCli.run(["backup", "restore", file]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(
-      /restore needs an uninitialised server: this one is initialised \(HTTP 400\)/,
-    );
+    expect(again.stderr).toMatch(/restore needs an uninitialised server: this one is initialised/);
 
     await unsealWith(freshCli, [shares[2] as string, shares[0] as string]);
     expect((await freshCli.json(["status"])).sealed).toBe(false);
@@ -155,7 +153,7 @@ describe("backups through the CLI", () => {
     damaged.writeUInt8(damaged.readUInt8(100) ^ 0x40, 100);
     const result = await freshCli.run(["backup", "restore", writeFile(work, "damaged2.bgbackup", damaged)]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: backup is damaged: .+ \(HTTP 400\)\n$/);
+    expect(result.stderr).toMatch(/^error: backup is damaged: .+\n$/);
     expect((await freshCli.json(["status"])).initialized).toBe(false);
   });
 });

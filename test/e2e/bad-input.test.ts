@@ -115,9 +115,9 @@ describe("bad input sent to a server", () => {
 
   it("operator unseal with a garbage share: exit 1, a clear message, and no progress made", async () => {
     const garbage = await cli.run(["operator", "unseal", "-"], { input: "this is no share!\n" });
-    expectOneLineError(garbage, 1, /^error: key is neither hex nor base64 \(HTTP 400\)\n$/);
+    expectOneLineError(garbage, 1, /^error: key is neither hex nor base64\n$/);
     const wrongLength = await cli.run(["operator", "unseal", "abcdef"]);
-    expectOneLineError(wrongLength, 1, /^error: key is not a share of this vault.*\(HTTP 400\)\n$/);
+    expectOneLineError(wrongLength, 1, /^error: key is not a share of this vault.*\n$/);
     expect((await cli.json(["status"])).progress).toBe(0);
   });
 
@@ -128,17 +128,17 @@ describe("bad input sent to a server", () => {
   it("totp add --secret - with text that is not base32: exit 1, a message naming base32, nothing stored", async () => {
     await unsealWith(cli, shares);
     const result = await cli.run(["totp", "add", "x", "--secret", "-"], { input: "not base32!!\n" });
-    expectOneLineError(result, 1, /^error: the secret \(base32\) is not valid base32.*\(HTTP 400\)\n$/);
+    expectOneLineError(result, 1, /^error: the secret \(base32\) is not valid base32.*\n$/);
     expect((await cli.run(["totp", "list"])).stdout).toBe("No keys.\n");
   });
 
   it("totp add --uri with a URI that is not otpauth: exit 1, a clear message", async () => {
     const result = await cli.run(["totp", "add", "x", "--uri", "https://example.com/?secret=JBSWY3DP"]);
-    expectOneLineError(result, 1, /^error: the otpauth URI must start with otpauth:\/\/ \(HTTP 400\)\n$/);
+    expectOneLineError(result, 1, /^error: the otpauth URI must start with otpauth:\/\/\n$/);
   });
 
-  it("a token the server does not know is refused: exit 1 with the HTTP status", async () => {
+  it("a token the server does not know is refused: exit 1, one line", async () => {
     const result = await cli.run(["totp", "list"], { env: { BREAKGLASS_TOKEN: "bgs.forged" } });
-    expectOneLineError(result, 1, /^error: .*\(HTTP 403\)\n$/);
+    expectOneLineError(result, 1, /^error: .*\n$/);
   });
 });

@@ -150,6 +150,24 @@ export class Cli {
     );
   }
 
+  /** Runs a command with a terminal for its stdout and stderr (util-linux `script`), as a person at one sees it. */
+  runInTerminal(args: string[]): Promise<CliResult> {
+    const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`);
+    const child = spawn("script", ["-qec", quoted.join(" "), "/dev/null"], {
+      cwd: this.home,
+      env: { PATH: process.env.PATH ?? "", HOME: this.home, TERM: "xterm", ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    return new Promise((done) =>
+      child.once("close", (code) => {
+        this.transcript.push(stdout);
+        done({ code, stdout: stdout.replaceAll("\r\n", "\n"), stderr: "" });
+      }),
+    );
+  }
+
   /** Runs a command that must succeed with --json and returns its parsed output. */
   async json(args: string[], options: { input?: string } = {}): Promise<any> {
     const result = await this.run([...args, "--json"], options);

@@ -68,7 +68,7 @@ describe("initialising with custodians' GnuPG keys, and unsealing with what they
     const refused = await cli.run(["operator", "seal"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
-      'error: permission denied (HTTP 403): no token given: set BREAKGLASS_TOKEN or run "breakglass login"\n',
+      "error: permission denied — log in first: breakglass login (or set BREAKGLASS_TOKEN or BREAKGLASS_TOKEN_FILE)\n",
     );
     const sealed = await cli.run(["operator", "seal"], { env: { BREAKGLASS_TOKEN: rootToken } });
     expect(sealed).toMatchObject({ code: 0, stdout: "Sealed.\n" });

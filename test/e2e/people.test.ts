@@ -137,10 +137,10 @@ describe("people: users, groups and password logins through the CLI", () => {
     expect(code.stdout).toMatch(/^\d{6} {2}\(valid for \d+s/);
     const add = await alice.run(["totp", "add", "mine", "--secret", "-"], { input: "JBSWY3DPEHPK3PXP" });
     expect(add.code).toBe(1);
-    expect(add.stderr).toMatch(/^error: .*\(HTTP 403\)\n$/);
+    expect(add.stderr).toMatch(/^error: .*\n$/);
     const users = await alice.run(["users", "list"]);
     expect(users.code).toBe(1);
-    expect(users.stderr).toMatch(/\(HTTP 403\)\n$/);
+    expect(users.stderr).toMatch(/^error: [^\n]*\n$/);
   });
 
   it("carol, in no group and with no role, may read no code", async () => {
@@ -149,7 +149,7 @@ describe("people: users, groups and password logins through the CLI", () => {
     );
     const code = await (people.carol as Cli).run(["totp", "code", "aws-root"]);
     expect(code.code).toBe(1);
-    expect(code.stderr).toMatch(/\(HTTP 403\)\n$/);
+    expect(code.stderr).toMatch(/^error: [^\n]*\n$/);
   });
 
   it("a new password ends the tokens made with the old one; the new one logs in", async () => {
@@ -176,7 +176,7 @@ describe("people: users, groups and password logins through the CLI", () => {
       expect(refused).toMatchObject({
         code: 1,
         stdout: "",
-        stderr: "error: invalid username or password (HTTP 400)\n",
+        stderr: "error: invalid username or password\n",
       });
     }
     expect((await (people.alice as Cli).run(["totp", "list"])).code).toBe(0);
@@ -203,23 +203,14 @@ describe("people: users, groups and password logins through the CLI", () => {
     const short = "short-pw";
     typed.push(short);
     const refusals: [string[], RegExp][] = [
-      [
-        ["users", "add", "dave", "--password", "-"],
-        /^error: password must be at least 12 characters \(HTTP 400\)\n$/,
-      ],
+      [["users", "add", "dave", "--password", "-"], /^error: password must be at least 12 characters\n$/],
       [["users", "add", "alice", "--password", "-"], /^error: user alice already exists: /],
-      [
-        ["users", "add", "dave", "--password", "-", "--groups", "nope"],
-        /^error: no group named nope.*\(HTTP 400\)\n$/,
-      ],
-      [["users", "add", "dave", "--password", "-", "--policies", "superuser"], /\(HTTP 400\)\n$/],
-      [["users", "show", "nobody"], /^error: .*\(HTTP 404\)\n$/],
+      [["users", "add", "dave", "--password", "-", "--groups", "nope"], /^error: no group named nope.*\n$/],
+      [["users", "add", "dave", "--password", "-", "--policies", "superuser"], /^error: [^\n]*\n$/],
+      [["users", "show", "nobody"], /^error: .*\n$/],
       [["users", "set", "nobody", "--email", "n@example.com"], /^error: no user named nobody/],
-      [["groups", "show", "nope"], /^error: .*\(HTTP 404\)\n$/],
-      [
-        ["groups", "set", "oncall", "--members", "alice,ghost"],
-        /^error: no user named ghost \(HTTP 400\)\n$/,
-      ],
+      [["groups", "show", "nope"], /^error: .*\n$/],
+      [["groups", "set", "oncall", "--members", "alice,ghost"], /^error: no user named ghost\n$/],
     ];
     for (const [args, message] of refusals) {
       const result = await root.run(args, { input: short });
@@ -260,7 +251,7 @@ describe("people: users, groups and password logins through the CLI", () => {
     bobFailures += 1;
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      /^error: too many failed logins for this user or address: try again in \d+ s \(HTTP 429\)\n$/,
+      /^error: too many failed logins for this user or address: try again in \d+ s\n$/,
     );
     expect((await root.json(["users", "show", "bob"])).locked_until).toEqual(expect.any(String));
   });
@@ -293,7 +284,7 @@ describe("people: users, groups and password logins through the CLI", () => {
     expect(await root.run(["users", "delete", "alice"])).toMatchObject({ code: 0 });
     const after = await (people.alice as Cli).run(["totp", "list"]);
     expect(after.code).toBe(1);
-    expect(after.stderr).toMatch(/^error: .*\(HTTP 403\)\n$/);
+    expect(after.stderr).toMatch(/^error: .*\n$/);
     expect((await root.run(["users", "show", "alice"])).code).toBe(1);
     expect(await root.json(["groups", "show", "oncall"])).toMatchObject({ members: [] });
     expect(await root.run(["groups", "delete", "security"])).toMatchObject({

@@ -127,7 +127,7 @@ describe("TOTP keys through the CLI", () => {
     const after = Date.now();
     expect(result.code).toBe(0);
     const match = result.stdout.match(
-      /^\d{6} {2}\(valid for (\d+)s, until (\d\d:\d\d:\d\d)\)\nnext: \d{6}\n$/,
+      /^\d{6} {2}\(valid for (\d+)s, until (\d\d:\d\d:\d\d) \S+\)\nnext: \d{6} {2}\(valid from \2 \S+ until \d\d:\d\d:\d\d \S+\)\n$/,
     );
     expect(match, result.stdout).not.toBeNull();
     // The step served is the one current at some moment during the call: its end is one of these.
@@ -143,7 +143,7 @@ describe("TOTP keys through the CLI", () => {
     const file = writeFile(work, "blank.png", PNG.sync.write(blank));
     const result = await cli.run(["totp", "add", "blank-key", "--qr", file]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: .*no QR code.*\(HTTP 400\)\n$/);
+    expect(result.stderr).toMatch(/^error: .*no QR code.*\n$/);
   });
 
   it("totp generate --qr-out writes the enrolment QR once, to a new 0600 PNG, and the key serves that seed's codes", async () => {
@@ -191,7 +191,15 @@ describe("TOTP keys through the CLI", () => {
   });
 
   it("totp generate shows the enrolment QR code in the terminal and says it is shown this once", async () => {
-    const result = await cli.run(["totp", "generate", "shown-here", "--issuer", "Acme", "--account", "dev"]);
+    const result = await cli.runInTerminal([
+      "totp",
+      "generate",
+      "shown-here",
+      "--issuer",
+      "Acme",
+      "--account",
+      "dev",
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/only time its seed leaves the server/);
     expect(result.stdout).toMatch(/[▀▄█]{7}/);

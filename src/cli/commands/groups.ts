@@ -19,16 +19,16 @@ export function registerGroups(program: Command): void {
 
   groups
     .command("set")
-    .description("create a group or change it: only what is given")
+    .description("create a group (empty unless given members or roles) or change it: only what is given")
     .argument("<name>", "the group's name: lower-case letters, digits, '.', '_' or '-'")
     .option("--members <list>", 'comma-separated usernames, exactly the members; "" for none', commaList)
     .option("--policies <list>", 'comma-separated roles its members hold; "" for none', commaList)
     .action(async (name: string, options, command: Command) => {
-      if (options.members === undefined && options.policies === undefined)
-        throw usageError("nothing to set: give --members, --policies or both");
       const ctx = contextOf(command);
       const reply = await ctx.client.call("GET", groupPath(name), { accept: [404] });
       const current = reply.status === 404 ? null : (reply.body as { data: GroupData }).data;
+      if (current && options.members === undefined && options.policies === undefined)
+        throw usageError(`group ${name} exists: give --members, --policies or both to change it`);
       const body = {
         members: options.members ?? current?.members ?? [],
         policies: options.policies ?? current?.policies ?? [],

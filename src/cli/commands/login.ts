@@ -44,7 +44,7 @@ export function registerLogin(program: Command): void {
     )
     .addHelpText(
       "after",
-      "\nThe token is saved in $XDG_CONFIG_HOME/breakglass/token (default ~/.config/breakglass/token).\nBREAKGLASS_TOKEN, when set, takes precedence over the saved token.",
+      "\nThe token is saved in BREAKGLASS_TOKEN_FILE if set, else $XDG_CONFIG_HOME/breakglass/token (default ~/.config/breakglass/token).\nBREAKGLASS_TOKEN, when set, takes precedence over the saved token.",
     )
     .action(async (given: string | undefined, options, command: Command) => {
       if (options.method === "userpass") {

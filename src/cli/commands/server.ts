@@ -4,6 +4,7 @@ import { type Command, Option } from "commander";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../http/rate-limit-policy.js";
 import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, stopOnSignals } from "../../server/shutdown.js";
 import { TLS_MIN_VERSIONS, type TlsMinVersion } from "../../server/tls.js";
+import { DEFAULT_ADDR } from "../client.js";
 import { CliError, usageError } from "../output.js";
 
 /**
@@ -306,14 +307,26 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
     throw error;
   }
   const status = await running.services.seal.status();
-  const state = !status.initialized
-    ? "sealed, not initialized"
+  // For the person at the terminal: what to run next, and where the web UI is.
+  const cli = running.url === DEFAULT_ADDR ? "breakglass" : `BREAKGLASS_ADDR=${running.url} breakglass`;
+  const [state, next] = !status.initialized
+    ? ["sealed, not initialized", `initialise it (the key ceremony): ${cli} operator init`]
     : status.restorePendingFrom !== null
-      ? `sealed; ${RESTORE_PENDING} made ${status.restorePendingFrom}`
+      ? [
+          `sealed; ${RESTORE_PENDING} made ${status.restorePendingFrom}`,
+          `the backup's custodians unseal it: ${cli} operator unseal`,
+        ]
       : status.sealed
-        ? "sealed"
-        : "unsealed";
-  process.stderr.write(`listening on ${running.url} (${state})\n`);
+        ? ["sealed", `custodians unseal it: ${cli} operator unseal`]
+        : ["unsealed", null];
+  process.stderr.write(
+    [
+      `listening on ${running.url} (${state})`,
+      ...(next ? [`next: ${next}`] : []),
+      `web UI: ${running.url}/ui/`,
+      "",
+    ].join("\n"),
+  );
 
   stopOnSignals(running, (settings.shutdown_timeout_seconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000);
 }

@@ -39,11 +39,17 @@ export function registerStatus(program: Command): void {
 }
 
 export function describeSealStatus(status: SealStatus): string[] {
+  // A server not yet initialised has no shares: "0 of 0" would read as a setting.
+  const shares: [string, string][] = status.initialized
+    ? [
+        ["Threshold", `${status.t} of ${status.n}`],
+        ["Progress", `${status.progress}/${status.t}`],
+      ]
+    : [["Threshold", "not initialised: run breakglass operator init"]];
   const lines = table([
     ["Initialized", status.initialized],
     ["Sealed", status.sealed],
-    ["Threshold", `${status.t} of ${status.n}`],
-    ["Progress", `${status.progress}/${status.t}`],
+    ...shares,
     ["Storage", status.storage_type ?? "unknown"],
     ["Version", status.version ?? "unknown"],
   ]);

@@ -39,6 +39,10 @@ export function registerTotpCode(totp: Command): void {
     .option("--approval <id>", "an approved request to read it (breakglass approvals request)")
     .option("--wait", "request an approval (with --reason), wait until it is decided, then read the code")
     .option("--timeout <duration>", "with --wait: how long to wait, e.g. 90s, 15m, 1h", duration)
+    .option(
+      "--fresh",
+      `with under ${NEAR_END_SECONDS}s left, wait for the next step and read its code instead of showing both`,
+    )
     .action(async (name: string, options, command: Command) => {
       if (options.wait && options.approval !== undefined)
         throw usageError("give --approval or --wait, not both");
@@ -49,16 +53,32 @@ export function registerTotpCode(totp: Command): void {
       const approval = options.wait
         ? await waitForApproval(ctx, name, options.reason, options.timeout ?? DEFAULT_WAIT_SECONDS)
         : options.approval;
-      const reply = await readCode(ctx.client, name, {
-        reason: options.reason,
-        enroll: options.enroll ? true : undefined,
-        approval,
-      }).catch((error: unknown) => {
-        throw withApprovalHint(error, name);
-      });
+      const read = (enroll: boolean) =>
+        readCode(ctx.client, name, { reason: options.reason, enroll: enroll || undefined, approval }).catch(
+          (error: unknown) => {
+            throw withApprovalHint(error, name);
+          },
+        );
+      let reply = await read(Boolean(options.enroll));
+      const left = secondsLeft(reply);
+      if (left < NEAR_END_SECONDS && !options.enroll) {
+        // Too little time to type it: wait for a fresh one, or read again through the audited
+        // enrolment read, which gives the next code too.
+        if (options.fresh) await new Promise((wait) => setTimeout(wait, (left + 0.5) * 1000));
+        reply = await read(!options.fresh);
+      }
       const released = (reply.body as { data: ReleasedCode }).data;
-      emit(ctx, released, (data) => describeCode(data, reply));
+      emit(ctx, released, (data) => describeCode(data, serverClockOffset(reply), Date.now()));
     });
+}
+
+/** A code with less than this left is hard to type in time. */
+export const NEAR_END_SECONDS = 5;
+
+/** Seconds left of the step served, by the server's clock translated to ours. */
+function secondsLeft(reply: ApiReply): number {
+  const { expires_at } = (reply.body as { data: ReleasedCode }).data;
+  return Math.max(0, (expires_at * 1000 - serverClockOffset(reply) - Date.now()) / 1000);
 }
 
 const DEFAULT_WAIT_SECONDS = 15 * 60;
@@ -72,14 +92,16 @@ function readCode(
   return client.call("GET", totpCodePath(name), { query });
 }
 
-/** A refusal because the credential needs an approval: say how to get one. */
+/** A refusal because the credential needs an approval: say how to get one, for this credential. */
 function withApprovalHint(error: unknown, name: string): unknown {
   if (
     !(error instanceof ApiError) ||
     (error.code !== "APPROVAL_REQUIRED" && error.code !== "APPROVAL_EXPIRED")
   )
     return error;
-  return new CliError(`${error.message} (request one: breakglass totp code ${name} --reason … --wait)`);
+  return error.withHint(
+    `breakglass approvals request ${name} --reason "…", or wait for it: breakglass totp code ${name} --reason "…" --wait`,
+  );
 }
 
 /**
@@ -151,16 +173,32 @@ function statusLine(first: ApprovalAnswer): { update(approval: ApprovalAnswer): 
   };
 }
 
-/** "123456  (valid for 17s, until 09:41:30)": the end is the server's, translated to this machine's clock. */
-function describeCode(released: ReleasedCode, reply: ApiReply): string[] {
-  const offset = serverClockOffset(reply);
+/**
+ * "123456  (valid for 17s, until 09:41:30 UTC)" and, when given, "next: 654321  (valid from
+ * 09:41:30 until 09:42:00 UTC)": the times are the server's, translated to this machine's clock
+ * (`offset`, ms the server is ahead) and shown in its time zone.
+ */
+export function describeCode(released: ReleasedCode, offset: number, now: number): string[] {
   const endsHere = released.expires_at * 1000 - offset;
-  const remaining = Math.max(0, Math.round((endsHere - Date.now()) / 1000));
-  const until = new Date(endsHere).toTimeString().slice(0, 8);
-  const lines = [`${released.code}  (valid for ${remaining}s, until ${until})`];
-  if (released.next_code) lines.push(`next: ${released.next_code}`);
+  const remaining = Math.max(0, Math.round((endsHere - now) / 1000));
+  const lines = [`${released.code}  (valid for ${remaining}s, until ${clockTime(endsHere)})`];
+  if (released.next_code)
+    lines.push(
+      `next: ${released.next_code}  (valid from ${clockTime(endsHere)} until ${clockTime(endsHere + released.period * 1000)})`,
+    );
   return lines;
 }
+
+const CLOCK = new Intl.DateTimeFormat("en-GB", {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+  timeZoneName: "short",
+});
+
+/** "09:41:30 UTC", "11:41:30 CEST": a time without its zone is a guess on a shared incident call. */
+const clockTime = (ms: number) => CLOCK.format(ms);
 
 /** How far the server's clock is ahead of ours, in ms, estimated from the reply's Date header. */
 function serverClockOffset(reply: ApiReply): number {

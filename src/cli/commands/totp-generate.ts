@@ -43,14 +43,16 @@ export function registerTotpGenerate(totp: Command): void {
         throw error;
       }
       qrFile?.write(Buffer.from(enrolment.barcode, "base64"));
-      // Drawn only for a person at a terminal; --json callers get the URL and the PNG as base64.
-      const terminalQr =
-        ctx.json || options.qrOut
-          ? ""
-          : await QRCode.toString(enrolment.url, { type: "terminal", small: true });
+      // Drawn only for a person at a terminal: the drawing is colour escapes, which no file or pipe
+      // shows and no QR reader reads. --json callers get the URL and the PNG as base64.
+      const qr = options.qrOut
+        ? `QR code written to ${options.qrOut} (mode 0600).`
+        : process.stdout.isTTY
+          ? await QRCode.toString(enrolment.url, { type: "terminal", small: true })
+          : "No QR code drawn (not a terminal): give --qr-out FILE for a PNG, or enter the URI below.";
       emit(ctx, enrolment, (data) => [
         `Key ${name} generated. Enrol it now: this is the only time its seed leaves the server.`,
-        options.qrOut ? `QR code written to ${options.qrOut} (mode 0600).` : terminalQr,
+        qr,
         `Or enter this URI by hand: ${data.url}`,
       ]);
     });

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { ImportAnswer, KeyMetadataAnswer } from "../../api/totp.js";
 import { totpKeyPath } from "../api-paths.js";
+import { ApiError, type BreakglassClient } from "../client.js";
 import { contextOf, listNames, upperCase, wholeNumber } from "../command-context.js";
 import { readInputFile } from "../local-files.js";
 import { emit, table, usageError } from "../output.js";
@@ -59,10 +60,14 @@ function registerTotpAdd(totp: Command): void {
 function registerTotpKeyQueries(totp: Command): void {
   totp
     .command("list")
-    .description("list key names")
+    .description("list key names: all of them for admins, else those you may read")
     .action(async (_options, command: Command) => {
       const ctx = contextOf(command);
-      const keys = await listNames(ctx.client, "/v1/totp/keys");
+      const keys = await listNames(ctx.client, "/v1/totp/keys").catch((error: unknown) => {
+        // A reader may not list the engine, but may see what its rules let it read, as the web UI does.
+        if (error instanceof ApiError && error.code === "PERMISSION_DENIED") return readableKeys(ctx.client);
+        throw error;
+      });
       emit(ctx, { keys }, (data) => (data.keys.length > 0 ? data.keys : "No keys."));
     });
 
@@ -97,6 +102,11 @@ function registerTotpKeyQueries(totp: Command): void {
       await ctx.client.call("DELETE", totpKeyPath(name));
       emit(ctx, { name, deleted: true }, () => `Key ${name} deleted.`);
     });
+}
+
+async function readableKeys(client: BreakglassClient): Promise<string[]> {
+  const { credentials } = await client.data<{ credentials: { name: string }[] }>("GET", "/v1/ui/credentials");
+  return credentials.map((credential) => credential.name);
 }
 
 function registerTotpImport(totp: Command): void {

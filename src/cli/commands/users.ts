@@ -42,7 +42,9 @@ function registerPutUserBodys(users: Command): void {
     // The server's write creates or updates; "add" must not quietly overwrite someone.
     if ((await fetchUser(ctx.client, name)) !== null)
       throw new CliError(`user ${name} already exists: change it with "breakglass users set ${name}"`);
-    const body = { ...userFieldsOf(options), password: await readNewPassword(options) };
+    const fields = userFieldsOf(options);
+    await checkGroupsExist(ctx.client, fields.groups); // before the password is typed, not after
+    const body = { ...fields, password: await readNewPassword(options) };
     await ctx.client.call("POST", userPath(name), { body });
     emit(ctx, { username: name, created: true }, () => `User ${name} created.`);
   });
@@ -61,6 +63,7 @@ function registerPutUserBodys(users: Command): void {
     const ctx = contextOf(command);
     const current = await fetchUser(ctx.client, name);
     if (current === null) throw new CliError(`no user named ${name}: create it with "breakglass users add"`);
+    await checkGroupsExist(ctx.client, changes.groups);
     const body: PutUserBody = {
       policies: current.token_policies,
       groups: current.groups,
@@ -173,6 +176,15 @@ async function readNewPassword(options: PasswordOptions): Promise<string> {
   if (prompted && (await readSecret(undefined, "password again")) !== password)
     throw new CliError("the two passwords differ");
   return password;
+}
+
+/** Groups must exist before a user is put in them; said with the command that makes one. */
+async function checkGroupsExist(client: BreakglassClient, groups: string[] | undefined): Promise<void> {
+  if (!groups?.length) return;
+  const existing = new Set(await listNames(client, "/v1/groups"));
+  const missing = groups.find((group) => !existing.has(group));
+  if (missing !== undefined)
+    throw new CliError(`no group named ${missing}: create it first with "breakglass groups set ${missing}"`);
 }
 
 /** A user, or null when there is none by that name. */

@@ -86,7 +86,7 @@ export class Authorizer {
     if (!question.enrolling && actor.policies.includes(MFA_ENROLMENT_ONLY))
       return refused(
         "a second factor must be enabled first",
-        "permission denied: enable your second factor first (breakglass mfa enrol, then breakglass mfa confirm CODE)",
+        "permission denied: enable your second factor first",
         "SECOND_FACTOR_REQUIRED",
       );
     const makerProblem = await this.tokens.makerProblem(actor);

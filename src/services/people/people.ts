@@ -197,7 +197,7 @@ export class PeopleService {
     const all = await this.store.listGroups();
     return names.map((name) => {
       const group = all.find((g) => g.name === name);
-      if (!group) throw badInput(`no group named ${name}: create it first (PUT /v1/groups/${name})`);
+      if (!group) throw badInput(`no group named ${name}: create the group first`);
       return group;
     });
   }

@@ -198,8 +198,7 @@ export class TotpService {
         approvalId: options.approvalId,
         terms: {
           what: `reading ${name}`,
-          noReason:
-            "a reason is required to read this credential: add ?reason=… (or the X-Breakglass-Reason header)",
+          noReason: "a reason is required to read this credential",
         },
       },
       entry: { reason: options.reason, approvalIds: options.approvalId ? [options.approvalId] : [] },

@@ -17,7 +17,7 @@ const filterFields = {
     }),
   ),
   action: Type.Optional(
-    Type.String({ description: "an action and its dotted descendants: totp finds totp.code.read" }),
+    Type.String({ description: "an action (exactly), or a family of them: totp finds totp.code.read" }),
   ),
   target: Type.Optional(
     Type.String({

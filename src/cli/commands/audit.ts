@@ -25,7 +25,7 @@ export function registerAudit(program: Command): void {
       "--actor <actor>",
       "a person (alice, or user:alice: all they did, through any token), token:ACCESSOR",
     )
-    .option("--action <action>", "an action and its dotted descendants: totp finds totp.code.read")
+    .option("--action <action>", "an action (exactly), or a family of them: totp finds totp.code.read")
     .option("--target <target>", "e.g. totp/keys/aws-prod-root; a name alone also finds .../aws-prod-root")
     .option("--outcome <outcome>", "allowed, denied or failed")
     .option("--text <text>", "entries whose reason contains this text")

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { AuditFilterQuery, AuditListQuery } from "../../api/audit.js";
-import { HOUSEKEEPING_ACTIONS } from "../../core/audit-actions.js";
+import { HOUSEKEEPING_ACTIONS, isAuditAction } from "../../core/audit-actions.js";
 import { keyIdOf, parsePublicKey, publicKeyOpenSsh, publicKeyPem } from "../../core/audit-checkpoint.js";
 import { badInput } from "../../core/errors.js";
 import type { Services } from "../../services/index.js";
@@ -188,7 +188,7 @@ export function auditRoutes(app: RouteApp, services: Services): void {
   );
 }
 
-/** The query, read the friendly way for every client: `alice` is `user:alice`, `aws-prod-root` any target ending so. */
+/** The query, read the friendly way for every client: `alice` is `user:alice`, `totp` every totp.* action, `aws-prod-root` any target ending so. */
 function filterOf(query: AuditFilterQuery, defaultLimit?: number): AuditFilter {
   const { target } = query;
   const named = target !== undefined && !target.includes("/");
@@ -196,7 +196,13 @@ function filterOf(query: AuditFilterQuery, defaultLimit?: number): AuditFilter {
     since: isoTime(query.since, "since"),
     until: isoTime(query.until, "until"),
     actor: personOrActor(query.actor),
-    action: query.action,
+    // A catalogued action is itself (sys.rotate is not sys.rotate.reencrypted); any other text is a
+    // family of them (totp finds totp.code.read).
+    ...(query.action === undefined
+      ? {}
+      : isAuditAction(query.action)
+        ? { action: query.action }
+        : { actionFamily: query.action }),
     target: named ? undefined : target,
     targetName: named ? target : undefined,
     outcome: query.outcome,

@@ -30,8 +30,10 @@ export interface AuditFilter {
   since?: string;
   until?: string;
   actor?: string;
-  /** This action or its dotted descendants (`totp` finds `totp.code.read`). */
+  /** This action exactly. */
   action?: string;
+  /** Actions under this dotted prefix (`totp` finds `totp.code.read`). */
+  actionFamily?: string;
   /** This target exactly. */
   target?: string;
   /** A target equal to this name or ending in `/` and it (`aws-prod-root` finds `totp/keys/aws-prod-root`). */

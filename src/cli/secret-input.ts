@@ -9,6 +9,10 @@ export async function readSecret(value: string | boolean | undefined, what: stri
   const text = value === "-" || !process.stdin.isTTY ? await readStdin() : await promptHidden(`${what}: `);
   const secret = text.trim();
   if (secret.length === 0) throw new CliError(`no ${what} given`);
+  // No secret breakglass takes spans lines: `printf 'pw\npw\n' |` meant the password once, not a
+  // two-line password that no later login could type.
+  if (/[\r\n]/.test(secret))
+    throw new CliError(`the ${what} given holds more than one line: give it once, on one line`);
   return secret;
 }
 

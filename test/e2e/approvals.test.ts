@@ -108,7 +108,9 @@ describe("approvals: the two-person rule through the CLI", () => {
     const result = await as("alice").run(["totp", "code", KEY, "--reason", "INC-1 login"]);
     expect(result).toMatchObject({ code: 1, stdout: "" });
     expect(result.stderr).toMatch(/^error: .*needs 1 approval\(s\).*/);
-    expect(result.stderr).toContain(`breakglass totp code ${KEY} --reason "…" --wait`);
+    expect(result.stderr).toContain(
+      `name an approval you hold with --approval ID, or ask for one: breakglass approvals request ${KEY} --reason "…" (or totp code ${KEY} --reason "…" --wait)`,
+    );
     expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
   });
 

@@ -99,6 +99,31 @@ describe("the CLI's refusals name CLI commands, in one line", () => {
     });
     expect(list).toMatchObject({ code: 0, stdout: "aws-prod-root\n" });
     expect(await root.run(["totp", "list"])).toMatchObject({ code: 0, stdout: "aws-prod-root\nunshared\n" });
+    // Her list asked for what she may read, not the engine's LIST: no refusal on the audit log.
+    const refused = await root.json(["audit", "list", "--action", "totp.key.list", "--outcome", "denied"]);
+    expect(refused.entries).toEqual([]);
+    const every = await alice.run(["totp", "list", "--all"], {
+      env: { BREAKGLASS_TOKEN_FILE: join(alice.home, "alice.token") },
+    });
+    expect(every).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: permission denied/) });
+  });
+
+  it("a password piped twice is refused, not taken as a two-line password; nothing is created", async () => {
+    const added = await root.run(["users", "add", "twice", "--groups", "oncall"], {
+      input: "pw one\npw one\n",
+    });
+    expect(added).toMatchObject({ code: 1 });
+    expect(added.stderr).toBe(
+      "error: the password given holds more than one line: give it once, on one line\n",
+    );
+    expect((await root.run(["users", "show", "twice"])).code).toBe(1);
+  });
+
+  it("audit list --outcome takes only what an entry can say, in the CLI's words", async () => {
+    const bad = await root.run(["audit", "list", "--outcome", "bogus"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--outcome");
+    expect(bad.stderr).not.toContain("querystring");
   });
 
   it("totp generate into a pipe draws no QR (colour escapes), and says how to get one", async () => {

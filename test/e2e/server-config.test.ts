@@ -22,7 +22,7 @@ describe("breakglass server settings: flags, then environment, then config file,
     );
     const url = `http://127.0.0.1:${port}`;
     server = await spawnServer(["--config", config], { url });
-    expect(server.log()).toContain(`listening on ${url} (sealed, not initialized)`);
+    expect(server.log()).toContain(`listening on ${url} (sealed, not initialised)`);
     expect(existsSync(join(dir, "vault", "breakglass.sqlite"))).toBe(true);
   });
 

@@ -156,6 +156,51 @@ describe("a read without an approval id, while the reader holds approvals", () =
   });
 });
 
+describe("what a held approval cannot do", () => {
+  it("given for another reason, it is named with that reason rather than asked for again", async () => {
+    const name = await credential();
+    const id = await ask(name, "alice", "INC-4411");
+    await approve(id);
+    const refused = await read(name, "alice", "?reason=other");
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe("APPROVAL_REQUIRED");
+    expect(refused.json.errors[0]).toBe(
+      `permission denied: approval ${id} was given for "INC-4411": use it with that reason (or none), or request a new one`,
+    );
+  });
+
+  it("a person deleted and made again under the same name inherits none of the old one's approvals or votes", async () => {
+    const name = await credential();
+    const password = "dave has a long password";
+    const makeDave = async () => {
+      await t.call("PUT", "/v1/auth/userpass/users/dave", { token: root, body: { password } });
+      await t.call("PUT", "/v1/groups/oncall", {
+        token: root,
+        body: { members: ["alice", "carol", "dave"] },
+      });
+      return (await t.call("POST", "/v1/auth/userpass/login/dave", { body: { password } })).json.auth
+        .client_token as string;
+    };
+    const first = await makeDave();
+    const asked = await t.call("POST", "/v1/approvals", {
+      token: first,
+      body: { key: name, reason: "INC-D" },
+    });
+    const id = asked.json.data.id as string;
+    await approve(id);
+    expect((await t.call("GET", `/v1/totp/code/${name}`, { token: first })).status).toBe(200);
+
+    expect((await t.call("DELETE", "/v1/auth/userpass/users/dave", { token: root })).status).toBe(204);
+    const second = await makeDave();
+    for (const query of ["", `?approval=${id}`, "?reason=INC-D"]) {
+      const refused = await t.call("GET", `/v1/totp/code/${name}${query}`, { token: second });
+      expect(refused.status, query).toBe(403);
+    }
+    const named = await t.call("GET", `/v1/totp/code/${name}?approval=${id}`, { token: second });
+    expect(named.json.errors[0]).toContain("was requested by an earlier person named user:dave");
+  });
+});
+
 describe("the requester sees who decided and what they said", () => {
   it("GET and the list carry each vote's decider and comment, approved or denied", async () => {
     const name = await credential();

@@ -27,7 +27,7 @@ export function registerAudit(program: Command): void {
     )
     .option("--action <action>", "an action (exactly), or a family of them: totp finds totp.code.read")
     .option("--target <target>", "e.g. totp/keys/aws-prod-root; a name alone also finds .../aws-prod-root")
-    .option("--outcome <outcome>", "allowed, denied or failed")
+    .addOption(new Option("--outcome <outcome>", "what came of it").choices(["allowed", "denied", "failed"]))
     .option("--text <text>", "entries whose reason contains this text")
     .option("--oldest-first", "oldest first, the chain's order")
     .option("--all", `housekeeping too (${HOUSEKEEPING_ACTIONS.join(", ")}), and from the first entry`)

@@ -310,7 +310,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
   // For the person at the terminal: what to run next, and where the web UI is.
   const cli = running.url === DEFAULT_ADDR ? "breakglass" : `BREAKGLASS_ADDR=${running.url} breakglass`;
   const [state, next] = !status.initialized
-    ? ["sealed, not initialized", `initialise it (the key ceremony): ${cli} operator init`]
+    ? ["sealed, not initialised", `initialise it (the key ceremony): ${cli} operator init`]
     : status.restorePendingFrom !== null
       ? [
           `sealed; ${RESTORE_PENDING} made ${status.restorePendingFrom}`,

@@ -100,7 +100,7 @@ function withApprovalHint(error: unknown, name: string): unknown {
   )
     return error;
   return error.withHint(
-    `breakglass approvals request ${name} --reason "…", or wait for it: breakglass totp code ${name} --reason "…" --wait`,
+    `name an approval you hold with --approval ID, or ask for one: breakglass approvals request ${name} --reason "…" (or totp code ${name} --reason "…" --wait)`,
   );
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ImportAnswer, KeyMetadataAnswer } from "../../api/totp.js";
 import { totpKeyPath } from "../api-paths.js";
-import { ApiError, type BreakglassClient } from "../client.js";
+import type { BreakglassClient } from "../client.js";
 import { contextOf, listNames, upperCase, wholeNumber } from "../command-context.js";
 import { readInputFile } from "../local-files.js";
 import { emit, table, usageError } from "../output.js";
@@ -60,14 +60,14 @@ function registerTotpAdd(totp: Command): void {
 function registerTotpKeyQueries(totp: Command): void {
   totp
     .command("list")
-    .description("list key names: all of them for admins, else those you may read")
-    .action(async (_options, command: Command) => {
+    .description("the keys you may read (as the web UI lists them); --all: every key name")
+    .option("--all", "every key name, readable or not (Vault's LIST: admins and totp-admin tokens)")
+    .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      const keys = await listNames(ctx.client, "/v1/totp/keys").catch((error: unknown) => {
-        // A reader may not list the engine, but may see what its rules let it read, as the web UI does.
-        if (error instanceof ApiError && error.code === "PERMISSION_DENIED") return readableKeys(ctx.client);
-        throw error;
-      });
+      // Not LIST first: a reader's refused LIST would put a denied entry on the audit log each time.
+      const keys = options.all
+        ? await listNames(ctx.client, "/v1/totp/keys")
+        : await readableKeys(ctx.client);
       emit(ctx, { keys }, (data) => (data.keys.length > 0 ? data.keys : "No keys."));
     });
 

@@ -303,12 +303,18 @@ export class ApprovalService {
       if (approval.keyName === keyName && approval.requester === reader.owner)
         own.push(this.viewOf(approval, rule));
     const usable: ApprovalRelease[] = [];
+    const unusable: RuleRefusal[] = [];
     for (const approval of own.filter((a) => a.status === "approved")) {
       const checked = await this.checkApproval(approval.id, reason, keyName, reader, rule, use);
-      if (!("problem" in checked)) usable.push(checked);
+      if ("problem" in checked) unusable.push(checked);
+      else usable.push(checked);
     }
     const [only] = usable;
     if (only && usable.length === 1) return only;
+    // Held but not usable now (given for another reason, short of votes under today's rule): say
+    // why, newest first, rather than ask as if there were none; an approval is still what is needed.
+    const [newest] = unusable;
+    if (newest && usable.length === 0) return { ...newest, code: "APPROVAL_REQUIRED" };
     const needs = `needs ${rule.approvalsRequired} approval(s)`;
     if (usable.length > 1) {
       const ids = usable.map((u) => u.approval.id).join(", ");
@@ -356,6 +362,9 @@ export class ApprovalService {
     const approval = await this.store.approvals.findApproval(id);
     if (!approval || approval.keyName !== keyName || approval.requester !== reader.owner)
       return refused(`is not yours for ${keyName}`);
+    // A person deleted and made again under the same name does not inherit the old one's approvals.
+    if (!(await this.madeBy(approval.requester, approval.createdAt)))
+      return refused(`was requested by an earlier person named ${approval.requester}`);
     if (approval.status !== "approved") return refused(`is ${this.viewOf(approval, rule).status}`);
     if (reason !== null && reason.trim() !== approval.reason.trim())
       return refused(
@@ -389,9 +398,18 @@ export class ApprovalService {
       if (vote.decision !== "approved" || !vote.approver.startsWith("user:")) continue;
       const person = await this.identityOf(vote.approver.slice("user:".length));
       const voter: Reader = { owner: vote.approver, principals: person?.principals ?? [], policies: [] };
-      if (person && decideApproval(voter, requester, rule).allowed) counting.push(vote);
+      // A vote cast before the voter's account was made was an earlier person's of the same name.
+      if (person && vote.time >= person.since && decideApproval(voter, requester, rule).allowed)
+        counting.push(vote);
     }
     return counting;
+  }
+
+  /** Whether `owner` (user:NAME) is the same person now as when they did something at `time`. */
+  private async madeBy(owner: string, time: string): Promise<boolean> {
+    if (!owner.startsWith("user:")) return true; // a root token's line: its accessor names it for good
+    const person = await this.identityOf(owner.slice("user:".length));
+    return person !== null && time >= person.since;
   }
 
   private viewOf(approval: ApprovalRecord, rule: AccessRule | null): ApprovalView {

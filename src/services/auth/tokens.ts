@@ -50,6 +50,8 @@ export interface IssuedToken {
 export interface Identity {
   policies: string[];
   principals: string[];
+  /** When this person's account was made: what a deleted person of the same name did before is not theirs. */
+  since: string;
 }
 
 type Resolved = { actor: Actor } | { problem: string };

@@ -41,11 +41,12 @@ export async function identityOf(store: Store, username: string): Promise<Identi
   const user = await store.findUser(username);
   if (!user) return null;
   if (user.requireMfa && user.mfaState !== "enabled")
-    return { policies: [MFA_ENROLMENT_ONLY], principals: [] };
+    return { policies: [MFA_ENROLMENT_ONLY], principals: [], since: user.createdAt };
   const groups = await groupsOf(store, username);
   return {
     policies: [...new Set([...user.policies, ...groups.flatMap((g) => g.policies), "default"])],
     principals: [`user:${username}`, ...groups.map((group) => `group:${group.name}`)],
+    since: user.createdAt,
   };
 }
 

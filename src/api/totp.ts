@@ -80,6 +80,19 @@ export const AccessRuleBody = Type.Object({
 });
 export type AccessRuleBody = Static<typeof AccessRuleBody>;
 
+/** A credential's access rule as the server answers it (the route, the CLI and the UI read this). */
+export const AccessRuleAnswer = Type.Object({
+  key: Type.String(),
+  readers: Type.Array(Type.String()),
+  approvers: Type.Array(Type.String()),
+  approvals_required: Type.Integer(),
+  require_reason: Type.Boolean(),
+  approval_ttl: Type.Integer({ description: "seconds" }),
+  notify: Type.Array(Type.String()),
+  updated_at: Type.String(),
+});
+export type AccessRuleAnswer = Static<typeof AccessRuleAnswer>;
+
 /** A key as `GET totp/keys/:name` describes it: never its seed. */
 export const KeyMetadataAnswer = Type.Object({
   name: Type.String(),

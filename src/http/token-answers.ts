@@ -1,5 +1,5 @@
+import { durationSeconds } from "../core/durations.js";
 import type { DescribedToken } from "../services/auth/tokens.js";
-import { durationSeconds } from "./durations.js";
 
 /** What the token endpoints take and answer, shared by the routes of auth/token/*. */
 

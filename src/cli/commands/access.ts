@@ -1,21 +1,8 @@
 import type { Command } from "commander";
-import type { AccessRuleBody } from "../../api/totp.js";
+import type { AccessRuleAnswer, AccessRuleBody } from "../../api/totp.js";
 import { commaList, contextOf, wholeNumber } from "../command-context.js";
 import { emit, table } from "../output.js";
 import { duration, formatSeconds } from "./approvals.js";
-
-/** A credential's access rule, as the API shows it. */
-interface AccessRuleData {
-  key: string;
-  readers: string[];
-  approvers: string[];
-  approvals_required: number;
-  require_reason: boolean;
-  /** Seconds an approval lasts once given. */
-  approval_ttl: number;
-  notify: string[];
-  updated_at: string;
-}
 
 const accessPath = (name: string) => `/v1/totp/access/${encodeURIComponent(name)}`;
 
@@ -48,7 +35,7 @@ export function registerAccess(program: Command): void {
         approval_ttl: options.approvalTtl as number | undefined,
         notify: options.notify as string[] | undefined,
       } satisfies AccessRuleBody;
-      const rule = await ctx.client.data<AccessRuleData>("PUT", accessPath(name), { body });
+      const rule = await ctx.client.data<AccessRuleAnswer>("PUT", accessPath(name), { body });
       emit(ctx, rule, (data) => [`Access rule for ${data.key} set.`, ...describeRule(data)]);
     });
 
@@ -58,12 +45,12 @@ export function registerAccess(program: Command): void {
     .argument("<name>", "the credential")
     .action(async (name: string, _options, command: Command) => {
       const ctx = contextOf(command);
-      const rule = await ctx.client.data<AccessRuleData>("GET", accessPath(name));
+      const rule = await ctx.client.data<AccessRuleAnswer>("GET", accessPath(name));
       emit(ctx, rule, describeRule);
     });
 }
 
-function describeRule(rule: AccessRuleData): string[] {
+function describeRule(rule: AccessRuleAnswer): string[] {
   return table([
     ["Key", rule.key],
     ["Readers", rule.readers.join(", ") || "- (admins only)"],

@@ -5,20 +5,18 @@ import {
   type ApprovalDecisionBody,
   type ApprovalRequestBody,
 } from "../../api/approvals.js";
+import { durationSeconds } from "../../core/durations.js";
 import type { BreakglassClient } from "../client.js";
 import { contextOf } from "../command-context.js";
 import { CliError, emit, table, usageError } from "../output.js";
 
 export const approvalPath = (id: string) => `/v1/approvals/${encodeURIComponent(id)}`;
 
-const DURATION = /^(\d+)(s|m|h)?$/;
-const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
-
 /** A commander option parser for durations: 90, 90s, 15m, 1h, as seconds; a bad value is a usage error. */
 export function duration(text: string): number {
-  const match = text.trim().match(DURATION);
-  if (!match) throw new InvalidArgumentError("must be a duration such as 90s, 15m or 1h");
-  return Number(match[1]) * (SECONDS[match[2] ?? "s"] as number);
+  const seconds = durationSeconds(text) as number;
+  if (Number.isNaN(seconds)) throw new InvalidArgumentError("must be a duration such as 90s, 15m or 1h");
+  return seconds;
 }
 
 /** 900 as "15m", 90 as "90s". */

@@ -1,7 +1,7 @@
-import { AccessRuleBody, KeyNameParams } from "../../api/totp.js";
+import { AccessRuleAnswer, AccessRuleBody, KeyNameParams } from "../../api/totp.js";
+import { durationSeconds } from "../../core/durations.js";
 import type { Services } from "../../services/index.js";
 import type { AccessRuleRecord } from "../../store/store.js";
-import { durationSeconds } from "../durations.js";
 import { errorSchema } from "../error-schema.js";
 import { presentedCredential } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
@@ -10,16 +10,7 @@ import { vaultWrite } from "../vault-write.js";
 
 /** Access rules per credential, at totp/access/:name (admins). */
 
-const ruleProperties = {
-  key: { type: "string" },
-  readers: { type: "array", items: { type: "string" } },
-  approvers: { type: "array", items: { type: "string" } },
-  approvals_required: { type: "integer" },
-  require_reason: { type: "boolean" },
-  approval_ttl: { type: "integer", description: "seconds" },
-  notify: { type: "array", items: { type: "string" } },
-  updated_at: { type: "string" },
-};
+const ruleProperties = AccessRuleAnswer.properties;
 
 export function totpAccessRoutes(app: RouteApp, services: Services): void {
   const { accessRules } = services;

@@ -6,9 +6,9 @@ import {
   KeyMetadataAnswer,
   KeyNameParams,
 } from "../../api/totp.js";
+import { durationSeconds } from "../../core/durations.js";
 import type { Services } from "../../services/index.js";
 import type { KeyMetadata } from "../../services/totp/totp.js";
-import { durationSeconds } from "../durations.js";
 import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, listReply, listResponses } from "../schemas.js";

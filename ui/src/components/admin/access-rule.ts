@@ -1,15 +1,7 @@
+import type { AccessRuleAnswer } from "../../../../src/api/totp.js";
+
 /** A credential's access rule (totp/access/:name) as the server answers it. */
-export interface AccessRule {
-  key: string;
-  readers: string[];
-  approvers: string[];
-  approvals_required: number;
-  require_reason: boolean;
-  /** Seconds. */
-  approval_ttl: number;
-  notify: string[];
-  updated_at: string;
-}
+export type AccessRule = AccessRuleAnswer;
 
 /** What a rule may name, offered as choices; empty lists when the session may not list them. */
 export interface Known {

@@ -18,9 +18,8 @@ import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { chainEntries } from "../dist/core/audit-chain.js";
-import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
 import { openSqliteStore } from "../dist/store/sqlite.js";
-import { codeReadEntry } from "./audit-fixture.mjs";
+import { auditEntryInserter, codeReadEntry } from "./audit-fixture.mjs";
 
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "1,32,128").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -242,18 +241,9 @@ async function diskCommits(dir, seconds) {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   let head = null;
-  let insert = null;
+  const insert = auditEntryInserter(db);
   const commit = db.transaction((entries) => {
-    for (const entry of entries) {
-      const row = auditRowFromEntry(entry);
-      // Columns named from the row the store writes, so a column added to the schema follows.
-      insert ??= db.prepare(
-        `insert into audit_entries (${Object.keys(row).join(", ")}) values (${Object.keys(row)
-          .map((column) => `@${column}`)
-          .join(", ")})`,
-      );
-      insert.run(row);
-    }
+    for (const entry of entries) insert(entry);
   });
   const times = [];
   for (const end = performance.now() + seconds * 1000; performance.now() < end; ) {

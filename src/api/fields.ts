@@ -23,7 +23,3 @@ export const secondsOrText = (
 
 /** Vault's LIST as GET ?list=true: any value, since Vault reads list=true, 1 or t alike and these paths only list. */
 export const listQuery = Type.Object({ list: Type.Optional(Type.String()) });
-
-/** A number or null. */
-export const nullableNumber = (options: TSchemaOptions = {}) =>
-  Type.Unsafe<number | null>({ type: ["number", "null"], ...options });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Browser, Locator, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase32Upper } from "../support/encodings.js";
 import { webhookReceiver } from "../support/receivers.js";
 import { initAndUnseal, type TestServer } from "../support/server.js";
@@ -19,13 +19,6 @@ import {
  * Redrive / Redrive all, against a real server whose webhook points at a port nobody listens on,
  * then at a real receiver on that port.
  */
-
-// Two attempts (0.5 s apart) instead of twelve over minutes: set before the server's modules load.
-const previousMaxAttempts = vi.hoisted(() => {
-  const previous = process.env.BREAKGLASS_DELIVERY_MAX_ATTEMPTS;
-  process.env.BREAKGLASS_DELIVERY_MAX_ATTEMPTS = "2";
-  return previous;
-});
 
 const ADMIN_PASSWORD = "erin's long admin password";
 
@@ -59,7 +52,8 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
     expect.poll(async () => (await deadLetters()).length, { timeout: 30_000, interval: 200 }).toBe(count);
 
   beforeAll(async () => {
-    [browser, t] = await Promise.all([launchBrowser(), startUiServer()]);
+    // Two attempts (0.5 s apart) instead of twelve over minutes.
+    [browser, t] = await Promise.all([launchBrowser(), startUiServer({ delivery: { maxAttempts: 2 } })]);
     ({ rootToken: root } = await initAndUnseal(t));
     await ok(
       "key",
@@ -89,8 +83,6 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
   afterAll(async () => {
     await browser?.close();
     await t?.close();
-    if (previousMaxAttempts === undefined) delete process.env.BREAKGLASS_DELIVERY_MAX_ATTEMPTS;
-    else process.env.BREAKGLASS_DELIVERY_MAX_ATTEMPTS = previousMaxAttempts;
   });
 
   const asAdmin = async (options: { phone?: boolean; dark?: boolean } = {}) => {
@@ -103,13 +95,13 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
     await heading(page, "Dead letters").waitFor();
   };
   const section = (page: Page, name: string) => page.getByRole("region", { name, exact: true });
-  /** Clicks Reload until the section says `text` (delivery happens in the background). */
-  const reloadUntil = (page: Page, text: string) =>
+  /** Clicks Reload until `where` says `text` (delivery happens in the background). */
+  const reloadUntil = (page: Page, where: Locator, text: string) =>
     expect
       .poll(
         async () => {
           await button(page, "Reload").click();
-          return section(page, "Dead letters").textContent();
+          return where.textContent();
         },
         { timeout: 30_000, interval: 300 },
       )
@@ -139,6 +131,9 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
     const state = section(page, "Delivery").getByRole("row").filter({ hasText: "webhook:ops" });
     await state.waitFor();
     expect(await state.getByRole("cell").nth(4).textContent(), "dead letters of webhook:ops").toBe("1");
+    expect(await state.getByRole("cell").nth(3).textContent(), "failing, with the last error").toMatch(
+      /^Failing.*ECONNREFUSED/,
+    );
 
     const letter = section(page, "Dead letters")
       .getByRole("row")
@@ -161,7 +156,7 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
       await expect
         .poll(() => receiver.requests.map((r) => r.headers["x-breakglass-event-id"]), { timeout: 30_000 })
         .toContain(String(seq));
-      await reloadUntil(page, "No dead letters.");
+      await reloadUntil(page, section(page, "Dead letters"), "No dead letters.");
       expect(await deadLetters()).toEqual([]);
       await expect
         .poll(async () =>
@@ -196,8 +191,32 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
           timeout: 30_000,
         })
         .toEqual([String(first), String(second)].sort());
-      await reloadUntil(page, "No dead letters.");
+      await reloadUntil(page, section(page, "Dead letters"), "No dead letters.");
       expect(await deadLetters()).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("shows what waits while the receiver holds an event: one undelivered, its age, delivering", async () => {
+    const receiver = await webhookReceiver(port);
+    try {
+      receiver.hold();
+      await readCode("INC-19 held");
+      await expect.poll(() => receiver.requests.length, { timeout: 30_000 }).toBeGreaterThan(0);
+
+      const page = await asAdmin();
+      await openNotifications(page);
+      const state = section(page, "Delivery").getByRole("row").filter({ hasText: "webhook:ops" });
+      await state.waitFor();
+      const cells = await state.getByRole("cell").allTextContents();
+      expect(cells[1], "undelivered").toBe("1");
+      expect(cells[2], "the oldest's age").toMatch(/^\d+ seconds? ago$/);
+      expect(cells[3]).toBe("Delivering");
+      await screenshot(page, "notifications-delivering");
+
+      receiver.release();
+      await reloadUntil(page, state, "Up to date");
     } finally {
       await receiver.close();
     }

@@ -1,16 +1,17 @@
 import type {
-  DeadLetter,
   DeadLettersAnswer,
   DeliveriesAnswer,
-  DeliveryState,
   RedriveAnswer,
   RedriveBody,
-} from "../../../../src/api/notify.js";
-import { data } from "../../api.js";
+} from "../../../../src/api/deliveries.js";
+import { call } from "../../api.js";
 import { useLoad } from "../../hooks.js";
 import { ErrorNotice, Loading } from "../page.js";
 import { Time, zoneLabel } from "../time.js";
 import { Outcome, useAction } from "./outcome.js";
+
+type DeliveryState = DeliveriesAnswer["data"]["destinations"][number];
+type DeadLetter = DeadLettersAnswer["data"]["dead_letters"][number];
 
 /**
  * Where delivery stands for each destination, and the events given up on (dead letters) with
@@ -20,15 +21,16 @@ export function Deliveries(props: { base: string }) {
   const { base } = props;
   const loaded = useLoad(async () => {
     const [deliveries, letters] = await Promise.all([
-      data<DeliveriesAnswer>("GET", `${base}/deliveries`),
-      data<DeadLettersAnswer>("GET", `${base}/dead-letters`),
+      call<DeliveriesAnswer>("GET", `${base}/deliveries`),
+      call<DeadLettersAnswer>("GET", `${base}/dead-letters`),
     ]);
-    return { destinations: deliveries.destinations, letters: letters.dead_letters };
+    return { destinations: deliveries.body.data.destinations, letters: letters.body.data.dead_letters };
   }, [base]);
   const action = useAction();
   const redrive = (body: RedriveBody) =>
     action.run(async () => {
-      const { redriven } = await data<RedriveAnswer>("POST", `${base}/dead-letters/redrive`, body);
+      const answer = await call<RedriveAnswer>("POST", `${base}/dead-letters/redrive`, body);
+      const { redriven } = answer.body.data;
       loaded.reload();
       return `${redriven} dead letter${redriven === 1 ? "" : "s"} queued for delivery again: each leaves the list once delivered.`;
     });
@@ -88,9 +90,7 @@ function DestinationTable(props: { destinations: DeliveryState[] }) {
         <tbody>
           {props.destinations.map((state) => (
             <tr key={state.destination}>
-              <td data-label="Destination" class="wrap-anywhere">
-                {state.destination}
-              </td>
+              <td data-label="Destination">{state.destination}</td>
               <td data-label="Undelivered">{state.backlog}</td>
               <td data-label="Oldest undelivered">
                 {state.oldest_seconds === null ? "—" : `${age(state.oldest_seconds)} ago`}
@@ -114,7 +114,7 @@ function DeliveryHealth(props: { state: DeliveryState }) {
     return (
       <>
         <span class="badge badge-danger">Failing</span>
-        {state.last_error ? <span class="wrap-anywhere">{state.last_error}</span> : null}
+        {state.last_error}
       </>
     );
   if (state.backlog > 0) return <span class="badge badge-warning">Delivering</span>;
@@ -143,28 +143,28 @@ function DeadLetterTable(props: {
         <tbody>
           {props.letters.map((letter) => (
             <tr key={`${letter.destination} ${letter.seq}`}>
-              <td data-label="Destination" class="wrap-anywhere">
-                {letter.destination}
-              </td>
+              <td data-label="Destination">{letter.destination}</td>
               <td data-label="Event">#{letter.seq}</td>
               <td data-label="Summary">{letter.summary}</td>
-              <td data-label="Last error" class="wrap-anywhere">
-                {letter.error}
-              </td>
+              <td data-label="Last error">{letter.error}</td>
               <td data-label="Attempts">{letter.attempts}</td>
               <td data-label="Given up">
                 <Time iso={letter.dead_at} compact />
               </td>
               <td data-label="Actions">
-                <button
-                  type="button"
-                  class="button secondary"
-                  aria-label={`Redrive event ${letter.seq} to ${letter.destination}`}
-                  disabled={props.busy}
-                  onClick={() => props.onRedrive({ destination: letter.destination, seq: letter.seq })}
-                >
-                  Redrive
-                </button>
+                {letter.redrive ? (
+                  <span class="muted">Sending again</span>
+                ) : (
+                  <button
+                    type="button"
+                    class="button secondary"
+                    aria-label={`Redrive event ${letter.seq} to ${letter.destination}`}
+                    disabled={props.busy}
+                    onClick={() => props.onRedrive({ destination: letter.destination, seq: letter.seq })}
+                  >
+                    Redrive
+                  </button>
+                )}
               </td>
             </tr>
           ))}

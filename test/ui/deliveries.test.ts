@@ -153,6 +153,10 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
         .getByRole("status")
         .getByText(/^1 dead letter queued for delivery again/)
         .waitFor();
+      // The list is read again at once: the letter is sending again (or already gone), no longer offered.
+      await page
+        .getByRole("button", { name: `Redrive event ${seq} to webhook:ops`, exact: true })
+        .waitFor({ state: "detached" });
       await expect
         .poll(() => receiver.requests.map((r) => r.headers["x-breakglass-event-id"]), { timeout: 30_000 })
         .toContain(String(seq));
@@ -186,6 +190,10 @@ describe.skipIf(SKIP_UI)("web UI: notification deliveries and dead letters (issu
         .getByRole("status")
         .getByText(/^2 dead letters queued for delivery again/)
         .waitFor();
+      await page
+        .getByRole("button", { name: /^Redrive event / })
+        .first()
+        .waitFor({ state: "detached" });
       await expect
         .poll(() => [...new Set(receiver.requests.map((r) => r.headers["x-breakglass-event-id"]))].sort(), {
           timeout: 30_000,

@@ -86,9 +86,9 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/notify/deliveries": ["admin"],
   "/v1/notify/dead-letters": ["admin"],
   "/v1/notify/dead-letters/redrive": ["admin"],
-  "/v1/sys/audit/deliveries": ["admin"],
-  "/v1/sys/audit/dead-letters": ["admin"],
-  "/v1/sys/audit/dead-letters/redrive": ["admin"],
+  "/v1/audit/sinks/deliveries": ["admin"],
+  "/v1/audit/sinks/dead-letters": ["admin"],
+  "/v1/audit/sinks/dead-letters/redrive": ["admin"],
   "/v1/devices": { get: ["admin", "operator", "auditor"], write: ["admin"] },
   "/v1/devices/{id}": { get: ["admin", "operator", "auditor"], write: ["admin"] },
   "/v1/devices/{id}/checkout": ALL, // then decided per device: its access rule, or admins and operators

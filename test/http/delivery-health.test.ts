@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../e2e/cli-harness.js";
+import { sleep, waitFor, webhookReceiver } from "../support/receivers.js";
+import { initAndUnseal, startTestServer, type TestServer, tell } from "../support/server.js";
+
+/**
+ * A destination behind is said where an operator looks: a warning in health (which `breakglass
+ * status` and the UI show) and two gauges, while its oldest undelivered event is older than
+ * delivery_warn_after_seconds; it clears once the destination caught up.
+ */
+
+let t: TestServer;
+afterAll(async () => {
+  await t?.close();
+});
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const behind = async () =>
+  ((await t.call("GET", "/v1/sys/health")).json.warnings as { cause: string; message: string }[]).find(
+    (warning) => warning.cause === "delivery_behind",
+  );
+
+async function gauge(name: string, destination: string): Promise<number> {
+  const text = (await t.call("GET", "/metrics")).text;
+  const match = text.match(new RegExp(`^${name}\\{destination="${destination}"\\} (\\S+)$`, "m"));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+describe("a destination behind", () => {
+  it("is a health warning with its backlog and age while its oldest event waits too long, and clears once delivered", async () => {
+    t = await startTestServer({ delivery: { warnAfterSeconds: 1 } });
+    const { rootToken } = await initAndUnseal(t);
+    const port = await freePort(); // nothing listens there yet
+    const put = await t.call("PUT", "/v1/notify/webhooks/late", {
+      token: rootToken,
+      body: { url: `http://127.0.0.1:${port}/hook`, events: "*" },
+    });
+    expect(put.status).toBe(200);
+    expect(await behind()).toBeUndefined();
+    const told = await tell(t.server.services, {
+      type: "code.read",
+      actor: "user:alice",
+      text: "alice read",
+    });
+
+    await until("the warning", async () => (await behind()) !== undefined);
+    expect((await behind())?.message).toMatch(
+      /^notifications or audit sinks behind: webhook:late has \d+ undelivered, the oldest \d+ s old$/,
+    );
+    expect(await gauge("breakglass_delivery_backlog", "webhook:late")).toBeGreaterThanOrEqual(1);
+    expect(await gauge("breakglass_delivery_oldest_seconds", "webhook:late")).toBeGreaterThan(1);
+    const state = await t.call("GET", "/v1/notify/deliveries", { token: rootToken });
+    expect(state.json.data.destinations).toContainEqual(
+      expect.objectContaining({ destination: "webhook:late", failing: true, dead_letters: 0 }),
+    );
+
+    const receiver = await webhookReceiver(port);
+    try {
+      await waitFor("the event, once the receiver is up", () => receiver.requests.length >= 1, 60_000);
+      expect(receiver.requests[0]?.headers["x-breakglass-event-id"]).toBe(String(told.seq));
+      await until("the warning to clear", async () => (await behind()) === undefined);
+      expect(await gauge("breakglass_delivery_backlog", "webhook:late")).toBe(0);
+      expect(await gauge("breakglass_delivery_oldest_seconds", "webhook:late")).toBe(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+});

@@ -229,7 +229,7 @@ export class DeliveryWorker<T> implements WorkerView {
     }
     this.lingered = false;
     try {
-      await transport.send(batch.map((row) => row.item));
+      await this.renewingWhile(transport.send(batch.map((row) => row.item)));
     } catch (error) {
       if (this.closed) return "idle";
       return this.failed(error, async () => {
@@ -258,7 +258,7 @@ export class DeliveryWorker<T> implements WorkerView {
   private async redrive(letters: DeadLetterRecord[]): Promise<Step> {
     const items = letters.map((letter) => this.settings.source.fromPayload(letter.payload));
     try {
-      await this.settings.transport.send(items);
+      await this.renewingWhile(this.settings.transport.send(items));
     } catch (error) {
       if (this.closed) return "idle";
       return this.failed(error, async () => {
@@ -334,6 +334,19 @@ export class DeliveryWorker<T> implements WorkerView {
     this.renewAt = now + LEASE_MS / 3;
     this.lookAtLetters = true;
     return true;
+  }
+
+  /** A slow send (a sink's timeout may be minutes) keeps the lease: another node does not send the same meanwhile. */
+  private async renewingWhile(sending: Promise<void>): Promise<void> {
+    const renew = setInterval(() => {
+      const now = Date.now();
+      this.store.claimLease(this.lease, HOLDER, now, now + LEASE_MS).catch(() => false);
+    }, LEASE_MS / 3);
+    try {
+      await sending;
+    } finally {
+      clearInterval(renew);
+    }
   }
 
   private async moveTo(seq: number): Promise<boolean> {

@@ -1,5 +1,22 @@
 // The audit entries both 1M-entry benchmarks write: plausible code reads, one per millisecond,
 // with a reason and a target per credential, so searches and backups see realistic rows.
+import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
+
+/**
+ * A function inserting a chained entry into `db`'s audit_entries as the store writes it; the
+ * columns are named from that row, so a column added to the schema follows.
+ */
+export function auditEntryInserter(db) {
+  let insert = null;
+  return (entry) => {
+    const row = auditRowFromEntry(entry);
+    const columns = Object.keys(row);
+    insert ??= db.prepare(
+      `insert into audit_entries (${columns.join(", ")}) values (${columns.map((c) => `@${c}`).join(", ")})`,
+    );
+    insert.run(row);
+  };
+}
 
 /** The fields of the nth code-read entry, reading credential `target`. */
 export function codeReadEntry(n, target) {

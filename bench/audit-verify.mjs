@@ -16,9 +16,8 @@ import {
   publicKeyPem,
   signingKeyFromSeed,
 } from "../dist/core/audit-checkpoint.js";
-import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
 import { openSqliteStore } from "../dist/store/sqlite.js";
-import { codeReadEntry } from "./audit-fixture.mjs";
+import { auditEntryInserter, codeReadEntry } from "./audit-fixture.mjs";
 
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
 const CHECKPOINT_EVERY = 1000;
@@ -42,11 +41,9 @@ try {
   const out = createWriteStream(file);
   const store = await openSqliteStore(join(dir, "data"));
   const db = new Database(join(dir, "data", "breakglass.sqlite"));
-  const insert = db.prepare(
-    "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
-  );
-  const insertAll = db.transaction((rows) => {
-    for (const row of rows) insert.run(row);
+  const insert = auditEntryInserter(db);
+  const insertAll = db.transaction((entries) => {
+    for (const entry of entries) insert(entry);
   });
   let head = null;
   const started = performance.now();
@@ -59,7 +56,7 @@ try {
     const entries = chainEntries(head, batch);
     head = entries.at(-1);
     written += entries.length;
-    insertAll(entries.map(auditRowFromEntry));
+    insertAll(entries);
     if (!out.write(`${entries.map(auditLine).join("\n")}\n`)) await once(out, "drain");
   }
   out.end();

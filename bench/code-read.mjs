@@ -2,28 +2,33 @@
 // durable audit entry, at 1, 32 and 128 connections — on SQLite, on PostgreSQL with one node and
 // with two nodes sharing the database — beside a bare node:http server doing the same HMAC (the
 // ceiling), all measured in the same run by wrk (a load generator in C, so the client's own cost
-// stays small). Prints figures and ratios; asserts nothing (the machine is shared and noisy).
+// stays small). Then the same SQLite server again with two notification webhooks (code.read, to a
+// receiver in a process of its own) and a file audit sink: reads/s against the figures without
+// them, and how many deliveries arrived during each measurement and after a short drain.
+// Prints figures and ratios; asserts nothing (the machine is shared and noisy).
 //   BENCH_SECONDS: per measurement;  BENCH_CONNECTIONS: e.g. "1,32,128";  BENCH_LOG_LEVEL: the servers' (info);
 //   BENCH_DATABASE_URL: an administrative PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/postgres;
 //   the PostgreSQL figures are skipped if it cannot be reached).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { chainEntries } from "../dist/core/audit-chain.js";
-import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
 import { openSqliteStore } from "../dist/store/sqlite.js";
-import { codeReadEntry } from "./audit-fixture.mjs";
+import { auditEntryInserter, codeReadEntry } from "./audit-fixture.mjs";
 
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "1,32,128").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
 /** Before a server's first measurement: its start-up work (jobs after unseal, JIT) is done by then. */
 const FIRST_WARMUP_SECONDS = 6;
+/** After the last measurement with webhooks: how long their deliveries may take to arrive. */
+const DRAIN_SECONDS = 10;
+const WEBHOOKS = ["bench-a", "bench-b"];
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const here = new URL(".", import.meta.url).pathname;
 const children = [];
@@ -114,14 +119,40 @@ async function load(urls, connections, seconds, token) {
   };
 }
 
-async function measure(name, servers, path, connections, token) {
+/** `receiver`: the webhooks' receiver, whose count during the measured seconds is returned as `deliveries`. */
+async function measure(name, servers, path, connections, token, receiver) {
   const urls = servers.map((server) => server + path);
   await load(urls, connections, WARMUP_SECONDS, token);
   const before = token && (await auditCounters(servers[0]));
+  const receivedBefore = receiver && (await deliveriesReceived(receiver));
   const result = await load(urls, connections, SECONDS, token);
+  const receivedAfter = receiver && (await deliveriesReceived(receiver));
+  const after = token && (await auditCounters(servers[0]));
   const figures = `${result.perSecond.toFixed(0).padStart(7)} reads/s   p50 ${result.p50.toFixed(2).padStart(6)} ms   p99 ${result.p99.toFixed(2).padStart(6)} ms`;
   console.log(`  ${name.padEnd(34)} ${figures}   (${result.requests} requests, ${result.failures} failed)`);
-  return { ...result, audit: before ? auditFigures(before, await auditCounters(servers[0])) : "" };
+  return {
+    ...result,
+    audit: before ? auditFigures(before, after) : "",
+    codeReads: before ? after.codeReads - before.codeReads : 0,
+    deliveries: receiver ? receivedAfter.posts - receivedBefore.posts : 0,
+  };
+}
+
+/** What the receiver got, summed over the webhooks: POSTs, and distinct event ids (when the server sends them). */
+async function deliveriesReceived(receiverUrl) {
+  const paths = Object.values(await (await fetch(receiverUrl)).json());
+  return {
+    posts: paths.reduce((sum, path) => sum + path.posts, 0),
+    distinct: paths.reduce((sum, path) => sum + path.distinct, 0),
+  };
+}
+
+/** Lines in a file sink's file and its rotated copies (path.1 …). */
+function sinkLines(path) {
+  let lines = 0;
+  for (let i = 0, file = path; existsSync(file); file = `${path}.${++i}`)
+    for (const byte of readFileSync(file)) if (byte === 10) lines++;
+  return lines;
 }
 
 /** Initialises through the first node, unseals every node, adds a key and a reader token. */
@@ -138,13 +169,25 @@ async function prepareVault(urls) {
     token: init.root_token,
     body: { policies: ["totp-reader"] },
   });
-  return reader.auth.client_token;
+  return { token: reader.auth.client_token, root: init.root_token };
 }
 
 async function auditCounters(url) {
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const number = (name) => Number(metrics.match(new RegExp(`^${name} ([\\d.e+-]+)`, "m"))?.[1]);
+  /** Summed over the series of `name` whose labels include every one of `labels`. */
+  const sum = (name, ...labels) =>
+    metrics
+      .split("\n")
+      .filter((line) => line.startsWith(`${name}{`) && labels.every((label) => line.includes(label)))
+      .reduce((total, line) => total + Number(line.split(" ").at(-1)), 0);
   return {
+    codeReads: sum(
+      "breakglass_http_request_duration_seconds_count",
+      'route="/v1/totp/code/:name"',
+      'status="200"',
+    ),
+    deadLetters: sum("breakglass_notification_dead_letters_total", 'channel="webhook:bench-'),
     transactions: number("breakglass_audit_transaction_entries_count"),
     entries: number("breakglass_audit_transaction_entries_sum"),
     commitSeconds: number("breakglass_audit_commit_seconds_sum"),
@@ -197,12 +240,10 @@ async function diskCommits(dir, seconds) {
   const db = new Database(join(dir, "breakglass.sqlite"));
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
-  const insert = db.prepare(
-    "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
-  );
   let head = null;
+  const insert = auditEntryInserter(db);
   const commit = db.transaction((entries) => {
-    for (const entry of entries) insert.run(auditRowFromEntry(entry));
+    for (const entry of entries) insert(entry);
   });
   const times = [];
   for (const end = performance.now() + seconds * 1000; performance.now() < end; ) {
@@ -223,6 +264,70 @@ async function diskCommits(dir, seconds) {
     `  ${times.length} commits of 25 rows: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${at(1)} ms; ${over(25)} over 25 ms, ${over(100)} over 100 ms`,
   );
 }
+
+/**
+ * The same server (measured alone: the receiver is part of what is measured) with two webhooks
+ * subscribed to code.read and a file audit sink; each row's `outbox` result, compared with its
+ * `sqlite` one. Then a short drain: how many of the deliveries owed have arrived.
+ */
+async function measureWithDestinations(url, token, root, rows) {
+  console.log(
+    `\nbreakglass, SQLite, the same server with ${WEBHOOKS.length} notification webhooks (code.read) and a file audit sink`,
+  );
+  const receiver = await startServer(["receiver"]);
+  const sinkPath = join(dataDir, "audit-sink.jsonl");
+  for (const name of WEBHOOKS)
+    await call(url, "PUT", `/v1/notify/webhooks/${name}`, {
+      token: root,
+      body: { url: `${receiver.url}/${name}`, events: ["code.read"] },
+    });
+  await call(url, "PUT", "/v1/sys/audit/sinks/bench-file", {
+    token: root,
+    body: { type: "file", options: { path: sinkPath } },
+  });
+  const start = await auditCounters(url);
+  for (const connections of CONNECTIONS) {
+    const result = await measure(
+      `${connections} connections`,
+      [url],
+      CODE_PATH,
+      connections,
+      token,
+      receiver.url,
+    );
+    rows.get(connections).outbox = result;
+    const owed = WEBHOOKS.length * result.codeReads;
+    console.log(
+      `     ratio to without ${outboxRatio(rows.get(connections))}; ${result.deliveries} of ${owed} deliveries received during the measurement (${percent(result.deliveries, owed)}); ${result.audit}`,
+    );
+  }
+  const end = await auditCounters(url);
+  const owed = WEBHOOKS.length * (end.codeReads - start.codeReads);
+  const atEnd = await deliveriesReceived(receiver.url);
+  // Until all arrived, nothing arrived for 2 s, or DRAIN_SECONDS.
+  const drainStarted = performance.now();
+  let received = atEnd;
+  for (
+    let still = 0;
+    received.posts < owed && still < 4 && performance.now() - drainStarted < DRAIN_SECONDS * 1000;
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const next = await deliveriesReceived(receiver.url);
+    still = next.posts === received.posts ? still + 1 : 0;
+    received = next;
+  }
+  const drained = (performance.now() - drainStarted) / 1000;
+  const deadLetters = (await auditCounters(url)).deadLetters - start.deadLetters;
+  console.log(
+    `  deliveries owed: ${owed} (${WEBHOOKS.length} webhooks x ${end.codeReads - start.codeReads} code reads, warm-ups included); received when the load stopped: ${atEnd.posts} (${percent(atEnd.posts, owed)}); after a ${drained.toFixed(1)} s drain: ${received.posts} (${percent(received.posts, owed)})${received.distinct ? `, ${received.distinct} distinct event ids` : ""}; notification dead letters: ${deadLetters}`,
+  );
+  console.log(`  file sink: ${sinkLines(sinkPath)} lines (every audit entry, not only code reads)`);
+  await receiver.stop();
+}
+
+const percent = (part, whole) => `${whole ? ((100 * part) / whole).toFixed(1) : "-"}%`;
+/** Reads/s with the webhooks and the sink over reads/s without them. */
+const outboxRatio = (row) => (row.outbox.perSecond / row.sqlite.perSecond).toFixed(2);
 
 const CODE_PATH = "/v1/totp/code/bench?reason=bench";
 const dataDir = mkdtempSync(join(tmpdir(), "breakglass-bench-"));
@@ -252,7 +357,7 @@ try {
 
   console.log("\nbreakglass, SQLite");
   const sqlite = await startServer(["breakglass", "--data", dataDir]);
-  const sqliteToken = await prepareVault([sqlite.url]);
+  const { token: sqliteToken, root: sqliteRoot } = await prepareVault([sqlite.url]);
   await load([sqlite.url + CODE_PATH], 32, FIRST_WARMUP_SECONDS, sqliteToken);
   for (const connections of CONNECTIONS) {
     const result = await measure(
@@ -265,6 +370,7 @@ try {
     rows.get(connections).sqlite = result;
     console.log(`     ratio to baseline ${ratio(connections, result)}; ${result.audit}`);
   }
+  await measureWithDestinations(sqlite.url, sqliteToken, sqliteRoot, rows);
   await sqlite.stop();
 
   database = await createBenchDatabase();
@@ -276,7 +382,7 @@ try {
       await startServer(["breakglass", "--database", database.url]),
     ];
     const urls = nodes.map((node) => node.url);
-    const token = await prepareVault(urls);
+    const { token } = await prepareVault(urls);
     await load(
       urls.map((url) => url + CODE_PATH),
       32,
@@ -307,25 +413,34 @@ try {
   }
 
   console.log(
-    "\nreads/s and p99 (ratio to the baseline); aim at 32 connections on SQLite: ratio >= 0.7, p99 <= 10 ms",
+    "\nreads/s and p99 (ratio to the baseline; SQLite+outbox: to SQLite without webhooks and sink); aim at 32 connections on SQLite: ratio >= 0.7, p99 <= 10 ms",
   );
-  const cell = (connections, result) =>
-    result
-      ? `${result.perSecond.toFixed(0)}/s ${result.p99.toFixed(1)} ms (${ratio(connections, result)})`
-      : "-";
+  const figures = (result) => `${result.perSecond.toFixed(0)}/s ${result.p99.toFixed(1)} ms`;
+  const cell = (connections, result) => (result ? `${figures(result)} (${ratio(connections, result)})` : "-");
   console.log(
-    ["connections", "baseline", "SQLite", "PostgreSQL", "PostgreSQL x2"].map((h) => h.padEnd(24)).join(""),
+    ["connections", "baseline", "SQLite", "SQLite+outbox", "PostgreSQL", "PostgreSQL x2"]
+      .map((h) => h.padEnd(24))
+      .join(""),
   );
   for (const [connections, row] of rows)
     console.log(
       [
         String(connections),
-        `${row.baseline.perSecond.toFixed(0)}/s ${row.baseline.p99.toFixed(1)} ms`,
-        ...["sqlite", "postgres", "twoNodes"].map((k) => cell(connections, row[k])),
+        figures(row.baseline),
+        cell(connections, row.sqlite),
+        `${figures(row.outbox)} (${outboxRatio(row)})`,
+        ...["postgres", "twoNodes"].map((k) => cell(connections, row[k])),
       ]
         .map((text) => text.padEnd(24))
         .join(""),
     );
+  const verdicts = [...rows].map(([connections, row]) => {
+    const r = outboxRatio(row);
+    return `${connections} connections ${r} (${Number(r) >= 0.5 ? "met" : "missed"})`;
+  });
+  console.log(
+    `\nwith ${WEBHOOKS.length} webhooks and a file sink / without, aim >= 0.5 (the outbox must not halve throughput): ${verdicts.join(", ")}`,
+  );
 } finally {
   for (const child of children) child.kill();
   rmSync(dataDir, { recursive: true, force: true });

@@ -27,9 +27,8 @@ import Database from "better-sqlite3";
 import { chainEntries } from "../dist/core/audit-chain.js";
 import { checkpointFields, signingKeyFromSeed } from "../dist/core/audit-checkpoint.js";
 import { startServer } from "../dist/server/start.js";
-import { seedAad } from "../dist/services/totp.js";
-import { auditRowFromEntry } from "../dist/store/audit-appenders.js";
-import { codeReadEntry } from "./audit-fixture.mjs";
+import { seedAad } from "../dist/services/totp/totp.js";
+import { auditEntryInserter, codeReadEntry } from "./audit-fixture.mjs";
 
 const CREDENTIALS = Number(process.env.BENCH_CREDENTIALS ?? 100_000);
 const AUDIT_ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
@@ -112,7 +111,7 @@ try {
   const token = init.root_token;
   await call(first.url, "PUT", "/v1/sys/unseal", { key: share });
   const { seal } = first.services;
-  const signingKey = signingKeyFromSeed(seal.keyringOrThrow().auditSigningSeed);
+  const signingKey = signingKeyFromSeed(seal.box.keyringOrThrow().auditSigningSeed);
 
   let t = performance.now();
   const db = new Database(join(data, "breakglass.sqlite"));
@@ -126,18 +125,16 @@ try {
   db.transaction(() => {
     for (let i = 0; i < CREDENTIALS; i++) {
       const name = `aws-account-${String(i).padStart(6, "0")}-root`;
-      const { ciphertext, keyVersion } = seal.sealSecret(randomBytes(20), seedAad(name));
+      const { ciphertext, keyVersion } = seal.box.sealSecret(randomBytes(20), seedAad(name));
       insertKey.run(name, ciphertext.toString("base64"), keyVersion, now);
     }
   })();
-  const insertEntry = db.prepare(
-    "insert into audit_entries values (@seq, @time, @actor, @action, @target, @outcome, @reason, @request_id, @remote_addr, @user_agent, @approval_ids, @details, @prev_hash, @hash)",
-  );
+  const insertEntry = auditEntryInserter(db);
   const readHead = db.prepare("select seq, hash from audit_entries order by seq desc limit 1");
   const appendBatch = db.transaction((fields) => {
     const head = readHead.get();
     const entries = chainEntries(head ? { seq: Number(head.seq), hash: head.hash } : null, fields);
-    for (const entry of entries) insertEntry.run(auditRowFromEntry(entry));
+    for (const entry of entries) insertEntry(entry);
     return entries.length;
   });
   for (let written = 0; written < AUDIT_ENTRIES; ) {

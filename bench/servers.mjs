@@ -2,6 +2,7 @@
 //   node bench/servers.mjs breakglass --data DIR          — the real server (dist/), SQLite, durable audit
 //   node bench/servers.mjs breakglass --database URL      — the real server on PostgreSQL (several may share URL)
 //   node bench/servers.mjs baseline                       — a bare node:http server computing the same HMAC-based code
+//   node bench/servers.mjs receiver                       — notification webhooks' receiver: 200 to every POST, counted
 // Each prints its URL on stdout, on a line of its own (the server logs there too, at the default
 // level, info, unless BENCH_LOG_LEVEL says otherwise: what a code read costs includes its log lines).
 import { createHmac } from "node:crypto";
@@ -31,7 +32,32 @@ if (kind === "breakglass") {
     response.end(JSON.stringify({ data: { code, period: 30, step, expires_at: (step + 1) * 30 } }));
   });
   server.listen(0, "127.0.0.1", () => process.stdout.write(`http://127.0.0.1:${server.address().port}\n`));
+} else if (kind === "receiver") {
+  // Counts POSTs per path (one path per webhook) and distinct X-Breakglass-Event-Id values (a
+  // redelivery is counted once there); any other method answers the counts as JSON.
+  const received = new Map();
+  const server = createServer((request, response) => {
+    if (request.method !== "POST") {
+      const counts = Object.fromEntries(
+        [...received].map(([path, { posts, ids }]) => [path, { posts, distinct: ids.size }]),
+      );
+      response.setHeader("content-type", "application/json");
+      return response.end(JSON.stringify(counts));
+    }
+    request.resume(); // the body is not read: the count is what the benchmark wants, at the least cost
+    request.once("end", () => {
+      if (!received.has(request.url)) received.set(request.url, { posts: 0, ids: new Set() });
+      const path = received.get(request.url);
+      path.posts++;
+      const id = request.headers["x-breakglass-event-id"];
+      if (id) path.ids.add(id);
+      response.end();
+    });
+  });
+  server.listen(0, "127.0.0.1", () => process.stdout.write(`http://127.0.0.1:${server.address().port}\n`));
 } else {
-  process.stderr.write("usage: servers.mjs breakglass --data DIR | breakglass --database URL | baseline\n");
+  process.stderr.write(
+    "usage: servers.mjs breakglass --data DIR | breakglass --database URL | baseline | receiver\n",
+  );
   process.exit(2);
 }

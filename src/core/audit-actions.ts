@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = {
   "audit.sink.read": { records: "audit sinks listed or read", permission: "audit.configure" },
   "audit.sink.write": { records: "an audit sink created or replaced", permission: "audit.configure" },
   "audit.sink.delete": { records: "an audit sink removed", permission: "audit.configure" },
+  "audit.sink.redrive": { records: "audit sink dead letters sent again", permission: "audit.configure" },
   "auth.flood": {
     records: "a minute of refusals without a valid token from one address, counted",
     permission: null,
@@ -64,13 +65,24 @@ export const AUDIT_ACTIONS = {
     records: "the coverage report (credentials without a device, checks due)",
     permission: "devices.read",
   },
-  "devices.reminders": { records: "reminders sent for device checks due (by the system)", permission: null },
+  "devices.reminders": {
+    records: "a reminder sent for a device check due (by the system)",
+    permission: null,
+  },
   "notify.webhook.read": { records: "notification webhooks listed or read", permission: "notify.configure" },
   "notify.webhook.write": {
     records: "a notification webhook created or replaced",
     permission: "notify.configure",
   },
   "notify.webhook.delete": { records: "a notification webhook removed", permission: "notify.configure" },
+  "notify.delivery.read": {
+    records: "notification deliveries or dead letters listed",
+    permission: "notify.configure",
+  },
+  "notify.delivery.redrive": {
+    records: "notification dead letters sent again",
+    permission: "notify.configure",
+  },
   "notify.smtp.read": { records: "the mail server settings read", permission: "notify.configure" },
   "notify.smtp.write": { records: "the mail server settings written", permission: "notify.configure" },
   "notify.smtp.delete": { records: "the mail server settings removed", permission: "notify.configure" },
@@ -110,6 +122,10 @@ export const AUDIT_ACTIONS = {
   "sys.backup": { records: "a backup taken", permission: "sys.backup" },
   "sys.restore": { records: "a backup restored", permission: null },
   "sys.custodians.drill": { records: "a custodian checks their share in a drill", permission: null },
+  "sys.custodians.bus-factor": {
+    records: "the bus-factor warning told as it appears, stands or clears (by the system)",
+    permission: null,
+  },
   "token.create": { records: "a token made (a child, or an orphan)", permission: "token.create" },
   "token.lookup-self": { records: "a token looks itself up", permission: null, housekeeping: true },
   "token.lookup": { records: "a token looked up, given itself", permission: "token.manage" },

@@ -20,6 +20,7 @@ import { authTokenRoutes } from "./routes/auth-token.js";
 import { authTokenLifetimeRoutes } from "./routes/auth-token-lifetime.js";
 import { authUserpassRoutes } from "./routes/auth-userpass.js";
 import { coverageRoutes } from "./routes/coverage.js";
+import { deliveryRoutes } from "./routes/deliveries.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { groupRoutes } from "./routes/groups.js";
 import { metaRoutes } from "./routes/meta.js";
@@ -144,6 +145,7 @@ export async function buildApp(services: Services, metrics: Metrics, options: Ap
   deviceRoutes(app, services);
   sysAuditSinkRoutes(app, services);
   notifyRoutes(app, services);
+  deliveryRoutes(app, services);
   coverageRoutes(app, services);
   uiSessionRoutes(app, services);
   uiCredentialRoutes(app, services);

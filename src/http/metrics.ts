@@ -1,9 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BusFactor } from "../core/custody.js";
 import type { AuditObserver } from "../services/audit/audit-log.js";
-import type { AuditSinkObserver } from "../services/audit/sinks/sink-queue.js";
+import type { DeliveryObserver } from "../services/delivery/transport.js";
 import type { NodeCondition } from "../services/node/node-condition.js";
-import type { NotificationObserver } from "../services/notify/destinations.js";
 
 /** What the clock gauge reads (services/node-clock.ts); a wrong clock is also a node condition, `clock`. */
 export interface ClockSkew {
@@ -11,7 +10,7 @@ export interface ClockSkew {
 }
 
 /** Prometheus metrics for /metrics. Labels never carry a key name's secret, only route patterns and sink names. */
-export class Metrics implements AuditObserver, AuditSinkObserver, NotificationObserver {
+export class Metrics implements AuditObserver, DeliveryObserver {
   readonly registry = new Registry();
   readonly requests = new Histogram({
     name: "breakglass_http_request_duration_seconds",
@@ -57,14 +56,26 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
   });
   private readonly sinkDeadLetters = new Counter({
     name: "breakglass_audit_sink_dead_letters_total",
-    help: "Audit entries a sink will never get (queue full, or still queued when the sink was closed)",
+    help: "Audit entries a sink gave up on after max_attempts, kept as dead letters",
     labelNames: ["sink"],
     registers: [this.registry],
   });
   private readonly sinkQueue = new Gauge({
     name: "breakglass_audit_sink_queue",
-    help: "Audit entries waiting for a sink",
+    help: "Audit entries waiting in the store for a sink",
     labelNames: ["sink"],
+    registers: [this.registry],
+  });
+  private readonly deliveryBacklog = new Gauge({
+    name: "breakglass_delivery_backlog",
+    help: "Items waiting in the store for a destination (webhook:NAME, smtp, sink:NAME…)",
+    labelNames: ["destination"],
+    registers: [this.registry],
+  });
+  private readonly deliveryOldest = new Gauge({
+    name: "breakglass_delivery_oldest_seconds",
+    help: "Age of the oldest item waiting for a destination; 0 when nothing waits",
+    labelNames: ["destination"],
     registers: [this.registry],
   });
 
@@ -82,7 +93,7 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
   });
   private readonly notificationDeadLetters = new Counter({
     name: "breakglass_notification_dead_letters_total",
-    help: "Notifications given up on (too many failed attempts, queue full, or still queued at close)",
+    help: "Notifications given up on after too many failed attempts, kept as dead letters",
     labelNames: ["channel"],
     registers: [this.registry],
   });
@@ -156,31 +167,36 @@ export class Metrics implements AuditObserver, AuditSinkObserver, NotificationOb
     this.requiredSinkRefusals.inc();
   }
 
-  sinkDelivered(sink: string, entries: number): void {
-    this.sinkDeliveries.inc({ sink }, entries);
+  delivered(destination: string, items: number): void {
+    const sink = sinkName(destination);
+    if (sink !== null) this.sinkDeliveries.inc({ sink }, items);
+    else this.notificationsSent.inc({ channel: destination }, items);
   }
 
-  sinkFailed(sink: string): void {
-    this.sinkFailures.inc({ sink });
+  failed(destination: string): void {
+    const sink = sinkName(destination);
+    if (sink !== null) this.sinkFailures.inc({ sink });
+    else this.notificationFailures.inc({ channel: destination });
   }
 
-  sinkDeadLettered(sink: string, entries: number): void {
-    this.sinkDeadLetters.inc({ sink }, entries);
+  deadLettered(destination: string, items: number): void {
+    const sink = sinkName(destination);
+    if (sink !== null) this.sinkDeadLetters.inc({ sink }, items);
+    else this.notificationDeadLetters.inc({ channel: destination }, items);
   }
 
-  sinkQueueLength(sink: string, entries: number): void {
-    this.sinkQueue.set({ sink }, entries);
+  backlog(destination: string, items: number, oldestSeconds: number | null): void {
+    this.deliveryBacklog.set({ destination }, items);
+    this.deliveryOldest.set({ destination }, oldestSeconds ?? 0);
+    const sink = sinkName(destination);
+    if (sink !== null) this.sinkQueue.set({ sink }, items);
   }
+}
 
-  notificationSent(channel: string, events: number): void {
-    this.notificationsSent.inc({ channel }, events);
-  }
-
-  notificationFailed(channel: string): void {
-    this.notificationFailures.inc({ channel });
-  }
-
-  notificationDeadLettered(channel: string, events: number): void {
-    this.notificationDeadLetters.inc({ channel }, events);
-  }
+/** A sink's name from its destination (`sink:NAME` or `sink:NAME@HOST:PATH`); null for a notification channel. */
+function sinkName(destination: string): string | null {
+  if (!destination.startsWith("sink:")) return null;
+  const name = destination.slice("sink:".length);
+  const at = name.indexOf("@");
+  return at === -1 ? name : name.slice(0, at);
 }

@@ -35,6 +35,12 @@ const VAULT_TABLES: Record<keyof Database, string> = {
   seal_config: "id",
   ...primaryKeys(BACKUP_TABLES),
   restore_chunks: "seq",
+  // Delivery state goes along: what was not yet delivered is delivered from PostgreSQL.
+  notification_outbox: "seq",
+  delivery_cursors: "destination",
+  leases: "name",
+  dead_letters: "letter",
+  cluster_notices: "name",
 };
 export const MIGRATED_TABLES = Object.keys(VAULT_TABLES) as VaultTable[];
 const TABLE_NAMES = MIGRATED_TABLES;

@@ -8,8 +8,9 @@ import { Metrics } from "../http/metrics.js";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../http/rate-limit-policy.js";
 import { type CheckpointPolicy, DEFAULT_CHECKPOINT_POLICY } from "../services/audit/audit-checkpoints.js";
 import { parseConfigSinks } from "../services/audit/sinks/sink-config.js";
-import { describeError } from "../services/audit/sinks/sink-queue.js";
 import { BackupSchedule, type BackupScheduleSettings } from "../services/backup/backup-schedule.js";
+import { freeLeasesOfDeadProcesses } from "../services/delivery/leases.js";
+import { describeError } from "../services/delivery/transport.js";
 import type { DeviceReminderSettings } from "../services/devices/device-reminders.js";
 import { createServices, type Services } from "../services/index.js";
 import { NodeCondition } from "../services/node/node-condition.js";
@@ -47,6 +48,8 @@ export interface ServerOptions {
   loginTtlSeconds?: number;
   /** How long an approval request waits for its votes (default an hour). */
   approvalRequestTtlSeconds?: number;
+  /** Failed attempts before a notification is a dead letter; when a destination behind is warned of. */
+  delivery?: { maxAttempts?: number; warnAfterSeconds?: number };
   /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
   auditSinks?: unknown;
   /** Scheduled backups to a directory while unsealed (docs/backups.md). */
@@ -156,14 +159,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     configSinks: sinks.specs,
     loginTtlSeconds: options.loginTtlSeconds,
     approvalRequestTtlSeconds: options.approvalRequestTtlSeconds,
-    sinkObserver: metrics,
+    deliveryObserver: metrics,
+    delivery: options.delivery,
     log: logger,
-    notificationObserver: metrics,
     custody: { ...options.custody, observer: metrics },
     deviceReminders: options.deviceReminders,
     refusalFlood: { perMinute: rateLimits.unauthenticated_refusals },
     clock: options.clock,
   });
+  // A node killed before (SIGKILL, a crash) left leases behind: take its work back now.
+  await freeLeasesOfDeadProcesses(store.delivery).catch((error: unknown) =>
+    logger.warn({ problem: describeError(error) }, "leases of stopped processes not freed: they lapse"),
+  );
   await services.auditSinkManager.start();
   await services.notifier.start();
   await services.custodians.start();
@@ -197,7 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await running.deviceReminders.stop();
       await running.keyRotation.close();
       storageWrites.stop();
-      // Sinks and channels drain before the wipe: a stored webhook credential needs the keyring to send.
+      // Delivery stops: what is undelivered waits in the store for the next holder of each lease.
       await Promise.all([running.auditSinkManager.close(), running.notifier.close()]);
     } finally {
       running.seal.wipe(); // whatever failed above, no key outlives the close

@@ -9,7 +9,6 @@ import { RefusalFlood, type RefusalFloodSettings } from "./audit/refusal-flood.j
 import { AuditSinkService } from "./audit/sinks/sink-admin.js";
 import type { SinkSpec } from "./audit/sinks/sink-config.js";
 import { AuditSinkManager } from "./audit/sinks/sink-manager.js";
-import type { AuditSinkObserver, SinkLog } from "./audit/sinks/sink-queue.js";
 import { Authorizer } from "./auth/authorizer.js";
 import { TokenService } from "./auth/tokens.js";
 import { UserpassLogin } from "./auth/userpass-login.js";
@@ -18,12 +17,15 @@ import { CustodianService, type CustodySettings } from "./custody/custodians.js"
 import { GenerateRootService } from "./custody/generate-root.js";
 import { RekeyService } from "./custody/rekey.js";
 import { SeedExportService } from "./custody/seed-export.js";
+import { DeliveryService } from "./delivery/deliveries.js";
+import { DEFAULT_WARN_AFTER_SECONDS, DeliveryHealth } from "./delivery/delivery-health.js";
+import type { DeliveryObserver, SinkLog } from "./delivery/transport.js";
 import { CoverageService } from "./devices/coverage.js";
 import { type DeviceReminderSettings, DeviceReminders } from "./devices/device-reminders.js";
 import { DeviceService } from "./devices/devices.js";
 import { NodeClock } from "./node/node-clock.js";
 import { NodeCondition } from "./node/node-condition.js";
-import type { NotificationObserver } from "./notify/destinations.js";
+import { DEFAULT_MAX_ATTEMPTS } from "./notify/destinations.js";
 import { NotificationService } from "./notify/notifier.js";
 import { identityOf, PeopleService } from "./people/people.js";
 import { SecondFactorService } from "./people/second-factor.js";
@@ -55,10 +57,12 @@ export interface Services {
   accessRules: AccessRuleService;
   /** The registry of physical MFA devices, and their check-out and check-in. */
   devices: DeviceService;
-  /** Feeds the sinks; started before the server listens, closed at shutdown. */
+  /** Feeds the sinks from the chain; started before the server listens, closed at shutdown. */
   auditSinkManager: AuditSinkManager;
-  /** Webhooks and e-mail: `notify` queues and returns; started before the server listens, closed at shutdown. */
+  /** Webhooks and e-mail, delivered from the outbox; started before the server listens, closed at shutdown. */
   notifier: NotificationService;
+  /** What is undelivered or given up on, and redriving it. */
+  deliveries: DeliveryService;
   /** Encrypted backups, and restoring one (applied at the first unseal). */
   backup: BackupService;
   /** What each person may read, for the web UI's list. */
@@ -84,13 +88,15 @@ export interface ServiceSettings {
   checkpointPolicy: CheckpointPolicy;
   /** Sinks from the config file: active from start, never stored. */
   configSinks: SinkSpec[];
-  sinkObserver: AuditSinkObserver;
+  /** What the delivery workers (sinks and notification channels) report: the metrics. */
+  deliveryObserver: DeliveryObserver;
+  /** Failed attempts before a notification becomes a dead letter, and when a destination behind is warned of. */
+  delivery?: { maxAttempts?: number; warnAfterSeconds?: number };
   log: SinkLog;
   /** How long a token from a userpass login lives. */
   loginTtlSeconds?: number;
   /** How long an approval request waits for its votes before it expires. */
   approvalRequestTtlSeconds?: number;
-  notificationObserver: NotificationObserver;
   custody?: CustodySettings;
   deviceReminders?: DeviceReminderSettings;
   refusalFlood: RefusalFloodSettings;
@@ -107,11 +113,16 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   // Every service is made after what it needs, so none is introduced to another afterwards: the
   // keys exist only once unsealed, but the box that holds them exists from the start.
   const box = new UnsealedKeys(() => store.readSealConfig());
+  const deliveryObserver = new DeliveryHealth(
+    settings.deliveryObserver,
+    nodeCondition,
+    settings.delivery?.warnAfterSeconds ?? DEFAULT_WARN_AFTER_SECONDS,
+  );
   const auditSinkManager = new AuditSinkManager(
     store,
     box,
     settings.configSinks,
-    settings.sinkObserver,
+    deliveryObserver,
     settings.log,
   );
   const audit = new AuditLog(store, settings.auditObserver, auditSinkManager, time);
@@ -136,10 +147,17 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     box,
     audit,
     time,
-    settings.notificationObserver,
+    deliveryObserver,
     settings.log,
+    settings.delivery?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
   );
-  const seal = new SealService(store, box, audit, tokens, notifier, time);
+  // Events committed on this node leave at once; other nodes' within a poll.
+  audit.onCommitted(() => notifier.poke());
+  const deliveries = new DeliveryService(store, audit, {
+    notifications: () => notifier.workers(),
+    sinks: () => auditSinkManager.workers(),
+  });
+  const seal = new SealService(store, box, audit, tokens, time);
   // After a restart the chain's head is the latest time known: a clock set back cannot go before it.
   seal.onKeyringOpened(async () => {
     const head = await store.readAuditHead();
@@ -149,15 +167,14 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   const approvals = new ApprovalService(
     store,
     audit,
-    notifier,
     (username) => identityOf(store, username),
     time,
     settings.approvalRequestTtlSeconds,
   );
   const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName), time);
   const authorizer = new Authorizer(tokens, approvals, audit, refusalFlood);
-  const totp = new TotpService(store, box, authorizer, audit, notifier, time);
-  const devices = new DeviceService(store, authorizer, audit, approvals, notifier, time);
+  const totp = new TotpService(store, box, authorizer, audit, time);
+  const devices = new DeviceService(store, authorizer, audit, approvals, time);
   const checkpoints = new AuditCheckpoints(audit, box, time, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, seal);
   const auditSinks = new AuditSinkService(store, box, audit, auditSinkManager, time);
@@ -168,36 +185,25 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     people,
     tokens,
     audit,
-    notifier,
     secondFactor,
     time,
     settings.loginTtlSeconds,
   );
-  const rekey = new RekeyService(seal, audit, notifier, time);
+  const rekey = new RekeyService(seal, audit, time);
   const generateRoot = new GenerateRootService(
     seal,
     tokens,
     () => box.keyringOrThrow().tokenHmacKey,
     audit,
-    notifier,
     time,
   );
-  const seedExport = new SeedExportService(seal, store, totp, audit, notifier, time);
-  const custodians = new CustodianService(
-    seal,
-    store,
-    audit,
-    notifier,
-    settings.custody ?? {},
-    time,
-    settings.log,
-  );
+  const seedExport = new SeedExportService(seal, store, totp, audit, time);
+  const custodians = new CustodianService(seal, store, audit, settings.custody ?? {}, time, settings.log);
   const keyRotation = new KeyRotationService(store, seal, audit, settings.log);
   const deviceReminders = new DeviceReminders(
     store,
     seal,
     audit,
-    notifier,
     time,
     settings.deviceReminders ?? {},
     settings.log,
@@ -231,6 +237,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     accessRules,
     devices,
     notifier,
+    deliveries,
     deviceReminders,
     coverage,
     nodeCondition,

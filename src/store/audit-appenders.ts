@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
+import { outboxRows } from "./kysely-delivery.js";
 import type { Database } from "./schema.js";
 import type { AuditHead } from "./store.js";
 
@@ -8,14 +9,18 @@ import type { AuditHead } from "./store.js";
  * arrive while a commit is in progress are written together by the next one (one fsync).
  */
 export interface AuditAppender {
-  append(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+  /** `events[i]` is the i-th linked entry's notification event, written in the same transaction. */
+  append(link: (head: AuditHead | null) => AuditEntry[], events: readonly Event[]): Promise<AuditEntry[]>;
   /** Reads the head from the store again before the next append (a restore replaced the chain). */
   forgetHead(): void;
 }
 
 type Link = (head: AuditHead | null) => AuditEntry[];
+/** A notification event as JSON, or null for an entry that tells nobody. */
+type Event = string | null;
 interface Waiting {
   link: Link;
+  events: readonly Event[];
   resolve: (entries: AuditEntry[]) => void;
   reject: (error: unknown) => void;
 }
@@ -36,9 +41,9 @@ export class TransactionalAuditAppender implements AuditAppender {
 
   forgetHead(): void {} // the head is read under the lock at every append
 
-  append(link: Link): Promise<AuditEntry[]> {
+  append(link: Link, events: readonly Event[]): Promise<AuditEntry[]> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ link, resolve, reject });
+      this.waiting.push({ link, events, resolve, reject });
       if (!this.writing) void this.writeWaiting();
     });
   }
@@ -60,6 +65,8 @@ export class TransactionalAuditAppender implements AuditAppender {
           });
           const rows = perBatch.flat().map(auditRowFromEntry);
           if (rows.length > 0) await trx.insertInto("audit_entries").values(rows).execute();
+          const outbox = perBatch.flatMap((entries, i) => outboxRows(entries, group[i]?.events ?? []));
+          if (outbox.length > 0) await trx.insertInto("notification_outbox").values(outbox).execute();
           return perBatch;
         });
         const entries = linked.flat().length;
@@ -88,7 +95,11 @@ export class PipelinedAuditAppender implements AuditAppender {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly write: (entries: AuditEntry[], expectedHead: AuditHead | null) => Promise<void>,
+    private readonly write: (
+      entries: AuditEntry[],
+      expectedHead: AuditHead | null,
+      outbox: Database["notification_outbox"][],
+    ) => Promise<void>,
   ) {}
 
   forgetHead(): void {
@@ -96,13 +107,17 @@ export class PipelinedAuditAppender implements AuditAppender {
     this.lineage++;
   }
 
-  async append(link: Link): Promise<AuditEntry[]> {
+  async append(link: Link, events: readonly Event[]): Promise<AuditEntry[]> {
     const linking = this.linkQueue.then(async () => {
       const head = this.knownHead !== undefined ? this.knownHead : await readAuditHead(this.db);
       const entries = link(head);
       const last = entries.at(-1);
       this.knownHead = last ? headOf(last) : head;
-      return { entries, written: this.write(entries, head), lineage: this.lineage };
+      return {
+        entries,
+        written: this.write(entries, head, outboxRows(entries, events)),
+        lineage: this.lineage,
+      };
     });
     this.linkQueue = linking.then(
       () => undefined,

@@ -7,8 +7,8 @@ import type { AuditStore } from "./store.js";
 /** The audit chain: appended through the engine's appender, read with the same Kysely code on either engine. */
 export function kyselyAudit(db: Kysely<Database>, appender: AuditAppender): AuditStore {
   return {
-    appendAuditEntries(link) {
-      return appender.append(link);
+    appendAuditEntries(link, events = []) {
+      return appender.append(link, events);
     },
 
     async listAuditEntries(filter) {

@@ -8,12 +8,24 @@ import type { Database } from "./schema.js";
 import type { BackupSnapshot, BackupStore, StagedRestore } from "./store.js";
 
 /**
+ * What a backup leaves out: delivery state (services/delivery) belongs to this cluster's
+ * destinations, not to the data; a restore starts every destination again at the restored head.
+ */
+export const DELIVERY_TABLES = [
+  "notification_outbox",
+  "delivery_cursors",
+  "leases",
+  "dead_letters",
+  "cluster_notices",
+] as const;
+
+/**
  * The tables a backup holds, each with its primary key (pages are read in its order, so a
  * million audit entries stream in constant memory). seal_config travels in the header;
  * restore_chunks is the staging area. A table added to the schema must be added here.
  */
 export const BACKUP_TABLES: Record<
-  Exclude<keyof Database, "seal_config" | "restore_chunks">,
+  Exclude<keyof Database, "seal_config" | "restore_chunks" | (typeof DELIVERY_TABLES)[number]>,
   { key: string }
 > = {
   custodians: { key: "share_index" },
@@ -136,6 +148,8 @@ export class KyselyBackupStore implements BackupStore {
       await inserter.flushAll();
       checkCounts(inserter.counts, restore.counts);
       await trx.deleteFrom("restore_chunks").execute();
+      // Every destination starts again at the restored head (its worker loses its lease and looks again).
+      for (const table of DELIVERY_TABLES) await trx.deleteFrom(table).execute();
       const relinked = restore.relink(await readAuditHead(trx), displaced);
       if (relinked.length > 0)
         await trx.insertInto("audit_entries").values(relinked.map(auditRowFromEntry)).execute();

@@ -4,6 +4,7 @@ import { KyselyApprovalStore } from "./kysely-approvals.js";
 import { kyselyAudit } from "./kysely-audit.js";
 import { kyselyAuditSinks } from "./kysely-audit-sinks.js";
 import { KyselyBackupStore } from "./kysely-backup.js";
+import { KyselyDeliveryStore } from "./kysely-delivery.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
 import { kyselyLoginFailures } from "./kysely-login-failures.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
@@ -35,6 +36,7 @@ export function kyselyStore(db: Kysely<Database>, engine: EngineSpecifics): Stor
     approvals: new KyselyApprovalStore(db),
     secondFactors: new KyselySecondFactorStore(db),
     devices: new KyselyDeviceStore(db),
+    delivery: new KyselyDeliveryStore(db),
     secrets: new KyselySecretStore(db),
     backup: new KyselyBackupStore(db, engine),
     async ping() {

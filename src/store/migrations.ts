@@ -333,6 +333,46 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  "0013-delivery": {
+    async up(db: Kysely<unknown>) {
+      // Notifications and sinks delivered from the store (services/delivery), not from memory.
+      await db.schema
+        .createTable("notification_outbox")
+        .addColumn("seq", "bigint", (c) => c.primaryKey())
+        .addColumn("time", "text", (c) => c.notNull())
+        .addColumn("event", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("delivery_cursors")
+        .addColumn("destination", "text", (c) => c.primaryKey())
+        .addColumn("position", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("leases")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("holder", "text", (c) => c.notNull())
+        .addColumn("until_ms", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("dead_letters")
+        .addColumn("letter", "text", (c) => c.primaryKey())
+        .addColumn("destination", "text", (c) => c.notNull())
+        .addColumn("seq", "bigint", (c) => c.notNull())
+        .addColumn("payload", "text", (c) => c.notNull())
+        .addColumn("summary", "text", (c) => c.notNull())
+        .addColumn("error", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull())
+        .addColumn("dead_at", "text", (c) => c.notNull())
+        .addColumn("redrive", "integer", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("cluster_notices")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

@@ -26,6 +26,11 @@ export interface Database {
   restore_chunks: RestoreChunkTable;
   devices: DeviceTable;
   second_factors: SecondFactorTable;
+  notification_outbox: NotificationOutboxTable;
+  delivery_cursors: DeliveryCursorTable;
+  leases: LeaseTable;
+  dead_letters: DeadLetterTable;
+  cluster_notices: ClusterNoticeTable;
 }
 
 /** A yes/no column: SQLite has no boolean type, so both engines store the integer 0 or 1. */
@@ -284,4 +289,56 @@ export interface SecondFactorTable {
   created_at: string;
   /** Null while pending, and for a factor enabled before this table existed (the time was not kept). */
   enabled_at: string | null;
+}
+
+/**
+ * A notification event, written in the transaction of the audit entry that records it: `seq` is
+ * that entry's (services/delivery). Pruned once every notification destination is past it.
+ */
+export interface NotificationOutboxTable {
+  seq: number;
+  /** The entry's time: how old an undelivered event is. */
+  time: string;
+  /** The event as JSON (services/notify/events.ts NotificationEvent). */
+  event: string;
+}
+
+/** How far a destination (`webhook:NAME`, `smtp`, `sink:NAME`, `sink:NAME@HOST:PATH`) has been delivered. */
+export interface DeliveryCursorTable {
+  destination: string;
+  /** The last seq delivered or given up on (outbox seq for notifications, audit seq for sinks). */
+  position: number;
+}
+
+/** Work one node at a time does: a destination's delivery (`delivery:…`) or a cluster duty (`duty:…`). */
+export interface LeaseTable {
+  name: string;
+  /** The process holding it (services/delivery/leases.ts HOLDER). */
+  holder: string;
+  /** Until when, in ms since the epoch on the holder's clock; after it, anyone may take it. */
+  until_ms: number;
+}
+
+/** What a destination was given up on, with why; kept until redriven and delivered. */
+export interface DeadLetterTable {
+  /** `DESTINATION/SEQ`: one key column, as the migration to PostgreSQL copies in key order. */
+  letter: string;
+  destination: string;
+  seq: number;
+  /** What was to be sent (the event or the audit entry as JSON): redriven as it was. */
+  payload: string;
+  /** One line for people (the event's text, or the entry's action and target). */
+  summary: string;
+  error: string;
+  attempts: number;
+  dead_at: string;
+  /** 1 once asked to be sent again, until delivered (or given up on again). */
+  redrive: Flag;
+}
+
+/** A cluster-wide decision, stored once it is on the record (the bus-factor warning last told). */
+export interface ClusterNoticeTable {
+  name: string;
+  value: string;
+  at: string;
 }

@@ -19,6 +19,10 @@ const insert = db.prepare(
      @user_agent, @approval_ids, @details, @prev_hash, @hash, @token, @token_name)`,
 );
 
+const insertEvent = db.prepare(
+  "insert into notification_outbox (seq, time, event) values (@seq, @time, @event)",
+);
+
 const sameHead = (a, b) => (a === null ? b === null : b !== null && a.seq === b.seq && a.hash === b.hash);
 const headKey = (head) => (head === null ? "" : `${head.seq}:${head.hash}`);
 
@@ -52,6 +56,7 @@ const appendBatches = db.transaction((batches) => {
       return refused;
     }
     for (const row of batch.rows) insert.run(row);
+    for (const event of batch.outbox) insertEvent.run(event);
     const last = batch.rows.at(-1);
     if (last) head = { seq: last.seq, hash: last.hash };
     return { id: batch.id, ok: true };

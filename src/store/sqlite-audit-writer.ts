@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { AuditEntry } from "../core/audit-chain.js";
 import { auditRowFromEntry } from "./audit-appenders.js";
+import type { Database } from "./schema.js";
 import type { AuditHead } from "./store.js";
 
 interface Reply {
@@ -43,14 +44,18 @@ export class SqliteAuditWriter {
     this.worker.on("exit", () => this.failAll(new Error("audit writer stopped")));
   }
 
-  /** Resolves once the entries are committed durably. */
-  write(entries: AuditEntry[], expectedHead: AuditHead | null): Promise<void> {
+  /** Resolves once the entries, and the outbox events written with them, are committed durably. */
+  write(
+    entries: AuditEntry[],
+    expectedHead: AuditHead | null,
+    outbox: Database["notification_outbox"][],
+  ): Promise<void> {
     const id = this.nextId++;
     const rows = entries.map(auditRowFromEntry);
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref(); // keep the process alive while a commit is pending
-      this.worker.postMessage({ id, rows, expectedHead });
+      this.worker.postMessage({ id, rows, outbox, expectedHead });
     });
   }
 

@@ -66,7 +66,7 @@ export async function openSqliteStore(
   const store = kyselyStore(db, {
     ...sqliteSpecifics(db, path),
     auditAppender: auditWriter
-      ? new PipelinedAuditAppender(db, (entries, head) => auditWriter.write(entries, head))
+      ? new PipelinedAuditAppender(db, (entries, head, outbox) => auditWriter.write(entries, head, outbox))
       : new TransactionalAuditAppender(db, async () => {}, events.auditTransaction),
     close: async () => {
       await auditWriter?.close();

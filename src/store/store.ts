@@ -2,6 +2,7 @@ import type { ApprovalStore } from "./contracts/approvals.js";
 import type { AuditStore } from "./contracts/audit.js";
 import type { AuditSinkStore } from "./contracts/audit-sinks.js";
 import type { BackupStore } from "./contracts/backup.js";
+import type { DeliveryStore } from "./contracts/delivery.js";
 import type { DeviceStore } from "./contracts/devices.js";
 import type { LoginFailureStore } from "./contracts/login-failures.js";
 import type { NotificationStore } from "./contracts/notifications.js";
@@ -19,6 +20,7 @@ export type { AccessRuleRecord, ApprovalRecord, ApprovalStore, ApprovalVote } fr
 export type { AuditFilter, AuditHead, AuditStore } from "./contracts/audit.js";
 export type { AuditSinkRecord, AuditSinkStore } from "./contracts/audit-sinks.js";
 export type { BackupSnapshot, BackupStore, StagedRestore } from "./contracts/backup.js";
+export type { DeadLetterRecord, DeliveryStore, OutboxEvent } from "./contracts/delivery.js";
 export type { DeviceStore } from "./contracts/devices.js";
 export type { CountedLoginAttempt, LoginFailureStore, LoginFailures } from "./contracts/login-failures.js";
 export type {
@@ -76,6 +78,9 @@ export interface Store
 
   /** Physical MFA devices (hardware tokens, FIDO keys, recovery codes) and their reminders. */
   readonly devices: DeviceStore;
+
+  /** The notification outbox, destinations' positions, leases, dead letters (services/delivery). */
+  readonly delivery: DeliveryStore;
 
   /** Every sealed secret, whatever its table: for re-encryption under a new data key. */
   readonly secrets: SecretStore;

@@ -36,6 +36,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
   backup: true,
   tokens: true,
   secondFactors: true,
+  delivery: true,
 };
 
 /** Replaces each method of `target` (its own and its class's, up the prototype chain) by an own property that translates failures. */

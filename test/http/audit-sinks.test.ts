@@ -352,17 +352,36 @@ describe("webhook sink", () => {
     }
   });
 
-  it("drops what does not fit its queue and counts it as dead letters", async () => {
+  it("gives a batch up after max_attempts: kept as a dead letter with its error, listed, forgotten with the sink", async () => {
     const closedPort = await freePort();
-    const sink = { type: "webhook", options: { url: `http://127.0.0.1:${closedPort}/`, max_queue: 3 } };
+    const sink = {
+      type: "webhook",
+      options: { url: `http://127.0.0.1:${closedPort}/`, max_attempts: 2, batch_ms: 0 },
+    };
     expect((await putSink("tiny", sink)).status).toBe(204);
+    const ours = async () =>
+      (
+        (await t.call("GET", "/v1/sys/audit/dead-letters", { token: root })).json.data.dead_letters as {
+          destination: string;
+          error: string;
+          attempts: number;
+        }[]
+      ).filter((letter) => letter.destination === "sink:tiny");
     try {
-      for (let i = 0; i < 8; i += 1) expect((await readCode()).status).toBe(200);
-      expect(await metric("breakglass_audit_sink_queue", "tiny")).toBe(3);
-      expect(await metric("breakglass_audit_sink_dead_letters_total", "tiny")).toBeGreaterThanOrEqual(5);
+      expect((await readCode()).status).toBe(200);
+      const deadline = Date.now() + 15_000;
+      while ((await ours()).length === 0) {
+        if (Date.now() > deadline) throw new Error("no dead letter");
+        await sleep(100);
+      }
+      const letters = await ours();
+      expect(await metric("breakglass_audit_sink_dead_letters_total", "tiny")).toBeGreaterThanOrEqual(1);
+      expect(letters[0]?.attempts).toBe(2);
+      expect(letters[0]?.error).toMatch(/fetch failed|ECONNREFUSED/);
     } finally {
       await deleteSink("tiny");
     }
+    expect(await ours()).toEqual([]);
   });
 
   it("keeps its authorization secret: sent as the header, never shown, logged, exported or stored in the clear", async () => {
@@ -386,7 +405,14 @@ describe("webhook sink", () => {
       expect(listing.json.data.siem).toEqual({
         type: "webhook",
         description: "siem",
-        options: { url: receiver.url, batch_size: 100, batch_ms: 1000, timeout_ms: 5000, max_queue: 100000 },
+        options: {
+          url: receiver.url,
+          batch_size: 100,
+          batch_ms: 1000,
+          timeout_ms: 5000,
+          max_queue: 100000,
+          max_attempts: 0,
+        },
         required: false,
         source: "api",
         secrets: ["authorization"],

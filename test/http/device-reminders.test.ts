@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeviceRecord } from "../../src/core/devices.js";
 import { addDevice } from "../support/device-records.js";
 import { waitFor, webhookReceiver } from "../support/receivers.js";
-import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import { initAndUnseal, startTestServer, type TestServer, tell } from "../support/server.js";
 import { skipOutsidePostgresPass } from "../support/storage.js";
 
 /**
@@ -56,30 +56,22 @@ async function addDevices(server: TestServer) {
 const texts = () => hook.events().map((event) => event.text as string);
 
 /**
- * Every reminder sent so far has arrived, and no more come: each node that sent some queues a
- * sentinel reminder after them (a webhook's queue delivers in order); once every sentinel is
- * there, nothing queued before is still on its way. The sentinels are then forgotten.
+ * Every reminder sent so far has arrived, and no more come: a sentinel reminder is told after them
+ * (a destination is delivered in seq order, by whichever node holds its lease); once it is there,
+ * nothing told before is still on its way. The sentinel is then forgotten.
  */
 async function expectReminders(count: number, nodes: TestServer[] = [t]) {
-  const sentinels = nodes.map((node) => {
-    const text = `sentinel ${randomUUID()}`;
-    node.server.services.notifier.notify({
-      type: "device.reminder",
-      time: new Date().toISOString(),
-      actor: "breakglass",
-      text,
-    });
-    return text;
+  const sentinel = `sentinel ${randomUUID()}`;
+  await tell((nodes[0] as TestServer).server.services, {
+    type: "device.reminder",
+    actor: "breakglass",
+    text: sentinel,
   });
-  const isSentinel = (text: string) => sentinels.includes(text);
-  await waitFor(
-    `${count} reminders and the sentinels`,
-    () => texts().filter(isSentinel).length === nodes.length,
-  );
-  expect(texts().filter((text) => !isSentinel(text))).toHaveLength(count);
-  expect(hook.requests.length).toBe(count + nodes.length);
+  await waitFor(`${count} reminders and the sentinel`, () => texts().includes(sentinel));
+  expect(texts().filter((text) => text !== sentinel)).toHaveLength(count);
+  expect(hook.requests.length).toBe(count + 1);
   const sent = texts();
-  const kept = hook.requests.filter((_request, at) => !isSentinel(sent[at] as string));
+  const kept = hook.requests.filter((_request, at) => sent[at] !== sentinel);
   hook.requests.splice(0, hook.requests.length, ...kept);
 }
 
@@ -121,24 +113,28 @@ describe("device reminders", () => {
     ])
       expect(nextDay.filter((text) => expected.test(text))).toHaveLength(1);
 
-    // One entry per run that sent something, by the system.
+    // One entry per reminder, by the system, written with its event.
     const audit = await t.call("GET", "/v1/audit?action=devices.reminders&limit=100", { token: root });
     expect(audit.status).toBe(200);
     const entries = audit.json.data.entries;
-    expect(entries).toHaveLength(2);
+    expect(entries).toHaveLength(6);
     for (const entry of entries) {
-      expect(entry).toMatchObject({ actor: "system", target: "devices", outcome: "allowed" });
-      expect(entry.details.count).toBe(3);
-      expect(entry.details.devices.split(",").sort()).toEqual(first.sort());
+      expect(entry).toMatchObject({
+        actor: "system",
+        target: `devices/${entry.details.device}`,
+        outcome: "allowed",
+      });
+      expect(first).toContain(entry.details.device);
     }
     expect(entries.map((entry: { details: { day: string } }) => entry.details.day).sort()).toEqual([
-      "2031-05-20",
-      "2031-05-21",
+      ...Array(3).fill("2031-05-20"),
+      ...Array(3).fill("2031-05-21"),
     ]);
-    // The notifications carry the run's request id, to find its entry.
-    expect(hook.events()[0].event.request_id).toBe(
-      entries.find((entry: { details: { day: string } }) => entry.details.day === "2031-05-20").request_id,
-    );
+    // The notifications carry the run's request id and their entry's seq, to find it.
+    const firstEvent = hook.events()[0].event;
+    const itsEntry = entries.find((entry: { seq: number }) => entry.seq === firstEvent.seq);
+    expect(itsEntry.details.day).toBe("2031-05-20");
+    expect(firstEvent.request_id).toBe(itsEntry.request_id);
   });
 
   it("runs at the same moment send each reminder once", async () => {

@@ -131,7 +131,11 @@ describe("a seal that lands while keys are being changed", () => {
       seal.wipe(); // sealed just as the new shares are being stored
       return storeRekey(...args);
     };
-    const rekeyed = await seal.rekey({ secretShares: 1, secretThreshold: 1 }, ctx);
+    const rekeyed = await seal.rekey({ secretShares: 1, secretThreshold: 1 }, ctx, () => ({
+      type: "custody",
+      actor: "test",
+      text: "rekeyed",
+    }));
     expect(seal.isSealed).toBe(true);
     expect(field<Buffer | null>(seal.box, "rootKey")).toBeNull();
     // The new share is handed out all the same, for the stored keyring is now sealed under it.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NotificationEvent } from "../../src/services/notify/events.js";
+import type { EventNotice } from "../../src/services/notify/events.js";
 import {
   type Mail,
   type Received,
@@ -9,7 +9,13 @@ import {
   waitFor,
   webhookReceiver,
 } from "../support/receivers.js";
-import { type ApiResponse, initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
+import {
+  type ApiResponse,
+  initAndUnseal,
+  startTestServer,
+  type TestServer,
+  tell,
+} from "../support/server.js";
 import { storedBytes } from "../support/storage.js";
 
 /**
@@ -36,10 +42,9 @@ const call = async (method: string, path: string, body?: unknown, token = root) 
   return response;
 };
 
-function codeRead(): NotificationEvent {
+function codeRead(): EventNotice & { requestId: string } {
   return {
     type: "code.read",
-    time: new Date().toISOString(),
     actor: "user:alice",
     key: "aws-prod-root",
     reason: "INC-4711 billing alarm",
@@ -48,10 +53,9 @@ function codeRead(): NotificationEvent {
   };
 }
 
-function approvalRequested(): NotificationEvent {
+function approvalRequested(): EventNotice {
   return {
     type: "approval.requested",
-    time: new Date().toISOString(),
     actor: "user:alice",
     key: "aws-prod-root",
     reason: "INC-4711 billing alarm",
@@ -224,12 +228,11 @@ describe("notification configuration", () => {
 });
 
 describe("delivery", () => {
-  it("queues and returns before anything is sent, then delivers signed events to the webhook", async () => {
-    const notifier = t.server.services.notifier;
-    const already = hook.requests.length;
-    notifier.notify(codeRead());
-    notifier.notify(approvalRequested());
-    expect(hook.requests.length).toBe(already);
+  it("stores each event with its audit entry, then delivers it signed, with its seq, to the webhook", async () => {
+    const told = [
+      await tell(t.server.services, codeRead()),
+      await tell(t.server.services, approvalRequested()),
+    ];
 
     await waitFor("both events at the webhook ops", () => opsRequests().length >= 2);
     const [read, requested] = opsRequests();
@@ -238,6 +241,9 @@ describe("delivery", () => {
       expect(signatureVerifies(received, opsSecret)).toBe(true);
     expect(signatureVerifies(read as Received, "another secret")).toBe(false);
     expect(read?.headers["x-breakglass-event"]).toBe("code.read");
+    // The event's id is its audit entry's seq, in the body and a header: receivers deduplicate by it.
+    expect(read?.headers["x-breakglass-event-id"]).toBe(String(told[0]?.seq));
+    expect(JSON.parse(requested?.body ?? "{}").event.seq).toBe(told[1]?.seq);
     expect(requested?.headers["x-breakglass-event"]).toBe("approval.requested");
     const body = JSON.parse(read?.body ?? "{}");
     expect(body.text).toContain("alice");
@@ -259,7 +265,7 @@ describe("delivery", () => {
     // A sentinel it subscribed to, queued after the code.read: each webhook has one queue, in
     // order, so once the sentinel is there, nothing queued before it is still on its way.
     const sentinel = { ...approvalRequested(), approvalId: "appr-sentinel", emailTo: [] };
-    t.server.services.notifier.notify(sentinel);
+    await tell(t.server.services, sentinel);
     const hasSentinel = (received: Received[]) =>
       received.some((one) => JSON.parse(one.body).event.approval_id === sentinel.approvalId);
     await waitFor("the sentinel at approvals-only", () => hasSentinel(approvalsOnly()));
@@ -294,7 +300,7 @@ describe("delivery", () => {
       (await call("PUT", "/v1/notify/webhooks/flaky", { url: flaky.url, events: ["code.read"] })).status,
     ).toBe(200);
     await flaky.close();
-    t.server.services.notifier.notify(codeRead());
+    await tell(t.server.services, codeRead());
     const deadline = Date.now() + 10_000;
     while ((await metric("breakglass_notification_failures_total", "webhook:flaky")) < 2) {
       if (Date.now() > deadline) throw new Error("no failures counted");
@@ -317,7 +323,7 @@ describe("delivery", () => {
     expect((await call("PUT", "/v1/notify/webhooks/stuck", { url: stuck.url, events: "*" })).status).toBe(
       200,
     );
-    t.server.services.notifier.notify(codeRead());
+    await tell(t.server.services, codeRead());
     expect(stuck.requests.length).toBe(0);
     await waitFor("the hanging receiver to be called", () => stuck.requests.length >= 1);
     expect((await call("DELETE", "/v1/notify/webhooks/stuck")).status).toBe(204);
@@ -331,7 +337,7 @@ describe("delivery", () => {
       (t.log().match(/"sink":"webhook:ops"[^\n]*held: cannot send while sealed/g) ?? []).length;
     const heldBefore = held();
     expect((await call("PUT", "/v1/sys/seal")).status).toBe(204);
-    t.server.services.notifier.notify(codeRead());
+    await tell(t.server.services, codeRead());
     await waitFor("the event held at webhook:ops", () => held() > heldBefore);
     expect(opsRequests().length).toBe(before);
     for (const key of unsealKeys.slice(0, 2)) await t.call("PUT", "/v1/sys/unseal", { body: { key } });

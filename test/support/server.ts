@@ -1,5 +1,7 @@
 import { Writable } from "node:stream";
+import type { AuditEntry } from "../../src/core/audit-chain.js";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/start.js";
+import type { EventNotice } from "../../src/services/notify/events.js";
 import { newTestStorage, serverStorageOptions, type TestStorage } from "./storage.js";
 import { TestClock } from "./test-clock.js";
 
@@ -120,3 +122,19 @@ export async function initAndUnseal(
 
 /** A TOTP code in an answer (`"data": {"code": "123456"}`); an error's `"code"` is a name from the catalogue, never digits. */
 export const RELEASED_CODE = /"code":"\d+"/;
+
+/**
+ * Records an audit entry that tells `event`, as a service does (AuditRecord.notify): the event is
+ * stored with the entry, in the outbox, and delivered from there. `requestId` names the entry.
+ */
+export function tell(
+  services: RunningServer["services"],
+  { requestId = "test-event", ...event }: EventNotice & { requestId?: string },
+): Promise<AuditEntry> {
+  return services.audit.recordBySystem(requestId, {
+    action: "sys.custodians.bus-factor",
+    outcome: "allowed",
+    details: { test: "an event told by a test" },
+    notify: event,
+  });
+}

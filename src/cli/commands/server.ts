@@ -53,6 +53,10 @@ interface ServerSettings {
   rate_limits?: Partial<RateLimits>;
   /** How long a SIGTERM waits for requests and deliveries to finish before giving up (default 10). */
   shutdown_timeout_seconds?: number;
+  /** Failed attempts before a notification becomes a dead letter (default 12; env BREAKGLASS_DELIVERY_MAX_ATTEMPTS). */
+  delivery_max_attempts?: number;
+  /** `status` warns of a destination whose oldest undelivered item is older than this (default 300). */
+  delivery_warn_after_seconds?: number;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -81,6 +85,8 @@ const FILE_KEYS = [
   "device_reminder_check_seconds",
   "rate_limits",
   "shutdown_timeout_seconds",
+  "delivery_max_attempts",
+  "delivery_warn_after_seconds",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -95,6 +101,8 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   device_checkout_limit_hours: [1, 8760],
   device_reminder_check_seconds: [1, 86_400],
   shutdown_timeout_seconds: [1, 3600],
+  delivery_max_attempts: [1, 1000],
+  delivery_warn_after_seconds: [10, 30 * 86_400],
 };
 const RATE_LIMIT_RANGE = [1, 1_000_000] as const;
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
@@ -165,6 +173,8 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     tls_min_version: file.tls_min_version,
     rate_limits: file.rate_limits,
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,
+    delivery_max_attempts: file.delivery_max_attempts ?? maxAttemptsFromEnv(),
+    delivery_warn_after_seconds: file.delivery_warn_after_seconds,
   };
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -175,6 +185,17 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
       "tls_min_version needs a certificate and key (--tls-cert and --tls-key, or tls_cert and tls_key)",
     );
   return settings;
+}
+
+/** BREAKGLASS_DELIVERY_MAX_ATTEMPTS, for a test or a box without a config file; the config file's key wins. */
+function maxAttemptsFromEnv(): number | undefined {
+  const text = process.env.BREAKGLASS_DELIVERY_MAX_ATTEMPTS;
+  if (text === undefined || text === "") return undefined;
+  const [min, max] = NUMBER_KEYS.delivery_max_attempts as [number, number];
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw usageError(`BREAKGLASS_DELIVERY_MAX_ATTEMPTS must be an integer from ${min} to ${max}`);
+  return value;
 }
 
 function readConfigFile(path: string): Partial<ServerSettings> {
@@ -273,6 +294,10 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       auditSinks: settings.audit_sinks,
       loginTtlSeconds: settings.login_ttl_seconds,
       approvalRequestTtlSeconds: settings.approval_request_ttl_seconds,
+      delivery: {
+        maxAttempts: settings.delivery_max_attempts,
+        warnAfterSeconds: settings.delivery_warn_after_seconds,
+      },
       backups: settings.backup_dir
         ? {
             dir: settings.backup_dir,

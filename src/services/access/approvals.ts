@@ -8,7 +8,6 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { Identity } from "../auth/tokens.js";
 import { type Actor, actorOf, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
-import type { Notifier } from "../notify/events.js";
 import {
   type ApprovalRefusal,
   type ApprovalRelease,
@@ -44,7 +43,6 @@ export class ApprovalService {
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
-    private readonly notifier: Notifier,
     /** A person's roles and principals now, or null when they are gone (PeopleService.identityOf). */
     private readonly identityOf: (username: string) => Promise<Identity | null>,
     private readonly clock: Clock,
@@ -102,19 +100,17 @@ export class ApprovalService {
       reason,
       approvalIds: [approval.id],
       details: { waits_until: this.pendingUntil(approval) },
+      notify: {
+        type: "approval.requested",
+        actor: reader.owner,
+        key: keyName,
+        reason,
+        approvalId: approval.id,
+        text: `${reader.owner} asks to read ${keyName}: "${reason}" (approval ${approval.id}, ${rule.approvalsRequired} needed)`,
+        emailTo: await this.emailsOf(rule.approvers),
+      },
     });
     await this.store.approvals.insertApproval(approval);
-    this.notifier.notify({
-      type: "approval.requested",
-      time: approval.createdAt,
-      actor: reader.owner,
-      key: keyName,
-      reason,
-      approvalId: approval.id,
-      text: `${reader.owner} asks to read ${keyName}: "${reason}" (approval ${approval.id}, ${rule.approvalsRequired} needed)`,
-      emailTo: await this.emailsOf(rule.approvers),
-      requestId: ctx.requestId,
-    });
     return this.viewOf(approval, rule);
   }
 
@@ -234,23 +230,24 @@ export class ApprovalService {
         reason: comment,
         approvalIds: [id],
         details: { status: next.status, counted, required: current.approvalsRequired },
+        ...(next.status === "pending"
+          ? {}
+          : {
+              notify: {
+                type: "approval.decided",
+                actor: reader.owner,
+                key: approval.keyName,
+                approvalId: id,
+                decision: next.status === "approved" ? "approved" : "denied",
+                approvers: votes.map((v) => v.approver),
+                text: `${reader.owner} ${next.status} ${approval.requester}'s request to read ${approval.keyName} (approval ${id})`,
+              },
+            }),
       });
     } catch (error) {
       await this.store.approvals.updateApproval(next, approval).catch(() => false);
       throw error;
     }
-    if (next.status !== "pending")
-      this.notifier.notify({
-        type: "approval.decided",
-        time: now.toISOString(),
-        actor: reader.owner,
-        key: approval.keyName,
-        approvalId: id,
-        decision: next.status === "approved" ? "approved" : "denied",
-        approvers: votes.map((v) => v.approver),
-        text: `${reader.owner} ${next.status} ${approval.requester}'s request to read ${approval.keyName} (approval ${id})`,
-        requestId: ctx.requestId,
-      });
     return this.viewOf(next, current);
   }
 

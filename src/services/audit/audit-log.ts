@@ -11,6 +11,7 @@ import { auditUnavailable } from "../../core/errors.js";
 import { describeStorageFault } from "../../store/storage-faults.js";
 import type { AuditFilter, Store } from "../../store/store.js";
 import { actorLabel, type RequestContext } from "../context.js";
+import type { EventNotice, NotificationEvent } from "../notify/events.js";
 
 export interface AuditRecord {
   /** Only actions of the catalogue (core/audit-actions.ts) are recorded. */
@@ -20,6 +21,8 @@ export interface AuditRecord {
   reason?: string | null;
   details?: AuditFields["details"];
   approvalIds?: string[];
+  /** What the people who must know are told: stored with the entry, in the same transaction. */
+  notify?: EventNotice;
 }
 
 export interface AuditObserver {
@@ -55,6 +58,8 @@ function storableDetails(details: AuditFields["details"] | undefined): AuditFiel
 
 interface Pending {
   fields: RecordedFields | ((previous: ChainHead | null) => RecordedFields);
+  /** The notification event, as JSON, stored under the entry's seq. */
+  event: string | null;
   resolve: (entry: AuditEntry) => void;
   reject: (error: Error) => void;
 }
@@ -104,13 +109,45 @@ export class AuditLog {
       details: storableDetails(record.details),
       ...(actor ? { token: actor.accessor, token_name: storableText(actor.displayName) } : {}),
     };
-    return this.append(fields);
+    return this.append(fields, record.notify);
   }
 
-  /** Appends an entry made from the one before it, in the same durable way (checkpoints). */
-  append(fields: Pending["fields"]): Promise<AuditEntry> {
+  /** Records what the system did of itself (a reminder, a warning): nobody asked for it. */
+  recordBySystem(requestId: string, record: AuditRecord): Promise<AuditEntry> {
+    return this.append(
+      {
+        time: isoTime(this.clock),
+        actor: "system",
+        action: record.action,
+        target: textOrNull(record.target),
+        outcome: record.outcome,
+        reason: textOrNull(record.reason),
+        request_id: requestId,
+        remote_addr: null,
+        user_agent: null,
+        approval_ids: [],
+        details: storableDetails(record.details),
+      },
+      record.notify,
+    );
+  }
+
+  /**
+   * Appends an entry (made from the one before it: checkpoints) in the same durable way, with
+   * the event it tells, if any.
+   */
+  append(fields: Pending["fields"], notify?: EventNotice): Promise<AuditEntry> {
+    let event: string | null = null;
+    if (notify && typeof fields !== "function") {
+      const told: NotificationEvent = {
+        ...notify,
+        time: fields.time,
+        requestId: fields.request_id ?? undefined,
+      };
+      event = JSON.stringify(told);
+    }
     return new Promise((resolve, reject) => {
-      this.pending.push({ fields, resolve, reject });
+      this.pending.push({ fields, event, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -136,11 +173,13 @@ export class AuditLog {
     this.pending = [];
     const started = process.hrtime.bigint();
     try {
-      const entries = await this.store.appendAuditEntries((head) =>
-        chainEntries(
-          head,
-          batch.map((p) => p.fields),
-        ),
+      const entries = await this.store.appendAuditEntries(
+        (head) =>
+          chainEntries(
+            head,
+            batch.map((p) => p.fields),
+          ),
+        batch.map((p) => p.event),
       );
       this.observer.batchCommitted(Number(process.hrtime.bigint() - started) / 1e9);
       for (const listener of this.committedListeners) listener(entries);

@@ -4,9 +4,9 @@ import type { AuditAction } from "../../core/audit-actions.js";
 import { type Clock, isoTime } from "../../core/clock.js";
 import { TooManyAttemptsError } from "../../core/errors.js";
 import type { RequestContext } from "../context.js";
+import { describeError, type SinkLog } from "../delivery/transport.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
 import type { AuditLog, AuditRecord } from "./audit-log.js";
-import { describeError, type SinkLog } from "./sinks/sink-queue.js";
 
 export interface RefusalFloodSettings {
   /** Refusals from one address audited one by one each minute (`rate_limits.unauthenticated_refusals`). */

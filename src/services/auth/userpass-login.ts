@@ -1,5 +1,5 @@
 import { hash, verify } from "@node-rs/argon2";
-import { type Clock, isoTime } from "../../core/clock.js";
+import type { Clock } from "../../core/clock.js";
 import { BreakglassError, TooManyAttemptsError } from "../../core/errors.js";
 import {
   ADDRESS_RUN_SECONDS,
@@ -11,7 +11,7 @@ import {
 import type { CountedLoginAttempt, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
-import type { Notifier } from "../notify/events.js";
+import type { EventNotice } from "../notify/events.js";
 import type { PeopleService } from "../people/people.js";
 import type { SecondFactorService } from "../people/second-factor.js";
 import type { IssuedToken, TokenService } from "./tokens.js";
@@ -31,7 +31,6 @@ export class UserpassLogin {
     private readonly people: PeopleService,
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
-    private readonly notifier: Notifier,
     private readonly secondFactor: SecondFactorService,
     private readonly clock: Clock,
     private readonly ttlSeconds: number = DEFAULT_LOGIN_TTL_SECONDS,
@@ -47,12 +46,13 @@ export class UserpassLogin {
     const at = new Date(now).toISOString();
     // Counted before anything is checked, so that concurrent guesses cannot all pass one lock.
     const counted = await this.countAttempt(username, ctx, now, at);
-    const deny = (problem: string) =>
+    const deny = (problem: string, notify?: EventNotice) =>
       this.audit.record(ctx, {
         action: "auth.userpass.login",
         target: `user:${username}`,
         outcome: "denied",
         details: { problem },
+        notify,
       });
 
     // The lock in force was left by the attempt counted just before this one: of all the attempts
@@ -80,16 +80,17 @@ export class UserpassLogin {
       (secondFactor !== null && (await this.secondFactor.checkAtLogin(username, secondFactor, ctx)));
     if (!user || !matches || !factorOk) {
       // The attempt is already counted as a failure: its lock runs from when it came.
-      if (secondsLockedAfter(counted) > 0)
-        this.notifier.notify({
-          type: "login.locked",
-          time: isoTime(this.clock),
-          actor: `user:${username}`,
-          text: `logins for user:${username} (or from ${ctx.remoteAddr ?? "its address"}) are locked out after repeated wrong passwords`,
-          requestId: ctx.requestId,
-        });
+      const locked: EventNotice | undefined =
+        secondsLockedAfter(counted) > 0
+          ? {
+              type: "login.locked",
+              actor: `user:${username}`,
+              text: `logins for user:${username} (or from ${ctx.remoteAddr ?? "its address"}) are locked out after repeated wrong passwords`,
+            }
+          : undefined;
       await deny(
         !user ? "no such user" : !matches ? "wrong password" : "missing or wrong second-factor code",
+        locked,
       );
       // The same answer whichever part was wrong: no oracle for passwords or second factors.
       throw new BreakglassError("LOGIN_FAILED", "invalid username or password");

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { describeError, type SinkLog } from "../audit/sinks/sink-queue.js";
+import { describeError, type SinkLog } from "../delivery/transport.js";
 import type { SealService } from "../seal/seal.js";
 import type { BackupService } from "./backup.js";
 

@@ -6,7 +6,7 @@ import { KEY_BYTES } from "../../core/keyring.js";
 import { combineShares } from "../../core/shamir.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { actorLabel, type RequestContext } from "../context.js";
-import type { NotificationEventType, Notifier } from "../notify/events.js";
+import type { EventNotice, NotificationEventType } from "../notify/events.js";
 import type { SealService } from "../seal/seal.js";
 import { decodeShare, ShareCollector, wrongShareLength } from "./share-collector.js";
 
@@ -57,7 +57,6 @@ export abstract class QuorumCeremony<P> {
   constructor(
     protected readonly seal: SealService,
     protected readonly audit: AuditLog,
-    protected readonly notifier: Notifier,
     protected readonly clock: Clock,
     /** The audit action of every step, e.g. `sys.rekey`. */
     private readonly action: AuditAction,
@@ -104,23 +103,23 @@ export abstract class QuorumCeremony<P> {
     this.seal.box.keyringOrThrow();
     this.refuseWhileInProgress();
     const nonce = randomUUID();
+    const startedBy = startOf(ctx, isoTime(this.clock));
     await this.audit.record(ctx, {
       action: this.action,
       outcome: "allowed",
       details: { stage: "started", nonce, ...announce.details },
+      notify: this.notice(
+        ctx,
+        `${describeStarter(startedBy)} started ${this.what} (nonce ${nonce}) that will ${announce.produces}: ` +
+          "custodians give a share only if the person who asked announced that nonce",
+        announce.key,
+      ),
     });
     if (this.attempt !== null) this.forget(params); // another start won the race while this one was being recorded
     this.refuseWhileInProgress();
     const shares = new ShareCollector();
     shares.begin(nonce);
-    const startedBy = startOf(ctx, isoTime(this.clock));
     this.attempt = { nonce, params, startedBy, shares, given: [] };
-    this.tell(
-      ctx,
-      `${describeStarter(startedBy)} started ${this.what} (nonce ${nonce}) that will ${announce.produces}: ` +
-        "custodians give a share only if the person who asked announced that nonce",
-      announce.key,
-    );
     return nonce;
   }
 
@@ -133,12 +132,12 @@ export abstract class QuorumCeremony<P> {
       action: this.action,
       outcome: "allowed",
       details: { stage: "cancelled", nonce },
+      notify: this.notice(
+        ctx,
+        `${describeStarter(startOf(ctx, isoTime(this.clock)))} cancelled ${this.what} (nonce ${nonce})`,
+      ),
     });
     if (this.attempt === attempt) this.end(); // not one started since, by someone else
-    this.tell(
-      ctx,
-      `${describeStarter(startOf(ctx, isoTime(this.clock)))} cancelled ${this.what} (nonce ${nonce})`,
-    );
   }
 
   /** Overwrites whatever secret the attempt's parameters hold (a one-time pad); run when it ends. */
@@ -225,16 +224,9 @@ export abstract class QuorumCeremony<P> {
     return attempt.params;
   }
 
-  /** Tells the people who must know (webhooks, e-mail); never waits. */
-  protected tell(ctx: RequestContext, text: string, key?: string): void {
-    this.notifier.notify({
-      type: this.eventType,
-      time: isoTime(this.clock),
-      actor: actorLabel(ctx.actor),
-      ...(key ? { key } : {}),
-      text,
-      requestId: ctx.requestId,
-    });
+  /** What the people who must know are told (webhooks, e-mail), with the audit entry of the deed. */
+  protected notice(ctx: RequestContext, text: string, key?: string): EventNotice {
+    return { type: this.eventType, actor: actorLabel(ctx.actor), ...(key ? { key } : {}), text };
   }
 
   private refuseWhileInProgress(): void {

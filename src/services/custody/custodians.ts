@@ -1,12 +1,13 @@
+import { randomUUID } from "node:crypto";
 import { type Clock, isoTime } from "../../core/clock.js";
 import { type BusFactor, busFactorOf, DEFAULT_DRILL_WINDOW_DAYS } from "../../core/custody.js";
 import { badInput } from "../../core/errors.js";
 import type { CustodianRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { SinkLog } from "../audit/sinks/sink-queue.js";
 import type { RequestContext } from "../context.js";
+import { ClusterDuty } from "../delivery/leases.js";
+import type { SinkLog } from "../delivery/transport.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
-import type { Notifier } from "../notify/events.js";
 import type { SealService } from "../seal/seal.js";
 import { decodeShare, wrongShareLength } from "./share-collector.js";
 
@@ -39,6 +40,8 @@ export interface DrillResult {
 }
 
 const HOUR_MS = 3_600_000;
+/** The cluster notice holding the bus-factor warning last told ("" once cleared). */
+const BUS_FACTOR_NOTICE = "bus-factor";
 
 /**
  * Custodians and drills: a custodian proves they still hold their share without unsealing,
@@ -48,18 +51,18 @@ const HOUR_MS = 3_600_000;
 export class CustodianService {
   private readonly windowDays: number;
   private readonly monitor: PeriodicRefresh;
-  private warned: { text: string | null; at: number } | null = null;
+  private readonly duty: ClusterDuty;
 
   constructor(
     private readonly seal: SealService,
     private readonly store: Store,
     private readonly audit: AuditLog,
-    private readonly notifier: Notifier,
     private readonly settings: CustodySettings,
     private readonly clock: Clock,
     log: SinkLog,
   ) {
     this.windowDays = settings.drillWindowDays ?? DEFAULT_DRILL_WINDOW_DAYS;
+    this.duty = new ClusterDuty(store.delivery, "bus-factor");
     this.monitor = new PeriodicRefresh(
       "custodians",
       settings.checkEveryMs ?? HOUR_MS,
@@ -137,29 +140,45 @@ export class CustodianService {
     return { custodian: custodian.name, shareIndex: custodian.shareIndex, lastVerified, busFactor };
   }
 
-  /** Measures the bus factor; notifies when a warning appears, clears, or still stands after a while. */
+  /**
+   * Measures the bus factor; tells when a warning appears, clears, or still stands after a while —
+   * once for the cluster: one node at a time decides (a cluster duty), and what was last told is
+   * stored only after its entry and event are committed (a crash between repeats it, never loses it).
+   */
   async check(): Promise<void> {
     const busFactor = await this.busFactor();
     if (busFactor === null) return;
     this.settings.observer?.custodyMeasured(busFactor);
-    const now = this.clock.now();
-    const previous = this.warned;
-    // Notified when the warning appears or clears, not at each drill that moves the count.
-    const changed =
-      (previous?.text ?? null) === null ? busFactor.warning !== null : busFactor.warning === null;
-    const standing =
-      previous !== null &&
-      busFactor.warning !== null &&
-      now - previous.at >= (this.settings.remindEveryMs ?? 7 * 24 * HOUR_MS);
-    if (!changed && !standing) return;
-    this.warned = { text: busFactor.warning, at: now };
-    this.notifier.notify({
-      type: "custody",
-      time: new Date(now).toISOString(),
-      actor: "breakglass",
-      text:
-        busFactor.warning ??
-        `bus factor restored: ${busFactor.verifiedRecently} custodians proved their share in the last ${busFactor.windowDays} days`,
+    await this.duty.run(async () => {
+      const now = this.clock.now();
+      const told = await this.store.delivery.readNotice(BUS_FACTOR_NOTICE);
+      const previous = told ? { warning: told.value || null, at: Date.parse(told.at) } : null;
+      // Told when the warning appears or clears, not at each drill that moves the count.
+      const changed =
+        (previous?.warning ?? null) === null ? busFactor.warning !== null : busFactor.warning === null;
+      const standing =
+        previous !== null &&
+        busFactor.warning !== null &&
+        now - previous.at >= (this.settings.remindEveryMs ?? 7 * 24 * HOUR_MS);
+      if (!changed && !standing) return;
+      await this.audit.recordBySystem(`custody-${randomUUID()}`, {
+        action: "sys.custodians.bus-factor",
+        target: "custodians",
+        outcome: "allowed",
+        details: {
+          warning: busFactor.warning !== null,
+          verified_recently: busFactor.verifiedRecently,
+          window_days: busFactor.windowDays,
+        },
+        notify: {
+          type: "custody",
+          actor: "breakglass",
+          text:
+            busFactor.warning ??
+            `bus factor restored: ${busFactor.verifiedRecently} custodians proved their share in the last ${busFactor.windowDays} days`,
+        },
+      });
+      await this.store.delivery.writeNotice(BUS_FACTOR_NOTICE, busFactor.warning ?? "", isoTime(this.clock));
     });
   }
 

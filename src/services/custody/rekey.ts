@@ -2,7 +2,6 @@ import type { Clock } from "../../core/clock.js";
 import { badInput } from "../../core/errors.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
-import type { Notifier } from "../notify/events.js";
 import type { RekeyResult, SealService } from "../seal/seal.js";
 import { QuorumCeremony } from "./ceremony.js";
 import type { SharePlan, ShareSpec } from "./share-handout.js";
@@ -23,8 +22,8 @@ export interface RekeyAttempt {
  * and custodians; the keyring is sealed under a new root key, so the old shares stop working.
  */
 export class RekeyService extends QuorumCeremony<RekeyAttempt> {
-  constructor(seal: SealService, audit: AuditLog, notifier: Notifier, clock: Clock) {
-    super(seal, audit, notifier, clock, "sys.rekey", "a rekey", "custody");
+  constructor(seal: SealService, audit: AuditLog, clock: Clock) {
+    super(seal, audit, clock, "sys.rekey", "a rekey", "custody");
   }
 
   async start(request: RekeyRequest, ctx: RequestContext): Promise<void> {
@@ -63,11 +62,11 @@ export class RekeyService extends QuorumCeremony<RekeyAttempt> {
     const attempt = await this.takeShare(key, nonce, ctx);
     if (attempt === null) return null;
     const { spec } = attempt;
-    const result = await this.seal.rekey(spec, ctx);
-    this.tell(
-      ctx,
-      `breakglass was rekeyed to ${spec.secretThreshold} of ${spec.secretShares} shares (${result.custodians.join(", ")}): the old shares no longer unseal it`,
+    return this.seal.rekey(spec, ctx, (custodians) =>
+      this.notice(
+        ctx,
+        `breakglass was rekeyed to ${spec.secretThreshold} of ${spec.secretShares} shares (${custodians.join(", ")}): the old shares no longer unseal it`,
+      ),
     );
-    return result;
   }
 }

@@ -6,7 +6,6 @@ import { armoredMessageTo, fingerprintOf, readPublicKey } from "../../core/pgp.j
 import type { Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { actorLabel, type RequestContext } from "../context.js";
-import type { Notifier } from "../notify/events.js";
 import type { SealService } from "../seal/seal.js";
 import type { TotpService } from "../totp/totp.js";
 import { QuorumCeremony } from "./ceremony.js";
@@ -31,10 +30,9 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
     private readonly store: Store,
     private readonly totp: TotpService,
     audit: AuditLog,
-    notifier: Notifier,
     clock: Clock,
   ) {
-    super(seal, audit, notifier, clock, "totp.key.export", "a seed export", "seed.exported");
+    super(seal, audit, clock, "totp.key.export", "a seed export", "seed.exported");
   }
 
   async start(request: { name: string; pgpKey: string }, ctx: RequestContext): Promise<void> {
@@ -74,12 +72,12 @@ export class SeedExportService extends QuorumCeremony<ExportAttempt> {
         pgp_fingerprint: attempt.pgpFingerprint,
         requested_by: attempt.requestedBy,
       },
+      notify: this.notice(
+        ctx,
+        `the seed of ${attempt.name} was exported to PGP key ${attempt.pgpFingerprint} by a quorum of custodians (asked by ${attempt.requestedBy})`,
+        attempt.name,
+      ),
     });
-    this.tell(
-      ctx,
-      `the seed of ${attempt.name} was exported to PGP key ${attempt.pgpFingerprint} by a quorum of custodians (asked by ${attempt.requestedBy})`,
-      attempt.name,
-    );
     return message;
   }
 }

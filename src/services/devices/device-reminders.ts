@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type Clock, isoTime } from "../../core/clock.js";
+import type { Clock } from "../../core/clock.js";
 import { type DeviceRecord, type DueReason, dayOf, dueReasons } from "../../core/devices.js";
 import type { Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import { describeError, type SinkLog } from "../audit/sinks/sink-queue.js";
+import { ClusterDuty } from "../delivery/leases.js";
+import type { SinkLog } from "../delivery/transport.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
-import type { Notifier } from "../notify/events.js";
 import type { SealService } from "../seal/seal.js";
 
 export interface DeviceReminderSettings {
@@ -22,25 +22,26 @@ export const DEFAULT_CHECKOUT_LIMIT_HOURS = 24;
 const HOUR_MS = 3_600_000;
 
 /**
- * Reminders for physical devices: a battery or review coming due, a device not brought back. At
- * most one `device.reminder` per device per UTC day, whatever the nodes and restarts: the store's
- * claimReminder lets one caller a day through. Runs at start, every hour, and at unseal; a sealed
- * node sends nothing (its webhooks cannot sign) and leaves the day's reminder to an unsealed one.
+ * Reminders for physical devices: a battery or review coming due, a device not brought back. One
+ * `device.reminder` per device per UTC day for the cluster, whatever the nodes and restarts (a
+ * cluster duty, and the day stored on the device once told). Runs at start, every hour, and at
+ * unseal; a sealed node leaves the day's reminders to an unsealed one.
  */
 export class DeviceReminders {
   private readonly windowDays: number;
   private readonly checkoutLimitHours: number;
   private readonly timer: PeriodicRefresh;
+  private readonly duty: ClusterDuty;
 
   constructor(
     private readonly store: Store,
     private readonly seal: SealService,
     private readonly audit: AuditLog,
-    private readonly notifier: Notifier,
     private readonly clock: Clock,
     settings: DeviceReminderSettings,
-    private readonly log: SinkLog,
+    log: SinkLog,
   ) {
+    this.duty = new ClusterDuty(store.delivery, "device-reminders");
     this.windowDays = settings.windowDays ?? DEFAULT_REMINDER_WINDOW_DAYS;
     this.checkoutLimitHours = settings.checkoutLimitHours ?? DEFAULT_CHECKOUT_LIMIT_HOURS;
     this.timer = new PeriodicRefresh(
@@ -63,28 +64,31 @@ export class DeviceReminders {
     return this.timer.stop();
   }
 
-  /** Sends today's reminders (as of `now`) not yet sent by any node; returns the devices reminded. */
+  /**
+   * Sends today's reminders (as of `now`) not yet sent; returns the devices reminded. One node at a
+   * time decides (a cluster duty); each reminder's entry and event are committed before the device
+   * is marked reminded, so a crash in between repeats a reminder and never loses one.
+   */
   async run(now: Date): Promise<string[]> {
     if (this.seal.isSealed) return [];
-    const requestId = `device-reminders-${randomUUID()}`;
     const reminded: string[] = [];
-    try {
+    const day = dayOf(now);
+    await this.duty.run(async () => {
+      const requestId = `device-reminders-${randomUUID()}`;
       for (const device of await this.store.devices.list()) {
         const text = this.reminderText(device, now);
-        if (text === null || !(await this.store.devices.claimReminder(device.id, dayOf(now)))) continue;
-        this.notifier.notify({
-          type: "device.reminder",
-          time: now.toISOString(),
-          actor: "breakglass",
-          text,
-          requestId,
+        if (text === null || device.remindedOn === day) continue;
+        await this.audit.recordBySystem(requestId, {
+          action: "devices.reminders",
+          target: `devices/${device.id}`,
+          outcome: "allowed",
+          details: { device: device.id, day },
+          notify: { type: "device.reminder", actor: "breakglass", text },
         });
+        await this.store.devices.claimReminder(device.id, day);
         reminded.push(device.id);
       }
-    } finally {
-      // Also after a failure part-way: what was sent is on the record.
-      if (reminded.length > 0) await this.record(reminded, now, requestId);
-    }
+    });
     return reminded;
   }
 
@@ -103,27 +107,6 @@ export class DeviceReminders {
         ]
       : [];
     return `${device.label} (serial ${device.serial}, kept in ${device.location}, custodian ${device.custodian}): ${[...due, ...checkout].join("; ")}.`;
-  }
-
-  /** One entry per run that sent something, by the system: nobody asked for it. */
-  private async record(deviceIds: string[], now: Date, requestId: string): Promise<void> {
-    try {
-      await this.audit.append({
-        time: isoTime(this.clock),
-        actor: "system",
-        action: "devices.reminders",
-        target: "devices",
-        outcome: "allowed",
-        reason: null,
-        request_id: requestId,
-        remote_addr: null,
-        user_agent: null,
-        approval_ids: [],
-        details: { count: deviceIds.length, devices: deviceIds.join(","), day: dayOf(now) },
-      });
-    } catch (error) {
-      this.log.warn({ problem: describeError(error) }, "device reminders sent but not recorded");
-    }
   }
 }
 

@@ -19,7 +19,6 @@ import type { ApprovalService } from "../access/approvals.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import { actorOf, type RequestContext } from "../context.js";
-import type { Notifier } from "../notify/events.js";
 
 /** The fields a person describes a device with; null clears a date or the access rule. */
 export interface DeviceInput {
@@ -78,7 +77,6 @@ export class DeviceService {
     private readonly authorizer: Authorizer,
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
-    private readonly notifier: Notifier,
     private readonly clock: Clock,
   ) {}
 
@@ -231,6 +229,15 @@ export class DeviceService {
         label: device.label,
         ...(approvers.length > 0 ? { approvers: approvers.join(",") } : {}),
       },
+      notify: {
+        type: "device.checkout",
+        actor: grant.reader.owner,
+        reason: reason,
+        ...(device.accessRule ? { key: device.accessRule } : {}),
+        ...(grant.approval ? { approvalId: grant.approval.id, approvers } : {}),
+        ...(grant.rule?.notify.length ? { channels: grant.rule.notify } : {}),
+        text: `${grant.reader.owner} checked out ${deviceName(device)}: "${reason}"${approvers.length > 0 ? ` (approved by ${approvers.join(", ")})` : ""}`,
+      },
     });
     const next: DeviceRecord = {
       ...device,
@@ -239,19 +246,7 @@ export class DeviceService {
       checkedOutAt: now,
       checkoutReason: reason,
     };
-    const stored = await this.commit(device, next, ctx, action);
-    this.notifier.notify({
-      type: "device.checkout",
-      time: now,
-      actor: grant.reader.owner,
-      reason: reason,
-      ...(device.accessRule ? { key: device.accessRule } : {}),
-      ...(grant.approval ? { approvalId: grant.approval.id, approvers } : {}),
-      ...(grant.rule?.notify.length ? { channels: grant.rule.notify } : {}),
-      text: `${grant.reader.owner} checked out ${deviceName(device)}: "${reason}"${approvers.length > 0 ? ` (approved by ${approvers.join(", ")})` : ""}`,
-      requestId: ctx.requestId,
-    });
-    return stored;
+    return this.commit(device, next, ctx, action);
   }
 
   /** Back in the safe: by whoever checked it out, or an admin or operator. */
@@ -277,6 +272,7 @@ export class DeviceService {
       0,
       Math.round((this.clock.now() - Date.parse(device.checkedOutAt ?? "")) / 1000),
     );
+    const rule = device.accessRule ? await this.approvals.ruleOf(device.accessRule) : null;
     await this.audit.record(ctx, {
       action,
       target: target(id),
@@ -289,20 +285,16 @@ export class DeviceService {
         checked_out_at: device.checkedOutAt,
         out_seconds: outSeconds,
       },
+      notify: {
+        type: "device.checkout",
+        actor: who,
+        reason: request.reason,
+        ...(device.accessRule ? { key: device.accessRule } : {}),
+        ...(rule?.notify.length ? { channels: rule.notify } : {}),
+        text: `${who} put ${deviceName(device)} back in the safe after ${spelledOut(outSeconds)}${request.reason ? `: "${request.reason}"` : ""}`,
+      },
     });
-    const next = await this.commit(device, withStatus(device, "in-safe"), ctx, action);
-    const rule = device.accessRule ? await this.approvals.ruleOf(device.accessRule) : null;
-    this.notifier.notify({
-      type: "device.checkout",
-      time: isoTime(this.clock),
-      actor: who,
-      reason: request.reason,
-      ...(device.accessRule ? { key: device.accessRule } : {}),
-      ...(rule?.notify.length ? { channels: rule.notify } : {}),
-      text: `${who} put ${deviceName(device)} back in the safe after ${spelledOut(outSeconds)}${request.reason ? `: "${request.reason}"` : ""}`,
-      requestId: ctx.requestId,
-    });
-    return next;
+    return this.commit(device, withStatus(device, "in-safe"), ctx, action);
   }
 
   private async find(id: string): Promise<DeviceRecord> {

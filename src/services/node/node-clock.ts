@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Clock } from "../../core/clock.js";
-import type { SinkLog } from "../audit/sinks/sink-queue.js";
+import type { SinkLog } from "../delivery/transport.js";
 import type { NodeCondition } from "./node-condition.js";
 
 /**

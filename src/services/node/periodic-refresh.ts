@@ -1,4 +1,4 @@
-import { describeError, type SinkLog } from "../audit/sinks/sink-queue.js";
+import { describeError, type SinkLog } from "../delivery/transport.js";
 
 /**
  * Keeps something in step with the store (audit sinks, notification channels): runs `reconcile`

@@ -1,13 +1,7 @@
 import type { Clock } from "../../core/clock.js";
 import type { NotifySmtpRecord, NotifyWebhookRecord, Store } from "../../store/store.js";
-import {
-  type AuditSinkObserver,
-  describeError,
-  type QueueSettings,
-  type SinkLog,
-  SinkQueue,
-  type SinkTransport,
-} from "../audit/sinks/sink-queue.js";
+import { type DeliverySource, DeliveryWorker } from "../delivery/delivery-worker.js";
+import type { DeliveryObserver, SinkLog, SinkTransport } from "../delivery/transport.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
 import type { SecretBox } from "../seal/secret-box.js";
 import type { NotificationEvent } from "./events.js";
@@ -15,31 +9,17 @@ import { smtpPasswordAad, wantsEvent, webhookSecretAad } from "./notify-config.j
 import { mailRecipients, SmtpChannel } from "./smtp-channel.js";
 import { WebhookChannel } from "./webhook-channel.js";
 
-/** What the channels report; the Prometheus metrics implement it. `channel` is `webhook:NAME` or `smtp`. */
-export interface NotificationObserver {
-  notificationSent(channel: string, events: number): void;
-  notificationFailed(channel: string): void;
-  notificationDeadLettered(channel: string, events: number): void;
-}
-
 /** How often each node re-reads the destinations (a change made on this node applies at once). */
 export const NOTIFY_REFRESH_MS = 2_000;
-const CLOSE_GRACE_MS = 2_000;
-const QUEUE: QueueSettings = {
-  maxQueue: 1_000,
-  maxBatch: 1,
-  lingerMs: 0,
-  // 0.5 s doubling to 30 s: about four minutes of trying before an event is given up on.
-  maxAttempts: 12,
-  what: "notification channel",
-};
+/** 0.5 s doubling to 30 s: about four minutes of trying before an event becomes a dead letter. */
+export const DEFAULT_MAX_ATTEMPTS = 12;
+/** Events leave one at a time: a channel sends one request or mail per event. */
+const ONE_EVENT = 1;
 
 interface Destination {
-  channel: string;
   /** What, when it changes, means the channel must be opened again. */
   fingerprint: string;
-  wants(event: NotificationEvent): boolean;
-  queue: SinkQueue<NotificationEvent>;
+  worker: DeliveryWorker<NotificationEvent>;
 }
 
 interface Wanted {
@@ -50,54 +30,54 @@ interface Wanted {
 }
 
 /**
- * This node's notification channels, one queue each (the audit sinks' queue: in order, retried
- * with backoff, given up after QUEUE.maxAttempts as dead letters), re-read from the store every
- * NOTIFY_REFRESH_MS. `notify` only queues: it never waits and never throws.
+ * The notification channels (`webhook:NAME`, `smtp`), each delivered from the outbox by a worker
+ * (services/delivery), re-read from the store every NOTIFY_REFRESH_MS.
  */
 export class NotificationDestinations {
   private readonly open = new Map<string, Destination>();
-  private readonly closing = new Set<Promise<void>>();
+  private readonly closing = new Map<string, Promise<void>>();
   private readonly refresher: PeriodicRefresh;
-  private wasSealed = true;
-  private readonly observer: AuditSinkObserver;
+  private readonly source: DeliverySource<NotificationEvent>;
 
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
     private readonly clock: Clock,
-    observer: NotificationObserver,
+    private readonly observer: DeliveryObserver,
     private readonly log: SinkLog,
+    private readonly maxAttempts: number,
   ) {
-    this.observer = {
-      sinkDelivered: (channel, events) => observer.notificationSent(channel, events),
-      sinkFailed: (channel) => observer.notificationFailed(channel),
-      sinkDeadLettered: (channel, events) => observer.notificationDeadLettered(channel, events),
-      sinkQueueLength: () => undefined,
-    };
     this.refresher = new PeriodicRefresh(
       "notification channels",
       NOTIFY_REFRESH_MS,
       () => this.reconcile(),
       log,
     );
+    this.source = {
+      kind: "outbox",
+      after: async (position, limit) =>
+        (await store.delivery.outboxAfter(position, limit)).map(({ seq, event }) => ({
+          seq,
+          item: { ...(JSON.parse(event) as NotificationEvent), seq },
+        })),
+      head: () => store.delivery.outboxHead(),
+      toPayload: (event) => JSON.stringify(event),
+      fromPayload: (payload) => JSON.parse(payload) as NotificationEvent,
+      summary: (event) => event.text,
+    };
   }
 
   async start(): Promise<void> {
     await this.refresher.start();
   }
 
-  notify(event: NotificationEvent): void {
-    for (const destination of this.open.values()) {
-      try {
-        if (destination.wants(event) || namedBy(event, destination.channel))
-          void destination.queue.enqueue([event], false);
-      } catch (error) {
-        this.log.warn(
-          { sink: destination.channel, problem: describeError(error) },
-          "notification not queued",
-        );
-      }
-    }
+  /** Events were committed on this node: the channels look now. */
+  poke(): void {
+    for (const { worker } of this.open.values()) worker.poke();
+  }
+
+  workers(): DeliveryWorker<NotificationEvent>[] {
+    return [...this.open.values()].map((destination) => destination.worker);
   }
 
   /** Re-reads the destinations and opens, replaces or closes channels to match; never rejects. */
@@ -105,11 +85,18 @@ export class NotificationDestinations {
     return this.refresher.refresh();
   }
 
+  /** Closes a removed channel and forgets its position and dead letters. */
+  async removed(channel: string): Promise<void> {
+    await this.refresh();
+    await this.closing.get(channel);
+    await this.store.delivery.forget(channel);
+  }
+
   async close(): Promise<void> {
     await this.refresher.stop();
-    for (const destination of this.open.values()) this.closeInBackground(destination);
+    for (const [channel, destination] of this.open) this.closeInBackground(channel, destination);
     this.open.clear();
-    await Promise.all(this.closing);
+    await Promise.all(this.closing.values());
   }
 
   private async reconcile(): Promise<void> {
@@ -123,21 +110,32 @@ export class NotificationDestinations {
     for (const [channel, destination] of this.open) {
       if (wanted.get(channel)?.fingerprint === destination.fingerprint) continue;
       this.open.delete(channel);
-      this.closeInBackground(destination);
+      this.closeInBackground(channel, destination);
     }
     for (const [channel, want] of wanted) {
       if (this.open.has(channel)) continue;
-      this.open.set(channel, {
-        channel,
-        fingerprint: want.fingerprint,
-        wants: want.wants,
-        queue: new SinkQueue(channel, want.open(), QUEUE, this.observer, this.log),
-      });
+      const worker = new DeliveryWorker(
+        {
+          destination: channel,
+          transport: want.open(),
+          source: this.source,
+          maxBatch: ONE_EVENT,
+          lingerMs: 0,
+          maxAttempts: this.maxAttempts,
+          wants: (event) => want.wants(event) || namedBy(event, channel),
+          what: "notification channel",
+        },
+        this.store.delivery,
+        this.observer,
+        this.log,
+        this.closing.get(channel) ?? Promise.resolve(),
+      );
+      this.open.set(channel, { fingerprint: want.fingerprint, worker });
+      worker.start();
       this.log.info({ sink: channel }, "notification channel open");
     }
-    const sealed = this.box.isSealed;
-    if (this.wasSealed && !sealed) for (const { queue } of this.open.values()) queue.retryNow();
-    this.wasSealed = sealed;
+    // Unsealed: a channel whose secret was sealed can send now.
+    if (!this.box.isSealed) this.poke();
   }
 
   private webhook(record: NotifyWebhookRecord): Wanted {
@@ -174,12 +172,15 @@ export class NotificationDestinations {
     }
   }
 
-  private closeInBackground(destination: Destination): void {
-    const done: Promise<void> = destination.queue
-      .close(CLOSE_GRACE_MS)
+  private closeInBackground(channel: string, destination: Destination): void {
+    const before = this.closing.get(channel) ?? Promise.resolve();
+    const done = before
+      .then(() => destination.worker.close())
       .catch(() => undefined)
-      .finally(() => this.closing.delete(done));
-    this.closing.add(done);
+      .finally(() => {
+        if (this.closing.get(channel) === done) this.closing.delete(channel);
+      });
+    this.closing.set(channel, done);
   }
 }
 

@@ -1,4 +1,4 @@
-/** What happened, for the people who must know: sent to webhooks and by e-mail, never blocking. */
+/** What happened, for the people who must know: sent to webhooks and by e-mail from the outbox (services/delivery). */
 export type NotificationEventType =
   | "code.read"
   | "approval.requested"
@@ -48,9 +48,12 @@ export interface NotificationEvent {
   channels?: string[];
   /** The audit entry's request id, to find it in the log. */
   requestId?: string;
+  /** The seq of the audit entry that records it: its id, by which receivers deduplicate. */
+  seq?: number;
 }
 
-/** Fire and forget: implementations queue, retry and count failures; they never throw or wait. */
-export interface Notifier {
-  notify(event: NotificationEvent): void;
-}
+/**
+ * What a service tells with an audit entry (AuditRecord.notify): stored in the same transaction
+ * as the entry, which gives it its time, request id and seq.
+ */
+export type EventNotice = Omit<NotificationEvent, "time" | "requestId" | "seq">;

@@ -3,11 +3,12 @@ import { type Clock, isoTime } from "../../core/clock.js";
 import { badInput, notFound } from "../../core/errors.js";
 import type { EventFilter, NotifySmtpRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import type { SinkLog } from "../audit/sinks/sink-queue.js";
 import type { RequestContext } from "../context.js";
+import type { DeliveryWorker } from "../delivery/delivery-worker.js";
+import type { DeliveryObserver, SinkLog } from "../delivery/transport.js";
 import type { SecretBox } from "../seal/secret-box.js";
-import { NotificationDestinations, type NotificationObserver } from "./destinations.js";
-import type { NotificationEvent, Notifier } from "./events.js";
+import { NotificationDestinations } from "./destinations.js";
+import type { NotificationEvent } from "./events.js";
 import {
   checkWebhookName,
   parseSmtpSpec,
@@ -32,12 +33,13 @@ const webhookTarget = (name: string) => `notify/webhooks/${name}`;
 const SMTP_TARGET = "notify/smtp";
 
 /**
- * Notifications: `notify` for the services that have something to tell (it only queues), and the
- * configuration of webhooks and the mail server (admin only, `notify.configure`). Every change is
- * recorded before it is stored, and applies on this node before the answer leaves (on the other
- * nodes within NOTIFY_REFRESH_MS). Secrets are sealed with the row's identity as associated data.
+ * Notifications: the channels that deliver what services tell with their audit entries
+ * (AuditRecord.notify, stored in the outbox), and the configuration of webhooks and the mail
+ * server (admin only, `notify.configure`). Every change is recorded before it is stored, and
+ * applies on this node before the answer leaves (on the other nodes within NOTIFY_REFRESH_MS).
+ * Secrets are sealed with the row's identity as associated data.
  */
-export class NotificationService implements Notifier {
+export class NotificationService {
   private readonly destinations: NotificationDestinations;
 
   constructor(
@@ -45,19 +47,21 @@ export class NotificationService implements Notifier {
     private readonly box: SecretBox,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    observer: NotificationObserver,
+    observer: DeliveryObserver,
     log: SinkLog,
+    /** Failed attempts before an event becomes a dead letter. */
+    maxAttempts: number,
   ) {
-    this.destinations = new NotificationDestinations(store, box, clock, observer, log);
+    this.destinations = new NotificationDestinations(store, box, clock, observer, log, maxAttempts);
   }
 
-  /** Fire and forget: queues the event for every destination that wants it, and returns. */
-  notify(event: NotificationEvent): void {
-    try {
-      this.destinations.notify(event);
-    } catch {
-      // A notification must never fail what caused it.
-    }
+  /** Events were committed on this node: the channels look now. */
+  poke(): void {
+    this.destinations.poke();
+  }
+
+  workers(): DeliveryWorker<NotificationEvent>[] {
+    return this.destinations.workers();
   }
 
   start(): Promise<void> {
@@ -69,7 +73,7 @@ export class NotificationService implements Notifier {
     return this.destinations.refresh();
   }
 
-  /** Gives queued events a moment to leave (the keyring is still there), then stops. */
+  /** Stops delivering: what is in flight is aborted and sent again by the next holder of its lease. */
   close(): Promise<void> {
     return this.destinations.close();
   }
@@ -143,7 +147,7 @@ export class NotificationService implements Notifier {
       outcome: "allowed",
     });
     await this.store.notifications.deleteWebhook(name);
-    await this.destinations.refresh();
+    await this.destinations.removed(`webhook:${name}`);
   }
 
   async readSmtp(ctx: RequestContext): Promise<SmtpView> {
@@ -192,6 +196,6 @@ export class NotificationService implements Notifier {
   async deleteSmtp(ctx: RequestContext): Promise<void> {
     await this.audit.record(ctx, { action: "notify.smtp.delete", target: SMTP_TARGET, outcome: "allowed" });
     await this.store.notifications.deleteSmtp();
-    await this.destinations.refresh();
+    await this.destinations.removed("smtp");
   }
 }

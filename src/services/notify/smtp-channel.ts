@@ -1,5 +1,5 @@
 import { createTransport, type Transporter } from "nodemailer";
-import type { SinkTransport } from "../audit/sinks/sink-queue.js";
+import type { SinkTransport } from "../delivery/transport.js";
 import type { NotificationEvent } from "./events.js";
 import { isEmailAddress, type SmtpSpec, wantsEvent } from "./notify-config.js";
 import { eventFields } from "./webhook-channel.js";
@@ -71,7 +71,14 @@ export class SmtpChannel implements SinkTransport<NotificationEvent> {
     });
     this.inFlight.add(transporter);
     try {
-      await transporter.sendMail({ from, to, ...mailContent(event) });
+      await transporter.sendMail({
+        from,
+        to,
+        ...mailContent(event),
+        // One Message-ID per event, however often it is sent: mail clients show a repeat once.
+        messageId: `<breakglass-event-${event.seq}-${Date.parse(event.time)}@breakglass>`,
+        headers: { "X-Breakglass-Event-Id": String(event.seq) },
+      });
     } finally {
       this.inFlight.delete(transporter);
       transporter.close();

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
-import type { SinkTransport } from "../audit/sinks/sink-queue.js";
+import type { SinkTransport } from "../delivery/transport.js";
 import { OutboundPost } from "../node/outbound-post.js";
 import type { NotificationEvent } from "./events.js";
 
@@ -18,6 +18,7 @@ export function eventFields(event: NotificationEvent): Record<string, unknown> {
     decision: event.decision,
     approvers: event.approvers,
     request_id: event.requestId,
+    seq: event.seq,
   };
   for (const [name, value] of Object.entries(fields)) if (value === undefined) delete fields[name];
   return fields;
@@ -52,6 +53,8 @@ export class WebhookChannel implements SinkTransport<NotificationEvent> {
       const timestamp = Math.floor(this.clock.now() / 1000);
       await this.post.send(this.url, body, {
         "x-breakglass-event": event.type,
+        // The same on every attempt and after a crash: receivers deduplicate by it.
+        "x-breakglass-event-id": String(event.seq),
         "x-breakglass-timestamp": String(timestamp),
         "x-breakglass-signature": webhookSignature(this.secret(), timestamp, body),
       });

@@ -30,7 +30,7 @@ import {
   type SharePlan,
   type ShareSpec,
 } from "../custody/share-handout.js";
-import type { Notifier } from "../notify/events.js";
+import type { EventNotice } from "../notify/events.js";
 import { KEYRING_AAD, type UnsealedKeys } from "./secret-box.js";
 
 /** What a person must do while a restore waits; said by seal-status, `status` and the start line. */
@@ -91,7 +91,6 @@ export class SealService {
     readonly box: UnsealedKeys,
     private readonly audit: AuditLog,
     private readonly tokens: TokenService,
-    private readonly notifier: Notifier,
     private readonly clock: Clock,
   ) {}
 
@@ -250,20 +249,21 @@ export class SealService {
   }
 
   async seal(ctx: RequestContext): Promise<void> {
+    const actor = actorLabel(ctx.actor);
     try {
-      await this.audit.record(ctx, { action: "sys.seal", outcome: "allowed" });
+      await this.audit.record(ctx, {
+        action: "sys.seal",
+        outcome: "allowed",
+        notify: {
+          type: "seal",
+          actor,
+          text: `${actor} sealed breakglass: no code can be read until it is unsealed`,
+        },
+      });
     } finally {
       // Sealing is the safe direction: the keys go even when the record of it cannot be written.
       this.wipe();
     }
-    const actor = actorLabel(ctx.actor);
-    this.notifier.notify({
-      type: "seal",
-      time: isoTime(this.clock),
-      actor,
-      text: `${actor} sealed breakglass: no code can be read until it is unsealed`,
-      requestId: ctx.requestId,
-    });
   }
 
   /** Overwrites every key in memory (also on shutdown); the vault is sealed afterwards. */
@@ -284,7 +284,11 @@ export class SealService {
    * New shares for the same keyring: a fresh root key seals it, the old shares stop working.
    * The caller has proved a quorum of the old shares.
    */
-  async rekey(spec: ShareSpec, ctx: RequestContext): Promise<RekeyResult> {
+  async rekey(
+    spec: ShareSpec,
+    ctx: RequestContext,
+    notice: (custodians: string[]) => EventNotice,
+  ): Promise<RekeyResult> {
     const custodianKeys = await readShareSpec(spec);
     const config = await this.initializedConfig();
     const keyring = this.box.keyringOrThrow();
@@ -312,6 +316,7 @@ export class SealService {
         action: "sys.rekey",
         outcome: "allowed",
         details: sharingDetails(next, custodians),
+        notify: notice(custodians.map((c) => c.name)),
       });
       if (!(await this.store.rekeySeal(previousKeyring, next, custodians)))
         throw conflict(
@@ -441,13 +446,11 @@ export class SealService {
         action: "sys.unseal",
         outcome: "allowed",
         details: { unsealed: true, custodian },
-      });
-      this.notifier.notify({
-        type: "unseal",
-        time: isoTime(this.clock),
-        actor: actorLabel(ctx.actor),
-        text: "breakglass was unsealed: codes can be read again",
-        requestId: ctx.requestId,
+        notify: {
+          type: "unseal",
+          actor: actorLabel(ctx.actor),
+          text: "breakglass was unsealed: codes can be read again",
+        },
       });
     } catch (error) {
       this.wipe(); // an unseal that is not on the record does not happen

@@ -21,7 +21,6 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
-import type { Notifier } from "../notify/events.js";
 import type { SecretBox } from "../seal/secret-box.js";
 import { type Enrolment, enrolmentOf } from "./enrolment.js";
 import { qrReader } from "./qr-reader.js";
@@ -82,7 +81,6 @@ export class TotpService {
     private readonly box: SecretBox,
     private readonly authorizer: Authorizer,
     private readonly audit: AuditLog,
-    private readonly notifier: Notifier,
     private readonly clock: Clock,
   ) {
     this.keyCache = new TtlCache(KEY_CACHE_MS, clock);
@@ -223,17 +221,15 @@ export class TotpService {
       reason,
       approvalIds: approval ? [approval.id] : [],
       details: { step, ...(approval ? { approvers: approval.approvers.join(",") } : {}) },
-    });
-    this.notifier.notify({
-      type: "code.read",
-      time: isoTime(this.clock),
-      actor: reader.owner,
-      key: name,
-      reason,
-      ...(approval ? { approvalId: approval.id, approvers: approval.approvers } : {}),
-      ...(rule?.notify.length ? { channels: rule.notify } : {}),
-      text: `${reader.owner} read the code of ${name}${reason ? `: "${reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
-      requestId: ctx.requestId,
+      notify: {
+        type: "code.read",
+        actor: reader.owner,
+        key: name,
+        reason,
+        ...(approval ? { approvalId: approval.id, approvers: approval.approvers } : {}),
+        ...(rule?.notify.length ? { channels: rule.notify } : {}),
+        text: `${reader.owner} read the code of ${name}${reason ? `: "${reason}"` : ""}${approval ? ` (approved by ${approval.approvers.join(", ")})` : ""}`,
+      },
     });
     await this.box.takeUpKeyVersion(key.keyVersion); // a row re-encrypted by a node that rotated
     // Nothing awaits from here to the code: a seal or an eviction cannot overwrite the seed in use.

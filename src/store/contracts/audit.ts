@@ -4,9 +4,14 @@ import type { AuditEntry } from "../../core/audit-chain.js";
 export interface AuditStore {
   /**
    * Appends entries to the audit chain in one durable transaction: `link` receives the true head
-   * (read under the engine's lock) and returns the linked entries to write. Resolves after commit.
+   * (read under the engine's lock) and returns the linked entries to write. `events[i]`, when set,
+   * is the notification event (JSON) of the i-th entry: stored in the same transaction, under its
+   * seq (the outbox, contracts/delivery.ts). Resolves after commit.
    */
-  appendAuditEntries(link: (head: AuditHead | null) => AuditEntry[]): Promise<AuditEntry[]>;
+  appendAuditEntries(
+    link: (head: AuditHead | null) => AuditEntry[],
+    events?: readonly (string | null)[],
+  ): Promise<AuditEntry[]>;
   listAuditEntries(filter: AuditFilter): Promise<AuditEntry[]>;
   /** The last entry of the audit chain (seq, hash, time), or null when it is empty. */
   readAuditHead(): Promise<AuditHead | null>;

@@ -1,8 +1,8 @@
 import { type FileHandle, open, rename, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type AuditEntry, auditLine } from "../../../core/audit-chain.js";
+import type { SinkTransport } from "../../delivery/transport.js";
 import type { FileOptions } from "./sink-config.js";
-import type { SinkTransport } from "./sink-queue.js";
 
 /**
  * A JSON-lines file, one `auditLine` per entry, opened O_APPEND with mode 0600. Before a file

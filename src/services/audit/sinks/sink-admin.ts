@@ -89,8 +89,9 @@ export class AuditSinkService {
     checkSinkName(name);
     await this.refuseConfigSink(name, "audit.sink.delete", ctx);
     await this.audit.record(ctx, { action: "audit.sink.delete", target: target(name), outcome: "allowed" });
+    const record = (await this.store.listAuditSinks()).find((sink) => sink.name === name);
     await this.store.deleteAuditSink(name);
-    await this.manager.refresh();
+    await this.manager.removed(name, record);
   }
 
   private async refuseConfigSink(name: string, action: AuditAction, ctx: RequestContext): Promise<void> {

@@ -17,6 +17,7 @@ export interface FileOptions {
   max_bytes: number;
   keep: number;
   max_queue: number;
+  max_attempts: number;
 }
 
 export interface SyslogOptions {
@@ -27,6 +28,7 @@ export interface SyslogOptions {
   app_name: string;
   timeout_ms: number;
   max_queue: number;
+  max_attempts: number;
 }
 
 export interface WebhookOptions {
@@ -35,6 +37,7 @@ export interface WebhookOptions {
   batch_ms: number;
   timeout_ms: number;
   max_queue: number;
+  max_attempts: number;
 }
 
 export interface SinkSpec {
@@ -126,7 +129,10 @@ const headerValue = (value: string) =>
     ? null
     : "must be 1-4096 characters without control characters or line breaks";
 
+/** Accepted and ignored: entries wait in the store now (kept so that older configurations still load). */
 const maxQueue = integer(1, 1_000_000, 100_000);
+/** Failed sends of a batch before it becomes dead letters; 0: retried in order for ever. */
+const maxAttempts = integer(0, 1_000_000, 0);
 const timeoutMs = integer(100, 120_000, 5_000);
 
 const RULES: Record<SinkType, Record<string, OptionRule>> = {
@@ -135,6 +141,7 @@ const RULES: Record<SinkType, Record<string, OptionRule>> = {
     max_bytes: integer(1024, 2 ** 40, 100 * MiB),
     keep: integer(1, 1000, 5),
     max_queue: maxQueue,
+    max_attempts: maxAttempts,
   },
   syslog: {
     host: text(hostName),
@@ -144,6 +151,7 @@ const RULES: Record<SinkType, Record<string, OptionRule>> = {
     app_name: text(appName, "breakglass"),
     timeout_ms: timeoutMs,
     max_queue: maxQueue,
+    max_attempts: maxAttempts,
   },
   webhook: {
     url: text((value) => webhookUrlProblem(value, "give them in authorization")),
@@ -152,6 +160,7 @@ const RULES: Record<SinkType, Record<string, OptionRule>> = {
     timeout_ms: timeoutMs,
     authorization: text(headerValue, undefined, true),
     max_queue: maxQueue,
+    max_attempts: maxAttempts,
   },
 };
 

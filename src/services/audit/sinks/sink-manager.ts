@@ -1,5 +1,8 @@
+import { hostname } from "node:os";
 import type { AuditEntry } from "../../../core/audit-chain.js";
 import type { AuditSinkRecord, Store } from "../../../store/store.js";
+import { type DeliverySource, DeliveryWorker } from "../../delivery/delivery-worker.js";
+import type { DeliveryObserver, SinkLog, SinkTransport } from "../../delivery/transport.js";
 import { PeriodicRefresh } from "../../node/periodic-refresh.js";
 import type { SecretBox } from "../../seal/secret-box.js";
 import type { AuditDelivery } from "../audit-log.js";
@@ -11,20 +14,11 @@ import {
   type SyslogOptions,
   type WebhookOptions,
 } from "./sink-config.js";
-import {
-  type AuditSinkObserver,
-  type QueueSettings,
-  type SinkLog,
-  SinkQueue,
-  type SinkTransport,
-} from "./sink-queue.js";
 import { TcpSyslogSink, UdpSyslogSink } from "./syslog-sink.js";
 import { WebhookSink } from "./webhook-sink.js";
 
 /** How often each node re-reads the sink table (a change made on this node applies at once). */
 export const SINK_REFRESH_MS = 2_000;
-/** What a closed or replaced sink gets to send what it still holds. */
-const CLOSE_GRACE_MS = 2_000;
 const FILE_AND_SYSLOG_BATCH = 1_000;
 
 /** Associated data of a sink's sealed credential: it opens only as that sink's, at that key version. */
@@ -44,30 +38,51 @@ interface LoadedSink {
 
 interface OpenSink {
   loaded: LoadedSink;
-  queue: SinkQueue;
+  worker: DeliveryWorker<AuditEntry>;
 }
 
 /**
- * The audit sinks of this node: config-file sinks from start, stored sinks re-read every
- * SINK_REFRESH_MS. Every committed entry this node made is queued to every sink; a `required`
- * sink's acknowledgement is awaited and its failure refuses the requests (fail closed).
+ * Where a sink's position is kept: a file is one per file (each node writes its own disk), a
+ * syslog collector or a webhook one per cluster (one node at a time sends each entry).
+ */
+export function sinkDestination(spec: SinkSpec): string {
+  return spec.type === "file" ? `sink:${spec.name}@${hostname()}:${spec.options.path}` : `sink:${spec.name}`;
+}
+
+/**
+ * The audit sinks: config-file sinks from start, stored sinks re-read every SINK_REFRESH_MS. Each
+ * is delivered from the chain itself (services/delivery), from its position on; a `required`
+ * sink's acknowledgement of a request's entries is awaited, and its failure refuses the request
+ * (fail closed).
  */
 export class AuditSinkManager implements AuditDelivery {
   private readonly open = new Map<string, OpenSink>();
-  /** Sinks letting go of their file or socket, by name: a replacement starts after them. */
+  /** Sinks letting go of their file, socket and lease, by name: a replacement starts after them. */
   private readonly closing = new Map<string, Promise<void>>();
   private readonly refresher: PeriodicRefresh;
-  private wasSealed = true;
   private readonly skippedRows = new Set<string>();
+  private readonly source: DeliverySource<AuditEntry>;
 
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
     readonly configSinks: readonly SinkSpec[],
-    private readonly observer: AuditSinkObserver,
+    private readonly observer: DeliveryObserver,
     private readonly log: SinkLog,
   ) {
     this.refresher = new PeriodicRefresh("audit sinks", SINK_REFRESH_MS, () => this.reconcile(), log);
+    this.source = {
+      kind: "audit",
+      after: async (position, limit) =>
+        (await store.listAuditEntries({ afterSeq: position, limit })).map((entry) => ({
+          seq: entry.seq,
+          item: entry,
+        })),
+      head: async () => (await store.readAuditHead())?.seq ?? 0,
+      toPayload: (entry) => JSON.stringify(entry),
+      fromPayload: (payload) => JSON.parse(payload) as AuditEntry,
+      summary: (entry) => `${entry.action} ${entry.target ?? "-"} ${entry.outcome} by ${entry.actor}`,
+    };
   }
 
   /** Opens the sinks before the server takes requests, then keeps them in step with the store. */
@@ -80,16 +95,23 @@ export class AuditSinkManager implements AuditDelivery {
     return this.refresher.refresh();
   }
 
+  /** The open sinks' workers, for the deliveries API. */
+  workers(): DeliveryWorker<AuditEntry>[] {
+    return [...this.open.values()].map((sink) => sink.worker);
+  }
+
   async deliver(entries: AuditEntry[]): Promise<void> {
+    const last = entries.at(-1);
+    if (!last) return;
     // A sink change must stay possible while a required sink is down (to remove or repair it); it
     // releases nothing, and its entries still go to every sink.
     const configuring = entries.every((entry) => entry.action.startsWith("audit.sink."));
     const sealed = this.box.isSealed;
     const acknowledgements: Promise<void>[] = [];
-    for (const { loaded, queue } of this.open.values()) {
-      const wait = loaded.spec.required && !configuring && !(sealed && loaded.needsUnseal);
-      const acknowledged = queue.enqueue(entries, wait);
-      if (wait) acknowledgements.push(acknowledged);
+    for (const { loaded, worker } of this.open.values()) {
+      worker.poke();
+      if (loaded.spec.required && !configuring && !(sealed && loaded.needsUnseal))
+        acknowledgements.push(worker.delivered(last.seq));
     }
     await Promise.all(acknowledgements);
   }
@@ -99,6 +121,14 @@ export class AuditSinkManager implements AuditDelivery {
     for (const [name, sink] of this.open) this.closeInBackground(name, sink);
     this.open.clear();
     await Promise.all(this.closing.values());
+  }
+
+  /** Closes a removed sink and forgets its position and dead letters: a new sink of that name starts afresh. */
+  async removed(name: string, record: AuditSinkRecord | undefined): Promise<void> {
+    await this.refresh();
+    await this.closing.get(name);
+    const spec = record && this.loadStored(record)?.spec;
+    if (spec) await this.store.delivery.forget(sinkDestination(spec));
   }
 
   private async reconcile(): Promise<void> {
@@ -124,10 +154,8 @@ export class AuditSinkManager implements AuditDelivery {
       this.closeInBackground(name, sink);
     }
     for (const loaded of wanted.values()) if (!this.open.has(loaded.spec.name)) this.openSink(loaded);
-
-    const sealed = this.box.isSealed;
-    if (this.wasSealed && !sealed) for (const { queue } of this.open.values()) queue.retryNow();
-    this.wasSealed = sealed;
+    // Unsealed: a sink whose credential was sealed can send now.
+    if (!this.box.isSealed) for (const { worker } of this.open.values()) worker.poke();
   }
 
   private loadStored(record: AuditSinkRecord): LoadedSink | null {
@@ -171,20 +199,33 @@ export class AuditSinkManager implements AuditDelivery {
   }
 
   private openSink(loaded: LoadedSink): void {
-    const { name } = loaded.spec;
-    const { transport, settings } = openTransport(loaded);
-    const ready = this.closing.get(name) ?? Promise.resolve();
-    this.open.set(name, {
-      loaded,
-      queue: new SinkQueue(name, transport, settings, this.observer, this.log, ready),
-    });
-    this.log.info({ sink: name, type: loaded.spec.type, source: loaded.source }, "audit sink open");
+    const { spec } = loaded;
+    const { transport, maxBatch, lingerMs } = openTransport(loaded, () => !this.box.isSealed);
+    const maxAttempts = Number(spec.options.max_attempts ?? 0);
+    const worker = new DeliveryWorker(
+      {
+        destination: sinkDestination(spec),
+        transport,
+        source: this.source,
+        maxBatch,
+        lingerMs,
+        maxAttempts: maxAttempts > 0 ? maxAttempts : Number.POSITIVE_INFINITY,
+        what: "audit sink",
+      },
+      this.store.delivery,
+      this.observer,
+      this.log,
+      this.closing.get(spec.name) ?? Promise.resolve(),
+    );
+    this.open.set(spec.name, { loaded, worker });
+    worker.start();
+    this.log.info({ sink: spec.name, type: spec.type, source: loaded.source }, "audit sink open");
   }
 
   private closeInBackground(name: string, sink: OpenSink): void {
     const before = this.closing.get(name) ?? Promise.resolve();
     const done = before
-      .then(() => sink.queue.close(CLOSE_GRACE_MS))
+      .then(() => sink.worker.close())
       .then(() => this.log.info({ sink: name }, "audit sink closed"))
       .catch(() => undefined)
       .finally(() => {
@@ -194,27 +235,32 @@ export class AuditSinkManager implements AuditDelivery {
   }
 }
 
-function openTransport(loaded: LoadedSink): { transport: SinkTransport; settings: QueueSettings } {
+function openTransport(
+  loaded: LoadedSink,
+  unsealed: () => boolean,
+): { transport: SinkTransport; maxBatch: number; lingerMs: number } {
   const { spec } = loaded;
-  const maxQueue = Number(spec.options.max_queue);
   switch (spec.type) {
     case "file":
       return {
         transport: new FileSink(spec.options as unknown as FileOptions),
-        settings: { maxQueue, maxBatch: FILE_AND_SYSLOG_BATCH, lingerMs: 0 },
+        maxBatch: FILE_AND_SYSLOG_BATCH,
+        lingerMs: 0,
       };
     case "syslog": {
       const options = spec.options as unknown as SyslogOptions;
       return {
         transport: options.protocol === "tcp" ? new TcpSyslogSink(options) : new UdpSyslogSink(options),
-        settings: { maxQueue, maxBatch: FILE_AND_SYSLOG_BATCH, lingerMs: 0 },
+        maxBatch: FILE_AND_SYSLOG_BATCH,
+        lingerMs: 0,
       };
     }
     case "webhook": {
       const options = spec.options as unknown as WebhookOptions;
       return {
-        transport: new WebhookSink(options, loaded.credential),
-        settings: { maxQueue, maxBatch: options.batch_size, lingerMs: options.batch_ms },
+        transport: new WebhookSink(options, loaded.credential, loaded.needsUnseal ? unsealed : () => true),
+        maxBatch: options.batch_size,
+        lingerMs: options.batch_ms,
       };
     }
   }

@@ -3,8 +3,8 @@ import { lookup } from "node:dns/promises";
 import { connect, type Socket } from "node:net";
 import { hostname } from "node:os";
 import { type AuditEntry, auditLine } from "../../../core/audit-chain.js";
+import type { SinkTransport } from "../../delivery/transport.js";
 import { FACILITY_CODES, type SyslogOptions } from "./sink-config.js";
-import type { SinkTransport } from "./sink-queue.js";
 
 const SEVERITY_NOTICE = 5;
 const SEVERITY_INFO = 6;

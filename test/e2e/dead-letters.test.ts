@@ -83,14 +83,14 @@ describe(`dead letters survive restarts and are redriven (${TEST_ENGINE})`, () =
       seq = (await seqsOfCodeReads(server.url, root, [requestId])).get(requestId) as number;
       const letters = await pollUntil(list, (letters) => letters.some((letter) => letter.seq === seq));
       expect(letters).toEqual([
-        {
+        expect.objectContaining({
           destination: "webhook:ops",
           seq,
           summary: expect.stringContaining(KEY),
           error: expect.any(String),
           attempts: 2,
           dead_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-        },
+        }),
       ]);
       expect(letters[0]?.error).not.toBe("");
       const deliveries = (await call("GET", "/v1/notify/deliveries")).json.data.destinations;

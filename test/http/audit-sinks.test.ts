@@ -361,7 +361,7 @@ describe("webhook sink", () => {
     expect((await putSink("tiny", sink)).status).toBe(204);
     const ours = async () =>
       (
-        (await t.call("GET", "/v1/sys/audit/dead-letters", { token: root })).json.data.dead_letters as {
+        (await t.call("GET", "/v1/audit/sinks/dead-letters", { token: root })).json.data.dead_letters as {
           destination: string;
           error: string;
           attempts: number;

@@ -425,6 +425,7 @@ describe("a key name or id in the path", () => {
  */
 const NOT_FREE_TEXT = new Set([
   ...["name", "id", "username", "key", "access_rule", "approval", "prefix", "list", "accessor"],
+  "destination", // a dead letter's destination: refused unless it is one that exists
   ...["policies[]", "token_policies[]", "groups[]", "members[]", "readers[]", "approvers[]", "notify[]"],
   ...["password", "token", "totp", "code", "otp", "nonce", "pgp_key", "pgp_keys[]", "root_token_pgp_key"],
   ...["url", "qr_image", "algorithm", "kind", "status", "type", "outcome", "battery_expires", "review_by"],

@@ -83,6 +83,12 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/notify/webhooks": ["admin"],
   "/v1/notify/webhooks/{name}": ["admin"],
   "/v1/notify/smtp": ["admin"],
+  "/v1/notify/deliveries": ["admin"],
+  "/v1/notify/dead-letters": ["admin"],
+  "/v1/notify/dead-letters/redrive": ["admin"],
+  "/v1/audit/sinks/deliveries": ["admin"],
+  "/v1/audit/sinks/dead-letters": ["admin"],
+  "/v1/audit/sinks/dead-letters/redrive": ["admin"],
   "/v1/devices": { get: ["admin", "operator", "auditor"], write: ["admin"] },
   "/v1/devices/{id}": { get: ["admin", "operator", "auditor"], write: ["admin"] },
   "/v1/devices/{id}/checkout": ALL, // then decided per device: its access rule, or admins and operators

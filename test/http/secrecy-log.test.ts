@@ -25,7 +25,7 @@ const SMTP_PASSWORD = `smtp-${randomBytes(12).toString("hex")}`;
 const SINK_AUTHORIZATION = `Bearer sink-${randomBytes(16).toString("hex")}`;
 const WEBHOOK_SECRET = `hook-${randomBytes(16).toString("hex")}`;
 /** The log line of a sink that cannot deliver: its error, described, goes into the log. */
-const FAILING_SINK = /"sink":"unreachable"[^\n]*failing: retrying/;
+const FAILING_SINK = /"sink":"sink:unreachable"[^\n]*failing: retrying/;
 const PASSWORD = `pass ${randomBytes(9).toString("base64url")} word`;
 
 let plain: TestServer;

@@ -71,6 +71,8 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   "/v1/devices/{id}/checkin": { reason: "back" },
   "/v1/notify/webhooks/{name}": { url: "https://127.0.0.1:9/hook", events: "*" },
   "/v1/notify/smtp": { host: "127.0.0.1", port: 9, from: "bg@acme.example", to: ["team@acme.example"] },
+  "/v1/notify/dead-letters/redrive": { destination: "smtp", seq: 1 },
+  "/v1/audit/sinks/dead-letters/redrive": { destination: "sink:siem", seq: 1 },
   "/v1/ui/session": LOGIN,
 };
 

@@ -62,6 +62,8 @@ export async function startTestServer(
     approvalRequestTtlSeconds?: ServerOptions["approvalRequestTtlSeconds"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
+    /** Fewer attempts before a dead letter (12 take minutes), or an earlier "behind" warning. */
+    delivery?: ServerOptions["delivery"];
     /** Requests a minute per address and route, by group: a fuzz test sending thousands raises them. */
     rateLimits?: ServerOptions["rateLimits"];
     /** HTTPS with this certificate and key (PEM files); `url` is then https://. */
@@ -88,6 +90,7 @@ export async function startTestServer(
     approvalRequestTtlSeconds: options.approvalRequestTtlSeconds,
     custody: options.custody,
     uiDirectory: options.uiDirectory,
+    delivery: options.delivery,
     rateLimits: options.rateLimits,
     tlsCert: options.tls?.certFile,
     tlsKey: options.tls?.keyFile,

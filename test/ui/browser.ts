@@ -38,9 +38,11 @@ export function requireBuiltUi(): void {
 }
 
 /** A real server on fresh storage serving the built UI from dist/ui/. */
-export async function startUiServer(): Promise<TestServer> {
+export async function startUiServer(
+  options: Omit<Parameters<typeof startTestServer>[0] & {}, "uiDirectory"> = {},
+): Promise<TestServer> {
   requireBuiltUi();
-  return startTestServer({ uiDirectory: UI_DIRECTORY });
+  return startTestServer({ ...options, uiDirectory: UI_DIRECTORY });
 }
 
 /** One browser per test file. */

@@ -16,7 +16,7 @@ const KINDS: { kind: DeliveryKind; prefix: string; tag: string; read: AuditActio
     },
     {
       kind: "sinks",
-      prefix: "/v1/sys/audit",
+      prefix: "/v1/audit/sinks",
       tag: "audit",
       read: "audit.sink.read",
       redrive: "audit.sink.redrive",

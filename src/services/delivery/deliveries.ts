@@ -40,7 +40,7 @@ interface KindOf {
 /**
  * What is undelivered and what was given up on, per destination, and redriving dead letters:
  * `GET /v1/notify/deliveries`, `…/dead-letters`, `POST …/dead-letters/redrive` and the same
- * under `/v1/sys/audit/` for the sinks. Every read and redrive is on the audit chain.
+ * under `/v1/audit/sinks/` for the sinks. Every read and redrive is on the audit chain.
  */
 export class DeliveryService {
   private readonly kinds: Record<DeliveryKind, KindOf>;
@@ -115,11 +115,18 @@ export class DeliveryService {
     ctx: RequestContext,
   ): Promise<number> {
     const of = this.kinds[kind];
-    if (filter.destination !== undefined && !of.owns(filter.destination))
+    const known = new Set(
+      [
+        ...(await this.store.delivery.deadLetters()).map((letter) => letter.destination),
+        ...of.workers().map((worker) => worker.destination),
+      ].filter(of.owns),
+    );
+    // Only a destination that exists is put on the record: any other text is refused, not stored.
+    if (filter.destination !== undefined && !known.has(filter.destination))
       throw badInput(
         kind === "notifications"
-          ? "destination must be smtp or webhook:NAME"
-          : "destination must be an audit sink's, sink:NAME (as the dead letters list it)",
+          ? "destination is not a notification channel here: smtp or webhook:NAME, as the dead letters list it"
+          : "destination is not an audit sink here: sink:…, as the dead letters list it",
       );
     await this.audit.record(ctx, {
       action: of.redriveAction,
@@ -127,11 +134,8 @@ export class DeliveryService {
       outcome: "allowed",
       details: { destination: filter.destination ?? "*", seq: filter.seq ?? "*" },
     });
-    const destinations = [
-      ...new Set((await this.store.delivery.deadLetters()).map((l) => l.destination)),
-    ].filter(
-      (destination) =>
-        of.owns(destination) && (filter.destination === undefined || destination === filter.destination),
+    const destinations = [...known].filter(
+      (destination) => filter.destination === undefined || destination === filter.destination,
     );
     const marked = await this.store.delivery.markRedrive(destinations, filter.seq);
     for (const worker of of.workers())

@@ -1,3 +1,4 @@
+// Over 400 lines: one destination's whole delivery — lease, position, retries, dead letters, waiting requests — read in one place.
 import type { DeadLetterRecord, DeliveryStore } from "../../store/store.js";
 import { HOLDER, LEASE_MS } from "./leases.js";
 import { type DeliveryObserver, describeError, type SinkLog, type SinkTransport } from "./transport.js";
@@ -89,7 +90,9 @@ export class DeliveryWorker<T> implements WorkerView {
   private failing = false;
   private standingBy = false;
   private storeFailing = false;
-  private measureAt = 0;
+  /** Measures the backlog on its own timer: a send that hangs must not freeze the gauges. */
+  private measuring: NodeJS.Timeout | null = null;
+  private measurement: Promise<void> = Promise.resolve();
   private waiters: Waiter[] = [];
   /** The last failure, for people (GET …/deliveries); null while delivering. */
   lastError: string | null = null;
@@ -115,6 +118,8 @@ export class DeliveryWorker<T> implements WorkerView {
 
   start(): void {
     this.running ??= this.run();
+    this.measuring ??= setInterval(() => this.measureNow(), MEASURE_MS).unref();
+    this.measureNow();
   }
 
   /** Something was committed: look now rather than at the next poll. */
@@ -145,6 +150,7 @@ export class DeliveryWorker<T> implements WorkerView {
    */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.measuring) clearInterval(this.measuring);
     this.poke();
     const stopped = this.running ?? Promise.resolve();
     await Promise.race([stopped, sleep(IN_FLIGHT_MS)]);
@@ -157,6 +163,7 @@ export class DeliveryWorker<T> implements WorkerView {
 
   private async run(): Promise<void> {
     await this.ready;
+    this.measureNow();
     let retryMs = FIRST_RETRY_MS;
     while (!this.closed) {
       let step: Step;
@@ -184,7 +191,6 @@ export class DeliveryWorker<T> implements WorkerView {
 
   private async step(): Promise<Step> {
     const { transport, source, destination } = this.settings;
-    await this.measure();
     if (transport.canSend && !transport.canSend()) {
       // Another node may be able to: this one steps aside until it can.
       await this.letGo();
@@ -347,15 +353,20 @@ export class DeliveryWorker<T> implements WorkerView {
     await this.store.releaseLease(this.lease, HOLDER).catch(() => undefined);
   }
 
-  private async measure(): Promise<void> {
-    const now = Date.now();
-    if (now < this.measureAt) return;
-    this.measureAt = now + MEASURE_MS;
-    const { source, destination } = this.settings;
-    const position = this.held ? this.position : await this.store.position(destination, await source.head());
-    const { count, oldest } = await this.store.backlog(source.kind, position);
-    const oldestSeconds = oldest === null ? null : Math.max(0, (now - Date.parse(oldest)) / 1000);
-    this.observer.backlog(destination, count, oldestSeconds);
+  /** One measurement at a time; a store that cannot answer skips it (the worker's loop says so). */
+  private measureNow(): void {
+    this.measurement = this.measurement
+      .then(async () => {
+        if (this.closed) return;
+        const { source, destination } = this.settings;
+        const position = this.held
+          ? this.position
+          : await this.store.position(destination, await source.head());
+        const { count, oldest } = await this.store.backlog(source.kind, position);
+        const oldestSeconds = oldest === null ? null : Math.max(0, (Date.now() - Date.parse(oldest)) / 1000);
+        this.observer.backlog(destination, count, oldestSeconds);
+      })
+      .catch(() => undefined);
   }
 
   private settleWaiters(): void {

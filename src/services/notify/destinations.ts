@@ -15,6 +15,8 @@ export const NOTIFY_REFRESH_MS = 2_000;
 export const DEFAULT_MAX_ATTEMPTS = 12;
 /** Events leave one at a time: a channel sends one request or mail per event. */
 const ONE_EVENT = 1;
+/** How often (in re-reads) the outbox is pruned of what every channel has been given. */
+const PRUNE_EVERY_REFRESHES = 30;
 
 interface Destination {
   /** What, when it changes, means the channel must be opened again. */
@@ -38,6 +40,7 @@ export class NotificationDestinations {
   private readonly closing = new Map<string, Promise<void>>();
   private readonly refresher: PeriodicRefresh;
   private readonly source: DeliverySource<NotificationEvent>;
+  private refreshes = 0;
 
   constructor(
     private readonly store: Store,
@@ -136,6 +139,19 @@ export class NotificationDestinations {
     }
     // Unsealed: a channel whose secret was sealed can send now.
     if (!this.box.isSealed) this.poke();
+    if (this.refreshes++ % PRUNE_EVERY_REFRESHES === 0) await this.prune(new Set(wanted.keys()));
+  }
+
+  /**
+   * Deletes the outbox events every configured channel is past (a dead letter keeps its own copy).
+   * A channel without a position yet starts at the newest event, so it holds nothing back.
+   */
+  private async prune(channels: Set<string>): Promise<void> {
+    const positions = (await this.store.delivery.positions())
+      .filter(({ destination }) => channels.has(destination))
+      .map(({ position }) => position);
+    const upTo = positions.length > 0 ? Math.min(...positions) : await this.store.delivery.outboxHead();
+    await this.store.delivery.pruneOutbox(upTo);
   }
 
   private webhook(record: NotifyWebhookRecord): Wanted {

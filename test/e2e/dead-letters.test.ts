@@ -132,7 +132,7 @@ describe(`dead letters survive restarts and are redriven (${TEST_ENGINE})`, () =
   describe("an audit sink (webhook, max_attempts 2)", () => {
     let port: number;
     let seq: number;
-    const list = async () => lettersOf(await call("GET", "/v1/sys/audit/dead-letters"));
+    const list = async () => lettersOf(await call("GET", "/v1/audit/sinks/dead-letters"));
     const deadSeqs = async () => (await list()).map((letter) => letter.seq);
 
     it("keeps every entry the closed port never took as a dead letter of sink:NAME", async () => {
@@ -166,13 +166,13 @@ describe(`dead letters survive restarts and are redriven (${TEST_ENGINE})`, () =
       try {
         // Once the sink delivers again no new letter can die, so the redrive below takes them all.
         const sinkState = async () =>
-          (await call("GET", "/v1/sys/audit/deliveries")).json.data.destinations.find(
+          (await call("GET", "/v1/audit/sinks/deliveries")).json.data.destinations.find(
             (destination: { destination: string }) => destination.destination === "sink:siem",
           );
         expect(await pollUntil(sinkState, (state) => state?.failing === false)).toMatchObject({
           failing: false,
         });
-        const redriven = await call("POST", "/v1/sys/audit/dead-letters/redrive", {});
+        const redriven = await call("POST", "/v1/audit/sinks/dead-letters/redrive", {});
         expect(redriven.status, redriven.text).toBe(200);
         expect(redriven.json.data.redriven).toBeGreaterThan(0);
         await waitFor("the redriven entry", () => sinkWebhookSeqs(receiver.requests, true).includes(seq));

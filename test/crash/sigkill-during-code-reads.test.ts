@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/core/audit-chain.js";
 import { type Cli, initialisedServer, type ServerProcess, startServerProcess } from "../e2e/cli-harness.js";
 import { encodeBase32Upper } from "../support/encodings.js";
+import { seededRandom, wholeNumberFromEnv } from "../support/seeded.js";
 import { type ApiResponse, callApi } from "../support/server.js";
 import { TEST_ENGINE } from "../support/storage.js";
 import { oathtoolCode, tempDir, writeFile } from "../support/tools.js";
@@ -197,22 +198,3 @@ describe(`a server killed with SIGKILL during concurrent code reads (${TEST_ENGI
     expect(wrong).toEqual([]);
   });
 });
-
-/** A whole number from the environment, or `fallback` when it is not set. */
-function wholeNumberFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  if (!/^\d+$/.test(text)) throw new Error(`${name} must be a whole number, not ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-/** mulberry32: a small seeded PRNG, so the kill delays of a failed run can be replayed from its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

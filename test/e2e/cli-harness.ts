@@ -48,13 +48,15 @@ export interface ServerProcess extends SpawnedServer {
 }
 
 /** `breakglass server --listen 127.0.0.1:PORT --data DIR|--database URL [ARGS]` as a child process, ready to answer. */
-export async function startServerProcess(storage: TestStorage, args: string[] = []): Promise<ServerProcess> {
+export async function startServerProcess(
+  storage: TestStorage,
+  args: string[] = [],
+  options: { env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   const server = await spawnServer(
     ["--listen", `127.0.0.1:${port}`, ...serverStorageFlags(storage), ...args],
-    {
-      url: `http://127.0.0.1:${port}`,
-    },
+    { url: `http://127.0.0.1:${port}`, env: options.env },
   );
   return { ...server, storage };
 }

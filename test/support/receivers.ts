@@ -9,6 +9,8 @@ export interface Received {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The 200 was written out: the sender could have taken it as delivered (not so for one held until the sender died). */
+  answered: boolean;
 }
 
 /** A webhook receiver: records every POST; answers 200, or never (`hang`), or once released (`hold`). */
@@ -21,10 +23,15 @@ export async function webhookReceiver(port = 0) {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      requests.push({
+      const received: Received = {
         url: request.url ?? "",
         headers: request.headers,
         body: Buffer.concat(chunks).toString("utf8"),
+        answered: false,
+      };
+      requests.push(received);
+      response.once("finish", () => {
+        received.answered = !response.socket?.destroyed;
       });
       if (holding) held.push(response);
       else if (!hang) response.writeHead(200).end("ok");
@@ -42,10 +49,11 @@ export async function webhookReceiver(port = 0) {
     hold() {
       holding = true;
     },
-    /** Answers 200 to everything held, and to everything from now on. */
+    /** Answers 200 to everything held (whose sender is still there), and to everything from now on. */
     release() {
       holding = false;
-      for (const response of held.splice(0)) response.writeHead(200).end("ok");
+      for (const response of held.splice(0))
+        if (!response.socket?.destroyed) response.writeHead(200).end("ok");
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -64,13 +72,15 @@ export interface Mail {
 }
 
 /** A mail server (smtp-server) that takes mail from `user` with `password` (no TLS: tests only) and keeps it. */
-export async function smtpReceiver(user: string, password: string) {
+export async function smtpReceiver(user: string, password: string, port = 0) {
   const mails: Mail[] = [];
   const server = new SMTPServer({
     authOptional: true,
     allowInsecureAuth: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
+    // Closing waits this long for a sender's open connection, not smtp-server's 30 s.
+    closeTimeout: 500,
     onAuth(auth, _session, callback) {
       if (auth.username === user && auth.password === password) callback(null, { user });
       else callback(new Error("invalid credentials"));
@@ -90,9 +100,18 @@ export async function smtpReceiver(user: string, password: string) {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.server.address() as AddressInfo;
-  return { mails, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+  return {
+    mails,
+    port: (server.server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The `X-Breakglass-Event-Id` of a mail: the audit seq of the event it tells of (null without one). */
+export function mailEventId(mail: Mail): number | null {
+  const header = /^X-Breakglass-Event-Id:\s*(\d+)\s*$/im.exec(mail.raw.split(/\r?\n\r?\n/)[0] ?? "");
+  return header ? Number(header[1]) : null;
 }
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {

@@ -146,10 +146,13 @@ export class CustodianService {
    * stored only after its entry and event are committed (a crash between repeats it, never loses it).
    */
   async check(): Promise<void> {
-    const busFactor = await this.busFactor();
-    if (busFactor === null) return;
-    this.settings.observer?.custodyMeasured(busFactor);
+    const measured = await this.busFactor();
+    if (measured === null) return;
+    this.settings.observer?.custodyMeasured(measured);
     await this.duty.run(async () => {
+      // Measured again under the duty: another node may have told a change since the first look.
+      const busFactor = await this.busFactor();
+      if (busFactor === null) return;
       const now = this.clock.now();
       const told = await this.store.delivery.readNotice(BUS_FACTOR_NOTICE);
       const previous = told ? { warning: told.value || null, at: Date.parse(told.at) } : null;

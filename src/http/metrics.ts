@@ -193,7 +193,7 @@ export class Metrics implements AuditObserver, DeliveryObserver {
   }
 }
 
-/** A sink's name from its destination (`sink:NAME` or `sink:NAME@HOST:PATH`); null for a notification channel. */
+/** A sink's name from its destination (`sink:NAME` or `sink:NAME@NODE:PATH`); null for a notification channel. */
 function sinkName(destination: string): string | null {
   if (!destination.startsWith("sink:")) return null;
   const name = destination.slice("sink:".length);

@@ -12,7 +12,7 @@ import { BackupSchedule, type BackupScheduleSettings } from "../services/backup/
 import { freeLeasesOfDeadProcesses } from "../services/delivery/leases.js";
 import { describeError } from "../services/delivery/transport.js";
 import type { DeviceReminderSettings } from "../services/devices/device-reminders.js";
-import { createServices, type Services } from "../services/index.js";
+import { createServices, type ServiceSettings, type Services } from "../services/index.js";
 import { NodeCondition } from "../services/node/node-condition.js";
 import { StorageWriteWatch } from "../services/node/storage-write-watch.js";
 import { openPostgresStore } from "../store/postgres.js";
@@ -49,7 +49,7 @@ export interface ServerOptions {
   /** How long an approval request waits for its votes (default an hour). */
   approvalRequestTtlSeconds?: number;
   /** Failed attempts before a notification is a dead letter; when a destination behind is warned of. */
-  delivery?: { maxAttempts?: number; warnAfterSeconds?: number };
+  delivery?: ServiceSettings["delivery"];
   /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
   auditSinks?: unknown;
   /** Scheduled backups to a directory while unsealed (docs/backups.md). */

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { type Clock, systemClock } from "../core/clock.js";
 import type { Store } from "../store/store.js";
 import { AccessRuleService } from "./access/access-rules.js";
@@ -91,7 +92,12 @@ export interface ServiceSettings {
   /** What the delivery workers (sinks and notification channels) report: the metrics. */
   deliveryObserver: DeliveryObserver;
   /** Failed attempts before a notification becomes a dead letter, and when a destination behind is warned of. */
-  delivery?: { maxAttempts?: number; warnAfterSeconds?: number };
+  delivery?: {
+    maxAttempts?: number;
+    warnAfterSeconds?: number;
+    /** Whose file a file sink's position is (default the host name): stable across restarts. */
+    nodeName?: string;
+  };
   log: SinkLog;
   /** How long a token from a userpass login lives. */
   loginTtlSeconds?: number;
@@ -124,6 +130,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     settings.configSinks,
     deliveryObserver,
     settings.log,
+    settings.delivery?.nodeName ?? hostname(),
   );
   const audit = new AuditLog(store, settings.auditObserver, auditSinkManager, time);
   audit.onCommitted((entries) => {

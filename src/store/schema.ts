@@ -303,7 +303,7 @@ export interface NotificationOutboxTable {
   event: string;
 }
 
-/** How far a destination (`webhook:NAME`, `smtp`, `sink:NAME`, `sink:NAME@HOST:PATH`) has been delivered. */
+/** How far a destination (`webhook:NAME`, `smtp`, `sink:NAME`, `sink:NAME@NODE:PATH`) has been delivered. */
 export interface DeliveryCursorTable {
   destination: string;
   /** The last seq delivered or given up on (outbox seq for notifications, audit seq for sinks). */

@@ -57,6 +57,8 @@ interface ServerSettings {
   delivery_max_attempts?: number;
   /** `status` warns of a destination whose oldest undelivered item is older than this (default 300). */
   delivery_warn_after_seconds?: number;
+  /** This node's name, kept across restarts: a file sink's position is this node's (default the host name). */
+  node_name?: string;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -87,6 +89,7 @@ const FILE_KEYS = [
   "shutdown_timeout_seconds",
   "delivery_max_attempts",
   "delivery_warn_after_seconds",
+  "node_name",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -105,6 +108,7 @@ const NUMBER_KEYS: Record<string, [number, number]> = {
   delivery_warn_after_seconds: [10, 30 * 86_400],
 };
 const RATE_LIMIT_RANGE = [1, 1_000_000] as const;
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const PATH_KEYS = ["data", "tls_cert", "tls_key", "backup_dir"];
 const BACKUP_DEFAULTS = { intervalSeconds: 24 * 3600, keep: 14 };
 
@@ -175,7 +179,12 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,
     delivery_max_attempts: file.delivery_max_attempts ?? maxAttemptsFromEnv(),
     delivery_warn_after_seconds: file.delivery_warn_after_seconds,
+    node_name: file.node_name,
   };
+  if (settings.node_name !== undefined && !NODE_NAME.test(String(settings.node_name)))
+    throw usageError(
+      "node_name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    );
   if (settings.log_level !== undefined && !LOG_LEVELS.includes(settings.log_level))
     throw usageError(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
   if (!settings.backup_dir && (settings.backup_interval_seconds || settings.backup_keep))
@@ -297,6 +306,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       delivery: {
         maxAttempts: settings.delivery_max_attempts,
         warnAfterSeconds: settings.delivery_warn_after_seconds,
+        nodeName: settings.node_name,
       },
       backups: settings.backup_dir
         ? {

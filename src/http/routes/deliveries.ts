@@ -1,5 +1,6 @@
 import { DeadLettersAnswer, DeliveriesAnswer, RedriveAnswer, RedriveBody } from "../../api/deliveries.js";
 import type { AuditAction } from "../../core/audit-actions.js";
+import { badInput } from "../../core/errors.js";
 import type { DeliveryKind } from "../../services/delivery/deliveries.js";
 import type { Services } from "../../services/index.js";
 import { errorSchema } from "../error-schema.js";
@@ -92,6 +93,15 @@ export function deliveryRoutes(app: RouteApp, services: Services): void {
         },
       },
       async (request) => {
+        // A filter misspelt, or put in the query, must not widen a redrive to every letter.
+        const unknown = [
+          ...Object.keys(request.body ?? {}).filter((field) => field !== "destination" && field !== "seq"),
+          ...Object.keys((request.query as object | undefined) ?? {}).map((field) => `?${field}`),
+        ];
+        if (unknown.length > 0)
+          throw badInput(
+            `unknown fields: ${unknown.join(", ")} (the filters are destination and seq, in the body)`,
+          );
         const { destination, seq } = request.body ?? {};
         return { data: { redriven: await deliveries.redrive(kind, { destination, seq }, request.ctx) } };
       },

@@ -7,7 +7,7 @@ import { dataEnvelope } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
 
 /**
- * Audit sinks, beside Vault's `sys/audit` devices: sys/audit/sinks/:name. Root only. Secret
+ * Audit sinks, beside Vault's `sys/audit` devices: sys/audit/sinks/:name. Admin and root (`audit.configure`). Secret
  * options (a webhook's authorization) go in and never come back out. docs/audit-sinks.md.
  */
 

@@ -17,7 +17,7 @@ export interface DeliverySource<T> {
 }
 
 export interface WorkerSettings<T> {
-  /** `webhook:NAME`, `smtp`, `sink:NAME`, `sink:NAME@HOST:PATH`. */
+  /** `webhook:NAME`, `smtp`, `sink:NAME`, `sink:NAME@NODE:PATH`. */
   destination: string;
   transport: SinkTransport<T>;
   source: DeliverySource<T>;
@@ -267,6 +267,7 @@ export class DeliveryWorker<T> implements WorkerView {
             ...letter,
             error: describeError(error),
             attempts: letter.attempts + this.settings.maxAttempts,
+            deadAt: new Date().toISOString(),
             redrive: false,
           })),
         );

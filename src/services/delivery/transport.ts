@@ -15,7 +15,7 @@ export interface SinkTransport<T = AuditEntry> {
 
 /**
  * What the delivery workers report; the Prometheus metrics implement it. `destination` is
- * `webhook:NAME`, `smtp`, `sink:NAME` or `sink:NAME@HOST:PATH`.
+ * `webhook:NAME`, `smtp`, `sink:NAME` or `sink:NAME@NODE:PATH`.
  */
 export interface DeliveryObserver {
   delivered(destination: string, items: number): void;

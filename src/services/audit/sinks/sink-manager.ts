@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import type { AuditEntry } from "../../../core/audit-chain.js";
 import type { AuditSinkRecord, Store } from "../../../store/store.js";
 import { type DeliverySource, DeliveryWorker } from "../../delivery/delivery-worker.js";
@@ -42,11 +41,11 @@ interface OpenSink {
 }
 
 /**
- * Where a sink's position is kept: a file is one per file (each node writes its own disk), a
- * syslog collector or a webhook one per cluster (one node at a time sends each entry).
+ * Where a sink's position is kept: a file is one per node and file (each node writes its own
+ * disk), a syslog collector or a webhook one per cluster (one node at a time sends each entry).
  */
-export function sinkDestination(spec: SinkSpec): string {
-  return spec.type === "file" ? `sink:${spec.name}@${hostname()}:${spec.options.path}` : `sink:${spec.name}`;
+export function sinkDestination(spec: SinkSpec, node: string): string {
+  return spec.type === "file" ? `sink:${spec.name}@${node}:${spec.options.path}` : `sink:${spec.name}`;
 }
 
 /**
@@ -69,6 +68,8 @@ export class AuditSinkManager implements AuditDelivery {
     readonly configSinks: readonly SinkSpec[],
     private readonly observer: DeliveryObserver,
     private readonly log: SinkLog,
+    /** This node's name (config node_name): a file sink's position is the node's own. */
+    private readonly node: string,
   ) {
     this.refresher = new PeriodicRefresh("audit sinks", SINK_REFRESH_MS, () => this.reconcile(), log);
     this.source = {
@@ -128,7 +129,7 @@ export class AuditSinkManager implements AuditDelivery {
     await this.refresh();
     await this.closing.get(name);
     const spec = record && this.loadStored(record)?.spec;
-    if (spec) await this.store.delivery.forget(sinkDestination(spec));
+    if (spec) await this.store.delivery.forget(sinkDestination(spec, this.node));
   }
 
   private async reconcile(): Promise<void> {
@@ -204,7 +205,7 @@ export class AuditSinkManager implements AuditDelivery {
     const maxAttempts = Number(spec.options.max_attempts ?? 0);
     const worker = new DeliveryWorker(
       {
-        destination: sinkDestination(spec),
+        destination: sinkDestination(spec, this.node),
         transport,
         source: this.source,
         maxBatch,

@@ -10,8 +10,10 @@ import { initAndUnseal, startTestServer, type TestServer, tell } from "../suppor
  */
 
 let t: TestServer;
+const closing: TestServer[] = [];
 afterAll(async () => {
   await t?.close();
+  for (const server of closing) await server.close();
 });
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -71,5 +73,30 @@ describe("a destination behind", () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe("a redrive", () => {
+  it("refuses a misspelt field, a filter in the query, a wrong type and an unknown destination, redriving nothing", async () => {
+    const server = await startTestServer();
+    closing.push(server);
+    const { rootToken } = await initAndUnseal(server);
+    const redrive = (body: unknown, query = "") =>
+      server.call("POST", `/v1/notify/dead-letters/redrive${query}`, { token: rootToken, body });
+    for (const [body, query, mentions] of [
+      [{ destinaton: "smtp" }, "", "unknown fields: destinaton"],
+      [{}, "?destination=smtp", "unknown fields: ?destination"],
+      [{ seq: -1 }, "", "seq"],
+      [{ destination: "webhook:nobody" }, "", "destination is not a notification channel here"],
+      [{ destination: "sink:x" }, "", "destination is not a notification channel here"],
+    ] as const) {
+      const since = (await server.server.services.store.readAuditHead())?.seq ?? 0;
+      const refused = await redrive(body, query);
+      expect({ body, query, status: refused.status }).toEqual({ body, query, status: 400 });
+      expect(refused.json.errors[0]).toContain(mentions);
+      const recorded = await server.server.services.audit.list({ afterSeq: since });
+      expect(recorded.filter((entry) => entry.action === "notify.delivery.redrive")).toEqual([]);
+    }
+    expect((await redrive({})).json.data).toEqual({ redriven: 0 });
   });
 });

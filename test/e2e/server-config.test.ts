@@ -144,6 +144,9 @@ describe("breakglass server settings: flags, then environment, then config file,
     [{ tls_min_version: "tls13" }, /tls_min_version needs a certificate and key/],
     [{ tls_cert: "missing.pem", tls_key: "missing.key" }, /cannot read --tls-cert \S+missing.pem: ENOENT/],
     [{ shutdown_timeout_seconds: 0 }, /shutdown_timeout_seconds must be a whole number from 1 to 3600/],
+    [{ delivery_max_attempts: 0 }, /delivery_max_attempts must be a whole number from 1 to 1000/],
+    [{ delivery_warn_after_seconds: 5 }, /delivery_warn_after_seconds must be a whole number from 10/],
+    [{ node_name: "web 1/x" }, /node_name must be 1-64 letters, digits/],
   ])("%j is refused at start with one clear line: exit 2", async (settings, message) => {
     const dir = tempDir("breakglass-e2e-config-");
     const config = writeFile(dir, "breakglass.json", JSON.stringify({ data: "./vault", ...settings }));

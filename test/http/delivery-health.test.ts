@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../e2e/cli-harness.js";
 import { sleep, waitFor, webhookReceiver } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer, tell } from "../support/server.js";
+import { tempDir } from "../support/tools.js";
 
 /**
  * A destination behind is said where an operator looks: a warning in health (which `breakglass
@@ -98,5 +100,25 @@ describe("a redrive", () => {
       expect(recorded.filter((entry) => entry.action === "notify.delivery.redrive")).toEqual([]);
     }
     expect((await redrive({})).json.data).toEqual({ redriven: 0 });
+  });
+});
+
+describe("a file sink", () => {
+  it("keeps its position under this node's name (node_name), not the host's, so a container's new host name starts nothing afresh", async () => {
+    const server = await startTestServer({ delivery: { nodeName: "web-1" } });
+    closing.push(server);
+    const { rootToken } = await initAndUnseal(server);
+    const path = join(tempDir("breakglass-node-name-"), "audit.jsonl");
+    const put = await server.call("PUT", "/v1/sys/audit/sinks/disk", {
+      token: rootToken,
+      body: { type: "file", options: { path } },
+    });
+    expect(put.status).toBe(204);
+    await until("the sink's position", async () => {
+      const state = await server.call("GET", "/v1/audit/sinks/deliveries", { token: rootToken });
+      return (state.json.data.destinations as { destination: string }[]).some(
+        (d) => d.destination === `sink:disk@web-1:${path}`,
+      );
+    });
   });
 });

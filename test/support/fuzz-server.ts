@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { ERROR_CODES } from "../../src/core/errors.js";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "../../src/http/rate-limit-policy.js";
+import { DELIVERY_TABLES } from "../../src/store/kysely-backup.js";
 import { anyText } from "./fuzz.js";
 import { apiWord, type JsonSchema } from "./fuzz-json.js";
 import { initAndUnseal, startTestServer, type TestServer } from "./server.js";
@@ -104,7 +105,10 @@ export async function startFuzzServer(state: "uninitialized" | "sealed" | "unsea
   return fuzz;
 }
 
-/** Every table of the schema but the audit log (every request, refused or not, is on it). */
+/**
+ * Every table of the schema but the audit log (every request, refused or not, is on it) and the
+ * delivery state, which moves on by itself (leases renewed, positions, the outbox pruned).
+ */
 async function tablesOf(database: RawDatabase, engine: "sqlite" | "postgres"): Promise<string[]> {
   const query =
     engine === "sqlite"
@@ -112,7 +116,7 @@ async function tablesOf(database: RawDatabase, engine: "sqlite" | "postgres"): P
       : "select table_name as name from information_schema.tables where table_schema = current_schema()";
   return (await database.rows<{ name: string }>(query))
     .map(({ name }) => name)
-    .filter((name) => name !== "audit_entries")
+    .filter((name) => name !== "audit_entries" && !(DELIVERY_TABLES as readonly string[]).includes(name))
     .sort();
 }
 

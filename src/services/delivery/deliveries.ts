@@ -80,9 +80,10 @@ export class DeliveryService {
     const letters = await this.store.delivery.deadLetters();
     const now = Date.now();
     return Promise.all(
-      positions.map(async ({ destination, position }) => {
-        const { count, oldest } = await this.store.delivery.backlog(of.source, position);
+      positions.map(async ({ destination, position: stored }) => {
         const worker = here.get(destination);
+        const position = worker?.heldPosition ?? stored;
+        const { count, oldest } = await this.store.delivery.backlog(of.source, position);
         return {
           destination,
           position,

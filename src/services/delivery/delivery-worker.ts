@@ -45,6 +45,12 @@ const WAIT_POLL_MS = 50;
 export const REQUIRED_WAIT_MS = LEASE_MS + 5_000;
 /** How often the backlog (gauges, health) is measured. */
 const MEASURE_MS = 5_000;
+/**
+ * How long a delivered position may wait to be written: each write is a commit (an fsync on
+ * SQLite's connection, on the event loop), so it is not one per event. A crash meanwhile only
+ * sends those events again (at least once).
+ */
+const SAVE_POSITION_MS = 500;
 /** What a send in flight gets to finish when the worker closes. */
 const IN_FLIGHT_MS = 1_000;
 /** How far ahead items are read when a filter passes many over. */
@@ -64,6 +70,8 @@ export interface WorkerView {
   readonly destination: string;
   readonly isFailing: boolean;
   readonly lastError: string | null;
+  /** Where this node has delivered to while it holds the lease (the store's may lag by a moment); null otherwise. */
+  readonly heldPosition: number | null;
   redriveRequested(): void;
 }
 
@@ -82,6 +90,11 @@ export class DeliveryWorker<T> implements WorkerView {
   private wake: (() => void) | null = null;
   private held = false;
   private renewAt = 0;
+  /** The position as the store has it; `position` runs ahead of it by up to SAVE_POSITION_MS. */
+  private stored = 0;
+  private saving: NodeJS.Timeout | null = null;
+  /** Items read after the position and not yet sent. */
+  private readAhead: { seq: number; item: T }[] = [];
   /** Dead letters are looked at after each claim or renewal of the lease, and when asked to redrive. */
   private lookAtLetters = true;
   private position = 0;
@@ -114,6 +127,10 @@ export class DeliveryWorker<T> implements WorkerView {
 
   get isFailing(): boolean {
     return this.failing;
+  }
+
+  get heldPosition(): number | null {
+    return this.held ? this.position : null;
   }
 
   start(): void {
@@ -180,6 +197,7 @@ export class DeliveryWorker<T> implements WorkerView {
         this.storeFailing = true;
         step = "standby";
       }
+      this.saveSoon(); // a save that failed (the store) is tried again
       if (step === "sent") retryMs = FIRST_RETRY_MS;
       else if (step === "failed") {
         await this.pause(retryMs);
@@ -210,7 +228,13 @@ export class DeliveryWorker<T> implements WorkerView {
       const letters = await this.store.redriveDue(destination, this.settings.maxBatch);
       if (letters.length > 0) return this.redrive(letters);
     }
-    const rows = await source.after(this.position, Math.max(this.settings.maxBatch, READ_AHEAD));
+    // What was read ahead is used first: one query for many events, not one each.
+    const ahead = this.readAhead.filter((row) => row.seq > this.position);
+    const rows =
+      ahead.length > 0
+        ? ahead
+        : await source.after(this.position, Math.max(this.settings.maxBatch, READ_AHEAD));
+    this.readAhead = rows;
     if (rows.length === 0) {
       this.settleWaiters();
       return "idle";
@@ -329,8 +353,12 @@ export class DeliveryWorker<T> implements WorkerView {
       this.held = false;
       return false;
     }
-    // Read again at each renewal: a restore may have started the destination again.
-    this.position = await this.store.position(this.destination, await this.settings.source.head());
+    // Taken (not renewed): the store's position is the truth (a restore may have started it again).
+    if (!this.held) {
+      this.readAhead = [];
+      this.position = await this.store.position(this.destination, await this.settings.source.head());
+      this.stored = this.position;
+    }
     this.held = true;
     this.renewAt = now + LEASE_MS / 3;
     this.lookAtLetters = true;
@@ -350,19 +378,38 @@ export class DeliveryWorker<T> implements WorkerView {
     }
   }
 
+  /** Delivered up to `seq`: said at once to requests waiting here, written to the store soon after. */
   private async moveTo(seq: number): Promise<boolean> {
-    if (!(await this.store.advance(this.destination, seq, this.lease, HOLDER))) {
+    this.position = Math.max(this.position, seq);
+    this.settleWaiters();
+    this.saveSoon();
+    return true;
+  }
+
+  private saveSoon(): void {
+    if (this.saving || this.position <= this.stored) return;
+    this.saving = setTimeout(() => void this.savePosition().catch(() => undefined), SAVE_POSITION_MS);
+    this.saving.unref();
+  }
+
+  /** Writes the position, if this node still holds the lease; false once another node took it over. */
+  private async savePosition(): Promise<boolean> {
+    if (this.saving) clearTimeout(this.saving);
+    this.saving = null;
+    const position = this.position;
+    if (!this.held || position <= this.stored) return this.held;
+    if (!(await this.store.advance(this.destination, position, this.lease, HOLDER))) {
       this.held = false;
       this.log.info({ sink: this.destination }, "delivery taken over by another node");
       return false;
     }
-    this.position = seq;
-    this.settleWaiters();
+    this.stored = Math.max(this.stored, position);
     return true;
   }
 
   private async letGo(): Promise<void> {
     if (!this.held) return;
+    await this.savePosition().catch(() => false);
     this.held = false;
     await this.store.releaseLease(this.lease, HOLDER).catch(() => undefined);
   }

@@ -96,7 +96,7 @@ export function deliveryRoutes(app: RouteApp, services: Services): void {
         // A filter misspelt, or put in the query, must not widen a redrive to every letter.
         const unknown = [
           ...Object.keys(request.body ?? {}).filter((field) => field !== "destination" && field !== "seq"),
-          ...Object.keys((request.query as object | undefined) ?? {}).map((field) => `?${field}`),
+          ...Object.keys(Object(request.query)).map((field) => `?${field}`),
         ];
         if (unknown.length > 0)
           throw badInput(

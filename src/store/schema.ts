@@ -313,7 +313,7 @@ export interface DeliveryCursorTable {
 /** Work one node at a time does: a destination's delivery (`delivery:…`) or a cluster duty (`duty:…`). */
 export interface LeaseTable {
   name: string;
-  /** The process holding it (services/delivery/leases.ts HOLDER). */
+  /** Who holds it: host/pid/random (services/delivery/leases.ts newHolder). */
   holder: string;
   /** Until when, in ms since the epoch on the holder's clock; after it, anyone may take it. */
   until_ms: number;

@@ -1,6 +1,6 @@
 // Over 400 lines: one destination's whole delivery — lease, position, retries, dead letters, waiting requests — read in one place.
 import type { DeadLetterRecord, DeliveryStore } from "../../store/store.js";
-import { HOLDER, LEASE_MS } from "./leases.js";
+import { LEASE_MS, newHolder } from "./leases.js";
 import { type DeliveryObserver, describeError, type SinkLog, type SinkTransport } from "./transport.js";
 
 /** What a destination reads, in seq order: the notification outbox or the audit chain. */
@@ -85,6 +85,8 @@ export interface WorkerView {
  */
 export class DeliveryWorker<T> implements WorkerView {
   private readonly lease: string;
+  /** This worker, as its lease names it. */
+  private readonly holder = newHolder();
   private running: Promise<void> | null = null;
   private closed = false;
   private wake: (() => void) | null = null;
@@ -347,7 +349,7 @@ export class DeliveryWorker<T> implements WorkerView {
   private async holdLease(): Promise<boolean> {
     const now = Date.now();
     if (this.held && now < this.renewAt) return true;
-    const ok = await this.store.claimLease(this.lease, HOLDER, now, now + LEASE_MS);
+    const ok = await this.store.claimLease(this.lease, this.holder, now, now + LEASE_MS);
     if (!ok) {
       if (this.held) this.log.info({ sink: this.destination }, "delivery taken over by another node");
       this.held = false;
@@ -369,7 +371,7 @@ export class DeliveryWorker<T> implements WorkerView {
   private async renewingWhile(sending: Promise<void>): Promise<void> {
     const renew = setInterval(() => {
       const now = Date.now();
-      this.store.claimLease(this.lease, HOLDER, now, now + LEASE_MS).catch(() => false);
+      this.store.claimLease(this.lease, this.holder, now, now + LEASE_MS).catch(() => false);
     }, LEASE_MS / 3);
     try {
       await sending;
@@ -398,7 +400,7 @@ export class DeliveryWorker<T> implements WorkerView {
     this.saving = null;
     const position = this.position;
     if (!this.held || position <= this.stored) return this.held;
-    if (!(await this.store.advance(this.destination, position, this.lease, HOLDER))) {
+    if (!(await this.store.advance(this.destination, position, this.lease, this.holder))) {
       this.held = false;
       this.log.info({ sink: this.destination }, "delivery taken over by another node");
       return false;
@@ -411,7 +413,7 @@ export class DeliveryWorker<T> implements WorkerView {
     if (!this.held) return;
     await this.savePosition().catch(() => false);
     this.held = false;
-    await this.store.releaseLease(this.lease, HOLDER).catch(() => undefined);
+    await this.store.releaseLease(this.lease, this.holder).catch(() => undefined);
   }
 
   /** One measurement at a time; a store that cannot answer skips it (the worker's loop says so). */

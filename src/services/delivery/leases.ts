@@ -11,8 +11,11 @@ import type { DeliveryStore } from "../../store/store.js";
  * (twice, never not at all).
  */
 
-/** This process, as a lease names its holder: host, process id, and a random part (a pid is reused). */
-export const HOLDER = `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
+/**
+ * A new holder's name: host, process id, and a random part (a pid is reused; and two nodes in one
+ * process, as tests run them, or a worker and the one replacing it, are holders of their own).
+ */
+export const newHolder = () => `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
 
 /** How long a lease lasts without renewal: a dead holder's work resumes elsewhere within it. */
 export const LEASE_MS = 10_000;
@@ -25,7 +28,7 @@ export async function freeLeasesOfDeadProcesses(store: DeliveryStore): Promise<v
   const host = hostname();
   for (const { name, holder } of await store.leases()) {
     const [holderHost, pid] = holder.split("/");
-    if (holderHost !== host || holder === HOLDER || isRunning(Number(pid))) continue;
+    if (holderHost !== host || isRunning(Number(pid))) continue;
     await store.releaseLease(name, holder);
   }
 }
@@ -47,6 +50,9 @@ function isRunning(pid: number): boolean {
  */
 export class ClusterDuty {
   private readonly lease: string;
+  private readonly holder = newHolder();
+  /** A run under way here: another one on this node at the same moment does nothing. */
+  private busy = false;
 
   constructor(
     private readonly store: DeliveryStore,
@@ -57,13 +63,19 @@ export class ClusterDuty {
 
   /** Runs `work` if no other node is doing this duty now; false if one is. */
   async run(work: () => Promise<void>): Promise<boolean> {
-    const now = Date.now();
-    if (!(await this.store.claimLease(this.lease, HOLDER, now, now + LEASE_MS))) return false;
+    if (this.busy) return false;
+    this.busy = true;
     try {
-      await work();
+      const now = Date.now();
+      if (!(await this.store.claimLease(this.lease, this.holder, now, now + LEASE_MS))) return false;
+      try {
+        await work();
+      } finally {
+        await this.store.releaseLease(this.lease, this.holder).catch(() => undefined);
+      }
+      return true;
     } finally {
-      await this.store.releaseLease(this.lease, HOLDER).catch(() => undefined);
+      this.busy = false;
     }
-    return true;
   }
 }

@@ -352,6 +352,32 @@ describe("webhook sink", () => {
     }
   });
 
+  it("gathers for batch_ms: reads in quick succession leave in one POST, not one each", async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    const sink = { type: "webhook", options: { url: receiver.url, batch_size: 100, batch_ms: 1_500 } };
+    expect((await putSink("gathering", sink)).status).toBe(204);
+    try {
+      // Caught up first: the worker has read to the newest entry, so what comes next is gathered.
+      expect((await readCode()).status).toBe(200);
+      await waitFor("the first batch", () => receiver.requests.length > 0);
+      const before = receiver.requests.length;
+      const reads = await Promise.all(Array.from({ length: 5 }, () => readCode("?reason=gathered")));
+      expect(reads.map((read) => read.status)).toEqual([200, 200, 200, 200, 200]);
+      const carrying = () =>
+        receiver.requests
+          .slice(before)
+          .filter((request) => request.entries.some((entry) => entry.reason === "gathered"));
+      const gathered = () =>
+        carrying().flatMap((request) => request.entries.filter((e) => e.reason === "gathered"));
+      await waitFor("the five reads", () => gathered().length >= 5);
+      expect(carrying()).toHaveLength(1);
+    } finally {
+      await deleteSink("gathering");
+      await receiver.stop();
+    }
+  });
+
   it("gives a batch up after max_attempts: kept as a dead letter with its error, listed, forgotten with the sink", async () => {
     const closedPort = await freePort();
     const sink = {

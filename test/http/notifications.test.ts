@@ -317,6 +317,34 @@ describe("delivery", () => {
     }
   });
 
+  it("keeps to its backoff while it fails: commits meanwhile do not make it try again sooner", async () => {
+    const down = await webhookReceiver();
+    const { url } = down;
+    await down.close(); // nothing listens there now
+    const failures = () => metric("breakglass_notification_failures_total", "webhook:backoff");
+    expect((await call("PUT", "/v1/notify/webhooks/backoff", { url, events: ["code.read"] })).status).toBe(
+      200,
+    );
+    try {
+      await tell(t.server.services, codeRead());
+      const deadline = Date.now() + 10_000;
+      while ((await failures()) < 1) {
+        if (Date.now() > deadline) throw new Error("no failure counted");
+        await sleep(20);
+      }
+      const before = await failures();
+      // A commit every 100 ms for 1.2 s: each wakes the channel's worker, none ends its backoff
+      // (0.5 s, 1 s, 2 s …), so at most two more attempts are made; one per commit would be 12.
+      for (let i = 0; i < 12; i++) {
+        await tell(t.server.services, codeRead());
+        await sleep(100);
+      }
+      expect((await failures()) - before).toBeLessThanOrEqual(3);
+    } finally {
+      await call("DELETE", "/v1/notify/webhooks/backoff");
+    }
+  });
+
   it("never makes the caller wait for a receiver that hangs", async () => {
     const stuck = await webhookReceiver();
     stuck.hang();

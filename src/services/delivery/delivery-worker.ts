@@ -23,7 +23,10 @@ export interface WorkerSettings<T> {
   source: DeliverySource<T>;
   /** Items per send. */
   maxBatch: number;
-  /** How long a partial batch waits for more, unless a request waits on it. */
+  /**
+   * Once a read has reached the newest item, how long the next read waits for more, unless a
+   * request waits on it: one read and one send (one fsync, for a file) for many commits.
+   */
   lingerMs: number;
   /** Failed sends of one batch before it becomes dead letters (Infinity: retried in order for ever). */
   maxAttempts: number;
@@ -55,6 +58,8 @@ const SAVE_POSITION_MS = 500;
 const IN_FLIGHT_MS = 1_000;
 /** How far ahead items are read when a filter passes many over. */
 const READ_AHEAD = 100;
+/** What a destination gathers for when nothing says otherwise: unnoticed by people, one read and one send for many commits. */
+export const DEFAULT_LINGER_MS = 50;
 
 interface Waiter {
   seq: number;
@@ -63,7 +68,9 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-type Step = "sent" | "idle" | "standby" | "failed";
+type Step = "sent" | "gathered" | "idle" | "standby" | "failed";
+/** What ended a pause: its time, a commit (`poke`), or something that will not wait (a request, a redrive, closing). */
+type Wake = "time" | "poke" | "urgent";
 
 /** A worker as the deliveries API sees it, whatever it carries. */
 export interface WorkerView {
@@ -89,7 +96,11 @@ export class DeliveryWorker<T> implements WorkerView {
   private readonly holder = newHolder();
   private running: Promise<void> | null = null;
   private closed = false;
-  private wake: (() => void) | null = null;
+  private wake: ((why: Wake) => void) | null = null;
+  /** Whether a commit ends the pause under way: not a backoff's, not a gathering's. */
+  private commitsWake = true;
+  /** The last read reached the newest item: the next one gathers first (lingerMs). */
+  private caughtUp = false;
   private held = false;
   private renewAt = 0;
   /** The position as the store has it; `position` runs ahead of it by up to SAVE_POSITION_MS. */
@@ -101,7 +112,6 @@ export class DeliveryWorker<T> implements WorkerView {
   private lookAtLetters = true;
   private position = 0;
   private attempts = 0;
-  private lingered = false;
   private failing = false;
   private standingBy = false;
   private storeFailing = false;
@@ -141,15 +151,20 @@ export class DeliveryWorker<T> implements WorkerView {
     this.measureNow();
   }
 
-  /** Something was committed: look now rather than at the next poll. */
+  /** Something was committed: look now rather than at the next poll (a gathering goes on, see lingerMs). */
   poke(): void {
-    this.wake?.();
+    if (this.commitsWake) this.wake?.("poke");
   }
 
   /** Dead letters were marked to be sent again: look at them now. */
   redriveRequested(): void {
     this.lookAtLetters = true;
-    this.poke();
+    this.urge();
+  }
+
+  /** Look now, even while gathering. */
+  private urge(): void {
+    this.wake?.("urgent");
   }
 
   /**
@@ -159,7 +174,7 @@ export class DeliveryWorker<T> implements WorkerView {
   delivered(seq: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiters.push({ seq, deadline: Date.now() + REQUIRED_WAIT_MS, resolve, reject });
-      this.poke();
+      this.urge();
     });
   }
 
@@ -170,7 +185,7 @@ export class DeliveryWorker<T> implements WorkerView {
   async close(): Promise<void> {
     this.closed = true;
     if (this.measuring) clearInterval(this.measuring);
-    this.poke();
+    this.urge();
     const stopped = this.running ?? Promise.resolve();
     await Promise.race([stopped, sleep(IN_FLIGHT_MS)]);
     await this.settings.transport.close().catch(() => undefined);
@@ -202,9 +217,10 @@ export class DeliveryWorker<T> implements WorkerView {
       this.saveSoon(); // a save that failed (the store) is tried again
       if (step === "sent") retryMs = FIRST_RETRY_MS;
       else if (step === "failed") {
-        await this.pause(retryMs);
+        await this.pause(retryMs, false);
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-      } else if (this.waiters.length > 0) await this.pause(WAIT_POLL_MS);
+      } else if (step === "gathered") continue;
+      else if (this.waiters.length > 0) await this.pause(WAIT_POLL_MS);
       else await this.pause(step === "idle" ? IDLE_POLL_MS : STANDBY_POLL_MS);
     }
   }
@@ -232,10 +248,15 @@ export class DeliveryWorker<T> implements WorkerView {
     }
     // What was read ahead is used first: one query for many events, not one each.
     const ahead = this.readAhead.filter((row) => row.seq > this.position);
-    const rows =
-      ahead.length > 0
-        ? ahead
-        : await source.after(this.position, Math.max(this.settings.maxBatch, READ_AHEAD));
+    if (ahead.length === 0 && this.caughtUp && this.settings.lingerMs > 0 && this.waiters.length === 0) {
+      // What follows a commit often comes in the next moments: one read and one send for all of it.
+      this.caughtUp = false;
+      await this.pause(this.settings.lingerMs, false);
+      return "gathered"; // the lease is looked at again before the read
+    }
+    const limit = Math.max(this.settings.maxBatch, READ_AHEAD);
+    const rows = ahead.length > 0 ? ahead : await source.after(this.position, limit);
+    if (ahead.length === 0) this.caughtUp = rows.length < limit;
     this.readAhead = rows;
     if (rows.length === 0) {
       this.settleWaiters();
@@ -243,17 +264,6 @@ export class DeliveryWorker<T> implements WorkerView {
     }
     const { batch, upTo } = this.batchOf(rows);
     if (batch.length === 0) return (await this.moveTo(upTo)) ? "sent" : "standby";
-    if (
-      !this.lingered &&
-      this.settings.lingerMs > 0 &&
-      this.waiters.length === 0 &&
-      batch.length < this.settings.maxBatch
-    ) {
-      this.lingered = true;
-      await this.pause(this.settings.lingerMs);
-      return "sent";
-    }
-    this.lingered = false;
     try {
       await this.renewingWhile(transport.send(batch.map((row) => row.item)));
     } catch (error) {
@@ -457,15 +467,16 @@ export class DeliveryWorker<T> implements WorkerView {
     this.waiters = [];
   }
 
-  private pause(ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  private pause(ms: number, commitsWake = true): Promise<Wake> {
+    if (this.closed) return Promise.resolve("urgent");
+    this.commitsWake = commitsWake;
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (why: Wake) => {
         clearTimeout(timer);
         if (this.wake === done) this.wake = null;
-        resolve();
+        resolve(why);
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => done("time"), ms);
       this.wake = done;
     });
   }

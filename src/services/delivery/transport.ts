@@ -31,7 +31,7 @@ export interface SinkLog {
   info(details: object, message: string): void;
 }
 
-/** An error's message and its cause's (fetch says only "fetch failed"); never headers or bodies. */
+/** An error's message and its cause's (a wrapper may say only what failed, its cause why); never headers or bodies. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";

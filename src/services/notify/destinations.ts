@@ -1,6 +1,6 @@
 import type { Clock } from "../../core/clock.js";
 import type { NotifySmtpRecord, NotifyWebhookRecord, Store } from "../../store/store.js";
-import { type DeliverySource, DeliveryWorker } from "../delivery/delivery-worker.js";
+import { DEFAULT_LINGER_MS, type DeliverySource, DeliveryWorker } from "../delivery/delivery-worker.js";
 import type { DeliveryObserver, SinkLog, SinkTransport } from "../delivery/transport.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
 import type { SecretBox } from "../seal/secret-box.js";
@@ -11,7 +11,7 @@ import { WebhookChannel } from "./webhook-channel.js";
 
 /** How often each node re-reads the destinations (a change made on this node applies at once). */
 export const NOTIFY_REFRESH_MS = 2_000;
-/** 0.5 s doubling to 30 s: about four minutes of trying before an event becomes a dead letter. */
+/** 0.5 s doubling to 30 s: three minutes of waits (more with slow failures) before an event becomes a dead letter. */
 export const DEFAULT_MAX_ATTEMPTS = 12;
 /** Events leave one at a time: a channel sends one request or mail per event. */
 const ONE_EVENT = 1;
@@ -123,7 +123,7 @@ export class NotificationDestinations {
           transport: want.open(),
           source: this.source,
           maxBatch: ONE_EVENT,
-          lingerMs: 0,
+          lingerMs: DEFAULT_LINGER_MS,
           maxAttempts: this.maxAttempts,
           wants: (event) => want.wants(event) || namedBy(event, channel),
           what: "notification channel",

@@ -1,6 +1,6 @@
 import type { AuditEntry } from "../../../core/audit-chain.js";
 import type { AuditSinkRecord, Store } from "../../../store/store.js";
-import { type DeliverySource, DeliveryWorker } from "../../delivery/delivery-worker.js";
+import { DEFAULT_LINGER_MS, type DeliverySource, DeliveryWorker } from "../../delivery/delivery-worker.js";
 import type { DeliveryObserver, SinkLog, SinkTransport } from "../../delivery/transport.js";
 import { PeriodicRefresh } from "../../node/periodic-refresh.js";
 import type { SecretBox } from "../../seal/secret-box.js";
@@ -246,14 +246,14 @@ function openTransport(
       return {
         transport: new FileSink(spec.options as unknown as FileOptions),
         maxBatch: FILE_AND_SYSLOG_BATCH,
-        lingerMs: 0,
+        lingerMs: DEFAULT_LINGER_MS,
       };
     case "syslog": {
       const options = spec.options as unknown as SyslogOptions;
       return {
         transport: options.protocol === "tcp" ? new TcpSyslogSink(options) : new UdpSyslogSink(options),
         maxBatch: FILE_AND_SYSLOG_BATCH,
-        lingerMs: 0,
+        lingerMs: DEFAULT_LINGER_MS,
       };
     }
     case "webhook": {

@@ -1,4 +1,4 @@
-import type { ControlledTransactionBuilder, Transaction } from "kysely";
+import type { ControlledTransactionBuilder, Kysely, Transaction } from "kysely";
 import type { AuditAppender } from "./audit-appenders.js";
 import type { Database } from "./schema.js";
 import type { Store } from "./store.js";
@@ -11,6 +11,8 @@ export interface EngineSpecifics {
   engine: Store["engine"];
   location: string;
   auditAppender: AuditAppender;
+  /** Where the delivery state is kept when not on the store's own connection (SQLite: a worker thread's). */
+  deliveryDb?: Kysely<Database>;
   /** Takes the lock every node takes before appending to the audit chain (PostgreSQL); none on SQLite. */
   lockAuditChain?: (trx: Transaction<Database>) => Promise<void>;
   /** Where a backup is read: a transaction that sees one state while the server keeps writing, and what to free once it ends. */

@@ -36,7 +36,7 @@ export function kyselyStore(db: Kysely<Database>, engine: EngineSpecifics): Stor
     approvals: new KyselyApprovalStore(db),
     secondFactors: new KyselySecondFactorStore(db),
     devices: new KyselyDeviceStore(db),
-    delivery: new KyselyDeliveryStore(db),
+    delivery: new KyselyDeliveryStore(engine.deliveryDb ?? db),
     secrets: new KyselySecretStore(db),
     backup: new KyselyBackupStore(db, engine),
     async ping() {

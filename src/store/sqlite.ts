@@ -19,6 +19,7 @@ import { kyselyStore } from "./kysely-store.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { SqliteAuditWriter } from "./sqlite-audit-writer.js";
+import { SqliteThreadDialect } from "./sqlite-thread-dialect.js";
 import { unwritableDataDirectory } from "./storage-faults.js";
 import type { Store, StoreEvents } from "./store.js";
 import { reportingUnavailableStorage } from "./unavailable.js";
@@ -63,12 +64,17 @@ export async function openSqliteStore(
   // On a file, a writer thread makes audit entries durable without blocking the event loop. In
   // memory (--dev) there is no file for a second connection to share, and no fsync to hide.
   const auditWriter = dataDir === null ? null : new SqliteAuditWriter(path, events.auditTransaction);
+  // The delivery workers write their positions and leases all the time: off the event loop, as the audit is.
+  const deliveryDb =
+    dataDir === null ? undefined : new Kysely<Database>({ dialect: new SqliteThreadDialect(path) });
   const store = kyselyStore(db, {
     ...sqliteSpecifics(db, path),
     auditAppender: auditWriter
       ? new PipelinedAuditAppender(db, (entries, head, outbox) => auditWriter.write(entries, head, outbox))
       : new TransactionalAuditAppender(db, async () => {}, events.auditTransaction),
+    deliveryDb,
     close: async () => {
+      await deliveryDb?.destroy();
       await auditWriter?.close();
     },
   });

@@ -1,18 +1,48 @@
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainEntries } from "../../src/core/audit-chain.js";
+import { SQLITE_FILE_NAME } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
-import { newTestStorage, openTestStore, TEST_ENGINE } from "../support/storage.js";
+import { newTestStorage, openTestStore, TEST_ENGINE, type TestStorage } from "../support/storage.js";
 
 /** Leases, positions and the outbox of each engine, under concurrency (PostgreSQL: a pool of connections). */
 let store: Store;
+let storage: TestStorage;
 beforeAll(async () => {
-  store = await openTestStore(await newTestStorage());
+  storage = await newTestStorage();
+  store = await openTestStore(storage);
 });
 afterAll(() => store?.close());
 
 const NOW = 1_800_000_000_000;
 
 describe(`delivery state (${TEST_ENGINE})`, () => {
+  it.skipIf(TEST_ENGINE !== "sqlite")(
+    "waits for SQLite's write lock off the event loop: timers run while a lease waits for it",
+    async () => {
+      if (storage.engine !== "sqlite") throw new Error("unexpected storage");
+      // Another connection holds the write lock, as the audit writer does while it commits.
+      const other = new SQLite(join(storage.dataDir, SQLITE_FILE_NAME));
+      other.exec("begin immediate");
+      const order: string[] = [];
+      const claimed = store.delivery
+        .claimLease("delivery:locked", "a", NOW, NOW + 10_000)
+        .then((ok) => order.push(`claimed ${ok}`));
+      try {
+        // On the server's own connection the claim would wait in the busy handler, the event
+        // loop stopped: this timer could not run, nor the rollback below, until it gave up.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        order.push("timer");
+      } finally {
+        other.exec("rollback");
+        other.close();
+      }
+      await claimed;
+      expect(order).toEqual(["timer", "claimed true"]);
+    },
+  );
+
   it("a lease goes to one of 50 claiming at once; to nobody else until it lapses; then to one again", async () => {
     const claims = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>

@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import type { AuditEntry } from "../core/audit-chain.js";
 import { auditRowFromEntry } from "./audit-appenders.js";
 import type { Database } from "./schema.js";
+import { SqliteWorkerError } from "./sqlite-thread-dialect.js";
 import type { AuditHead } from "./store.js";
 
 interface Reply {
@@ -36,7 +37,7 @@ export class SqliteAuditWriter {
         const waiter = this.waiting.get(result.id);
         this.waiting.delete(result.id);
         if (result.ok) waiter?.resolve();
-        else waiter?.reject(new AuditWriteError(result.message, result.code));
+        else waiter?.reject(new SqliteWorkerError(`audit write failed: ${result.message}`, result.code));
       }
       if (this.waiting.size === 0) this.worker.unref();
     });
@@ -66,15 +67,5 @@ export class SqliteAuditWriter {
   private failAll(error: Error): void {
     for (const waiter of this.waiting.values()) waiter.reject(error);
     this.waiting.clear();
-  }
-}
-
-/** A batch the writer did not commit, with SQLite's code (SQLITE_FULL…) for storage-faults.ts. */
-class AuditWriteError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-  ) {
-    super(`audit write failed: ${message}`);
   }
 }

@@ -118,7 +118,7 @@ class SqliteThreadConnection implements DatabaseConnection {
       this.worker.ref(); // a statement under way keeps the process alive, as the main connection's would
       this.worker.postMessage({ id, sql, parameters });
     });
-    if (!reply.ok) throw new SqliteThreadError(reply.message, reply.code);
+    if (!reply.ok) throw new SqliteWorkerError(reply.message, reply.code);
     return {
       rows: reply.rows as R[],
       numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
@@ -140,8 +140,8 @@ class SqliteThreadConnection implements DatabaseConnection {
   }
 }
 
-/** A statement the thread's connection refused, with SQLite's code (SQLITE_BUSY, SQLITE_FULL…) for storage-faults.ts. */
-class SqliteThreadError extends Error {
+/** What a worker thread's SQLite connection refused, with SQLite's code (SQLITE_BUSY, SQLITE_FULL…) for storage-faults.ts. */
+export class SqliteWorkerError extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,

@@ -345,6 +345,62 @@ describe("delivery", () => {
     }
   });
 
+  it("prunes the outbox up to the slowest channel's position, never past it", async () => {
+    const fast = await webhookReceiver();
+    const down = await webhookReceiver();
+    const { url } = down;
+    await down.close(); // nothing listens there: the channel stays behind
+    const { store, notifier } = t.server.services;
+    const positionOf = async (destination: string) =>
+      (await store.delivery.positions()).find((row) => row.destination === destination)?.position;
+    for (const [name, to] of [
+      ["fast", fast.url],
+      ["slow", url],
+    ] as const)
+      expect(
+        (await call("PUT", `/v1/notify/webhooks/${name}`, { url: to, events: ["code.read"] })).status,
+      ).toBe(200);
+    // Both started (a channel starts at the newest event), so both owe the event told next.
+    for (
+      const deadline = Date.now() + 10_000;
+      (await positionOf("webhook:slow")) === undefined;
+      await sleep(50)
+    )
+      if (Date.now() > deadline) throw new Error("the slow channel did not start");
+    const told = await tell(t.server.services, codeRead());
+    // The fast one is past it in the store (positions are written within half a second).
+    for (
+      const deadline = Date.now() + 10_000;
+      ((await positionOf("webhook:fast")) ?? 0) < told.seq;
+      await sleep(100)
+    )
+      if (Date.now() > deadline) throw new Error("the fast channel did not move past the event");
+    expect(await positionOf("webhook:slow")).toBeLessThan(told.seq);
+    const kept = async () => (await store.delivery.outboxAfter(told.seq - 1, 1))[0]?.seq === told.seq;
+    /** The outbox is pruned once every so many re-reads of the channels: this makes one happen now. */
+    const pruneNow = async () => {
+      for (let i = 0; i < 30; i++) await notifier.refresh();
+    };
+    try {
+      await pruneNow();
+      expect(await kept()).toBe(true);
+      expect((await call("DELETE", "/v1/notify/webhooks/slow")).status).toBe(204);
+      // Without it, every channel left (this file's others too) is past the event once its position is written.
+      const allPast = async () =>
+        (await store.delivery.positions())
+          .filter(({ destination }) => !destination.startsWith("sink:"))
+          .every(({ position }) => position >= told.seq);
+      for (const deadline = Date.now() + 10_000; !(await allPast()); await sleep(100))
+        if (Date.now() > deadline) throw new Error("the channels did not move past the event");
+      await pruneNow();
+      expect(await kept()).toBe(false);
+    } finally {
+      await call("DELETE", "/v1/notify/webhooks/slow");
+      await call("DELETE", "/v1/notify/webhooks/fast");
+      await fast.close();
+    }
+  });
+
   it("never makes the caller wait for a receiver that hangs", async () => {
     const stuck = await webhookReceiver();
     stuck.hang();

@@ -2,6 +2,9 @@ import type { Kysely } from "kysely";
 import { type Database, flag } from "./schema.js";
 import type { DeadLetterRecord, DeliveryStore } from "./store.js";
 
+/** Outbox events deleted per transaction when pruning: the write lock is let go between chunks. */
+const PRUNE_CHUNK = 1_000;
+
 /** Delivery state on either engine: every claim is one conditional statement, so two nodes never both win. */
 export class KyselyDeliveryStore implements DeliveryStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -114,7 +117,19 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   async pruneOutbox(seq: number): Promise<void> {
-    await this.db.deleteFrom("notification_outbox").where("seq", "<=", seq).execute();
+    for (;;) {
+      const oldest = this.db
+        .selectFrom("notification_outbox")
+        .select("seq")
+        .where("seq", "<=", seq)
+        .orderBy("seq")
+        .limit(PRUNE_CHUNK);
+      const { numDeletedRows } = await this.db
+        .deleteFrom("notification_outbox")
+        .where("seq", "in", oldest)
+        .executeTakeFirst();
+      if (numDeletedRows < BigInt(PRUNE_CHUNK)) return;
+    }
   }
 
   async putDeadLetters(letters: DeadLetterRecord[]): Promise<void> {

@@ -106,4 +106,37 @@ describe(`delivery state (${TEST_ENGINE})`, () => {
     await store.delivery.pruneOutbox(entries[1]?.seq as number);
     expect(await store.delivery.outboxAfter(before, 10)).toEqual([]);
   });
+
+  it("prunes more events than one chunk takes, up to the position and not past it", async () => {
+    const seqs: number[] = [];
+    // Many chunks and some, appended as the audit log does: in batches.
+    for (let batch = 0; batch < 12; batch++) {
+      const size = batch === 11 ? 1_001 : 1_000;
+      const entries = await store.appendAuditEntries(
+        (head) =>
+          chainEntries(
+            head,
+            Array.from({ length: size }, (_, i) => ({
+              time: new Date(NOW).toISOString(),
+              actor: "system",
+              action: "devices.reminders",
+              target: `device-${i}`,
+              outcome: "allowed" as const,
+              reason: null,
+              request_id: `prune-${batch}-${i}`,
+              remote_addr: null,
+              user_agent: null,
+              approval_ids: [],
+              details: {},
+            })),
+          ),
+        Array.from({ length: size }, (_, i) => JSON.stringify({ type: "device.reminder", text: `${i}` })),
+      );
+      seqs.push(...entries.map((entry) => entry.seq));
+    }
+    const keptFrom = seqs.at(-2) as number;
+    await store.delivery.pruneOutbox(keptFrom - 1);
+    const left = await store.delivery.outboxAfter(0, 10);
+    expect(left.map((row) => row.seq)).toEqual(seqs.slice(-2));
+  });
 });

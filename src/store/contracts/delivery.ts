@@ -31,7 +31,11 @@ export interface DeliveryStore {
   outboxHead(): Promise<number>;
   /** How many outbox events (`outbox`) or audit entries (`audit`) come after `seq`, and the time of the first. */
   backlog(source: "outbox" | "audit", seq: number): Promise<{ count: number; oldest: string | null }>;
-  /** Deletes outbox events up to `seq`, which every notification destination is past. */
+  /**
+   * Deletes outbox events up to `seq`, which every notification destination is past, a few
+   * thousand per transaction: a minute of events can be hundreds of thousands, and the audit
+   * writer waits for the write lock while they go.
+   */
   pruneOutbox(seq: number): Promise<void>;
 
   /** Adds or replaces dead letters (a redriven letter given up on again). */

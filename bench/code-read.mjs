@@ -87,8 +87,10 @@ function wrk(url, connections, seconds, token) {
     ]);
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
-    child.once("exit", (code) => {
+    // "close", not "exit": the output may still be arriving when wrk has exited.
+    child.once("close", (code) => {
       if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${output}`));
+      if (!/Requests\/sec:/.test(output)) return reject(new Error(`wrk printed no figures: ${output}`));
       const percentile = (p) => latencyMs(output.match(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m"))[1]);
       resolve({
         perSecond: Number(output.match(/Requests\/sec:\s+([\d.]+)/)[1]),

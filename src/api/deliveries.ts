@@ -12,7 +12,13 @@ export const RedriveBody = Type.Object({
       description: "only this destination's letters (webhook:NAME, smtp, sink:…)",
     }),
   ),
-  seq: Type.Optional(Type.Integer({ minimum: 1, description: "only the letter of this seq" })),
+  seq: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: "only the letter of this seq",
+    }),
+  ),
 });
 export type RedriveBody = Static<typeof RedriveBody>;
 

@@ -90,6 +90,8 @@ describe("a redrive", () => {
       [{ destinaton: "smtp" }, "", "unknown fields: destinaton"],
       [{}, "?destination=smtp", "unknown fields: ?destination"],
       [{ seq: -1 }, "", "seq"],
+      [{ seq: 1e300 }, "", "seq"],
+      [{ seq: 2 ** 53 }, "", "seq"],
       [{ destination: "webhook:nobody" }, "", "destination is not a notification channel here"],
       [{ destination: "sink:x" }, "", "destination is not a notification channel here"],
     ] as const) {

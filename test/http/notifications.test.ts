@@ -317,7 +317,7 @@ describe("delivery", () => {
     }
   });
 
-  it("keeps to its backoff while it fails: commits meanwhile do not make it try again sooner", async () => {
+  it("keeps to its backoff while it fails: commits, and redrives that match nothing, do not make it try again sooner", async () => {
     const down = await webhookReceiver();
     const { url } = down;
     await down.close(); // nothing listens there now
@@ -333,10 +333,12 @@ describe("delivery", () => {
         await sleep(20);
       }
       const before = await failures();
-      // A commit every 100 ms for 1.2 s: each wakes the channel's worker, none ends its backoff
+      // A commit and a redrive of no letter every 100 ms for 1.2 s: none ends the backoff
       // (0.5 s, 1 s, 2 s …), so at most two more attempts are made; one per commit would be 12.
       for (let i = 0; i < 12; i++) {
         await tell(t.server.services, codeRead());
+        const redrive = await call("POST", "/v1/notify/dead-letters/redrive", { seq: 2 ** 40 });
+        expect(redrive.json.data).toEqual({ redriven: 0 });
         await sleep(100);
       }
       expect((await failures()) - before).toBeLessThanOrEqual(3);

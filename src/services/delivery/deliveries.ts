@@ -116,9 +116,10 @@ export class DeliveryService {
     ctx: RequestContext,
   ): Promise<number> {
     const of = this.kinds[kind];
+    const letters = await this.store.delivery.deadLetters();
     const known = new Set(
       [
-        ...(await this.store.delivery.deadLetters()).map((letter) => letter.destination),
+        ...letters.map((letter) => letter.destination),
         ...of.workers().map((worker) => worker.destination),
       ].filter(of.owns),
     );
@@ -139,8 +140,15 @@ export class DeliveryService {
       (destination) => filter.destination === undefined || destination === filter.destination,
     );
     const marked = await this.store.delivery.markRedrive(destinations, filter.seq);
-    for (const worker of of.workers())
-      if (destinations.includes(worker.destination)) worker.redriveRequested();
+    // Only a worker that has letters to send again is woken: a redrive that matches nothing must
+    // not cut a failing destination's backoff short.
+    const redriven = new Set(
+      letters
+        .filter((letter) => destinations.includes(letter.destination))
+        .filter((letter) => filter.seq === undefined || letter.seq === filter.seq)
+        .map((letter) => letter.destination),
+    );
+    for (const worker of of.workers()) if (redriven.has(worker.destination)) worker.redriveRequested();
     return marked;
   }
 }

@@ -403,6 +403,26 @@ describe("delivery", () => {
     }
   });
 
+  it("owes a new webhook what is committed once its PUT has answered: its start is stored before the answer", async () => {
+    const late = await webhookReceiver();
+    try {
+      expect((await call("PUT", "/v1/notify/webhooks/fresh", { url: late.url, events: "*" })).status).toBe(
+        200,
+      );
+      const start = (await t.server.services.store.delivery.positions()).find(
+        (row) => row.destination === "webhook:fresh",
+      );
+      expect(start).toBeDefined();
+      const told = await tell(t.server.services, codeRead());
+      await waitFor("the event told right after the PUT", () =>
+        late.requests.some((received) => received.headers["x-breakglass-event-id"] === String(told.seq)),
+      );
+    } finally {
+      await call("DELETE", "/v1/notify/webhooks/fresh");
+      await late.close();
+    }
+  });
+
   it("never makes the caller wait for a receiver that hangs", async () => {
     const stuck = await webhookReceiver();
     stuck.hang();

@@ -145,7 +145,13 @@ export class DeliveryWorker<T> implements WorkerView {
     return this.held ? this.position : null;
   }
 
-  start(): void {
+  /**
+   * Starts delivering, once the destination's position is in the store: a new destination is owed
+   * what is committed from now on (the change that made it has answered), not from its first
+   * claim, which may come later. A store that cannot say leaves that to the first claim.
+   */
+  async start(): Promise<void> {
+    await this.store.position(this.destination, await this.settings.source.head()).catch(() => undefined);
     this.running ??= this.run();
     this.measuring ??= setInterval(() => this.measureNow(), MEASURE_MS).unref();
     this.measureNow();

@@ -134,7 +134,7 @@ export class NotificationDestinations {
         this.closing.get(channel) ?? Promise.resolve(),
       );
       this.open.set(channel, { fingerprint: want.fingerprint, worker });
-      worker.start();
+      await worker.start();
       this.log.info({ sink: channel }, "notification channel open");
     }
     // Unsealed: a channel whose secret was sealed can send now.

@@ -154,7 +154,7 @@ export class AuditSinkManager implements AuditDelivery {
       this.open.delete(name);
       this.closeInBackground(name, sink);
     }
-    for (const loaded of wanted.values()) if (!this.open.has(loaded.spec.name)) this.openSink(loaded);
+    for (const loaded of wanted.values()) if (!this.open.has(loaded.spec.name)) await this.openSink(loaded);
     // Unsealed: a sink whose credential was sealed can send now.
     if (!this.box.isSealed) for (const { worker } of this.open.values()) worker.poke();
   }
@@ -199,7 +199,7 @@ export class AuditSinkManager implements AuditDelivery {
     return { spec: parsed.spec, source: "api", credential, needsUnseal: credential !== null, fingerprint };
   }
 
-  private openSink(loaded: LoadedSink): void {
+  private async openSink(loaded: LoadedSink): Promise<void> {
     const { spec } = loaded;
     const { transport, maxBatch, lingerMs } = openTransport(loaded, () => !this.box.isSealed);
     const maxAttempts = Number(spec.options.max_attempts ?? 0);
@@ -219,7 +219,7 @@ export class AuditSinkManager implements AuditDelivery {
       this.closing.get(spec.name) ?? Promise.resolve(),
     );
     this.open.set(spec.name, { loaded, worker });
-    worker.start();
+    await worker.start();
     this.log.info({ sink: spec.name, type: spec.type, source: loaded.source }, "audit sink open");
   }
 

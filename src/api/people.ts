@@ -17,6 +17,12 @@ export const PutUserBody = Type.Object({
   require_mfa: Type.Optional(
     Type.Boolean({ description: "until the person enables a second factor, they can only enrol one" }),
   ),
+  disabled: Type.Optional(
+    Type.Boolean({
+      description:
+        "blocked: every token of theirs ends now, and no login (password or SSO) succeeds until false",
+    }),
+  ),
 });
 export type PutUserBody = Static<typeof PutUserBody>;
 

@@ -51,6 +51,22 @@ export const AUDIT_ACTIONS = {
     permission: null,
   },
   "auth.userpass.login": { records: "a password login (and its second factor)", permission: null },
+  "auth.oidc.configure": {
+    records: "the OpenID provider's settings or a sign-in role written or removed",
+    permission: "people.write",
+  },
+  "auth.oidc.start": {
+    records: "a sign-in with the OpenID provider refused at its start (refusals only)",
+    permission: null,
+  },
+  "auth.oidc.login": {
+    records: "a sign-in with the OpenID provider: the person, the provider account, groups mapped",
+    permission: null,
+  },
+  "auth.oidc.renew": {
+    records: "an OIDC login renewed through the provider, or ended because the provider refused",
+    permission: null,
+  },
   "custodians.read": { records: "listing the custodians (refusals only)", permission: "custodians.read" },
   "devices.read": { records: "listing or reading devices (refusals only)", permission: "devices.read" },
   "devices.create": { records: "a device added to the safe's inventory", permission: "devices.write" },

@@ -12,6 +12,9 @@ export const ERROR_CODES = {
   SECOND_FACTOR_REQUIRED:
     "the person must enable a second factor before anything else (POST /v1/auth/userpass/mfa, then …/mfa/confirm)",
   LOGIN_FAILED: "the username, password or second-factor code is wrong (the answer never says which)",
+  OIDC_LOGIN_FAILED:
+    "the sign-in with the identity provider could not be completed (refused, tampered, expired or used already): the message says why; sign in again",
+  PROVIDER_UNAVAILABLE: "the identity provider cannot be reached: nothing was changed; retry shortly",
   REASON_REQUIRED:
     "the credential's access rule asks for a reason, and none was given: give it as ?reason=… or the X-Breakglass-Reason header",
   APPROVAL_REQUIRED:

@@ -9,6 +9,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   NOT_INITIALIZED: 400,
   ALREADY_INITIALIZED: 400,
   LOGIN_FAILED: 400,
+  OIDC_LOGIN_FAILED: 400,
   REASON_REQUIRED: 400,
   APPROVAL_NOT_NEEDED: 400,
   PERMISSION_DENIED: 403,
@@ -26,6 +27,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   STORE_UNAVAILABLE: 503,
   BUSY: 503,
   UI_NOT_BUILT: 503,
+  PROVIDER_UNAVAILABLE: 503,
 };
 
 /** Fastify's own refusals (bad JSON, body length), by status; any other 4xx is bad input. */

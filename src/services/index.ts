@@ -11,6 +11,9 @@ import { AuditSinkService } from "./audit/sinks/sink-admin.js";
 import type { SinkSpec } from "./audit/sinks/sink-config.js";
 import { AuditSinkManager } from "./audit/sinks/sink-manager.js";
 import { Authorizer } from "./auth/authorizer.js";
+import { OidcIdentities } from "./auth/oidc-identities.js";
+import { OidcLogin, OidcRenewal } from "./auth/oidc-login.js";
+import { OidcSettings } from "./auth/oidc-settings.js";
 import { TokenService } from "./auth/tokens.js";
 import { UserpassLogin } from "./auth/userpass-login.js";
 import { BackupService } from "./backup/backup.js";
@@ -53,6 +56,9 @@ export interface Services {
   auditSinks: AuditSinkService;
   people: PeopleService;
   userpass: UserpassLogin;
+  /** Sign-in with an OpenID provider: its settings and roles (admins), and the sign-in itself. */
+  oidcSettings: OidcSettings;
+  oidc: OidcLogin;
   secondFactor: SecondFactorService;
   approvals: ApprovalService;
   accessRules: AccessRuleService;
@@ -140,14 +146,20 @@ export function createServices(store: Store, settings: ServiceSettings): Service
   const refusalFlood = new RefusalFlood(audit, settings.refusalFlood, settings.log, time);
   // Tokens are checked with a key from the keyring, which the box holds only once unsealed; and a
   // person's roles are looked up at each request, so taking one away counts at once.
+  const oidcSettings = new OidcSettings(store, box, audit, time);
+  const oidcIdentities = new OidcIdentities(store, time);
+  const oidcRenewal = new OidcRenewal(store, oidcSettings, oidcIdentities, box, audit, time);
+  const tokenHmacKey = () => box.keyringOrThrow().tokenHmacKey;
   const tokens = new TokenService(
     store,
     audit,
-    () => box.keyringOrThrow().tokenHmacKey,
+    tokenHmacKey,
     (username) => identityOf(store, username),
     refusalFlood,
     clock,
+    oidcRenewal.vouch,
   );
+  const oidc = new OidcLogin(store, oidcSettings, oidcIdentities, tokens, box, audit, tokenHmacKey, clock);
   const people = new PeopleService(store, tokens, audit, time);
   const notifier = new NotificationService(
     store,
@@ -239,6 +251,8 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     auditSinkManager,
     people,
     userpass,
+    oidcSettings,
+    oidc,
     secondFactor,
     approvals,
     accessRules,

@@ -19,13 +19,19 @@ export const DELIVERY_TABLES = [
   "cluster_notices",
 ] as const;
 
+/** Sign-ins in flight: they end within minutes and belong to the browser that started them. */
+const TRANSIENT_TABLES = ["oidc_states"] as const;
+
 /**
  * The tables a backup holds, each with its primary key (pages are read in its order, so a
  * million audit entries stream in constant memory). seal_config travels in the header;
  * restore_chunks is the staging area. A table added to the schema must be added here.
  */
 export const BACKUP_TABLES: Record<
-  Exclude<keyof Database, "seal_config" | "restore_chunks" | (typeof DELIVERY_TABLES)[number]>,
+  Exclude<
+    keyof Database,
+    "seal_config" | "restore_chunks" | (typeof DELIVERY_TABLES)[number] | (typeof TRANSIENT_TABLES)[number]
+  >,
   { key: string }
 > = {
   custodians: { key: "share_index" },
@@ -41,6 +47,10 @@ export const BACKUP_TABLES: Record<
   notify_webhooks: { key: "name" },
   notify_smtp: { key: "id" },
   devices: { key: "id" },
+  oidc_config: { key: "id" },
+  oidc_roles: { key: "name" },
+  oidc_identities: { key: "subject_key" },
+  oidc_logins: { key: "accessor" },
   audit_entries: { key: "seq" },
 };
 type BackupTable = keyof typeof BACKUP_TABLES;
@@ -149,7 +159,7 @@ export class KyselyBackupStore implements BackupStore {
       checkCounts(inserter.counts, restore.counts);
       await trx.deleteFrom("restore_chunks").execute();
       // Every destination starts again at the restored head (its worker loses its lease and looks again).
-      for (const table of DELIVERY_TABLES) await trx.deleteFrom(table).execute();
+      for (const table of [...DELIVERY_TABLES, ...TRANSIENT_TABLES]) await trx.deleteFrom(table).execute();
       const relinked = restore.relink(await readAuditHead(trx), displaced);
       if (relinked.length > 0)
         await trx.insertInto("audit_entries").values(relinked.map(auditRowFromEntry)).execute();

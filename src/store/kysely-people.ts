@@ -22,6 +22,7 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
         updatedAt: row.updated_at,
         mfaState: row.mfa_state ?? "none",
         requireMfa: row.require_mfa === 1,
+        disabled: row.disabled === 1,
       };
     },
 
@@ -35,6 +36,7 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
         created_at: user.createdAt,
         updated_at: user.updatedAt,
         require_mfa: flag(user.requireMfa),
+        disabled: flag(user.disabled),
       };
       // An existing person's mfa_state is the second factor's (KyselySecondFactorStore): never overwritten here.
       await db
@@ -48,6 +50,8 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
       return db.transaction().execute(async (trx) => {
         const result = await trx.deleteFrom("users").where("username", "=", username).executeTakeFirst();
         await trx.deleteFrom("second_factors").where("username", "=", username).execute();
+        // A new person of the same name is not the provider account the old one was.
+        await trx.deleteFrom("oidc_identities").where("username", "=", username).execute();
         return Number(result.numDeletedRows) === 1;
       });
     },

@@ -27,6 +27,8 @@ const LOCATIONS: Record<SealedRowKind, SealedColumns> = {
   audit_sink_secret: { table: "audit_sinks", id: "name", ciphertext: "secret_ciphertext" },
   notify_webhook_secret: { table: "notify_webhooks", id: "name", ciphertext: "secret_ciphertext" },
   notify_smtp_password: { table: "notify_smtp", id: "id", ciphertext: "password_ciphertext" },
+  oidc_client_secret: { table: "oidc_config", id: "id", ciphertext: "client_secret_ciphertext" },
+  oidc_refresh_token: { table: "oidc_logins", id: "accessor", ciphertext: "refresh_ciphertext" },
 };
 
 /**

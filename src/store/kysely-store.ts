@@ -8,6 +8,7 @@ import { KyselyDeliveryStore } from "./kysely-delivery.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
 import { kyselyLoginFailures } from "./kysely-login-failures.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
+import { KyselyOidcStore } from "./kysely-oidc.js";
 import { kyselyPeople } from "./kysely-people.js";
 import { kyselySealConfig } from "./kysely-seal.js";
 import { KyselySecondFactorStore } from "./kysely-second-factors.js";
@@ -37,6 +38,7 @@ export function kyselyStore(db: Kysely<Database>, engine: EngineSpecifics): Stor
     secondFactors: new KyselySecondFactorStore(db),
     devices: new KyselyDeviceStore(db),
     delivery: new KyselyDeliveryStore(engine.deliveryDb ?? db),
+    oidc: new KyselyOidcStore(db),
     secrets: new KyselySecretStore(db),
     backup: new KyselyBackupStore(db, engine),
     async ping() {

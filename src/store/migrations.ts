@@ -373,6 +373,53 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0014-oidc": {
+    async up(db: Kysely<unknown>) {
+      // Sign-in with an OpenID provider, and a person blocked by an admin.
+      await db.schema.alterTable("users").addColumn("disabled", "integer").execute();
+      await db.schema
+        .createTable("oidc_config")
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("discovery_url", "text", (c) => c.notNull())
+        .addColumn("client_id", "text", (c) => c.notNull())
+        .addColumn("client_secret_ciphertext", "text")
+        .addColumn("key_version", "integer")
+        .addColumn("default_role", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("oidc_roles")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("spec", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("oidc_states")
+        .addColumn("state_hmac", "text", (c) => c.primaryKey())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("redirect_uri", "text", (c) => c.notNull())
+        .addColumn("client_nonce_hmac", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("oidc_identities")
+        .addColumn("subject_key", "text", (c) => c.primaryKey())
+        .addColumn("username", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("oidc_logins")
+        .addColumn("accessor", "text", (c) => c.primaryKey())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("username", "text", (c) => c.notNull())
+        .addColumn("subject_key", "text", (c) => c.notNull())
+        .addColumn("refresh_ciphertext", "text")
+        .addColumn("key_version", "integer")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

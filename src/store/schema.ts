@@ -31,6 +31,11 @@ export interface Database {
   leases: LeaseTable;
   dead_letters: DeadLetterTable;
   cluster_notices: ClusterNoticeTable;
+  oidc_config: OidcConfigTable;
+  oidc_roles: OidcRoleTable;
+  oidc_states: OidcStateTable;
+  oidc_identities: OidcIdentityTable;
+  oidc_logins: OidcLoginTable;
 }
 
 /** A yes/no column: SQLite has no boolean type, so both engines store the integer 0 or 1. */
@@ -144,6 +149,8 @@ export interface UserTable {
   /** none, pending or enabled: written only together with the person's second_factors row. */
   mfa_state: ColumnType<MfaState | null, MfaState | null | undefined, MfaState | null>;
   require_mfa: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
+  /** Blocked by an admin: no login, no token of theirs holds (null: never set). */
+  disabled: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
 }
 
 type MfaState = UserRecord["mfaState"];
@@ -341,4 +348,48 @@ export interface ClusterNoticeTable {
   name: string;
   value: string;
   at: string;
+}
+
+export interface OidcConfigTable {
+  id: number;
+  discovery_url: string;
+  client_id: string;
+  /** AES-256-GCM under data key `key_version` (base64); null for a public client. */
+  client_secret_ciphertext: string | null;
+  key_version: number | null;
+  default_role: string;
+  updated_at: string;
+}
+
+export interface OidcRoleTable {
+  name: string;
+  /** The role's settings as JSON (api/oidc.ts OidcRoleBody, checked when written). */
+  spec: string;
+  updated_at: string;
+}
+
+export interface OidcStateTable {
+  state_hmac: string;
+  role: string;
+  redirect_uri: string;
+  client_nonce_hmac: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface OidcIdentityTable {
+  subject_key: string;
+  username: string;
+  created_at: string;
+}
+
+export interface OidcLoginTable {
+  accessor: string;
+  role: string;
+  username: string;
+  subject_key: string;
+  /** The provider's refresh token, AES-256-GCM under data key `key_version` (base64). */
+  refresh_ciphertext: string | null;
+  key_version: number | null;
+  updated_at: string;
 }

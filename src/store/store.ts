@@ -6,6 +6,7 @@ import type { DeliveryStore } from "./contracts/delivery.js";
 import type { DeviceStore } from "./contracts/devices.js";
 import type { LoginFailureStore } from "./contracts/login-failures.js";
 import type { NotificationStore } from "./contracts/notifications.js";
+import type { OidcStore } from "./contracts/oidc.js";
 import type { PeopleStore } from "./contracts/people.js";
 import type { SealConfigStore } from "./contracts/seal.js";
 import type { SecondFactorStore } from "./contracts/second-factors.js";
@@ -29,6 +30,14 @@ export type {
   NotifySmtpRecord,
   NotifyWebhookRecord,
 } from "./contracts/notifications.js";
+export type {
+  OidcConfigRecord,
+  OidcIdentityRecord,
+  OidcLoginRecord,
+  OidcRoleRecord,
+  OidcStateRecord,
+  OidcStore,
+} from "./contracts/oidc.js";
 export type { GroupRecord, PeopleStore, UserRecord } from "./contracts/people.js";
 export type { CustodianRecord, RekeyedSeal, SealConfig, SealConfigStore } from "./contracts/seal.js";
 export type {
@@ -81,6 +90,9 @@ export interface Store
 
   /** The notification outbox, destinations' positions, leases, dead letters (services/delivery). */
   readonly delivery: DeliveryStore;
+
+  /** Sign-in with an OpenID provider: its settings, sign-ins in flight, bound accounts, refresh tokens. */
+  readonly oidc: OidcStore;
 
   /** Every sealed secret, whatever its table: for re-encryption under a new data key. */
   readonly secrets: SecretStore;

@@ -37,6 +37,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
   tokens: true,
   secondFactors: true,
   delivery: true,
+  oidc: true,
 };
 
 /** Replaces each method of `target` (its own and its class's, up the prototype chain) by an own property that translates failures. */

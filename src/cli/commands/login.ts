@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { type Command, Option } from "commander";
+import type { AuthUrlBody, CallbackQuery } from "../../api/oidc.js";
 import type { LoginBody } from "../../api/people.js";
 import { type CommandContext, contextOf } from "../command-context.js";
-import { emit, usageError } from "../output.js";
+import { awaitProviderAnswer, openBrowser } from "../oidc-callback-listener.js";
+import { CliError, emit, usageError } from "../output.js";
 import { saveToken } from "../saved-token.js";
 import { readSecret } from "../secret-input.js";
 
@@ -33,10 +36,20 @@ export function registerLogin(program: Command): void {
       "the token (with --method userpass, the password), or - for stdin; prompted without echo when omitted",
     )
     .addOption(
-      new Option("--method <method>", "token, or userpass for a username and password")
-        .choices(["token", "userpass"])
+      new Option(
+        "--method <method>",
+        "token; userpass for a username and password; oidc to sign in with your identity provider in a browser",
+      )
+        .choices(["token", "userpass", "oidc"])
         .default("token"),
     )
+    .option("--role <name>", "with --method oidc: the sign-in role (default: the server's default_role)")
+    .option(
+      "--port <port>",
+      "with --method oidc: the loopback port the browser comes back to (http://localhost:PORT/oidc/callback)",
+      "8250",
+    )
+    .option("--no-browser", "with --method oidc: only print the URL to open (a headless terminal)")
     .option("--username <name>", "with --method userpass: who logs in")
     .option(
       "--totp <code>",
@@ -47,6 +60,14 @@ export function registerLogin(program: Command): void {
       "\nThe token is saved in BREAKGLASS_TOKEN_FILE if set, else $XDG_CONFIG_HOME/breakglass/token (default ~/.config/breakglass/token).\nBREAKGLASS_TOKEN, when set, takes precedence over the saved token.",
     )
     .action(async (given: string | undefined, options, command: Command) => {
+      if (options.method === "oidc") {
+        if (given !== undefined || options.username !== undefined || options.totp !== undefined)
+          throw usageError("--method oidc takes no secret, --username or --totp: the provider asks for them");
+        const port = Number(options.port);
+        if (!Number.isInteger(port) || port < 1 || port > 65535)
+          throw usageError("--port must be a port number");
+        return loginWithProvider(contextOf(command), options.role, port, options.browser !== false);
+      }
       if (options.method === "userpass") {
         if (!options.username) throw usageError("--method userpass needs --username");
         return loginWithPassword(contextOf(command), options.username, given, options.totp);
@@ -80,12 +101,63 @@ async function loginWithPassword(
     body: { password, ...(totp ? { totp } : {}) } satisfies LoginBody,
     token: "",
   });
-  const { client_token: token, ...auth } = (body as { auth: LoginAuth }).auth;
+  saveLogin(ctx, (body as { auth: LoginAuth }).auth, username);
+}
+
+/**
+ * Vault's `login -method=oidc`: auth_url for a loopback redirect, the browser opened (or the URL
+ * printed), and the provider's answer handed to the callback with the client_nonce only this
+ * process knows. Only a token the server issued is saved.
+ */
+async function loginWithProvider(
+  ctx: CommandContext,
+  role: string | undefined,
+  port: number,
+  browser: boolean,
+) {
+  const clientNonce = randomBytes(20).toString("base64url");
+  let auth: LoginAuth | undefined;
+  await awaitProviderAnswer(
+    port,
+    async (redirectUri) => {
+      const { auth_url: url } = await ctx.client.data<{ auth_url: string }>(
+        "POST",
+        "/v1/auth/oidc/oidc/auth_url",
+        {
+          body: {
+            redirect_uri: redirectUri,
+            client_nonce: clientNonce,
+            ...(role ? { role } : {}),
+          } satisfies AuthUrlBody,
+          token: "",
+        },
+      );
+      if (!url) throw new CliError("the server gave no sign-in URL: check the role's allowed_redirect_uris");
+      const opened = browser && openBrowser(url);
+      process.stderr.write(
+        `${opened ? "Complete the sign-in in your browser. If it did not open, visit" : "Complete the sign-in: open this URL in a browser"}:\n\n    ${url}\n\nWaiting for the browser to come back to ${redirectUri} ...\n`,
+      );
+    },
+    async (answer) => {
+      const { body } = await ctx.client.call("GET", "/v1/auth/oidc/oidc/callback", {
+        query: { ...answer, client_nonce: clientNonce } satisfies CallbackQuery,
+        token: "",
+      });
+      auth = (body as { auth: LoginAuth }).auth;
+      return `Signed in to breakglass as ${auth.metadata?.username ?? "you"}.`;
+    },
+  );
+  if (!auth) throw new CliError("the sign-in ended without a token");
+  saveLogin(ctx, auth, "you");
+}
+
+/** Saves a login's token and says who it is and how long it lasts. */
+function saveLogin(ctx: CommandContext, { client_token: token, ...auth }: LoginAuth, fallbackName: string) {
   const path = saveToken(token);
   emit(ctx, auth, (data) => [
-    `Logged in as ${data.metadata?.username ?? username} (policies: ${data.policies.join(", ") || "none"}), ${
+    `Logged in as ${data.metadata?.username ?? fallbackName} (policies: ${data.policies.join(", ") || "none"}), ${
       data.lease_duration > 0
-        ? `token expires in ${formatDuration(data.lease_duration)}`
+        ? `token expires in ${formatDuration(data.lease_duration)}${data.renewable ? " (renewable)" : ""}`
         : "token does not expire"
     }.`,
     `Token saved to ${path}.`,

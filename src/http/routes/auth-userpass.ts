@@ -21,6 +21,7 @@ const userProperties = {
   locked_until: { type: ["string", "null"] },
   mfa: { type: "string", description: "the person's own second factor: none, pending or enabled" },
   require_mfa: { type: "boolean" },
+  disabled: { type: "boolean", description: "blocked by an admin" },
 };
 
 export function authUserpassRoutes(app: RouteApp, services: Services): void {
@@ -88,6 +89,7 @@ export function authUserpassRoutes(app: RouteApp, services: Services): void {
           displayName: body.display_name,
           email: body.email,
           requireMfa: body.require_mfa,
+          disabled: body.disabled,
         },
         request.ctx,
       );
@@ -205,5 +207,6 @@ function userBody(user: UserView) {
     locked_until: user.lockedUntil,
     mfa: user.mfaState,
     require_mfa: user.requireMfa,
+    disabled: user.disabled,
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import { OidcSessionBody } from "../../api/oidc.js";
 import { OpenSessionBody } from "../../api/people.js";
 import { BreakglassError, badInput } from "../../core/errors.js";
 import type { Actor } from "../../services/context.js";
@@ -28,7 +29,7 @@ const sessionSchema = dataEnvelope({
 });
 
 export function uiSessionRoutes(app: RouteApp, services: Services): void {
-  const { tokens, authorizer, userpass, people } = services;
+  const { tokens, authorizer, userpass, people, oidc } = services;
 
   const sessionBody = async (
     token: string,
@@ -64,6 +65,28 @@ export function uiSessionRoutes(app: RouteApp, services: Services): void {
     async (request, reply) => {
       requireJsonBody(request);
       const { token, actor } = await openSession(request.body, request);
+      reply.header("set-cookie", sessionCookie(token, actor.expiresAt, services.clock.now()));
+      return sessionBody(token, actor);
+    },
+  );
+
+  app.post(
+    "/v1/ui/session/oidc",
+    {
+      config: { rateLimited: "login" },
+      schema: {
+        summary:
+          "Open a browser session from a sign-in with the OpenID provider: what it sent the browser back with, and the client_nonce the page gave auth_url. The token goes into the bg_session cookie only",
+        tags: ["ui"],
+        security: [],
+        body: OidcSessionBody,
+        response: { 200: sessionSchema, 400: errorSchema, 429: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      requireJsonBody(request);
+      const { token, record } = await oidc.callback(request.body, request.ctx);
+      const { tokenHmac: _hmac, ...actor } = record;
       reply.header("set-cookie", sessionCookie(token, actor.expiresAt, services.clock.now()));
       return sessionBody(token, actor);
     },

@@ -46,6 +46,18 @@ export interface IssuedToken {
   record: TokenRecord;
 }
 
+/** How a person logged in, as their login token records it: Vault's `path`, a display name naming the method. */
+export interface LoginMethod {
+  path: string;
+  displayName: string;
+  meta: Record<string, string>;
+  /** Whether renew-self may extend it: only when renewal asks the method again (`vouch`). */
+  renewable: boolean;
+}
+
+/** Whether a login may be renewed, asked of its method: a problem that ends it, or null. */
+export type RenewalVouch = (token: DescribedToken, ctx: RequestContext) => Promise<string | null>;
+
 /** A person as tokens need them: the roles they hold now and what access rules may name them as. */
 export interface Identity {
   policies: string[];
@@ -82,6 +94,8 @@ export class TokenService {
     private readonly refusals: RefusalFlood,
     /** Expiry is judged by a time a clock set back cannot take back. */
     private readonly clock: Clock,
+    /** A login renewed is vouched for again by the method it came through (an OpenID provider asked anew). */
+    private readonly vouch: RenewalVouch,
   ) {
     this.lines = new TtlCache(TOKEN_CACHE_MS, clock);
   }
@@ -299,19 +313,33 @@ export class TokenService {
     return accessors;
   }
 
-  /** A token for a person who just logged in (the caller checked the password); it expires. */
-  issueLoginToken(username: string, policies: string[], ttlSeconds: number): Promise<IssuedToken> {
-    return this.mint(this.hmacKey(), {
-      policies,
+  /**
+   * A token for a person who just logged in (the caller checked the password, or the provider's
+   * ID token); it expires. A password login ends when it ends: a new one checks the password (and
+   * factor) again.
+   */
+  issueLoginToken(
+    username: string,
+    policies: string[],
+    ttlSeconds: number,
+    method: LoginMethod = {
+      path: `auth/userpass/login/${username}`,
       displayName: `userpass-${username}`,
       meta: { username },
+      renewable: false,
+    },
+  ): Promise<IssuedToken> {
+    return this.mint(this.hmacKey(), {
+      policies,
+      displayName: method.displayName,
+      meta: method.meta,
       parentAccessor: null,
       expiresAt: expiryIn(ttlSeconds, this.clock.now()),
       username,
       owner: `user:${username}`,
-      path: `auth/userpass/login/${username}`,
+      path: method.path,
       explicitMaxTtl: 0,
-      renewable: false, // a login ends when it ends: a new one checks the password (and factor) again
+      renewable: method.renewable,
     });
   }
 
@@ -397,6 +425,19 @@ export class TokenService {
       parent?.expiresAt ?? null,
     ) as string;
     const renewedAt = new Date(now).toISOString();
+    // Asked last, once everything else holds: the method may end the token (the provider disowned the person).
+    const disowned = problem === null ? await this.vouch(record, ctx) : null;
+    if (disowned !== null) {
+      const revoked = await this.store.tokens.revokeTree(record.accessor);
+      this.lines.clear();
+      await this.audit.record(ctx, {
+        action,
+        target,
+        outcome: "denied",
+        details: { problem: disowned, revoked: revoked.length },
+      });
+      throw permissionDenied(`${disowned}: the token has ended; sign in again`);
+    }
     if (problem !== null || !(await this.store.tokens.renew(record.accessor, expiresAt, renewedAt))) {
       await this.audit.record(ctx, {
         action,
@@ -514,7 +555,7 @@ export class TokenService {
     const { tokenHmac: _hmac, ...token } = record;
     if (token.username !== null) {
       const person = await this.identityOf(token.username);
-      if (!person) return { problem: "the user was deleted" };
+      if (!person) return { problem: "the person was deleted or blocked" };
       return { actor: { ...token, ...person } };
     }
     return { actor: { ...token, principals: [] } };

@@ -78,7 +78,7 @@ export class UserpassLogin {
       !matches ||
       user.mfaState !== "enabled" ||
       (secondFactor !== null && (await this.secondFactor.checkAtLogin(username, secondFactor, ctx)));
-    if (!user || !matches || !factorOk) {
+    if (!user || !matches || !factorOk || user.disabled) {
       // The attempt is already counted as a failure: its lock runs from when it came.
       const locked: EventNotice | undefined =
         secondsLockedAfter(counted) > 0
@@ -89,7 +89,13 @@ export class UserpassLogin {
             }
           : undefined;
       await deny(
-        !user ? "no such user" : !matches ? "wrong password" : "missing or wrong second-factor code",
+        !user
+          ? "no such user"
+          : !matches
+            ? "wrong password"
+            : !factorOk
+              ? "missing or wrong second-factor code"
+              : "blocked by an admin",
         locked,
       );
       // The same answer whichever part was wrong: no oracle for passwords or second factors.

@@ -23,6 +23,8 @@ export interface UserInput {
   email?: string;
   /** Until the person enables a second factor, their logins can only enrol one. */
   requireMfa?: boolean;
+  /** Blocked: no login succeeds and every token of theirs ends, until set false again. */
+  disabled?: boolean;
 }
 
 export interface UserView extends Omit<UserRecord, "passwordHash"> {
@@ -39,7 +41,8 @@ export interface UserView extends Omit<UserRecord, "passwordHash"> {
  */
 export async function identityOf(store: Store, username: string): Promise<Identity | null> {
   const user = await store.findUser(username);
-  if (!user) return null;
+  // A person an admin blocked holds nothing: every token of theirs stops at its next request.
+  if (!user || user.disabled) return null;
   if (user.requireMfa && user.mfaState !== "enabled")
     return { policies: [MFA_ENROLMENT_ONLY], principals: [], since: user.createdAt };
   const groups = await groupsOf(store, username);
@@ -81,6 +84,7 @@ export class PeopleService {
         created: !existing,
         password_changed: input.password !== undefined,
         require_mfa: input.requireMfa ?? null,
+        disabled: input.disabled ?? null,
       },
     });
     await this.store.putUser({
@@ -93,12 +97,15 @@ export class PeopleService {
       updatedAt: now,
       mfaState: existing?.mfaState ?? "none",
       requireMfa: input.requireMfa ?? existing?.requireMfa ?? false,
+      disabled: input.disabled ?? existing?.disabled ?? false,
     });
     if (groups) await this.setMembership(username, groups, now);
     // A new password ends the sessions made with the old one.
     // A new password is often the answer to a stolen one: every token the person answers for ends
     // (logins, sessions, and tokens made with them, orphans included).
-    if (existing && input.password !== undefined) await this.tokens.revokeEverythingOf(username);
+    // Blocking is the same, at once: the person's tokens end, and none holds while they are blocked.
+    if (existing && (input.password !== undefined || input.disabled === true))
+      await this.tokens.revokeEverythingOf(username);
   }
 
   async getUser(username: string): Promise<UserView> {

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import type { SealedRow, SealedRowKind, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { sinkSecretAad } from "../audit/sinks/sink-manager.js";
+import { clientSecretAad, refreshTokenAad } from "../auth/oidc-settings.js";
 import type { RequestContext } from "../context.js";
 import { describeError, type SinkLog } from "../delivery/transport.js";
 import { PeriodicRefresh } from "../node/periodic-refresh.js";
@@ -25,6 +26,8 @@ const AAD_OF: Record<SealedRowKind, (id: string, sealedAs?: string) => (keyVersi
   audit_sink_secret: sinkSecretAad,
   notify_webhook_secret: webhookSecretAad,
   notify_smtp_password: () => smtpPasswordAad,
+  oidc_client_secret: clientSecretAad,
+  oidc_refresh_token: refreshTokenAad,
 };
 const KINDS = Object.keys(AAD_OF) as SealedRowKind[];
 

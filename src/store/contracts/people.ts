@@ -6,7 +6,7 @@ export interface PeopleStore {
    * `secondFactors` changes it, together with the factor.
    */
   putUser(user: UserRecord): Promise<void>;
-  /** Deletes a user and their second factor, in one transaction. */
+  /** Deletes a user, their second factor and their provider account's binding, in one transaction. */
   deleteUser(username: string): Promise<boolean>;
   listUsernames(): Promise<string[]>;
   findGroup(name: string): Promise<GroupRecord | null>;
@@ -27,6 +27,8 @@ export interface UserRecord {
   mfaState: "none" | "pending" | "enabled";
   /** Set by an admin: until a second factor is enabled, the person can only enrol one. */
   requireMfa: boolean;
+  /** Blocked by an admin: no login succeeds and no token of theirs holds, until unblocked. */
+  disabled: boolean;
 }
 
 export interface GroupRecord {

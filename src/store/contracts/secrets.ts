@@ -28,7 +28,9 @@ export type SealedRowKind =
   | "second_factor_seed"
   | "audit_sink_secret"
   | "notify_webhook_secret"
-  | "notify_smtp_password";
+  | "notify_smtp_password"
+  | "oidc_client_secret"
+  | "oidc_refresh_token";
 
 /** One sealed secret: its row's id (a name, or "1" for the one mail server), ciphertext and key version. */
 export interface SealedRow {

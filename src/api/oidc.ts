@@ -3,15 +3,16 @@ import { secondsOrText } from "./fields.js";
 
 /** Sign-in with an OpenID provider, in the shape of Vault's JWT/OIDC auth method at auth/oidc/. */
 
-const names = Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64 });
+const names = Type.Array(Type.String({ minLength: 1, maxLength: 256, "x-text": "line" }), { maxItems: 64 });
 
 export const OidcConfigBody = Type.Object({
   oidc_discovery_url: Type.String({
     minLength: 1,
     maxLength: 2048,
+    "x-text": "line",
     description: "the provider's issuer URL; https, or http on a loopback address only",
   }),
-  oidc_client_id: Type.String({ minLength: 1, maxLength: 256 }),
+  oidc_client_id: Type.String({ minLength: 1, maxLength: 256, "x-text": "line" }),
   oidc_client_secret: Type.Optional(
     Type.String({
       maxLength: 1024,
@@ -33,13 +34,14 @@ export const OidcRoleBody = Type.Object({
   user_claim: Type.String({
     minLength: 1,
     maxLength: 128,
+    "x-text": "line",
     description: "the ID token claim whose value is the person's username (e.g. preferred_username, sub)",
   }),
   groups_claim: Type.Optional(
-    Type.String({ maxLength: 128, description: "the claim listing the provider's groups" }),
+    Type.String({ maxLength: 128, "x-text": "line", description: "the claim listing the provider's groups" }),
   ),
   bound_audiences: Type.Optional(names),
-  allowed_redirect_uris: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), {
+  allowed_redirect_uris: Type.Array(Type.String({ minLength: 1, maxLength: 2048, "x-text": "line" }), {
     minItems: 1,
     maxItems: 32,
     description: "where the provider may send the browser back; loopback ones match any port (RFC 8252)",
@@ -68,7 +70,7 @@ export type OidcRoleBody = Static<typeof OidcRoleBody>;
 
 export const AuthUrlBody = Type.Object({
   role: Type.Optional(Type.String({ maxLength: 64 })),
-  redirect_uri: Type.String({ minLength: 1, maxLength: 2048 }),
+  redirect_uri: Type.String({ minLength: 1, maxLength: 2048, "x-text": "line" }),
   client_nonce: Type.Optional(
     Type.String({
       maxLength: 256,
@@ -78,25 +80,30 @@ export const AuthUrlBody = Type.Object({
 });
 export type AuthUrlBody = Static<typeof AuthUrlBody>;
 
-export const CallbackQuery = Type.Object({
+/** What the provider sends the browser back with (Vault's callback takes state, code and client_nonce). */
+const providerAnswer = {
   state: Type.String({ maxLength: 256 }),
   code: Type.Optional(Type.String({ maxLength: 4096 })),
-  client_nonce: Type.Optional(Type.String({ maxLength: 256 })),
   iss: Type.Optional(
-    Type.String({ maxLength: 2048, description: "the provider's issuer, as it sent the browser back" }),
+    Type.String({
+      maxLength: 2048,
+      "x-text": "line",
+      description: "the provider's issuer, as it sent the browser back",
+    }),
   ),
-  error: Type.Optional(Type.String({ maxLength: 256 })),
-  error_description: Type.Optional(Type.String({ maxLength: 1024 })),
+  error: Type.Optional(Type.String({ maxLength: 256, "x-text": "line" })),
+  error_description: Type.Optional(Type.String({ maxLength: 1024, "x-text": "line" })),
+};
+
+export const CallbackQuery = Type.Object({
+  ...providerAnswer,
+  client_nonce: Type.Optional(Type.String({ maxLength: 256 })),
 });
 export type CallbackQuery = Static<typeof CallbackQuery>;
 
 /** The web UI's end of a sign-in: what the provider sent the browser back with, and the page's client_nonce. */
 export const OidcSessionBody = Type.Object({
-  state: Type.String({ maxLength: 256 }),
-  code: Type.Optional(Type.String({ maxLength: 4096 })),
-  iss: Type.Optional(Type.String({ maxLength: 2048 })),
-  error: Type.Optional(Type.String({ maxLength: 256 })),
-  error_description: Type.Optional(Type.String({ maxLength: 1024 })),
+  ...providerAnswer,
   client_nonce: Type.String({
     minLength: 16,
     maxLength: 256,

@@ -431,6 +431,8 @@ const NOT_FREE_TEXT = new Set([
   ...["url", "qr_image", "algorithm", "kind", "status", "type", "outcome", "battery_expires", "review_by"],
   ...["action", "actor", "target", "since", "until", "q", "due_within"],
   "reason",
+  ...["role", "default_role", "group_mappings.*"], // sign-in roles and groups: checked names
+  ...["state", "client_nonce", "oidc_client_secret"], // a sign-in's secrets
   "recovery_pgp_keys[]", // sys/init takes it only to refuse it (no recovery keys on a Shamir seal)
 ]);
 

@@ -28,6 +28,12 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/sys/health": PUBLIC,
   "/v1/audit/public-key": PUBLIC,
   "/v1/auth/userpass/login/{username}": PUBLIC,
+  "/v1/auth/oidc/oidc/auth_url": PUBLIC, // a sign-in with the OpenID provider
+  "/v1/auth/oidc/oidc/callback": PUBLIC,
+  "/v1/ui/session/oidc": PUBLIC,
+  "/v1/auth/oidc/config": ["admin"],
+  "/v1/auth/oidc/role/{name}": ["admin"],
+  "/v1/auth/oidc/role": ["admin"],
   "/v1/ui/session": PUBLIC, // a login; reading and ending one's own session: everyone with it
   "/v1/auth/userpass/mfa": ENROLMENT, // one's own second factor
   "/v1/auth/userpass/mfa/confirm": ENROLMENT,

@@ -74,6 +74,29 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   "/v1/notify/dead-letters/redrive": { destination: "smtp", seq: 1 },
   "/v1/audit/sinks/dead-letters/redrive": { destination: "sink:siem", seq: 1 },
   "/v1/ui/session": LOGIN,
+  // No provider answers on port 9: these get as far as the service, which refuses them clearly.
+  "/v1/auth/oidc/config": {
+    oidc_discovery_url: "https://127.0.0.1:9",
+    oidc_client_id: "breakglass",
+    oidc_client_secret: "a client secret",
+    default_role: "staff",
+  },
+  "/v1/auth/oidc/role/{name}": {
+    user_claim: "preferred_username",
+    groups_claim: "groups",
+    allowed_redirect_uris: ["http://localhost:8250/oidc/callback"],
+    oidc_scopes: ["profile"],
+    token_ttl: "1h",
+    token_policies: ["member"],
+    create_users: true,
+    group_mappings: { sre: FIXTURES.group },
+  },
+  "/v1/auth/oidc/oidc/auth_url": {
+    role: "staff",
+    redirect_uri: "http://localhost:8250/oidc/callback",
+    client_nonce: "n",
+  },
+  "/v1/ui/session/oidc": { state: "a-state", code: "a-code", client_nonce: "0123456789abcdef" },
 };
 
 /** A query each GET route with parameters accepts, by path (values as typed in a URL). */
@@ -95,6 +118,13 @@ export const VALID_QUERIES: Record<string, Record<string, string>> = {
   "/v1/devices/{id}": { reason: "INC-1" },
   "/v1/coverage": { due_within: "30d" },
   "/v1/totp/keys": { list: "true" },
+  "/v1/auth/oidc/oidc/callback": {
+    state: "a-state",
+    code: "a-code",
+    client_nonce: "n",
+    iss: "https://idp.example",
+  },
+  "/v1/auth/oidc/role": { list: "true" },
 };
 
 /** `valid` as it is, with one field replaced by a value of its kind (or any), or one field left out. */

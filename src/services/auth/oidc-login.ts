@@ -9,12 +9,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
 import { identityOf } from "../people/people.js";
 import type { SecretBox } from "../seal/secret-box.js";
-import {
-  type Claims,
-  type IdentityOutcome,
-  identityRefused,
-  type OidcIdentities,
-} from "./oidc-identities.js";
+import type { Claims, IdentityOutcome, OidcIdentities } from "./oidc-identities.js";
 import {
   isProviderDown,
   type OidcRole,

@@ -62,6 +62,7 @@ export class OidcSettings {
 
   async writeConfig(body: OidcConfigBody, ctx: RequestContext): Promise<void> {
     const discoveryUrl = checkedDiscoveryUrl(body.oidc_discovery_url);
+    if (body.default_role) checkUsername(body.default_role); // role names follow the rule of usernames
     const secret = body.oidc_client_secret ? Buffer.from(body.oidc_client_secret, "utf8") : null;
     // As Vault: a configuration whose provider cannot be discovered is refused when written.
     await discover(discoveryUrl, body.oidc_client_id, body.oidc_client_secret ?? null).catch((error) => {

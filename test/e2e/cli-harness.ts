@@ -126,7 +126,12 @@ export class Cli {
 
   run(
     args: string[],
-    options: { input?: string | Buffer; env?: Record<string, string> } = {},
+    options: {
+      input?: string | Buffer;
+      env?: Record<string, string>;
+      /** Called with all of stderr so far at each chunk: for a command that waits on what it printed. */
+      onStderr?: (stderr: string) => void;
+    } = {},
   ): Promise<CliResult> {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: this.home,
@@ -142,7 +147,10 @@ export class Cli {
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      options.onStderr?.(stderr);
+    });
     child.stdin.end(options.input ?? "");
     return new Promise((done) =>
       child.once("close", (code) => {

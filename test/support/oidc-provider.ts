@@ -124,6 +124,7 @@ export async function startTestProvider(options: {
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? "/", issuer);
+    if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
     const interaction = url.pathname.match(/^\/interaction\/([^/]+)(\/login)?$/);
     if (interaction) return interact(request, response, interaction[2] !== undefined);
     if (url.pathname === "/token" && alter) return altered(request, response, alter);

@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, call, useCsrfToken } from "./api.js";
 import { ErrorNotice } from "./components/page.js";
 import { Login } from "./pages/login.js";
 import { SealNow } from "./pages/seal/seal-now.js";
 import { SealScreen } from "./pages/seal.js";
+import { SSO_RETURN_PATH, SsoReturn } from "./pages/sso.js";
 import { APPROVALS_PATH, PendingApprovalsContext, usePendingApprovalCount } from "./pending-approvals.js";
-import { href, match, navigate, usePath } from "./router.js";
+import { currentPath, href, match, navigate, usePath } from "./router.js";
 import { ROUTES, type Route } from "./routes.js";
 import { holds, type Session, SessionContext } from "./session.js";
 import { ThemeToggle } from "./theme.js";
@@ -15,11 +16,17 @@ type Stage =
   | { name: "unreachable"; error: string }
   | { name: "seal" }
   | { name: "login" }
+  | { name: "sso-return" }
   | { name: "ready"; session: Session };
 
 /** Decides what to show: the seal screen until unsealed, then sign-in, then the app. */
 export function App() {
-  const [stage, setStage] = useState<Stage>({ name: "starting" });
+  // Back from the identity provider: the sign-in is finished before anything else is asked (its
+  // page takes the code out of the address bar first, so this is decided once, at load).
+  const returningFromProvider = useRef(currentPath() === SSO_RETURN_PATH);
+  const [stage, setStage] = useState<Stage>(
+    returningFromProvider.current ? { name: "sso-return" } : { name: "starting" },
+  );
 
   const recheck = useCallback(async () => {
     try {
@@ -39,7 +46,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    void recheck();
+    if (!returningFromProvider.current) void recheck();
   }, [recheck]);
 
   const signOut = useCallback(async () => {
@@ -66,6 +73,7 @@ export function App() {
             {stage.name === "unreachable" ? <ErrorNotice error={stage.error} /> : null}
             {stage.name === "seal" ? <SealScreen onUnsealed={recheck} /> : null}
             {stage.name === "login" ? <Login onSignedIn={recheck} /> : null}
+            {stage.name === "sso-return" ? <SsoReturn onSignedIn={recheck} /> : null}
           </main>
         </>
       )}

@@ -3,6 +3,7 @@ import type { ErrorCode } from "../../../src/core/errors.js";
 import { call, errorCodeOf, messageOf } from "../api.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Page } from "../components/page.js";
+import { SsoSignIn } from "./sso.js";
 
 type Method = "password" | "token";
 
@@ -130,6 +131,7 @@ export function Login(props: { onSignedIn: () => void }) {
           </a>
         </div>
       </form>
+      <SsoSignIn />
     </Page>
   );
 }

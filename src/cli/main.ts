@@ -13,6 +13,7 @@ import { registerMfa } from "./commands/mfa.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerOperator } from "./commands/operator.js";
 import { registerServer } from "./commands/server.js";
+import { registerSso } from "./commands/sso.js";
 import { registerStatus } from "./commands/status.js";
 import { registerTotp } from "./commands/totp.js";
 import { registerUsers } from "./commands/users.js";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerTotp(program);
   registerUsers(program);
   registerGroups(program);
+  registerSso(program);
   registerMfa(program);
   registerAccess(program);
   registerApprovals(program);

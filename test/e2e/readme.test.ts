@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signInAtProvider, startTestProvider, type TestProvider } from "../support/oidc-provider.js";
 import { newTestStorage } from "../support/storage.js";
 import { tempDir } from "../support/tools.js";
 import { REPO, type ServerProcess, startServerProcess } from "./cli-harness.js";
@@ -14,7 +15,13 @@ import { REPO, type ServerProcess, startServerProcess } from "./cli-harness.js";
  * approval ID Bob copies from `approvals list` is the one Alice's waiting command announced.
  */
 
-const SECTIONS = ["A 5-minute tour", "People, groups, roles and the two-person rule"];
+const SECTIONS = [
+  "A 5-minute tour",
+  "People, groups, roles and the two-person rule",
+  "Sign-in with your identity provider (SSO)",
+];
+/** The README's example provider, played by a real one on loopback (test/support/oidc-provider.ts). */
+const README_PROVIDER = "https://sso.acme.example/realms/acme";
 const PASSWORD = "a long enough password for the tour";
 
 interface Block {
@@ -56,9 +63,14 @@ describe("README: the tour and the people section run as pasted", () => {
   /** Commands left running, as in a terminal one leaves waiting (`--wait`), awaited at the end. */
   const background: { command: string; done: Promise<Run> }[] = [];
   let approvalId = "";
+  let idp: TestProvider;
 
   beforeAll(async () => {
     server = await startServerProcess(await newTestStorage());
+    idp = await startTestProvider({
+      redirectUris: ["http://localhost:8250/oidc/callback"],
+      people: { "sub-frank": { username: "frank", password: PASSWORD, groups: ["sre"] } },
+    });
     // `npm link`, as the README says: `breakglass` on the PATH runs this checkout's bin/breakglass.
     writeFileSync(
       join(shim, "breakglass"),
@@ -69,6 +81,7 @@ describe("README: the tour and the people section run as pasted", () => {
 
   afterAll(async () => {
     await server?.stop();
+    await idp?.close();
   });
 
   /** What a person types at the command's prompt, if it has one. */
@@ -77,6 +90,7 @@ describe("README: the tour and the people section run as pasted", () => {
     if (/custodians drill$/.test(command)) return shares[2] ?? "";
     if (/^breakglass login$/.test(command)) return rootToken;
     if (/users add|--method userpass/.test(command)) return PASSWORD;
+    if (/sso config/.test(command)) return idp.clientSecret;
     return "";
   }
 
@@ -115,6 +129,26 @@ describe("README: the tour and the people section run as pasted", () => {
     background.push({ command, done });
   }
 
+  /** A sign-in with the provider: the person opens the printed URL, signs in, and the browser returns to the CLI. */
+  async function signInThroughBrowser(command: string, exports: string[]): Promise<Run> {
+    let stderr = "";
+    const { child, done } = start(command, exports);
+    child.stderr?.on("data", (chunk) => (stderr += chunk));
+    let ended = false;
+    done.then(() => (ended = true));
+    let url: string | undefined;
+    while (!ended && !url) {
+      url = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(stderr)?.[1];
+      await new Promise((wait) => setTimeout(wait, 50));
+    }
+    if (url) {
+      const back = await signInAtProvider(url, "frank", PASSWORD);
+      back.hostname = "127.0.0.1";
+      await fetch(back);
+    }
+    return done;
+  }
+
   function remember(command: string, run: Run): void {
     if (!/operator init/.test(command)) return;
     shares.push(...[...run.stdout.matchAll(/^Unseal Key \d+ for \w+: (\S+)$/gm)].map((m) => m[1] as string));
@@ -125,20 +159,22 @@ describe("README: the tour and the people section run as pasted", () => {
     `README "${block.section}", block ${block.index}: \`${command}\` exited ${run.code}\n` +
     `stdout: ${run.stdout}\nstderr: ${run.stderr}`;
 
-  it("every command of both sections succeeds, in order, against a fresh server", async () => {
+  it("every command of the sections succeeds, in order, against a fresh server", async () => {
     const readme = readFileSync(join(REPO, "README.md"), "utf8");
     const blocks = SECTIONS.flatMap((section) => shellBlocks(readme, section));
     for (const section of SECTIONS) expect(blocks.some((block) => block.section === section)).toBe(true);
     for (const block of blocks) {
       const exports: string[] = [];
       for (const line of block.commands) {
-        const command = line.replace(/ ID(\s|$)/, ` ${approvalId}$1`);
+        const command = line.replace(/ ID(\s|$)/, ` ${approvalId}$1`).replaceAll(README_PROVIDER, idp.issuer);
         if (command.startsWith("export ")) exports.push(command);
         if (/ --wait\b/.test(command)) {
           await leaveWaiting(command, exports);
           continue;
         }
-        const run = await start(command, exports).done;
+        const run = /--method oidc/.test(command)
+          ? await signInThroughBrowser(command, exports)
+          : await start(command, exports).done;
         expect(run.code, failure(block, command, run)).toBe(0);
         remember(command, run);
       }

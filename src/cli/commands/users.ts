@@ -16,6 +16,7 @@ interface UserData {
   created_at: string;
   updated_at: string;
   locked_until: string | null;
+  disabled: boolean;
 }
 
 const userPath = (name: string) => `/v1/auth/userpass/users/${encodeURIComponent(name)}`;
@@ -103,6 +104,26 @@ function registerPutUserBodys(users: Command): void {
         () => `Second factor of ${name} reset: they log in without one until they enrol a new one.`,
       );
     });
+
+  for (const [verb, disabled] of [
+    ["block", true],
+    ["unblock", false],
+  ] as const)
+    users
+      .command(verb)
+      .description(
+        disabled
+          ? "block a user at once: every token of theirs ends, and no login (password or SSO) succeeds until unblocked"
+          : "let a blocked user log in again",
+      )
+      .argument("<name>")
+      .action(async (name: string, _options, command: Command) => {
+        const ctx = contextOf(command);
+        await ctx.client.call("POST", userPath(name), { body: { disabled } });
+        emit(ctx, { username: name, disabled }, () =>
+          disabled ? `${name} is blocked: their tokens have ended.` : `${name} may log in again.`,
+        );
+      });
 }
 
 function registerUserQueries(users: Command): void {
@@ -132,6 +153,9 @@ function registerUserQueries(users: Command): void {
           ["Created", data.created_at],
           ["Updated", data.updated_at],
           ...(data.locked_until ? [["Locked until", data.locked_until] as [string, string]] : []),
+          ...(data.disabled
+            ? [["Blocked", "yes: no login succeeds (breakglass users unblock)"] as [string, string]]
+            : []),
         ]),
       );
     });

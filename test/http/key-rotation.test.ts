@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sinkSecretAad } from "../../src/services/audit/sinks/sink-manager.js";
+import { clientSecretAad } from "../../src/services/auth/oidc-settings.js";
 import { smtpPasswordAad, webhookSecretAad } from "../../src/services/notify/notify-config.js";
 import { secondFactorSeedAad } from "../../src/services/people/second-factor.js";
 import { encodeBase32Upper } from "../support/encodings.js";
+import { signInAtProvider, startTestProvider, type TestProvider } from "../support/oidc-provider.js";
 import { signatureVerifies, sleep, waitFor, webhookReceiver } from "../support/receivers.js";
 import { initAndUnseal, startTestServer, type TestServer } from "../support/server.js";
 import { openRawDatabase, skipOutsidePostgresPass } from "../support/storage.js";
@@ -27,8 +29,14 @@ const WEBHOOK_SECRET = "rotation-webhook-secret-5f1c2a";
 const SINK_AUTHORIZATION = "Bearer rotation-sink-credential-9d3e";
 const SMTP_PASSWORD = "rotation-smtp-password-71be";
 const ROSA_PASSWORD = "rosa has a long password";
-/** Sealed besides the seeds: a person's second factor, the sink, webhook and mail secrets. */
-const OTHER_SECRETS = 4;
+/**
+ * Sealed besides the seeds: a person's second factor, the sink, webhook and mail secrets, the
+ * OpenID provider's client secret and a sign-in's refresh token.
+ */
+const OTHER_SECRETS = 6;
+let idp: TestProvider;
+/** A token from a sign-in with the provider: renewing it opens its sealed refresh token. */
+let signedIn = "";
 const secondFactorSeed = randomBytes(20);
 const codeOf = (seed: Buffer, offset = 0) =>
   oathtoolCode(seed.toString("hex"), {
@@ -81,6 +89,7 @@ beforeAll(async () => {
   ];
   expect(configured.map((response) => response.status)).toEqual([204, 204, 204]);
   await enableSecondFactor();
+  signedIn = await signInWithProvider();
   for (const role of Object.keys(tokens) as (keyof typeof tokens)[]) {
     const policies = role === "member" ? ["default"] : [role];
     const created = await t.call("POST", "/v1/auth/token/create", { token: root, body: { policies } });
@@ -90,7 +99,37 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await hook?.close();
+  await idp?.close();
 });
+
+/** A provider configured (its client secret sealed) and one sign-in through it (its refresh token sealed). */
+async function signInWithProvider(): Promise<string> {
+  const redirect = "http://localhost:8250/oidc/callback";
+  idp = await startTestProvider({
+    redirectUris: [redirect],
+    people: { "sub-rosa": { username: "rosa", password: "rosa-at-the-provider" } },
+  });
+  const admin = (path: string, body: unknown) => t.call("PUT", path, { token: root, body });
+  const config = {
+    oidc_discovery_url: idp.issuer,
+    oidc_client_id: idp.clientId,
+    oidc_client_secret: idp.clientSecret,
+  };
+  expect((await admin("/v1/auth/oidc/config", config)).status).toBe(204);
+  const role = {
+    user_claim: "preferred_username",
+    allowed_redirect_uris: [redirect],
+    oidc_scopes: ["profile", "offline_access"],
+  };
+  expect((await admin("/v1/auth/oidc/role/staff", role)).status).toBe(204);
+  const started = await t.call("POST", "/v1/auth/oidc/oidc/auth_url", {
+    body: { role: "staff", redirect_uri: redirect },
+  });
+  const back = await signInAtProvider(started.json.data.auth_url, "rosa", "rosa-at-the-provider");
+  const answer = await t.call("GET", `/v1/auth/oidc/oidc/callback?${back.searchParams}`);
+  expect(answer.status, answer.text).toBe(200);
+  return answer.json.auth.client_token;
+}
 
 /** rosa enrols her own second factor and confirms it: its seed is the one the enrolment showed. */
 async function enableSecondFactor(): Promise<void> {
@@ -140,6 +179,12 @@ async function sealedRows(
       )),
       ...(await db.rows(
         "select 'notify_smtp/1' as id, key_version, password_ciphertext as c from notify_smtp",
+      )),
+      ...(await db.rows(
+        "select 'oidc_config/1' as id, key_version, client_secret_ciphertext as c from oidc_config",
+      )),
+      ...(await db.rows(
+        "select 'oidc_logins/' || accessor as id, key_version, refresh_ciphertext as c from oidc_logins",
       )),
     ];
     return new Map(
@@ -242,6 +287,8 @@ describe("rotating the data key", () => {
       audit_sink_secret: 1,
       notify_webhook_secret: 1,
       notify_smtp_password: 1,
+      oidc_client_secret: 1,
+      oidc_refresh_token: 1,
       term: 2,
       complete: true,
     });
@@ -265,6 +312,10 @@ describe("rotating the data key", () => {
     expect(open("audit_sinks/siem", sinkSecretAad("siem"))).toBe(SINK_AUTHORIZATION);
     expect(open("notify_webhooks/ops", webhookSecretAad("ops"))).toBe(WEBHOOK_SECRET);
     expect(open("notify_smtp/1", smtpPasswordAad)).toBe(SMTP_PASSWORD);
+    expect(open("oidc_config/1", clientSecretAad("1"))).toBe(idp.clientSecret);
+    // The refresh token, re-encrypted, still renews the sign-in through the provider.
+    const renewed = await t.call("POST", "/v1/auth/token/renew-self", { token: signedIn, body: {} });
+    expect(renewed.status, renewed.text).toBe(200);
   });
 
   it("re-encrypts a person's second factor too: it opens as her row only, and she logs in with its code", async () => {

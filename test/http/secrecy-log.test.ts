@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logOptions } from "../../src/server/log-options.js";
 import { binarySecret, encodeBase32Upper, findLeaks, type Secret, textSecret } from "../support/encodings.js";
+import { signInAtProvider, startTestProvider, type TestProvider } from "../support/oidc-provider.js";
 import { smtpReceiver, waitFor, webhookReceiver } from "../support/receivers.js";
 import { type CallOptions, startTestServer, type TestServer } from "../support/server.js";
 import { type GpgHome, makeGpgKey, oathtoolCode, qrencodePng, tempDir } from "../support/tools.js";
@@ -14,7 +15,7 @@ import { type GpgHome, makeGpgKey, oathtoolCode, qrencodePng, tempDir } from "..
  * No secret in any log line at any level. Two servers log everything, at trace level, while every
  * flow that handles a secret runs through them: init with and without PGP keys, unseal, keys added
  * by URI, secret, QR and generation, code reads with enroll, tokens, userpass logins with a password
- * and a second factor, a browser session, rekey, generate-root, seed export, a backup, an audit
+ * and a second factor, a browser session, a sign-in with an OpenID provider and its renewal, rekey, generate-root, seed export, a backup, an audit
  * sink and notification channels with their credentials. Then each secret is looked for in both
  * logs in every encoding (test/support/encodings.ts). test/http/secrecy.test.ts does the same for
  * seeds in responses and stored files.
@@ -27,6 +28,8 @@ const WEBHOOK_SECRET = `hook-${randomBytes(16).toString("hex")}`;
 /** The log line of a sink that cannot deliver: its error, described, goes into the log. */
 const FAILING_SINK = /"sink":"sink:unreachable"[^\n]*failing: retrying/;
 const PASSWORD = `pass ${randomBytes(9).toString("base64url")} word`;
+const OIDC_REDIRECT = "http://localhost:8250/oidc/callback";
+let idp: TestProvider;
 
 let plain: TestServer;
 let withPgp: TestServer;
@@ -197,6 +200,49 @@ beforeAll(async () => {
   );
   keep("a CSRF token", session.json.data.csrf_token);
 
+  // A sign-in with an OpenID provider: its client secret, the state and code the browser carries,
+  // the provider's tokens (seen as they leave its token endpoint), the login token, a renewal.
+  idp = await startTestProvider({
+    redirectUris: [OIDC_REDIRECT],
+    people: { "sub-erin": { username: "erin", password: "erin-at-the-provider" } },
+  });
+  keep("the provider's client secret", idp.clientSecret);
+  idp.alterTokens(async (body) => {
+    for (const name of ["id_token", "access_token", "refresh_token"] as const)
+      if (typeof body[name] === "string") keep(`the provider's ${name}`, body[name] as string);
+    return body;
+  });
+  await call(plain, "PUT", "/v1/auth/oidc/config", {
+    token: root,
+    body: {
+      oidc_discovery_url: idp.issuer,
+      oidc_client_id: idp.clientId,
+      oidc_client_secret: idp.clientSecret,
+    },
+  });
+  await call(plain, "PUT", "/v1/auth/oidc/role/staff", {
+    token: root,
+    body: {
+      user_claim: "preferred_username",
+      allowed_redirect_uris: [OIDC_REDIRECT],
+      oidc_scopes: ["profile", "offline_access"],
+    },
+  });
+  const clientNonce = randomBytes(20).toString("base64url");
+  keep("a sign-in's client_nonce", clientNonce);
+  const started = await call(plain, "POST", "/v1/auth/oidc/oidc/auth_url", {
+    body: { role: "staff", redirect_uri: OIDC_REDIRECT, client_nonce: clientNonce },
+  });
+  const back = await signInAtProvider(started.json.data.auth_url, "erin", "erin-at-the-provider");
+  for (const name of ["state", "code"]) keep(`a sign-in's ${name}`, back.searchParams.get(name) as string);
+  back.searchParams.set("client_nonce", clientNonce);
+  const signedIn = await call(plain, "GET", `/v1/auth/oidc/oidc/callback?${back.searchParams}`);
+  keepToken("a token from a sign-in with the provider", signedIn.json.auth.client_token);
+  await call(plain, "POST", "/v1/auth/token/renew-self", {
+    token: signedIn.json.auth.client_token,
+    body: {},
+  });
+
   // Rekey, generate-root, seed export, backup.
   const rekeyed = await ceremony(
     plain,
@@ -257,6 +303,7 @@ beforeAll(async () => {
   for (const key of decrypted) await call(withPgp, "PUT", "/v1/sys/unseal", { body: { key } });
 });
 afterAll(async () => {
+  await idp?.close();
   await plain?.close();
   await withPgp?.close();
   await hook?.close();

@@ -14,11 +14,10 @@ describe("breakglass login --method oidc", () => {
   let server: ServerProcess;
   let idp: TestProvider;
   let port: number;
-  let admin: Cli;
 
   beforeAll(async () => {
     let rootToken: string;
-    ({ server, cli: admin, rootToken } = await initialisedServer());
+    ({ server, rootToken } = await initialisedServer());
     port = await freePort();
     idp = await startTestProvider({
       redirectUris: [`http://localhost:${port}/oidc/callback`],

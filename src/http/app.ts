@@ -16,6 +16,7 @@ import { installRequestParsing, notFoundError } from "./request-parsing.js";
 import type { RouteApp } from "./route-types.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
+import { authPasskeyRoutes } from "./routes/auth-passkey.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
 import { authTokenLifetimeRoutes } from "./routes/auth-token-lifetime.js";
 import { authUserpassRoutes } from "./routes/auth-userpass.js";
@@ -139,6 +140,7 @@ export async function buildApp(services: Services, metrics: Metrics, options: Ap
   totpCodeRoutes(app, services);
   auditRoutes(app, services);
   authUserpassRoutes(app, services);
+  authPasskeyRoutes(app, services);
   groupRoutes(app, services);
   totpAccessRoutes(app, services);
   approvalRoutes(app, services);

@@ -41,6 +41,7 @@ const VAULT_TABLES: Record<keyof Database, string> = {
   leases: "name",
   dead_letters: "letter",
   cluster_notices: "name",
+  passkey_challenges: "challenge",
 };
 export const MIGRATED_TABLES = Object.keys(VAULT_TABLES) as VaultTable[];
 const TABLE_NAMES = MIGRATED_TABLES;

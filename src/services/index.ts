@@ -11,6 +11,8 @@ import { AuditSinkService } from "./audit/sinks/sink-admin.js";
 import type { SinkSpec } from "./audit/sinks/sink-config.js";
 import { AuditSinkManager } from "./audit/sinks/sink-manager.js";
 import { Authorizer } from "./auth/authorizer.js";
+import { PasskeyService } from "./auth/passkeys.js";
+import { StepUpService } from "./auth/step-up.js";
 import { TokenService } from "./auth/tokens.js";
 import { UserpassLogin } from "./auth/userpass-login.js";
 import { BackupService } from "./backup/backup.js";
@@ -54,6 +56,10 @@ export interface Services {
   people: PeopleService;
   userpass: UserpassLogin;
   secondFactor: SecondFactorService;
+  /** People's passkeys: registration, their management, the login factor, an admin's reset. */
+  passkeys: PasskeyService;
+  /** A fresh passkey assertion bound to one action: code reads and approvals under rules that ask for it. */
+  stepUp: StepUpService;
   approvals: ApprovalService;
   accessRules: AccessRuleService;
   /** The registry of physical MFA devices, and their check-out and check-in. */
@@ -110,6 +116,8 @@ export interface ServiceSettings {
   nodeCondition?: NodeCondition;
   /** Where services read the time: the system clock unless a test gives one it moves. */
   clock?: Clock;
+  /** The web UI's origin, whose host is the passkeys' relying party (docs/passkeys.md); unset: localhost only. */
+  passkeyOrigin?: string;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
@@ -179,6 +187,8 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     settings.approvalRequestTtlSeconds,
   );
   const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName), time);
+  const passkeys = new PasskeyService(store, audit, time, settings.passkeyOrigin);
+  const stepUp = new StepUpService(passkeys, audit);
   const authorizer = new Authorizer(tokens, approvals, audit, refusalFlood);
   const totp = new TotpService(store, box, authorizer, audit, time);
   const devices = new DeviceService(store, authorizer, audit, approvals, time);
@@ -240,6 +250,8 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     people,
     userpass,
     secondFactor,
+    passkeys,
+    stepUp,
     approvals,
     accessRules,
     devices,

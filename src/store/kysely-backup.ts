@@ -22,10 +22,13 @@ export const DELIVERY_TABLES = [
 /**
  * The tables a backup holds, each with its primary key (pages are read in its order, so a
  * million audit entries stream in constant memory). seal_config travels in the header;
- * restore_chunks is the staging area. A table added to the schema must be added here.
+ * restore_chunks is the staging area; passkey_challenges live two minutes at most. A table added to the schema must be added here.
  */
 export const BACKUP_TABLES: Record<
-  Exclude<keyof Database, "seal_config" | "restore_chunks" | (typeof DELIVERY_TABLES)[number]>,
+  Exclude<
+    keyof Database,
+    "seal_config" | "restore_chunks" | "passkey_challenges" | (typeof DELIVERY_TABLES)[number]
+  >,
   { key: string }
 > = {
   custodians: { key: "share_index" },
@@ -33,6 +36,7 @@ export const BACKUP_TABLES: Record<
   tokens: { key: "token_hmac" },
   users: { key: "username" },
   second_factors: { key: "username" },
+  passkeys: { key: "id" },
   groups: { key: "name" },
   login_failures: { key: "subject" },
   access_rules: { key: "key_name" },

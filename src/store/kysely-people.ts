@@ -48,6 +48,7 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
       return db.transaction().execute(async (trx) => {
         const result = await trx.deleteFrom("users").where("username", "=", username).executeTakeFirst();
         await trx.deleteFrom("second_factors").where("username", "=", username).execute();
+        await trx.deleteFrom("passkeys").where("username", "=", username).execute();
         return Number(result.numDeletedRows) === 1;
       });
     },

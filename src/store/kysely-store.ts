@@ -8,6 +8,7 @@ import { KyselyDeliveryStore } from "./kysely-delivery.js";
 import { KyselyDeviceStore } from "./kysely-devices.js";
 import { kyselyLoginFailures } from "./kysely-login-failures.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
+import { KyselyPasskeyStore } from "./kysely-passkeys.js";
 import { kyselyPeople } from "./kysely-people.js";
 import { kyselySealConfig } from "./kysely-seal.js";
 import { KyselySecondFactorStore } from "./kysely-second-factors.js";
@@ -35,6 +36,7 @@ export function kyselyStore(db: Kysely<Database>, engine: EngineSpecifics): Stor
     notifications: new KyselyNotificationStore(db),
     approvals: new KyselyApprovalStore(db),
     secondFactors: new KyselySecondFactorStore(db),
+    passkeys: new KyselyPasskeyStore(db),
     devices: new KyselyDeviceStore(db),
     delivery: new KyselyDeliveryStore(engine.deliveryDb ?? db),
     secrets: new KyselySecretStore(db),

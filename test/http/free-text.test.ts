@@ -432,6 +432,16 @@ const NOT_FREE_TEXT = new Set([
   ...["action", "actor", "target", "since", "until", "q", "due_within"],
   "reason",
   "recovery_pgp_keys[]", // sys/init takes it only to refuse it (no recovery keys on a Shamir seal)
+  // A passkey's answers (WebAuthn, base64url by pattern): checked by @simplewebauthn/server, never audited as text.
+  ...[
+    "rawId",
+    "clientDataJSON",
+    "authenticatorData",
+    "signature",
+    "userHandle",
+    "attestationObject",
+    "publicKey",
+  ],
 ]);
 
 describe("the API's string fields", () => {

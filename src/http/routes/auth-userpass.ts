@@ -24,7 +24,7 @@ const userProperties = {
 };
 
 export function authUserpassRoutes(app: RouteApp, services: Services): void {
-  const { people, userpass, secondFactor } = services;
+  const { people, userpass, secondFactor, passkeys } = services;
 
   vaultWrite(
     app,
@@ -160,6 +160,24 @@ export function authUserpassRoutes(app: RouteApp, services: Services): void {
     async (request, reply) => {
       const { username } = request.params;
       await secondFactor.reset(username, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete(
+    "/v1/auth/userpass/users/:username/passkeys",
+    {
+      config: { action: "people.passkey.reset" },
+      schema: {
+        summary:
+          "Remove every passkey of a user (all lost): audited and notified; they register new ones at their next login",
+        tags: ["people"],
+        params: UsernameParams,
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await passkeys.reset(request.params.username, request.ctx);
       return reply.code(204).send();
     },
   );

@@ -1,0 +1,206 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initAndUnseal, type TestServer } from "../support/server.js";
+import { openRawDatabase } from "../support/storage.js";
+import { launchBrowser, pageTracker, startUiServer } from "./browser.js";
+import {
+  addVirtualAuthenticator,
+  createPasskey,
+  localhostUrl,
+  pageApi,
+  type VirtualAuthenticator,
+} from "./passkey-authenticator.js";
+
+/**
+ * Passkeys end to end with a real browser's WebAuthn: Chromium's virtual authenticator signs, the
+ * server verifies (@simplewebauthn/server). Unlike the UI's page tests this runs in both storage
+ * passes: the credentials and the single-use challenges are rows, shared by every node on PostgreSQL.
+ */
+
+const PASSWORD = "alice has a long password";
+
+describe("passkeys with Chromium's virtual authenticator", () => {
+  let browser: Browser;
+  let t: TestServer;
+  let root: string;
+  let page: Page;
+  let authenticator: VirtualAuthenticator;
+  const pages = pageTracker(() => browser);
+  let alice: string;
+
+  beforeAll(async () => {
+    [browser, t] = await Promise.all([launchBrowser(), startUiServer()]);
+    ({ rootToken: root } = await initAndUnseal(t));
+    for (const name of ["alice", "bob"])
+      await t.call("PUT", `/v1/auth/userpass/users/${name}`, {
+        token: root,
+        body: { password: `${name} has a long password` },
+      });
+    ({ page, authenticator } = await device());
+    alice = (await pageApi(page, "POST", "/v1/auth/userpass/login/alice", { body: { password: PASSWORD } }))
+      .json.auth.client_token;
+  });
+  afterAll(async () => {
+    await pages.finish();
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** Another device of someone's: a page with an authenticator of its own (one holds one passkey per person). */
+  const device = async () => {
+    const opened = await pages.open();
+    // Refusals this file provokes on purpose are not console problems.
+    for (const status of [400, 403, 404]) opened.allowRefusal(status, /./);
+    await opened.page.goto(`${localhostUrl(t.server.url)}/ui/`);
+    return { page: opened.page, authenticator: await addVirtualAuthenticator(opened.context, opened.page) };
+  };
+
+  const register = async (token: string, name?: string, on: Page = page) => {
+    const begun = await pageApi(on, "POST", "/v1/auth/passkey/register/begin", { token, body: {} });
+    expect(begun.status, JSON.stringify(begun.json)).toBe(200);
+    const credential = await createPasskey(on, begun.json.data);
+    return pageApi(on, "POST", "/v1/auth/passkey/register/finish", {
+      token,
+      body: { credential, ...(name ? { name } : {}) },
+    });
+  };
+
+  const audit = async (action: string) =>
+    (await t.call("GET", `/v1/audit?action=${action}&limit=100`, { token: root })).json.data.entries as {
+      outcome: string;
+      target: string;
+      details: Record<string, unknown>;
+    }[];
+
+  it("registers two passkeys of a person, lists, renames and removes them; only public keys are stored, every credential id is audited", async () => {
+    const first = await register(alice, "laptop");
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    expect(first.json.data).toMatchObject({ name: "laptop", last_used_at: null });
+    const phone = await device();
+    const second = await register(alice, undefined, phone.page);
+    expect(second.status, JSON.stringify(second.json)).toBe(200);
+    expect(second.json.data.name).toBe("passkey");
+    expect(await authenticator.credentialIds()).toEqual([first.json.data.id]);
+    expect(await phone.authenticator.credentialIds()).toEqual([second.json.data.id]);
+
+    const listed = await pageApi(page, "GET", "/v1/auth/passkey/credentials", { token: alice });
+    expect(listed.json.data.passkeys.map((p: { name: string }) => p.name)).toEqual(["laptop", "passkey"]);
+    expect(JSON.stringify(listed.json)).not.toMatch(/public_?key/i);
+
+    const id = second.json.data.id as string;
+    expect(
+      (
+        await pageApi(page, "POST", `/v1/auth/passkey/credentials/${id}`, {
+          token: alice,
+          body: { name: "phone" },
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (await pageApi(page, "GET", "/v1/auth/passkey/credentials", { token: alice })).json.data.passkeys.map(
+        (p: { name: string }) => p.name,
+      ),
+    ).toEqual(["laptop", "phone"]);
+    expect(
+      (await pageApi(page, "DELETE", `/v1/auth/passkey/credentials/${id}`, { token: alice })).status,
+    ).toBe(204);
+    expect(
+      (await pageApi(page, "DELETE", `/v1/auth/passkey/credentials/${id}`, { token: alice })).status,
+    ).toBe(404);
+
+    const db = await openRawDatabase(t.storage);
+    try {
+      const rows = await db.rows<Record<string, unknown>>("select * from passkeys");
+      expect(rows).toHaveLength(1);
+      expect(Object.keys(rows[0] ?? {}).sort()).toEqual([
+        "backed_up",
+        "counter",
+        "created_at",
+        "device_type",
+        "id",
+        "last_used_at",
+        "name",
+        "public_key",
+        "transports",
+        "username",
+      ]);
+    } finally {
+      await db.close();
+    }
+    const registered = await audit("people.passkey.register");
+    expect(registered.filter((e) => e.outcome === "allowed").map((e) => e.details.credential)).toEqual(
+      expect.arrayContaining([first.json.data.id, id]),
+    );
+    expect((await audit("people.passkey.rename"))[0]?.details.credential).toBe(id);
+    expect((await audit("people.passkey.remove")).map((e) => e.details.credential)).toEqual([id, id]);
+    expect(t.log()).not.toContain("attestationObject");
+  });
+
+  it("refuses a registration answer given twice (its challenge is used once)", async () => {
+    const { page } = await device();
+    const begun = await pageApi(page, "POST", "/v1/auth/passkey/register/begin", { token: alice, body: {} });
+    const credential = await createPasskey(page, begun.json.data);
+    const once = await pageApi(page, "POST", "/v1/auth/passkey/register/finish", {
+      token: alice,
+      body: { credential },
+    });
+    expect(once.status).toBe(200);
+    const twice = await pageApi(page, "POST", "/v1/auth/passkey/register/finish", {
+      token: alice,
+      body: { credential },
+    });
+    expect(twice).toMatchObject({ status: 400, json: { code: "BAD_INPUT" } });
+    expect(twice.json.errors[0]).toContain("unknown or already used challenge");
+    expect(
+      (await pageApi(page, "DELETE", `/v1/auth/passkey/credentials/${once.json.data.id}`, { token: alice }))
+        .status,
+    ).toBe(204);
+  });
+
+  it("refuses a registration begun longer ago than its two minutes", async () => {
+    const { page } = await device();
+    const begun = await pageApi(page, "POST", "/v1/auth/passkey/register/begin", { token: alice, body: {} });
+    const credential = await createPasskey(page, begun.json.data);
+    t.clock.advance(121_000);
+    const late = await pageApi(page, "POST", "/v1/auth/passkey/register/finish", {
+      token: alice,
+      body: { credential },
+    });
+    expect(late.status).toBe(400);
+    expect(late.json.errors[0]).toContain("the challenge expired");
+  });
+
+  it("lets an admin reset a person's passkeys: audited with every credential id, and told to the team", async () => {
+    const bob = (
+      await pageApi(page, "POST", "/v1/auth/userpass/login/bob", {
+        body: { password: "bob has a long password" },
+      })
+    ).json.auth.client_token;
+    const made = await register(bob, "bob's key", (await device()).page);
+    expect(made.status).toBe(200);
+    const reset = await t.call("DELETE", "/v1/auth/userpass/users/bob/passkeys", { token: root });
+    expect(reset.status).toBe(204);
+    expect(
+      (await pageApi(page, "GET", "/v1/auth/passkey/credentials", { token: bob })).json.data.passkeys,
+    ).toEqual([]);
+    const entry = (await audit("people.passkey.reset")).find((e) => e.outcome === "allowed");
+    expect(entry).toMatchObject({
+      target: "user:bob",
+      details: { credentials: made.json.data.id, count: 1 },
+    });
+    const db = await openRawDatabase(t.storage);
+    try {
+      const events = (await db.rows<{ event: string }>("select event from notification_outbox")).map((r) =>
+        JSON.parse(r.event),
+      );
+      expect(events.find((e) => e.type === "passkeys.reset")?.text).toContain(
+        "reset the passkeys of user:bob (1 removed)",
+      );
+    } finally {
+      await db.close();
+    }
+    expect((await t.call("DELETE", "/v1/auth/userpass/users/nobody/passkeys", { token: root })).status).toBe(
+      404,
+    );
+  });
+});

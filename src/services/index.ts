@@ -203,6 +203,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     tokens,
     audit,
     secondFactor,
+    passkeys,
     time,
     settings.loginTtlSeconds,
   );

@@ -5,6 +5,7 @@ import { openRawDatabase } from "../support/storage.js";
 import { launchBrowser, pageTracker, startUiServer } from "./browser.js";
 import {
   addVirtualAuthenticator,
+  assertPasskey,
   createPasskey,
   localhostUrl,
   pageApi,
@@ -134,6 +135,65 @@ describe("passkeys with Chromium's virtual authenticator", () => {
     expect((await audit("people.passkey.rename"))[0]?.details.credential).toBe(id);
     expect((await audit("people.passkey.remove")).map((e) => e.details.credential)).toEqual([id, id]);
     expect(t.log()).not.toContain("attestationObject");
+  });
+
+  it("asks a person with a passkey for it at every password login: without it, with a used or someone else's, the login fails like a wrong password", async () => {
+    const login = (body: Record<string, unknown>, path = "/v1/auth/userpass/login/alice") =>
+      pageApi(page, "POST", path, { body: { password: PASSWORD, ...body } });
+    const passkeyFor = async (username: string, on: Page = page) => {
+      const begun = await pageApi(on, "POST", "/v1/auth/passkey/login/begin", { body: { username } });
+      expect(begun.status).toBe(200);
+      return assertPasskey(on, begun.json.data);
+    };
+    const failed = { status: 400, json: { code: "LOGIN_FAILED", errors: ["invalid username or password"] } };
+    expect(await login({})).toMatchObject(failed);
+    expect(
+      await pageApi(page, "POST", "/v1/auth/userpass/login/alice", {
+        body: { password: "wrong", passkey: await passkeyFor("alice") },
+      }),
+    ).toMatchObject(failed);
+
+    const assertion = await passkeyFor("alice");
+    const ok = await login({ passkey: assertion });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    expect(ok.json.auth.client_token).toMatch(/./);
+    expect(await login({ passkey: assertion })).toMatchObject(failed); // each challenge once
+
+    // A challenge handed out for bob (or a step-up) does not log alice in.
+    expect(await login({ passkey: await passkeyFor("bob") })).toMatchObject(failed);
+    // A passkey of someone else's, for alice's challenge: carol's device answers alice's login.
+    const carolDevice = await device();
+    const carol = (
+      await pageApi(carolDevice.page, "POST", "/v1/auth/userpass/users/carol", {
+        token: root,
+        body: { password: "carol has a long password" },
+      })
+    ).status;
+    expect(carol).toBe(204);
+    const carolToken = (
+      await pageApi(carolDevice.page, "POST", "/v1/auth/userpass/login/carol", {
+        body: { password: "carol has a long password" },
+      })
+    ).json.auth.client_token;
+    expect((await register(carolToken, "carol's", carolDevice.page)).status).toBe(200);
+    expect(await login({ passkey: await passkeyFor("alice", carolDevice.page) })).toMatchObject(failed);
+
+    // The web UI's sign-in takes it too.
+    const session = await pageApi(page, "POST", "/v1/ui/session", {
+      body: { username: "alice", password: PASSWORD, passkey: await passkeyFor("alice") },
+    });
+    expect(session.status, JSON.stringify(session.json)).toBe(200);
+    expect(session.json.data.username).toBe("alice");
+
+    const checks = await audit("people.passkey.check");
+    expect(checks.filter((e) => e.outcome === "allowed").length).toBe(2);
+    expect(checks.filter((e) => e.outcome === "denied").map((e) => e.details.problem)).toEqual([
+      "unknown or already used challenge",
+      "a challenge given to someone else",
+      "not a passkey of this person",
+    ]);
+    const logins = await audit("auth.userpass.login");
+    expect(logins.filter((e) => e.details.problem === "missing or wrong passkey")).toHaveLength(3);
   });
 
   it("refuses a registration answer given twice (its challenge is used once)", async () => {

@@ -11,6 +11,7 @@ import { AuditSinkService } from "./audit/sinks/sink-admin.js";
 import type { SinkSpec } from "./audit/sinks/sink-config.js";
 import { AuditSinkManager } from "./audit/sinks/sink-manager.js";
 import { Authorizer } from "./auth/authorizer.js";
+import { PasskeyChallenges } from "./auth/passkey-challenges.js";
 import { PasskeyService } from "./auth/passkeys.js";
 import { StepUpService } from "./auth/step-up.js";
 import { TokenService } from "./auth/tokens.js";
@@ -179,18 +180,25 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     if (head) clock.sawChainTime(head.time);
   });
   const backup = new BackupService(store, seal, audit, time);
+  const passkeys = new PasskeyService(
+    store,
+    audit,
+    time,
+    new PasskeyChallenges(store, time),
+    settings.passkeyOrigin,
+  );
+  const stepUp = new StepUpService(passkeys, audit);
   const approvals = new ApprovalService(
     store,
     audit,
     (username) => identityOf(store, username),
+    stepUp,
     time,
     settings.approvalRequestTtlSeconds,
   );
   const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName), time);
-  const passkeys = new PasskeyService(store, audit, time, settings.passkeyOrigin);
-  const stepUp = new StepUpService(passkeys, audit);
   const authorizer = new Authorizer(tokens, approvals, audit, refusalFlood);
-  const totp = new TotpService(store, box, authorizer, audit, time);
+  const totp = new TotpService(store, box, authorizer, stepUp, audit, time);
   const devices = new DeviceService(store, authorizer, audit, approvals, time);
   const checkpoints = new AuditCheckpoints(audit, box, time, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, seal);

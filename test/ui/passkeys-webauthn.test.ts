@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initAndUnseal, type TestServer } from "../support/server.js";
+import { encodeBase32Upper } from "../support/encodings.js";
+import { initAndUnseal, RELEASED_CODE, type TestServer } from "../support/server.js";
 import { openRawDatabase } from "../support/storage.js";
 import { launchBrowser, pageTracker, startUiServer } from "./browser.js";
 import {
@@ -9,6 +11,7 @@ import {
   createPasskey,
   localhostUrl,
   pageApi,
+  stepUpHeader,
   type VirtualAuthenticator,
 } from "./passkey-authenticator.js";
 
@@ -194,6 +197,159 @@ describe("passkeys with Chromium's virtual authenticator", () => {
     ]);
     const logins = await audit("auth.userpass.login");
     expect(logins.filter((e) => e.details.problem === "missing or wrong passkey")).toHaveLength(3);
+  });
+
+  describe("step-up", () => {
+    const stepUpFor = async (action: string, target: string, on: Page = page, token = alice) => {
+      const begun = await pageApi(on, "POST", "/v1/auth/passkey/step-up/begin", {
+        token,
+        body: { action, target },
+      });
+      expect(begun.status, JSON.stringify(begun.json)).toBe(200);
+      return assertPasskey(on, begun.json.data);
+    };
+    const read = (name: string, assertion?: unknown, token = alice) =>
+      pageApi(page, "GET", `/v1/totp/code/${name}`, {
+        token,
+        headers: assertion ? { "X-Breakglass-Step-Up": stepUpHeader(assertion) } : {},
+      });
+    const stepUpRequired = { status: 403, json: { code: "STEP_UP_REQUIRED" } };
+
+    beforeAll(async () => {
+      for (const name of ["aws-prod-root", "registrar", "plain"])
+        await t.call("POST", `/v1/totp/keys/${name}`, {
+          token: root,
+          body: { key: encodeBase32Upper(randomBytes(20)) },
+        });
+      await t.call("PUT", "/v1/totp/access/aws-prod-root", {
+        token: root,
+        body: { readers: ["user:alice"], step_up: true },
+      });
+      await t.call("PUT", "/v1/totp/access/plain", { token: root, body: { readers: ["user:alice"] } });
+      await t.call("PUT", "/v1/totp/access/registrar", {
+        token: root,
+        body: {
+          readers: ["user:bob"],
+          approvers: ["user:alice"],
+          approvals_required: 1,
+          approver_step_up: true,
+        },
+      });
+    });
+
+    it("a code read under a rule with step_up needs a fresh passkey touch bound to it; the entry names the passkey", async () => {
+      const rule = await t.call("GET", "/v1/totp/access/aws-prod-root", { token: root });
+      expect(rule.json.data).toMatchObject({ step_up: true, approver_step_up: false });
+      const listed = await pageApi(page, "GET", "/v1/ui/credentials", { token: alice });
+      expect(JSON.stringify(listed.json)).toContain('"step_up":true');
+
+      expect(await read("aws-prod-root")).toMatchObject(stepUpRequired);
+      expect((await read("plain")).status).toBe(200); // a rule without step_up: as before
+
+      const assertion = await stepUpFor("totp.code.read", "aws-prod-root");
+      const released = await read("aws-prod-root", assertion);
+      expect(released.status, JSON.stringify(released.json)).toBe(200);
+      expect(JSON.stringify(released.json)).toMatch(RELEASED_CODE);
+      const [laptop] = await authenticator.credentialIds();
+      const entry = (await audit("totp.code.read")).find(
+        (e) => e.outcome === "allowed" && e.target === "totp/keys/aws-prod-root",
+      );
+      expect(entry?.details.passkey).toBe(laptop);
+    });
+
+    it("an assertion is used once, for its own action and target only", async () => {
+      const assertion = await stepUpFor("totp.code.read", "aws-prod-root");
+      expect((await read("aws-prod-root", assertion)).status).toBe(200);
+      expect(await read("aws-prod-root", assertion)).toMatchObject(stepUpRequired); // replayed
+
+      expect(await read("aws-prod-root", await stepUpFor("totp.code.read", "plain"))).toMatchObject(
+        stepUpRequired,
+      );
+      expect(await read("aws-prod-root", await stepUpFor("approval.approve", "aws-prod-root"))).toMatchObject(
+        stepUpRequired,
+      );
+      // A login's assertion is no step-up.
+      const login = await pageApi(page, "POST", "/v1/auth/passkey/login/begin", {
+        body: { username: "alice" },
+      });
+      expect(await read("aws-prod-root", await assertPasskey(page, login.json.data))).toMatchObject(
+        stepUpRequired,
+      );
+      const problems = (await audit("totp.code.read"))
+        .filter((e) => e.outcome === "denied")
+        .map((e) => String(e.details.problem));
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          "no passkey step-up given",
+          "passkey step-up not accepted: unknown or already used challenge",
+          "passkey step-up not accepted: a challenge for another action (totp.code.read plain), not totp.code.read aws-prod-root",
+          "passkey step-up not accepted: a challenge for another action (approval.approve aws-prod-root), not totp.code.read aws-prod-root",
+          "passkey step-up not accepted: a challenge for a login, not a step-up",
+        ]),
+      );
+    });
+
+    it("refuses a step-up older than its 60 seconds", async () => {
+      const assertion = await stepUpFor("totp.code.read", "aws-prod-root");
+      t.clock.advance(61_000);
+      expect(await read("aws-prod-root", assertion)).toMatchObject(stepUpRequired);
+      const last = (await audit("totp.code.read")).filter((e) => e.outcome === "denied").at(-1);
+      expect(last?.details.problem).toBe("passkey step-up not accepted: the challenge expired");
+    });
+
+    it("tells a machine token that the read needs a person with a passkey (403)", async () => {
+      const answer = await read("aws-prod-root", undefined, root);
+      expect(answer.status).toBe(403);
+      expect(answer.json.code).toBe("PERMISSION_DENIED");
+      expect(answer.json.errors[0]).toContain("only a person with a passkey can give");
+      expect(JSON.stringify(answer.json)).not.toMatch(RELEASED_CODE);
+    });
+
+    it("an approver's yes under approver_step_up needs a passkey touch bound to that very request", async () => {
+      const bob = (
+        await pageApi(page, "POST", "/v1/auth/userpass/login/bob", {
+          body: { password: "bob has a long password" },
+        })
+      ).json.auth.client_token;
+      const requested = await pageApi(page, "POST", "/v1/approvals", {
+        token: bob,
+        body: { key: "registrar", reason: "INC-7" },
+      });
+      expect(requested.status, JSON.stringify(requested.json)).toBe(200);
+      const id = requested.json.data.id as string;
+      expect(requested.json.data.approver_step_up).toBe(true);
+      const other = (
+        await pageApi(page, "POST", "/v1/approvals", {
+          token: bob,
+          body: { key: "registrar", reason: "INC-8" },
+        })
+      ).json.data.id as string;
+
+      const approve = (step_up?: unknown) =>
+        pageApi(page, "POST", `/v1/approvals/${id}/approve`, {
+          token: alice,
+          body: { comment: "ok", ...(step_up ? { step_up } : {}) },
+        });
+      expect(await approve()).toMatchObject(stepUpRequired);
+      expect(await approve(await stepUpFor("approval.approve", other))).toMatchObject(stepUpRequired);
+      expect(await approve(await stepUpFor("totp.code.read", "registrar"))).toMatchObject(stepUpRequired);
+      // Denying needs no touch.
+      expect(
+        (await pageApi(page, "POST", `/v1/approvals/${other}/deny`, { token: alice, body: {} })).status,
+      ).toBe(200);
+
+      const approved = await approve(await stepUpFor("approval.approve", id));
+      expect(approved.status, JSON.stringify(approved.json)).toBe(200);
+      expect(approved.json.data.status).toBe("approved");
+      const entry = (await audit("approval.approve")).find((e) => e.outcome === "allowed");
+      expect(entry?.details.passkey).toBe((await authenticator.credentialIds())[0]);
+      expect((await audit("approval.approve")).filter((e) => e.outcome === "denied")).toHaveLength(3);
+      // The approval releases bob's read: the rule asks no step-up of the reader.
+      const released = await pageApi(page, "GET", `/v1/totp/code/registrar?approval=${id}&reason=INC-7`, {
+        token: bob,
+      });
+      expect(released.status, JSON.stringify(released.json)).toBe(200);
+    });
   });
 
   it("refuses a registration answer given twice (its challenge is used once)", async () => {

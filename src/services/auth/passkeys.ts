@@ -12,9 +12,10 @@ import {
 import { type Clock, isoTime } from "../../core/clock.js";
 import { badInput, notFound, permissionDenied } from "../../core/errors.js";
 import { checkText } from "../../core/text.js";
-import type { PasskeyChallengeRecord, PasskeyPurpose, PasskeyRecord, Store } from "../../store/store.js";
+import type { PasskeyPurpose, PasskeyRecord, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { RequestContext } from "../context.js";
+import { challengeOf, type PasskeyChallenges } from "./passkey-challenges.js";
 
 /** How long a registration or login challenge may wait for the authenticator. */
 export const CEREMONY_SECONDS = 120;
@@ -57,6 +58,7 @@ export class PasskeyService {
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly challenges: PasskeyChallenges,
     /** `passkey_origin` from the server's configuration (docs/passkeys.md); undefined: localhost only. */
     private readonly configuredOrigin?: string,
   ) {}
@@ -101,7 +103,7 @@ export class PasskeyService {
       // Discoverable: a login's options then name no credential, and so say nothing of who has one.
       authenticatorSelection: { residentKey: "required", userVerification: "preferred" },
     });
-    await this.saveChallenge(options.challenge, username, "register", "", CEREMONY_SECONDS);
+    await this.challenges.save(options.challenge, username, "register", "", CEREMONY_SECONDS);
     return options;
   }
 
@@ -124,7 +126,7 @@ export class PasskeyService {
       });
       return badInput(`the passkey was not registered: ${problem}`);
     };
-    const taken = await this.takeChallenge(challengeOf(response.response.clientDataJSON), {
+    const taken = await this.challenges.take(challengeOf(response.response.clientDataJSON), {
       username,
       purpose: "register",
       binding: "",
@@ -243,7 +245,7 @@ export class PasskeyService {
       timeout: CEREMONY_SECONDS * 1000,
       userVerification: "preferred",
     });
-    await this.saveChallenge(options.challenge, username, "login", "", CEREMONY_SECONDS);
+    await this.challenges.save(options.challenge, username, "login", "", CEREMONY_SECONDS);
     return options;
   }
 
@@ -278,7 +280,7 @@ export class PasskeyService {
       userVerification: "preferred",
       allowCredentials: passkeys.map((p) => ({ id: p.id, transports: p.transports })),
     });
-    await this.saveChallenge(options.challenge, username, "step-up", binding, STEP_UP_SECONDS);
+    await this.challenges.save(options.challenge, username, "step-up", binding, STEP_UP_SECONDS);
     return options;
   }
 
@@ -294,7 +296,7 @@ export class PasskeyService {
     assertion: AuthenticationResponseJSON,
     rp: RelyingParty,
   ): Promise<AssertionCheck> {
-    const taken = await this.takeChallenge(challengeOf(assertion.response.clientDataJSON), {
+    const taken = await this.challenges.take(challengeOf(assertion.response.clientDataJSON), {
       username,
       purpose,
       binding,
@@ -326,55 +328,6 @@ export class PasskeyService {
     } catch (error) {
       return { problem: describeLibraryRefusal(error) };
     }
-  }
-
-  private async saveChallenge(
-    challenge: string,
-    username: string,
-    purpose: PasskeyPurpose,
-    binding: string,
-    seconds: number,
-  ): Promise<void> {
-    const now = this.clock.now();
-    await this.store.passkeys.saveChallenge(
-      {
-        challenge,
-        username,
-        purpose,
-        binding,
-        createdAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + seconds * 1000).toISOString(),
-      },
-      new Date(now).toISOString(),
-    );
-  }
-
-  private async takeChallenge(
-    challenge: string | null,
-    expected: Pick<PasskeyChallengeRecord, "username" | "purpose" | "binding">,
-  ): Promise<PasskeyChallengeRecord | { problem: string }> {
-    if (!challenge) return { problem: "the answer carries no challenge" };
-    const taken = await this.store.passkeys.takeChallenge(challenge);
-    if (!taken) return { problem: "unknown or already used challenge" };
-    if (taken.username !== expected.username) return { problem: "a challenge given to someone else" };
-    if (taken.purpose !== expected.purpose)
-      return { problem: `a challenge for a ${taken.purpose}, not a ${expected.purpose}` };
-    if (taken.binding !== expected.binding)
-      return { problem: `a challenge for another action (${taken.binding}), not ${expected.binding}` };
-    if (Date.parse(taken.expiresAt) <= this.clock.now()) return { problem: "the challenge expired" };
-    return taken;
-  }
-}
-
-/** The challenge an authenticator signed, read from its client data (verified afterwards by the library). */
-function challengeOf(clientDataJSON: string): string | null {
-  try {
-    const data: unknown = JSON.parse(Buffer.from(clientDataJSON, "base64url").toString("utf8"));
-    const challenge =
-      typeof data === "object" && data !== null && "challenge" in data ? data.challenge : null;
-    return typeof challenge === "string" && /^[A-Za-z0-9_-]{16,128}$/.test(challenge) ? challenge : null;
-  } catch {
-    return null;
   }
 }
 

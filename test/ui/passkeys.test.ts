@@ -164,4 +164,33 @@ describe.skipIf(SKIP_UI)("web UI: passkeys", () => {
     ).json.data.entries;
     expect(approved.at(-1).details.passkey).toBe((await laptop.authenticator.credentialIds())[0]);
   });
+
+  it("lets an admin reset the passkeys of someone who lost them all, on the People page", async () => {
+    const admin = await openPage(browser);
+    admin.context.setDefaultTimeout(UI_TIMEOUT_MS);
+    try {
+      await admin.page.goto(`${base}/ui/`);
+      await admin.page
+        .getByRole("button", { name: "Sign in with a token instead" })
+        .or(admin.page.getByRole("link", { name: "Sign in with a token instead" }))
+        .click();
+      await admin.page.getByLabel("Token", { exact: true }).fill(root);
+      await button(admin.page, "Sign in").click();
+      await admin.page.getByRole("link", { name: "People and groups", exact: true }).click();
+      await admin.page.getByRole("button", { name: "Reset passkeys alice", exact: true }).click();
+      await button(admin.page, "Reset passkeys of alice").click();
+      await admin.page.getByText("Every passkey of alice is removed").waitFor();
+      expect(admin.problems).toEqual([]);
+    } finally {
+      await admin.close();
+    }
+    const reset = (
+      await t.call("GET", "/v1/audit?action=people.passkey.reset&outcome=allowed", { token: root })
+    ).json.data.entries;
+    expect(reset.at(-1)).toMatchObject({ target: "user:alice", details: { count: 1 } });
+    // alice signs in with her password alone again, and may add a new passkey.
+    await laptop.page.context().clearCookies();
+    await signIn(laptop.page, "Sign in");
+    await heading(laptop.page, "Credentials").waitFor();
+  });
 });

@@ -158,6 +158,34 @@ describe("passkeys: refusals", () => {
     }
   });
 
+  it("refuses a code read under step_up without an assertion (STEP_UP_REQUIRED), and a machine token with the reason why", async () => {
+    await t.call("POST", "/v1/totp/keys/guarded", {
+      token: root,
+      body: { key: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" },
+    });
+    await t.call("PUT", "/v1/totp/access/guarded", {
+      token: root,
+      body: { readers: ["user:alice"], step_up: true },
+    });
+    const without = await t.call("GET", "/v1/totp/code/guarded", { token: alice });
+    expect(without).toMatchObject({ status: 403, json: { code: "STEP_UP_REQUIRED" } });
+    expect(without.text).not.toMatch(/"code":"\d+"/);
+    const machine = await t.call("GET", "/v1/totp/code/guarded", { token: root });
+    expect(machine).toMatchObject({ status: 403, json: { code: "PERMISSION_DENIED" } });
+    expect(machine.json.errors[0]).toContain("a token without a person (a machine token) cannot perform it");
+    const junk = await t.call("GET", "/v1/totp/code/guarded", {
+      token: alice,
+      headers: { "X-Breakglass-Step-Up": Buffer.from(JSON.stringify({ id: "x" })).toString("base64url") },
+    });
+    expect(junk).toMatchObject({ status: 400, json: { code: "BAD_INPUT" } });
+    const denied = (await t.call("GET", "/v1/audit?action=totp.code.read&outcome=denied", { token: root }))
+      .json.data.entries;
+    expect(denied.map((e: { details: { problem: string } }) => e.details.problem)).toEqual([
+      "no passkey step-up given",
+      "step-up asked of a token without a person",
+    ]);
+  });
+
   it("says how to set passkeys up when the server has no passkey_origin and is not asked as localhost", async () => {
     const bare = await startTestServer();
     try {

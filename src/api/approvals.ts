@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { oneOf } from "./fields.js";
+import { PasskeyAssertion } from "./passkeys.js";
 
 /** The two-person rule: request, list, approve or deny a read (approvals/*). */
 
@@ -26,6 +27,13 @@ export type ApprovalListQuery = Static<typeof ApprovalListQuery>;
 
 export const ApprovalDecisionBody = Type.Object({
   comment: Type.Optional(Type.String({ maxLength: 500, "x-text": "line" })),
+  step_up: Type.Optional(
+    Type.Unsafe<PasskeyAssertion>({
+      ...PasskeyAssertion,
+      description:
+        "under a rule with approver_step_up: a passkey assertion for POST auth/passkey/step-up/begin {action: approval.approve, target: ID}",
+    }),
+  ),
 });
 export type ApprovalDecisionBody = Static<typeof ApprovalDecisionBody>;
 
@@ -56,4 +64,6 @@ export interface ApprovalAnswer {
   votes: ApprovalVoteAnswer[];
   created_at: string;
   expires_at: string | null;
+  /** An approver's yes needs a passkey step-up bound to this request. */
+  approver_step_up: boolean;
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { PasskeyAssertion } from "./passkeys.js";
 
 /** People: userpass users and their login (auth/userpass/*), groups, and the web UI's session. */
 
@@ -33,6 +34,7 @@ const SECOND_FACTOR_CODE =
 export const LoginBody = Type.Object({
   password: Type.String({ maxLength: 1024 }),
   totp: Type.Optional(Type.String({ description: SECOND_FACTOR_CODE })),
+  passkey: Type.Optional(PasskeyAssertion),
 });
 export type LoginBody = Static<typeof LoginBody>;
 
@@ -53,6 +55,7 @@ export const OpenSessionBody = Type.Object({
   username: Type.Optional(Type.String({ minLength: 1, maxLength: 64, "x-text": "line" })),
   password: Type.Optional(Type.String({ maxLength: 1024 })),
   totp: Type.Optional(Type.String({ maxLength: 16, description: SECOND_FACTOR_CODE })),
+  passkey: Type.Optional(PasskeyAssertion),
   token: Type.Optional(Type.String({ maxLength: 200, description: "instead of username and password" })),
 });
 export type OpenSessionBody = Static<typeof OpenSessionBody>;

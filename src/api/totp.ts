@@ -77,6 +77,16 @@ export const AccessRuleBody = Type.Object({
     secondsOrText(["integer", "string"], { description: "seconds, or 15m, 1h; default 15m" }),
   ),
   notify: Type.Optional(Type.Array(Type.String({ maxLength: 80 }), { maxItems: 20 })),
+  step_up: Type.Optional(
+    Type.Boolean({
+      description: "each code read needs a fresh passkey assertion bound to it (docs/passkeys.md)",
+    }),
+  ),
+  approver_step_up: Type.Optional(
+    Type.Boolean({
+      description: "each approver's yes needs a fresh passkey assertion bound to that request",
+    }),
+  ),
 });
 export type AccessRuleBody = Static<typeof AccessRuleBody>;
 
@@ -89,6 +99,8 @@ export const AccessRuleAnswer = Type.Object({
   require_reason: Type.Boolean(),
   approval_ttl: Type.Integer({ description: "seconds" }),
   notify: Type.Array(Type.String()),
+  step_up: Type.Boolean(),
+  approver_step_up: Type.Boolean(),
   updated_at: Type.String(),
 });
 export type AccessRuleAnswer = Static<typeof AccessRuleAnswer>;

@@ -14,6 +14,10 @@ export interface AccessRule {
   approvalTtlSeconds: number;
   /** Channels told of each read: `webhook:NAME`, `email`. Empty: none beyond the defaults. */
   notify: string[];
+  /** A code read needs a fresh passkey assertion bound to it (services/auth/step-up.ts). */
+  stepUp: boolean;
+  /** An approver's yes needs a fresh passkey assertion bound to that request. */
+  approverStepUp: boolean;
 }
 
 /** Whoever asks, as a decision needs them: resolved once per request (services/tokens.ts). */

@@ -117,6 +117,22 @@ export const AUDIT_ACTIONS = {
   "people.mfa.confirm": { records: "a person confirms their second factor with a code", permission: null },
   "people.mfa.check": { records: "a second-factor code checked at login", permission: null },
   "people.mfa.reset": { records: "a person's second factor reset by an admin", permission: "people.write" },
+  "people.passkey.register": {
+    records: "a person registers a passkey (the credential id; never the attestation)",
+    permission: null,
+  },
+  "people.passkey.read": { records: "a person lists their own passkeys (refusals only)", permission: null },
+  "people.passkey.rename": { records: "a person renames one of their passkeys", permission: null },
+  "people.passkey.remove": { records: "a person removes one of their passkeys", permission: null },
+  "people.passkey.reset": {
+    records: "every passkey of a person removed by an admin (their credential ids)",
+    permission: "people.write",
+  },
+  "people.passkey.check": { records: "a passkey assertion checked at a password login", permission: null },
+  "people.passkey.step-up": {
+    records: "a step-up challenge asked for, bound to one action (refusals only)",
+    permission: null,
+  },
   "sys.init": { records: "the vault initialised", permission: null },
   "sys.unseal": { records: "an unseal share given (or the attempt reset)", permission: null },
   "sys.seal": { records: "the vault sealed", permission: "sys.seal" },

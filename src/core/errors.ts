@@ -23,6 +23,8 @@ export const ERROR_CODES = {
     "the approval given was approved, but its time to be used has passed: request a new one (POST /v1/approvals)",
   APPROVAL_NOT_USABLE:
     "the approval given is not the caller's for this credential, not approved (yet), or for another reason",
+  STEP_UP_REQUIRED:
+    'the action needs a fresh passkey assertion bound to it: none was given, or the one given is expired, used or for another action; begin one (POST /v1/auth/passkey/step-up/begin {"action", "target"}) and send it as the X-Breakglass-Step-Up header (or the approval\'s step_up field)',
   APPROVAL_NOT_NEEDED: "an approval was requested for a credential whose rule needs none: read it directly",
   SEALED: "the server is sealed: unseal it with the custodians' shares",
   NOT_INITIALIZED: "the server has not been initialised yet",

@@ -17,6 +17,7 @@ import type { RouteApp } from "./route-types.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authOidcRoutes } from "./routes/auth-oidc.js";
+import { authPasskeyRoutes } from "./routes/auth-passkey.js";
 import { authTokenRoutes } from "./routes/auth-token.js";
 import { authTokenLifetimeRoutes } from "./routes/auth-token-lifetime.js";
 import { authUserpassRoutes } from "./routes/auth-userpass.js";
@@ -141,6 +142,7 @@ export async function buildApp(services: Services, metrics: Metrics, options: Ap
   auditRoutes(app, services);
   authUserpassRoutes(app, services);
   authOidcRoutes(app, services);
+  authPasskeyRoutes(app, services);
   groupRoutes(app, services);
   totpAccessRoutes(app, services);
   approvalRoutes(app, services);

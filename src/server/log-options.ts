@@ -26,6 +26,11 @@ const SECRET_FIELDS = [
   "share",
   "seed",
   "totp",
+  // A passkey's answers: not secrets (single-use, public keys only), but never worth a log line.
+  '"x-breakglass-step-up"',
+  "passkey",
+  "step_up",
+  "credential",
 ];
 
 /** The objects a log line may carry (Fastify's req, res and err; a body or headers should one be logged). */

@@ -42,6 +42,7 @@ const VAULT_TABLES: Record<keyof Database, string> = {
   dead_letters: "letter",
   cluster_notices: "name",
   oidc_states: "state_hmac",
+  passkey_challenges: "challenge",
 };
 export const MIGRATED_TABLES = Object.keys(VAULT_TABLES) as VaultTable[];
 const TABLE_NAMES = MIGRATED_TABLES;

@@ -48,6 +48,8 @@ export interface ServerOptions {
   loginTtlSeconds?: number;
   /** How long an approval request waits for its votes (default an hour). */
   approvalRequestTtlSeconds?: number;
+  /** The web UI's origin, whose host is the passkeys' relying party (docs/passkeys.md); unset: localhost only. */
+  passkeyOrigin?: string;
   /** Failed attempts before a notification is a dead letter; when a destination behind is warned of. */
   delivery?: ServiceSettings["delivery"];
   /** The config file's `audit_sinks`, as read (checked here: docs/audit-sinks.md). */
@@ -159,6 +161,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     configSinks: sinks.specs,
     loginTtlSeconds: options.loginTtlSeconds,
     approvalRequestTtlSeconds: options.approvalRequestTtlSeconds,
+    passkeyOrigin: options.passkeyOrigin,
     deliveryObserver: metrics,
     delivery: options.delivery,
     log: logger,

@@ -14,6 +14,9 @@ import { Authorizer } from "./auth/authorizer.js";
 import { OidcIdentities } from "./auth/oidc-identities.js";
 import { OidcLogin, OidcRenewal } from "./auth/oidc-login.js";
 import { OidcSettings } from "./auth/oidc-settings.js";
+import { PasskeyChallenges } from "./auth/passkey-challenges.js";
+import { PasskeyService } from "./auth/passkeys.js";
+import { StepUpService } from "./auth/step-up.js";
 import { TokenService } from "./auth/tokens.js";
 import { UserpassLogin } from "./auth/userpass-login.js";
 import { BackupService } from "./backup/backup.js";
@@ -60,6 +63,10 @@ export interface Services {
   oidcSettings: OidcSettings;
   oidc: OidcLogin;
   secondFactor: SecondFactorService;
+  /** People's passkeys: registration, their management, the login factor, an admin's reset. */
+  passkeys: PasskeyService;
+  /** A fresh passkey assertion bound to one action: code reads and approvals under rules that ask for it. */
+  stepUp: StepUpService;
   approvals: ApprovalService;
   accessRules: AccessRuleService;
   /** The registry of physical MFA devices, and their check-out and check-in. */
@@ -116,6 +123,8 @@ export interface ServiceSettings {
   nodeCondition?: NodeCondition;
   /** Where services read the time: the system clock unless a test gives one it moves. */
   clock?: Clock;
+  /** The web UI's origin, whose host is the passkeys' relying party (docs/passkeys.md); unset: localhost only. */
+  passkeyOrigin?: string;
 }
 
 export function createServices(store: Store, settings: ServiceSettings): Services {
@@ -183,16 +192,25 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     if (head) clock.sawChainTime(head.time);
   });
   const backup = new BackupService(store, seal, audit, time);
+  const passkeys = new PasskeyService(
+    store,
+    audit,
+    time,
+    new PasskeyChallenges(store, time),
+    settings.passkeyOrigin,
+  );
+  const stepUp = new StepUpService(passkeys, audit);
   const approvals = new ApprovalService(
     store,
     audit,
     (username) => identityOf(store, username),
+    stepUp,
     time,
     settings.approvalRequestTtlSeconds,
   );
   const accessRules = new AccessRuleService(store, audit, (keyName) => approvals.forgetRule(keyName), time);
   const authorizer = new Authorizer(tokens, approvals, audit, refusalFlood);
-  const totp = new TotpService(store, box, authorizer, audit, time);
+  const totp = new TotpService(store, box, authorizer, stepUp, audit, time);
   const devices = new DeviceService(store, authorizer, audit, approvals, time);
   const checkpoints = new AuditCheckpoints(audit, box, time, settings.checkpointPolicy);
   const auditAccess = new AuditAccess(audit, checkpoints, seal);
@@ -205,6 +223,7 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     tokens,
     audit,
     secondFactor,
+    passkeys,
     time,
     settings.loginTtlSeconds,
   );
@@ -254,6 +273,8 @@ export function createServices(store: Store, settings: ServiceSettings): Service
     oidcSettings,
     oidc,
     secondFactor,
+    passkeys,
+    stepUp,
     approvals,
     accessRules,
     devices,

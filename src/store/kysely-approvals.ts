@@ -21,6 +21,8 @@ export class KyselyApprovalStore implements ApprovalStore {
       requireReason: row.require_reason === 1,
       approvalTtlSeconds: row.approval_ttl_seconds,
       notify: JSON.parse(row.notify),
+      stepUp: row.step_up === 1,
+      approverStepUp: row.approver_step_up === 1,
       updatedAt: row.updated_at,
     };
   }
@@ -34,6 +36,8 @@ export class KyselyApprovalStore implements ApprovalStore {
       require_reason: flag(rule.requireReason),
       approval_ttl_seconds: rule.approvalTtlSeconds,
       notify: JSON.stringify(rule.notify),
+      step_up: flag(rule.stepUp),
+      approver_step_up: flag(rule.approverStepUp),
       updated_at: rule.updatedAt,
     };
     await this.db

@@ -19,8 +19,8 @@ export const DELIVERY_TABLES = [
   "cluster_notices",
 ] as const;
 
-/** Sign-ins in flight: they end within minutes and belong to the browser that started them. */
-const TRANSIENT_TABLES = ["oidc_states"] as const;
+/** Sign-ins and passkey ceremonies in flight: they end within minutes and belong to whoever started them. */
+const TRANSIENT_TABLES = ["oidc_states", "passkey_challenges"] as const;
 
 /**
  * The tables a backup holds, each with its primary key (pages are read in its order, so a
@@ -39,6 +39,7 @@ export const BACKUP_TABLES: Record<
   tokens: { key: "token_hmac" },
   users: { key: "username" },
   second_factors: { key: "username" },
+  passkeys: { key: "id" },
   groups: { key: "name" },
   login_failures: { key: "subject" },
   access_rules: { key: "key_name" },

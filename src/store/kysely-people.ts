@@ -52,6 +52,7 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
         await trx.deleteFrom("second_factors").where("username", "=", username).execute();
         // A new person of the same name is not the provider account the old one was.
         await trx.deleteFrom("oidc_identities").where("username", "=", username).execute();
+        await trx.deleteFrom("passkeys").where("username", "=", username).execute();
         return Number(result.numDeletedRows) === 1;
       });
     },

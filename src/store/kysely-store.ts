@@ -9,6 +9,7 @@ import { KyselyDeviceStore } from "./kysely-devices.js";
 import { kyselyLoginFailures } from "./kysely-login-failures.js";
 import { KyselyNotificationStore } from "./kysely-notifications.js";
 import { KyselyOidcStore } from "./kysely-oidc.js";
+import { KyselyPasskeyStore } from "./kysely-passkeys.js";
 import { kyselyPeople } from "./kysely-people.js";
 import { kyselySealConfig } from "./kysely-seal.js";
 import { KyselySecondFactorStore } from "./kysely-second-factors.js";
@@ -36,6 +37,7 @@ export function kyselyStore(db: Kysely<Database>, engine: EngineSpecifics): Stor
     notifications: new KyselyNotificationStore(db),
     approvals: new KyselyApprovalStore(db),
     secondFactors: new KyselySecondFactorStore(db),
+    passkeys: new KyselyPasskeyStore(db),
     devices: new KyselyDeviceStore(db),
     delivery: new KyselyDeliveryStore(engine.deliveryDb ?? db),
     oidc: new KyselyOidcStore(db),

@@ -420,6 +420,36 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0015-passkeys": {
+    async up(db: Kysely<unknown>) {
+      // People's passkeys (public keys only), the challenges handed out for them, and the rule's step-up flags.
+      await db.schema
+        .createTable("passkeys")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("username", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("public_key", "text", (c) => c.notNull())
+        .addColumn("counter", "bigint", (c) => c.notNull())
+        .addColumn("transports", "text", (c) => c.notNull())
+        .addColumn("device_type", "text", (c) => c.notNull())
+        .addColumn("backed_up", "integer", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("last_used_at", "text")
+        .execute();
+      await db.schema.createIndex("passkeys_by_username").on("passkeys").column("username").execute();
+      await db.schema
+        .createTable("passkey_challenges")
+        .addColumn("challenge", "text", (c) => c.primaryKey())
+        .addColumn("username", "text", (c) => c.notNull())
+        .addColumn("purpose", "text", (c) => c.notNull())
+        .addColumn("binding", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable("access_rules").addColumn("step_up", "integer").execute();
+      await db.schema.alterTable("access_rules").addColumn("approver_step_up", "integer").execute();
+    },
+  },
 };
 
 /**

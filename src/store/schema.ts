@@ -1,7 +1,13 @@
 import type { ColumnType } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { DeviceKind, DeviceStatus } from "../core/devices.js";
-import type { ApprovalRecord, SecondFactorRecord, SecondFactorSealedAs, UserRecord } from "./store.js";
+import type {
+  ApprovalRecord,
+  PasskeyPurpose,
+  SecondFactorRecord,
+  SecondFactorSealedAs,
+  UserRecord,
+} from "./store.js";
 
 /**
  * The database schema, one interface per table. Binary values (ciphertexts) are stored as
@@ -36,6 +42,8 @@ export interface Database {
   oidc_states: OidcStateTable;
   oidc_identities: OidcIdentityTable;
   oidc_logins: OidcLoginTable;
+  passkeys: PasskeyTable;
+  passkey_challenges: PasskeyChallengeTable;
 }
 
 /** A yes/no column: SQLite has no boolean type, so both engines store the integer 0 or 1. */
@@ -213,6 +221,10 @@ export interface AccessRuleTable {
   approval_ttl_seconds: number;
   notify: string;
   updated_at: string;
+  /** A code read needs a fresh passkey assertion (0015; null before: no). */
+  step_up: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
+  /** An approval's vote needs a fresh passkey assertion (0015; null before: no). */
+  approver_step_up: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
 }
 
 export interface ApprovalTable {
@@ -392,4 +404,38 @@ export interface OidcLoginTable {
   refresh_ciphertext: string | null;
   key_version: number | null;
   updated_at: string;
+}
+/**
+ * A person's passkey (services/auth/passkeys.ts): a WebAuthn credential's id and public key, never
+ * a secret. Deleted with the person, or all at once by an admin's reset.
+ */
+export interface PasskeyTable {
+  /** The credential id, base64url. */
+  id: string;
+  username: string;
+  name: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter at the last use (0 for those that keep none). */
+  counter: number;
+  /** JSON array of transports (internal, usb, hybrid…), as the browser said at registration. */
+  transports: string;
+  device_type: string;
+  backed_up: Flag;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/**
+ * A WebAuthn challenge handed out and not yet used: taken (deleted) by the one request that
+ * finishes its ceremony, on whichever node; expired ones are deleted when the next is handed out.
+ */
+export interface PasskeyChallengeTable {
+  challenge: string;
+  username: string;
+  purpose: PasskeyPurpose;
+  /** For a step-up: `ACTION TARGET`, the one use it allows; empty otherwise. */
+  binding: string;
+  created_at: string;
+  expires_at: string;
 }

@@ -7,6 +7,7 @@ import type { DeviceStore } from "./contracts/devices.js";
 import type { LoginFailureStore } from "./contracts/login-failures.js";
 import type { NotificationStore } from "./contracts/notifications.js";
 import type { OidcStore } from "./contracts/oidc.js";
+import type { PasskeyStore } from "./contracts/passkeys.js";
 import type { PeopleStore } from "./contracts/people.js";
 import type { SealConfigStore } from "./contracts/seal.js";
 import type { SecondFactorStore } from "./contracts/second-factors.js";
@@ -38,6 +39,12 @@ export type {
   OidcStateRecord,
   OidcStore,
 } from "./contracts/oidc.js";
+export type {
+  PasskeyChallengeRecord,
+  PasskeyPurpose,
+  PasskeyRecord,
+  PasskeyStore,
+} from "./contracts/passkeys.js";
 export type { GroupRecord, PeopleStore, UserRecord } from "./contracts/people.js";
 export type { CustodianRecord, RekeyedSeal, SealConfig, SealConfigStore } from "./contracts/seal.js";
 export type {
@@ -84,6 +91,9 @@ export interface Store
 
   /** People's own second factors, apart from the TOTP engine's keys. */
   readonly secondFactors: SecondFactorStore;
+
+  /** People's passkeys (public keys) and the challenges handed out for them. */
+  readonly passkeys: PasskeyStore;
 
   /** Physical MFA devices (hardware tokens, FIDO keys, recovery codes) and their reminders. */
   readonly devices: DeviceStore;

@@ -36,6 +36,7 @@ const NESTED_STORES: Record<NestedStoreName, true> = {
   backup: true,
   tokens: true,
   secondFactors: true,
+  passkeys: true,
   delivery: true,
   oidc: true,
 };

@@ -32,6 +32,8 @@ const rule = (overrides: Partial<AccessRule> = {}): AccessRule => ({
   requireReason: false,
   approvalTtlSeconds: 900,
   notify: [],
+  stepUp: false,
+  approverStepUp: false,
   ...overrides,
 });
 

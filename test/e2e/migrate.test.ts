@@ -202,6 +202,16 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
     server = null;
     tables = await sqliteTables(sqlite);
     const source = await openRawDatabase(sqlite);
+    // A passkey of alice's and a challenge not yet answered, as registration and login/begin store
+    // them (a registration needs a browser: test/ui/passkeys-webauthn.test.ts).
+    await source.run(
+      `insert into passkeys (id, username, name, public_key, counter, transports, device_type, backed_up, created_at, last_used_at)
+        values ('YWxpY2UtcGFzc2tleQ', 'alice', 'laptop', 'pQECAyYgASFYIA', 3, '["internal"]', 'multiDevice', 1, '2026-12-01T00:00:00.000Z', null)`,
+    );
+    await source.run(
+      `insert into passkey_challenges (challenge, username, purpose, binding, created_at, expires_at)
+        values ('Y2hhbGxlbmdl', 'alice', 'step-up', 'totp.code.read aws-root', '2026-12-01T00:00:00.000Z', '2026-12-01T00:01:00.000Z')`,
+    );
     for (const table of tables.filter((name) => !EMPTY_IN_AN_INSTALL.includes(name)))
       expect(await source.rows(`select count(*) as n from ${table}`), table).not.toEqual([{ n: 0 }]);
     await source.close();

@@ -114,6 +114,31 @@ describe("breakglass server settings: flags, then environment, then config file,
     expect(login.json.auth.lease_duration).toBe(600);
   });
 
+  it("passkey_origin names the passkeys' relying party: its host, whatever Host a request names", async () => {
+    const dir = tempDir("breakglass-e2e-config-");
+    const port = await freePort();
+    const config = writeFile(
+      dir,
+      "breakglass.json",
+      JSON.stringify({
+        listen: `127.0.0.1:${port}`,
+        data: "./vault",
+        passkey_origin: "https://breakglass.example.com",
+      }),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    server = await spawnServer(["--config", config], { url });
+    const init = await callApi(url, "PUT", "/v1/sys/init", {
+      body: { secret_shares: 1, secret_threshold: 1 },
+    });
+    await callApi(url, "PUT", "/v1/sys/unseal", { body: { key: init.json.keys[0] } });
+    const options = await callApi(url, "POST", "/v1/auth/passkey/login/begin", {
+      body: { username: "alice" },
+    });
+    expect(options.status).toBe(200);
+    expect(options.json.data.rpId).toBe("breakglass.example.com");
+  });
+
   it("rate_limits sets a group's requests a minute: with shares 1, a second unseal is refused with 429", async () => {
     const dir = tempDir("breakglass-e2e-config-");
     const port = await freePort();
@@ -147,6 +172,12 @@ describe("breakglass server settings: flags, then environment, then config file,
     [{ delivery_max_attempts: 0 }, /delivery_max_attempts must be a whole number from 1 to 1000/],
     [{ delivery_warn_after_seconds: 5 }, /delivery_warn_after_seconds must be a whole number from 10/],
     [{ node_name: "web 1/x" }, /node_name must be 1-64 letters, digits/],
+    [
+      { passkey_origin: "http://breakglass.example.com" },
+      /passkey_origin must be the web UI's origin: https:\/\/HOST/,
+    ],
+    [{ passkey_origin: "https://breakglass.example.com/ui/" }, /passkey_origin must be the web UI's origin/],
+    [{ passkey_origin: 443 }, /passkey_origin must be a string/],
   ])("%j is refused at start with one clear line: exit 2", async (settings, message) => {
     const dir = tempDir("breakglass-e2e-config-");
     const config = writeFile(dir, "breakglass.json", JSON.stringify({ data: "./vault", ...settings }));

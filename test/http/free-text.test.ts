@@ -434,6 +434,16 @@ const NOT_FREE_TEXT = new Set([
   ...["role", "default_role", "group_mappings.*"], // sign-in roles and groups: checked names
   ...["state", "client_nonce", "oidc_client_secret"], // a sign-in's secrets
   "recovery_pgp_keys[]", // sys/init takes it only to refuse it (no recovery keys on a Shamir seal)
+  // A passkey's answers (WebAuthn, base64url by pattern): checked by @simplewebauthn/server, never audited as text.
+  ...[
+    "rawId",
+    "clientDataJSON",
+    "authenticatorData",
+    "signature",
+    "userHandle",
+    "attestationObject",
+    "publicKey",
+  ],
 ]);
 
 describe("the API's string fields", () => {

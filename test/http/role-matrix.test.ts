@@ -78,6 +78,13 @@ const WHO_MAY: Record<string, Who | { get: Who; write: Who }> = {
   "/v1/auth/userpass/users/{username}": ["admin"],
   "/v1/auth/userpass/users": ["admin"],
   "/v1/auth/userpass/users/{username}/mfa": ["admin"], // an admin's reset of someone's second factor
+  "/v1/auth/userpass/users/{username}/passkeys": ["admin"], // an admin's reset of someone's passkeys
+  "/v1/auth/passkey/register/begin": ALL, // one's own passkeys (a person's: a machine token has none)
+  "/v1/auth/passkey/register/finish": ALL,
+  "/v1/auth/passkey/credentials": ALL,
+  "/v1/auth/passkey/credentials/{id}": ALL,
+  "/v1/auth/passkey/login/begin": PUBLIC, // the same options for every name
+  "/v1/auth/passkey/step-up/begin": ALL, // then decided by the action's own rule when used
   "/v1/groups/{name}": ["admin"],
   "/v1/groups": ["admin"],
   "/v1/approvals": ALL, // then decided by each credential's rule

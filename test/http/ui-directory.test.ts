@@ -61,6 +61,7 @@ describe("GET /v1/ui/credentials", () => {
         approvers: ["user:bob"],
         approvals_required: 1,
         require_reason: true,
+        step_up: false,
       },
       expect.objectContaining({ name: "registrar", approvals_required: 0, require_reason: false }),
     ]);

@@ -57,6 +57,8 @@ describe.skipIf(TEST_ENGINE !== "sqlite")("a nested store on a busy SQLite file"
       requireReason: false,
       approvalTtlSeconds: 3600,
       notify: [],
+      stepUp: false,
+      approverStepUp: false,
       updatedAt: new Date().toISOString(),
     };
     const other = new SQLite(join(dir, SQLITE_FILE_NAME));

@@ -97,6 +97,19 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
     client_nonce: "n",
   },
   "/v1/ui/session/oidc": { state: "a-state", code: "a-code", client_nonce: "0123456789abcdef" },
+  "/v1/auth/passkey/login/begin": { username: FIXTURES.user },
+  "/v1/auth/passkey/step-up/begin": { action: "totp.code.read", target: FIXTURES.key },
+  "/v1/auth/passkey/credentials/{id}": { name: "laptop" },
+  "/v1/auth/passkey/register/finish": {
+    credential: {
+      id: "AAAA",
+      rawId: "AAAA",
+      type: "public-key",
+      response: { clientDataJSON: "e30", attestationObject: "oA", transports: ["internal"] },
+      clientExtensionResults: {},
+    },
+    name: "laptop",
+  },
 };
 
 /** A query each GET route with parameters accepts, by path (values as typed in a URL). */

@@ -60,6 +60,8 @@ export async function startTestServer(
     captureLog?: boolean | "info" | "trace";
     auditCheckpoints?: ServerOptions["auditCheckpoints"];
     approvalRequestTtlSeconds?: ServerOptions["approvalRequestTtlSeconds"];
+    /** The web UI's origin for passkeys; unset, only a page at localhost has a relying party. */
+    passkeyOrigin?: ServerOptions["passkeyOrigin"];
     custody?: ServerOptions["custody"];
     uiDirectory?: string;
     /** Fewer attempts before a dead letter (12 take minutes), or an earlier "behind" warning. */
@@ -88,6 +90,7 @@ export async function startTestServer(
       typeof options.captureLog === "string" ? options.captureLog : options.captureLog ? "debug" : "silent",
     auditCheckpoints: options.auditCheckpoints,
     approvalRequestTtlSeconds: options.approvalRequestTtlSeconds,
+    passkeyOrigin: options.passkeyOrigin,
     custody: options.custody,
     uiDirectory: options.uiDirectory,
     delivery: options.delivery,

@@ -10,6 +10,7 @@ import { Approvals } from "./pages/approvals.js";
 import { Audit } from "./pages/audit.js";
 import { Credential } from "./pages/credential.js";
 import { Credentials } from "./pages/credentials.js";
+import { Passkeys } from "./pages/passkeys.js";
 import { APPROVALS_PATH } from "./pending-approvals.js";
 
 export interface Route {
@@ -29,6 +30,7 @@ export const ROUTES: Route[] = [
   { path: "/", title: "Credentials", page: Credentials, nav: EVERYONE, section: "main" },
   { path: "/credentials/:name", title: "Credential", page: Credential },
   { path: APPROVALS_PATH, title: "Approvals", page: Approvals, nav: EVERYONE, section: "main" },
+  { path: "/passkeys", title: "Passkeys", page: Passkeys, nav: EVERYONE, section: "main" },
   { path: "/audit", title: "Audit log", page: Audit, nav: ["auditor"], section: "main" },
   {
     path: "/admin/credentials/new",

@@ -23,6 +23,8 @@ export function registerAccess(program: Command): void {
     .option("--approvers <list>", "comma-separated group:NAME or user:NAME who approve reads", commaList)
     .option("--approvals <n>", "approvals each read needs (0 for none)", wholeNumber)
     .option("--require-reason", "every read must say why")
+    .option("--step-up", "every read needs a fresh passkey touch of the reader (docs/passkeys.md)")
+    .option("--approver-step-up", "every approval needs a fresh passkey touch of the approver")
     .option("--approval-ttl <duration>", "how long an approval lasts: 90s, 15m, 1h (default 15m)", duration)
     .option("--notify <list>", "comma-separated channels told of each read: email, webhook:NAME", commaList)
     .action(async (name: string, options, command: Command) => {
@@ -32,6 +34,8 @@ export function registerAccess(program: Command): void {
         approvers: options.approvers as string[] | undefined,
         approvals_required: options.approvals as number | undefined,
         require_reason: options.requireReason ? true : undefined,
+        step_up: options.stepUp ? true : undefined,
+        approver_step_up: options.approverStepUp ? true : undefined,
         approval_ttl: options.approvalTtl as number | undefined,
         notify: options.notify as string[] | undefined,
       } satisfies AccessRuleBody;
@@ -57,6 +61,8 @@ function describeRule(rule: AccessRuleAnswer): string[] {
     ["Approvers", rule.approvers.join(", ") || "-"],
     ["Approvals", rule.approvals_required],
     ["Reason required", rule.require_reason ? "yes" : "no"],
+    ["Passkey at each read", rule.step_up ? "yes" : "no"],
+    ["Passkey to approve", rule.approver_step_up ? "yes" : "no"],
     ["Approval lasts", formatSeconds(rule.approval_ttl)],
     ["Notify", rule.notify.join(", ") || "-"],
     ["Updated", rule.updated_at],

@@ -59,6 +59,8 @@ interface ServerSettings {
   delivery_warn_after_seconds?: number;
   /** This node's name, kept across restarts: a file sink's position is this node's (default the host name). */
   node_name?: string;
+  /** The web UI's origin (https://breakglass.example.com): its host is the passkeys' relying party (docs/passkeys.md). */
+  passkey_origin?: string;
 }
 
 const DEFAULTS = { listen: "127.0.0.1:8470", data: "./breakglass-data" };
@@ -90,6 +92,7 @@ const FILE_KEYS = [
   "delivery_max_attempts",
   "delivery_warn_after_seconds",
   "node_name",
+  "passkey_origin",
 ];
 const NUMBER_KEYS: Record<string, [number, number]> = {
   audit_checkpoint_entries: [1, 1_000_000],
@@ -180,7 +183,12 @@ function resolveSettings(flags: Record<string, string | boolean | undefined>): S
     delivery_max_attempts: file.delivery_max_attempts ?? maxAttemptsFromEnv(),
     delivery_warn_after_seconds: file.delivery_warn_after_seconds,
     node_name: file.node_name,
+    passkey_origin: file.passkey_origin,
   };
+  if (settings.passkey_origin !== undefined && !isWebOrigin(settings.passkey_origin))
+    throw usageError(
+      "passkey_origin must be the web UI's origin: https://HOST or https://HOST:PORT (http:// only for localhost), no path",
+    );
   if (settings.node_name !== undefined && !NODE_NAME.test(String(settings.node_name)))
     throw usageError(
       "node_name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -303,6 +311,7 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
       auditSinks: settings.audit_sinks,
       loginTtlSeconds: settings.login_ttl_seconds,
       approvalRequestTtlSeconds: settings.approval_request_ttl_seconds,
+      passkeyOrigin: settings.passkey_origin,
       delivery: {
         maxAttempts: settings.delivery_max_attempts,
         warnAfterSeconds: settings.delivery_warn_after_seconds,
@@ -364,4 +373,16 @@ async function runServer(settings: ServerSettings, dev: boolean): Promise<void> 
   );
 
   stopOnSignals(running, (settings.shutdown_timeout_seconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000);
+}
+
+/** An origin a browser can have for the web UI: https (http only on localhost), a host, no path. */
+function isWebOrigin(text: unknown): boolean {
+  if (typeof text !== "string") return false;
+  try {
+    const url = new URL(text);
+    const secure = url.protocol === "https:" || (url.protocol === "http:" && url.hostname === "localhost");
+    return secure && url.origin === text.replace(/\/$/, "") && url.hostname !== "";
+  } catch {
+    return false;
+  }
 }

@@ -124,6 +124,19 @@ function registerPutUserBodys(users: Command): void {
           disabled ? `${name} is blocked: their tokens have ended.` : `${name} may log in again.`,
         );
       });
+  users
+    .command("reset-passkeys")
+    .description("remove every passkey of a user (all lost): audited and told to the team (docs/passkeys.md)")
+    .argument("<name>")
+    .action(async (name: string, _options, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.client.call("DELETE", `${userPath(name)}/passkeys`);
+      emit(
+        ctx,
+        { username: name, passkeys: 0 },
+        () => `Passkeys of ${name} removed: they log in with their password and register new ones.`,
+      );
+    });
 }
 
 function registerUserQueries(users: Command): void {

@@ -11,6 +11,7 @@ import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
 import { dataEnvelope } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
+import { relyingPartyOf } from "./auth-passkey.js";
 
 /** The two-person rule: request, list, approve or deny a read. */
 
@@ -42,6 +43,10 @@ const approvalProperties = {
     },
   },
   created_at: { type: "string" },
+  approver_step_up: {
+    type: "boolean",
+    description: "an approver's yes needs a passkey step-up bound to this request (step_up in the body)",
+  },
   expires_at: {
     type: ["string", "null"],
     description: "when approved: the end of its use window under the credential's rule as it is now",
@@ -135,9 +140,16 @@ export function approvalRoutes(app: RouteApp, services: Services): void {
       async (request) => {
         const { id } = request.params;
         const comment = request.body?.comment ?? null;
+        const stepUp = request.body?.step_up;
         return {
           data: approvalBody(
-            await approvals.decide(id, decision === "approve" ? "approved" : "denied", comment, request.ctx),
+            await approvals.decide(
+              id,
+              decision === "approve" ? "approved" : "denied",
+              comment,
+              request.ctx,
+              stepUp ? { assertion: stepUp, rp: relyingPartyOf(request, services) } : null,
+            ),
           ),
         };
       },
@@ -157,5 +169,6 @@ function approvalBody(approval: ApprovalView): ApprovalAnswer {
     votes: approval.votes,
     created_at: approval.createdAt,
     expires_at: approval.expiresAt,
+    approver_step_up: approval.approverStepUp,
   };
 }

@@ -6,6 +6,7 @@ import { errorSchema } from "../error-schema.js";
 import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, listReply, listResponses, tokenAuthBody, tokenAuthSchema } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
+import { relyingPartyOf } from "./auth-passkey.js";
 
 /** Vault's userpass auth method at auth/userpass/: users (admins) and login (anyone). */
 
@@ -25,7 +26,7 @@ const userProperties = {
 };
 
 export function authUserpassRoutes(app: RouteApp, services: Services): void {
-  const { people, userpass, secondFactor } = services;
+  const { people, userpass, secondFactor, passkeys } = services;
 
   vaultWrite(
     app,
@@ -166,6 +167,24 @@ export function authUserpassRoutes(app: RouteApp, services: Services): void {
     },
   );
 
+  app.delete(
+    "/v1/auth/userpass/users/:username/passkeys",
+    {
+      config: { action: "people.passkey.reset" },
+      schema: {
+        summary:
+          "Remove every passkey of a user (all lost): audited and notified; they register new ones at their next login",
+        tags: ["people"],
+        params: UsernameParams,
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      await passkeys.reset(request.params.username, request.ctx);
+      return reply.code(204).send();
+    },
+  );
+
   vaultWrite(
     app,
     "/v1/auth/userpass/login/:username",
@@ -173,7 +192,7 @@ export function authUserpassRoutes(app: RouteApp, services: Services): void {
       config: { rateLimited: "login", vaultShaped: true },
       schema: {
         summary:
-          "Log in with a password; the token expires. Repeated failures lock the user and the address out for a growing time",
+          "Log in with a password (and totp, or passkey: an assertion for POST auth/passkey/login/begin's options, once the person has one); the token expires. Repeated failures lock the user and the address out for a growing time",
         tags: ["people"],
         security: [],
         params: UsernameParams,
@@ -187,8 +206,14 @@ export function authUserpassRoutes(app: RouteApp, services: Services): void {
     },
     async (request) => {
       const { username } = request.params;
-      const { password, totp } = request.body;
-      const { token, record } = await userpass.login(username, password, totp ?? null, request.ctx);
+      const { password, totp, passkey } = request.body;
+      const { token, record } = await userpass.login(
+        username,
+        password,
+        totp ?? null,
+        request.ctx,
+        passkey ? { assertion: passkey, rp: relyingPartyOf(request, services) } : null,
+      );
       return tokenAuthBody(token, record);
     },
   );

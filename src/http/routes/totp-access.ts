@@ -41,6 +41,8 @@ export function totpAccessRoutes(app: RouteApp, services: Services): void {
           requireReason: body.require_reason,
           approvalTtlSeconds: durationSeconds(body.approval_ttl),
           notify: body.notify,
+          stepUp: body.step_up,
+          approverStepUp: body.approver_step_up,
         },
         request.ctx,
       );
@@ -106,6 +108,8 @@ function ruleBody(rule: AccessRuleRecord) {
     require_reason: rule.requireReason,
     approval_ttl: rule.approvalTtlSeconds,
     notify: rule.notify,
+    step_up: rule.stepUp,
+    approver_step_up: rule.approverStepUp,
     updated_at: rule.updatedAt,
   };
 }

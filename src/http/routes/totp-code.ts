@@ -5,6 +5,7 @@ import { reasonOf } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
 import { dataEnvelope, withWarnings } from "../schemas.js";
 import { vaultWrite } from "../vault-write.js";
+import { stepUpHeaderOf } from "./auth-passkey.js";
 
 /** Vault's TOTP engine, codes: totp/code/:name. A code leaves only after its audit entry is committed. */
 export function totpCodeRoutes(app: RouteApp, services: Services): void {
@@ -16,7 +17,7 @@ export function totpCodeRoutes(app: RouteApp, services: Services): void {
       config: { action: "totp.code.read" },
       schema: {
         summary:
-          "The current code, its step and the end of its validity; with enroll=true also the next code",
+          "The current code, its step and the end of its validity; with enroll=true also the next code. Under a rule with step_up, the X-Breakglass-Step-Up header carries a passkey assertion bound to this read (docs/passkeys.md)",
         tags: ["totp"],
         params: KeyNameParams,
         querystring: CodeQuery,
@@ -51,6 +52,7 @@ export function totpCodeRoutes(app: RouteApp, services: Services): void {
           reason: reasonOf(request, query.reason),
           enroll: query.enroll === true,
           approvalId: query.approval ?? null,
+          stepUp: stepUpHeaderOf(request, services),
         },
         request.ctx,
       );

@@ -9,6 +9,7 @@ import { admitSessionCookie, presentedCredential } from "../request-context.js";
 import type { RouteApp } from "../route-types.js";
 import { dataEnvelope } from "../schemas.js";
 import { clearedSessionCookie, sessionCookie } from "../session-cookie.js";
+import { relyingPartyOf } from "./auth-passkey.js";
 
 /**
  * The web UI's session (docs/ui.md): a login whose token goes into an HttpOnly cookie, never into
@@ -168,6 +169,7 @@ export function uiSessionRoutes(app: RouteApp, services: Services): void {
       body.password,
       body.totp ?? null,
       request.ctx,
+      body.passkey ? { assertion: body.passkey, rp: relyingPartyOf(request, services) } : null,
     );
     const { tokenHmac: _hmac, ...actor } = record;
     return { token, actor };

@@ -27,6 +27,8 @@ export class AccessRuleService {
       requireReason: input.requireReason ?? false,
       approvalTtlSeconds: input.approvalTtlSeconds ?? DEFAULT_APPROVAL_TTL_SECONDS,
       notify: input.notify ?? [],
+      stepUp: input.stepUp ?? false,
+      approverStepUp: input.approverStepUp ?? false,
     });
     await this.audit.record(ctx, {
       action: "access.rule.write",
@@ -38,6 +40,8 @@ export class AccessRuleService {
         approvals_required: rule.approvalsRequired,
         require_reason: rule.requireReason,
         approval_ttl: rule.approvalTtlSeconds,
+        step_up: rule.stepUp,
+        approver_step_up: rule.approverStepUp,
       },
     });
     const record = { keyName, ...rule, updatedAt: isoTime(this.clock) };

@@ -5,6 +5,7 @@ import { type Clock, isoTime } from "../../core/clock.js";
 import { BreakglassError, badInput, notFound, permissionDenied } from "../../core/errors.js";
 import type { AccessRuleRecord, ApprovalRecord, ApprovalVote, Store } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { StepUpProof, StepUpService } from "../auth/step-up.js";
 import type { Identity } from "../auth/tokens.js";
 import { type Actor, actorOf, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
@@ -30,6 +31,8 @@ export const DEFAULT_APPROVAL_REQUEST_TTL_SECONDS = 3600;
 export type ApprovalView = Omit<ApprovalRecord, "status"> & {
   status: ApprovalRecord["status"] | "expired";
   approvers: string[];
+  /** An approver's yes needs a passkey step-up bound to this request (the rule's approver_step_up). */
+  approverStepUp: boolean;
 };
 
 /**
@@ -45,6 +48,7 @@ export class ApprovalService {
     private readonly audit: AuditLog,
     /** A person's roles and principals now, or null when they are gone (PeopleService.identityOf). */
     private readonly identityOf: (username: string) => Promise<Identity | null>,
+    private readonly stepUp: StepUpService,
     private readonly clock: Clock,
     private readonly requestTtlSeconds = DEFAULT_APPROVAL_REQUEST_TTL_SECONDS,
   ) {
@@ -160,6 +164,7 @@ export class ApprovalService {
     decision: "approved" | "denied",
     comment: string | null,
     ctx: RequestContext,
+    stepUp: StepUpProof | null = null,
   ): Promise<ApprovalView> {
     const reader = actorOf(ctx);
     const approval = await this.store.approvals.findApproval(id);
@@ -194,6 +199,16 @@ export class ApprovalService {
         "voted twice",
         badInput("you have already decided on this request: one person counts once"),
       );
+    // Proof of presence for this very request, taken only once every other check passed.
+    const passkey =
+      decision === "approved" && current.approverStepUp
+        ? await this.stepUp.require(ctx, { action: "approval.approve", target: id }, stepUp, {
+            action,
+            target: `approvals/${id}`,
+            reason: comment,
+            approvalIds: [id],
+          })
+        : null;
 
     const now = new Date(this.clock.now());
     const votes = [...approval.votes, { approver: reader.owner, decision, comment, time: now.toISOString() }];
@@ -229,7 +244,12 @@ export class ApprovalService {
         outcome: "allowed",
         reason: comment,
         approvalIds: [id],
-        details: { status: next.status, counted, required: current.approvalsRequired },
+        details: {
+          status: next.status,
+          counted,
+          required: current.approvalsRequired,
+          ...(passkey ? { passkey } : {}),
+        },
         ...(next.status === "pending"
           ? {}
           : {
@@ -419,6 +439,7 @@ export class ApprovalService {
       status: expired ? "expired" : approval.status,
       expiresAt,
       approvers: rule?.approvers ?? [],
+      approverStepUp: rule?.approverStepUp ?? false,
     };
   }
 

@@ -14,6 +14,8 @@ import type { RequestContext } from "../context.js";
 import type { EventNotice } from "../notify/events.js";
 import type { PeopleService } from "../people/people.js";
 import type { SecondFactorService } from "../people/second-factor.js";
+import type { PasskeyService } from "./passkeys.js";
+import type { StepUpProof } from "./step-up.js";
 import type { IssuedToken, TokenService } from "./tokens.js";
 
 export const DEFAULT_LOGIN_TTL_SECONDS = 8 * 3600;
@@ -32,6 +34,7 @@ export class UserpassLogin {
     private readonly tokens: TokenService,
     private readonly audit: AuditLog,
     private readonly secondFactor: SecondFactorService,
+    private readonly passkeys: PasskeyService,
     private readonly clock: Clock,
     private readonly ttlSeconds: number = DEFAULT_LOGIN_TTL_SECONDS,
   ) {}
@@ -41,6 +44,7 @@ export class UserpassLogin {
     password: string,
     secondFactor: string | null,
     ctx: RequestContext,
+    passkey: StepUpProof | null = null,
   ): Promise<IssuedToken> {
     const now = this.clock.now();
     const at = new Date(now).toISOString();
@@ -72,12 +76,21 @@ export class UserpassLogin {
     }
     const user = await this.store.findUser(username);
     const matches = await verify(user?.passwordHash ?? (await this.decoyHash), password).catch(() => false);
-    // A person with a second factor needs its code too; a missing or wrong one is a failed login like a wrong password.
+    // A person with a second factor (a TOTP, passkeys) needs one of them too; a missing or wrong one
+    // is a failed login like a wrong password.
+    const hasPasskeys = Boolean(user && matches && (await this.passkeys.hasPasskeys(username)));
     const factorOk =
       !user ||
       !matches ||
-      user.mfaState !== "enabled" ||
-      (secondFactor !== null && (await this.secondFactor.checkAtLogin(username, secondFactor, ctx)));
+      (user.mfaState !== "enabled" && !hasPasskeys) ||
+      (await this.secondFactorProven(
+        username,
+        user.mfaState === "enabled",
+        hasPasskeys,
+        secondFactor,
+        passkey,
+        ctx,
+      ));
     if (!user || !matches || !factorOk || user.disabled) {
       // The attempt is already counted as a failure: its lock runs from when it came.
       const locked: EventNotice | undefined =
@@ -93,9 +106,11 @@ export class UserpassLogin {
           ? "no such user"
           : !matches
             ? "wrong password"
-            : !factorOk
-              ? "missing or wrong second-factor code"
-              : "blocked by an admin",
+            : factorOk
+              ? "blocked by an admin"
+              : hasPasskeys && passkey
+                ? "missing or wrong passkey"
+                : "missing or wrong second-factor code",
         locked,
       );
       // The same answer whichever part was wrong: no oracle for passwords or second factors.
@@ -120,6 +135,21 @@ export class UserpassLogin {
       },
     );
     return issued;
+  }
+
+  /** Whether the second factor given proves the person: a passkey's assertion, or their TOTP's code. */
+  private async secondFactorProven(
+    username: string,
+    hasTotp: boolean,
+    hasPasskeys: boolean,
+    code: string | null,
+    passkey: StepUpProof | null,
+    ctx: RequestContext,
+  ): Promise<boolean> {
+    if (hasPasskeys && passkey?.assertion)
+      return this.passkeys.checkAtLogin(username, passkey.assertion, passkey.rp, ctx);
+    if (hasTotp && code !== null) return this.secondFactor.checkAtLogin(username, code, ctx);
+    return false;
   }
 
   /** Counts the attempt against the user and against the address it comes from. */

@@ -6,6 +6,7 @@ export type NotificationEventType =
   | "seal"
   | "unseal"
   | "login.locked"
+  | "passkeys.reset"
   | "custody"
   | "root.generated"
   | "seed.exported"
@@ -19,6 +20,7 @@ export const NOTIFICATION_EVENT_TYPES: readonly NotificationEventType[] = [
   "seal",
   "unseal",
   "login.locked",
+  "passkeys.reset",
   "custody",
   "root.generated",
   "seed.exported",

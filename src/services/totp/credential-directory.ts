@@ -12,6 +12,8 @@ export interface DirectoryEntry {
   approvers: string[];
   approvalsRequired: number;
   requireReason: boolean;
+  /** A read needs a passkey step-up (the rule's step_up). */
+  stepUp: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export class CredentialDirectory {
           approvers: rule?.approvers ?? [],
           approvalsRequired: rule?.approvalsRequired ?? 0,
           requireReason: rule?.requireReason ?? false,
+          stepUp: rule?.stepUp ?? false,
         };
       }),
     );

@@ -1,3 +1,4 @@
+// Over 400 lines: a credential's keys and its codes share one key cache and one seed cache (wiped at seal); apart, both would be shared across two classes.
 import { type Clock, isoTime } from "../../core/clock.js";
 import { decodeBase64 } from "../../core/encoding.js";
 import { badInput, conflict, notFound } from "../../core/errors.js";
@@ -19,6 +20,7 @@ import {
 import type { Store, TotpKeyRecord } from "../../store/store.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Authorizer } from "../auth/authorizer.js";
+import type { StepUpProof, StepUpService } from "../auth/step-up.js";
 import { actorLabel, type RequestContext } from "../context.js";
 import { TtlCache } from "../node/ttl-cache.js";
 import type { SecretBox } from "../seal/secret-box.js";
@@ -80,6 +82,7 @@ export class TotpService {
     private readonly store: Store,
     private readonly box: SecretBox,
     private readonly authorizer: Authorizer,
+    private readonly stepUp: StepUpService,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {
@@ -183,7 +186,12 @@ export class TotpService {
   /** The current code (and the next, for enrolment), released only after its audit entry is committed. */
   async releaseCode(
     name: string,
-    options: { reason: string | null; enroll: boolean; approvalId: string | null },
+    options: {
+      reason: string | null;
+      enroll: boolean;
+      approvalId: string | null;
+      stepUp?: StepUpProof | null;
+    },
     ctx: RequestContext,
   ): Promise<ReleasedCode> {
     const action = options.enroll ? "totp.code.enroll" : "totp.code.read";
@@ -201,6 +209,15 @@ export class TotpService {
       },
       entry: { reason: options.reason, approvalIds: options.approvalId ? [options.approvalId] : [] },
     });
+    // A rule with step_up: a fresh passkey touch bound to reading this credential (an enrolment read too).
+    const passkey = rule?.stepUp
+      ? await this.stepUp.require(ctx, { action: "totp.code.read", target: name }, options.stepUp ?? null, {
+          action,
+          target: target(name),
+          reason,
+          approvalIds: approval ? [approval.id] : [],
+        })
+      : null;
     const key = await this.keyCache.getOrLoad(name, () => this.store.findTotpKey(name));
     if (!key) {
       this.seeds.forget(name); // deleted on another node
@@ -220,7 +237,11 @@ export class TotpService {
       outcome: "allowed",
       reason,
       approvalIds: approval ? [approval.id] : [],
-      details: { step, ...(approval ? { approvers: approval.approvers.join(",") } : {}) },
+      details: {
+        step,
+        ...(approval ? { approvers: approval.approvers.join(",") } : {}),
+        ...(passkey ? { passkey } : {}),
+      },
       notify: {
         type: "code.read",
         actor: reader.owner,

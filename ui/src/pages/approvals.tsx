@@ -5,6 +5,7 @@ import { Field } from "../components/field.js";
 import { ErrorNotice, Loading, Page } from "../components/page.js";
 import { Time } from "../components/time.js";
 import { useLoad } from "../hooks.js";
+import { passkeyProblem, stepUpAssertion } from "../passkeys.js";
 import { usePendingApprovals } from "../pending-approvals.js";
 import { href } from "../router.js";
 
@@ -134,14 +135,19 @@ function Decision(props: {
     setError(null);
     try {
       const text = comment.trim();
+      // The rule asks the approver to prove presence: a passkey touch bound to this request.
+      const stepUp =
+        decision === "approve" && approval.approver_step_up
+          ? await stepUpAssertion("approval.approve", approval.id)
+          : null;
       const view = await data<ApprovalView>(
         "POST",
         `/v1/approvals/${encodeURIComponent(approval.id)}/${decision}`,
-        text ? { comment: text } : {},
+        { ...(text ? { comment: text } : {}), ...(stepUp ? { step_up: stepUp } : {}) },
       );
       props.onDecided(view, decision);
     } catch (failure) {
-      setError(messageOf(failure));
+      setError(passkeyProblem(failure) ?? messageOf(failure));
       setBusy(false);
     }
   };
@@ -162,6 +168,12 @@ function Decision(props: {
         <dd>
           {approvalsGiven(approval)} of {approval.approvals_required} given
         </dd>
+        {approval.approver_step_up ? (
+          <>
+            <dt>Presence</dt>
+            <dd>Approving asks you to touch your passkey</dd>
+          </>
+        ) : null}
       </dl>
       <Field
         label="Comment (optional)"

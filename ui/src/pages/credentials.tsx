@@ -16,6 +16,8 @@ export interface CredentialEntry {
   approvers: string[];
   approvals_required: number;
   require_reason: boolean;
+  /** Each read needs a passkey touch (the rule's step_up). */
+  step_up: boolean;
 }
 
 /** The list, and whether an access rule names the person among the approvers of a read. */
@@ -135,6 +137,7 @@ export function Credentials(_props: { params: Record<string, string> }) {
                     <td data-label="Approval">
                       {approvalSummary(entry)}
                       {entry.require_reason ? <span class="tag">Reason required</span> : null}
+                      {entry.step_up ? <span class="tag">Passkey</span> : null}
                     </td>
                   </tr>
                 ))}

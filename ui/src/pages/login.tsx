@@ -3,6 +3,7 @@ import type { ErrorCode } from "../../../src/core/errors.js";
 import { call, errorCodeOf, messageOf } from "../api.js";
 import { Field } from "../components/field.js";
 import { ErrorNotice, Page } from "../components/page.js";
+import { loginAssertion, passkeyProblem } from "../passkeys.js";
 import { SsoSignIn } from "./sso.js";
 
 type Method = "password" | "token";
@@ -13,7 +14,8 @@ const ASKS_SECOND_FACTOR = new Set<ErrorCode | undefined>(["SECOND_FACTOR_REQUIR
 /**
  * Sign-in: username and password (and, for a person who enabled one, the second factor's code),
  * or a token. The server answers a missing second factor exactly like a wrong password (no oracle),
- * so after a refusal the code field is offered rather than announced.
+ * so after a refusal the code field is offered rather than announced. A person with passkeys signs
+ * in with "Sign in with a passkey": the password, then a touch of one of their passkeys.
  */
 export function Login(props: { onSignedIn: () => void }) {
   const [method, setMethod] = useState<Method>("password");
@@ -32,24 +34,28 @@ export function Login(props: { onSignedIn: () => void }) {
     if (askSecondFactor) secondFactorInput.current?.focus();
   }, [askSecondFactor]);
 
-  const submit = async () => {
-    const body =
-      method === "token"
-        ? { token: token.trim() }
-        : {
-            username: username.trim(),
-            password,
-            ...(secondFactor.trim() ? { totp: secondFactor.trim() } : {}),
-          };
+  const submit = async (withPasskey = false) => {
     setBusy(true);
     setError(null);
     try {
+      const body =
+        method === "token"
+          ? { token: token.trim() }
+          : {
+              username: username.trim(),
+              password,
+              ...(withPasskey
+                ? { passkey: await loginAssertion(username.trim()) }
+                : secondFactor.trim()
+                  ? { totp: secondFactor.trim() }
+                  : {}),
+            };
       await call("POST", "/v1/ui/session", body);
       setPassword("");
       setToken("");
       props.onSignedIn();
     } catch (failure) {
-      setError(messageOf(failure));
+      setError(passkeyProblem(failure) ?? messageOf(failure));
       setSecondFactor("");
       if (method === "password" && ASKS_SECOND_FACTOR.has(errorCodeOf(failure))) setAskSecondFactor(true);
     } finally {
@@ -117,6 +123,16 @@ export function Login(props: { onSignedIn: () => void }) {
           <button type="submit" class="button" disabled={busy}>
             Sign in
           </button>
+          {method === "password" ? (
+            <button
+              type="button"
+              class="button secondary"
+              disabled={busy || !username.trim() || !password}
+              onClick={() => void submit(true)}
+            >
+              Sign in with a passkey
+            </button>
+          ) : null}
           {/* A link, not a button: "Sign in" stays the only button of that name. */}
           <a
             class="switch-method"

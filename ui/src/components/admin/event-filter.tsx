@@ -10,6 +10,7 @@ const EVENTS = [
   { value: "seal", label: "seal: breakglass was sealed" },
   { value: "unseal", label: "unseal: breakglass was unsealed" },
   { value: "login.locked", label: "login.locked: repeated failed logins" },
+  { value: "passkeys.reset", label: "passkeys.reset: an admin removed someone's passkeys" },
   { value: "custody", label: "custody: bus factor, drills, rekeys" },
   { value: "root.generated", label: "root.generated: a new root token was made" },
   { value: "seed.exported", label: "seed.exported: a seed left breakglass, encrypted" },

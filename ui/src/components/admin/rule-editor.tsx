@@ -13,6 +13,8 @@ interface Form {
   approvers: string[];
   approvals: string;
   reason: boolean;
+  stepUp: boolean;
+  approverStepUp: boolean;
   ttl: string;
   notify: string[];
 }
@@ -37,6 +39,8 @@ export function RuleEditor(props: { name: string; known: Known; onChanged: () =>
       approvers: rule?.approvers ?? [],
       approvals: String(rule?.approvals_required ?? 0),
       reason: rule?.require_reason ?? false,
+      stepUp: rule?.step_up ?? false,
+      approverStepUp: rule?.approver_step_up ?? false,
       ttl: formatSeconds(rule?.approval_ttl ?? 900),
       notify: rule?.notify ?? [],
     });
@@ -73,6 +77,8 @@ export function RuleEditor(props: { name: string; known: Known; onChanged: () =>
         approvers: form.approvers,
         approvals_required: Number(form.approvals),
         require_reason: form.reason,
+        step_up: form.stepUp,
+        approver_step_up: form.approverStepUp,
         approval_ttl: form.ttl.trim(),
         notify: form.notify,
       });
@@ -138,6 +144,18 @@ export function RuleEditor(props: { name: string; known: Known; onChanged: () =>
           checked={form.reason}
           onChecked={(reason) => update({ reason })}
           hint="Every read must say why; the reason goes on the audit log."
+        />
+        <CheckboxField
+          label="Passkey at each read"
+          checked={form.stepUp}
+          onChecked={(stepUp) => update({ stepUp })}
+          hint="Step-up: every read needs a fresh touch of the reader's passkey, bound to that read. Tokens without a person cannot read it."
+        />
+        <CheckboxField
+          label="Passkey to approve"
+          checked={form.approverStepUp}
+          onChecked={(approverStepUp) => update({ approverStepUp })}
+          hint="Step-up: an approver's yes needs a fresh touch of their passkey, bound to that request."
         />
         <CheckboxGroup
           legend="Notify"

@@ -56,6 +56,11 @@ function UsersSection(props: { users: User[]; groups: Group[]; onChanged: () => 
       heading.current?.focus();
       return `${username} is deleted and their sessions ended.`;
     });
+  const resetPasskeys = (username: string) =>
+    action.run(async () => {
+      await call("DELETE", `/v1/auth/userpass/users/${encodeURIComponent(username)}/passkeys`);
+      return `Every passkey of ${username} is removed: they sign in with their password and add new ones.`;
+    });
   return (
     <section aria-labelledby="people-heading">
       <h2 id="people-heading" ref={heading} tabIndex={-1}>
@@ -112,6 +117,13 @@ function UsersSection(props: { users: User[]; groups: Group[]; onChanged: () => 
                         question={`Delete ${user.username}? Their sessions end now.`}
                         confirmLabel={`Delete ${user.username}`}
                         onConfirm={() => remove(user.username)}
+                      />
+                      <ConfirmButton
+                        label="Reset passkeys"
+                        subject={user.username}
+                        question={`Remove every passkey of ${user.username} (all lost)? The team is told.`}
+                        confirmLabel={`Reset passkeys of ${user.username}`}
+                        onConfirm={() => resetPasskeys(user.username)}
                       />
                     </div>
                   </td>

@@ -1,4 +1,5 @@
 import { call, errorCodeOf, messageOf } from "../../api.js";
+import { passkeyProblem, stepUpAssertion, stepUpHeader } from "../../passkeys.js";
 
 /** `GET /v1/totp/code/:name`. */
 interface CodeAnswer {
@@ -26,6 +27,8 @@ export interface ReadRequest {
   reason: string;
   enroll: boolean;
   approvalId: string | null;
+  /** The rule asks for a passkey touch at each read (step_up). */
+  stepUp: boolean;
   since: number;
 }
 
@@ -35,10 +38,16 @@ export async function fetchCode(name: string, request: ReadRequest): Promise<Sho
   if (request.reason) query.set("reason", request.reason);
   if (request.enroll) query.set("enroll", "true");
   if (request.approvalId) query.set("approval", request.approvalId);
+  // A touch bound to this read, before the clock starts: the prompt may take a while.
+  const headers = request.stepUp
+    ? { "X-Breakglass-Step-Up": stepUpHeader(await stepUpAssertion("totp.code.read", name)) }
+    : undefined;
   const started = Date.now();
   const answer = await call<{ data: CodeAnswer; warnings?: string[] }>(
     "GET",
     `/v1/totp/code/${encodeURIComponent(name)}?${query}`,
+    undefined,
+    { headers },
   );
   const ended = Date.now();
   const got = answer.body.data;
@@ -55,7 +64,7 @@ export async function fetchCode(name: string, request: ReadRequest): Promise<Sho
 /** What a refused read teaches the page: the sentence to show, and a rule it had not known of. */
 export interface Refusal {
   message: string;
-  learned: "approval" | "reason" | null;
+  learned: "approval" | "reason" | "step-up" | null;
 }
 
 /** Read from the server's stable code, never from its wording. */
@@ -73,7 +82,13 @@ export function explainRefusal(failure: unknown): Refusal {
         learned: "reason",
         message: "A reason is required to read this credential: it goes on the audit log.",
       };
+    case "STEP_UP_REQUIRED":
+      return {
+        learned: "step-up",
+        message:
+          "This credential asks for a passkey touch at each read: show the code again and touch your passkey.",
+      };
     default:
-      return { learned: null, message: messageOf(failure) };
+      return { learned: null, message: passkeyProblem(failure) ?? messageOf(failure) };
   }
 }

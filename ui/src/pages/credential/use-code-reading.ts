@@ -61,8 +61,10 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
   // Learned from the server's refusals, for when the rule is not in the list (or changed since).
   const [reasonRequired, setReasonRequired] = useState(false);
   const [approvalRequired, setApprovalRequired] = useState(false);
+  const [stepUpRequired, setStepUpRequired] = useState(false);
 
   const needsReason = reasonRequired || rule?.require_reason === true;
+  const needsStepUp = stepUpRequired || rule?.step_up === true;
   const needsApproval = approvalRequired || (rule?.approvals_required ?? 0) > 0;
   const usableApproval = approval?.status === "approved" && !hasExpired(approval) ? approval : null;
   const mayRead = !needsApproval || usableApproval !== null;
@@ -83,6 +85,8 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
     if (learned === "approval") {
       setApprovalRequired(true);
       setApproval((current) => (current?.status === "pending" ? current : null));
+    } else if (learned === "step-up") {
+      setStepUpRequired(true);
     } else if (learned === "reason") {
       setReasonRequired(true);
       reasonInput.current?.focus();
@@ -124,6 +128,7 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
       reason: why,
       enroll: enroll || showNext,
       approvalId: usableApproval?.id ?? null,
+      stepUp: needsStepUp,
       since: Date.now(),
     };
     void read(reading.current, false);
@@ -161,6 +166,11 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
       reading.current = null;
       setStopped(why);
     };
+    // Each read under step_up wants its own touch: no prompt every 30 s unasked.
+    if (reading.current.stepUp)
+      return stop(
+        "This credential asks for a passkey touch at each read: show the code again when you need the next one.",
+      );
     if (document.hidden)
       return stop("The code expired while this tab was in the background. Show it again when you need it.");
     if (Date.now() - reading.current.since > AUTO_READ_MS)
@@ -189,6 +199,7 @@ export function useCodeReading(name: string, rule: CredentialEntry | null, ready
       reason: approval.reason,
       enroll: showNext,
       approvalId: approval.id,
+      stepUp: needsStepUp,
       since: Date.now(),
     };
     void read(reading.current, false);

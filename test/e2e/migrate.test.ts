@@ -212,6 +212,28 @@ describe.skipIf(withoutPostgres)("breakglass migrate sqlite-to-postgres", () => 
       `insert into passkey_challenges (challenge, username, purpose, binding, created_at, expires_at)
         values ('Y2hhbGxlbmdl', 'alice', 'step-up', 'totp.code.read aws-root', '2026-12-01T00:00:00.000Z', '2026-12-01T00:01:00.000Z')`,
     );
+    // A provider configured, a role, a sign-in in flight, alice's provider account and her sign-in,
+    // as sign-in with an OpenID provider stores them (a sign-in needs a provider: test/http/oidc.test.ts).
+    const at = "2026-12-01T00:00:00.000Z";
+    const issuer = "https://sso.acme.example/realms/acme";
+    await source.run(
+      `insert into oidc_config (id, discovery_url, client_id, client_secret_ciphertext, key_version, default_role, updated_at)
+        values (1, '${issuer}', 'breakglass', null, null, 'staff', '${at}')`,
+    );
+    await source.run(
+      `insert into oidc_roles (name, spec, updated_at) values ('staff', '{"userClaim":"preferred_username"}', '${at}')`,
+    );
+    await source.run(
+      `insert into oidc_states (state_hmac, role, redirect_uri, client_nonce_hmac, created_at, expires_at)
+        values ('c3RhdGU', 'staff', 'http://localhost:8250/oidc/callback', null, '${at}', '2026-12-01T00:10:00.000Z')`,
+    );
+    await source.run(
+      `insert into oidc_identities (subject_key, username, created_at) values ('${issuer} sub-alice', 'alice', '${at}')`,
+    );
+    await source.run(
+      `insert into oidc_logins (accessor, role, username, subject_key, refresh_ciphertext, key_version, updated_at)
+        values ('YWNjZXNzb3I', 'staff', 'alice', '${issuer} sub-alice', null, null, '${at}')`,
+    );
     for (const table of tables.filter((name) => !EMPTY_IN_AN_INSTALL.includes(name)))
       expect(await source.rows(`select count(*) as n from ${table}`), table).not.toEqual([{ n: 0 }]);
     await source.close();

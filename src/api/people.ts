@@ -18,6 +18,12 @@ export const PutUserBody = Type.Object({
   require_mfa: Type.Optional(
     Type.Boolean({ description: "until the person enables a second factor, they can only enrol one" }),
   ),
+  sso: Type.Optional(
+    Type.Boolean({
+      description:
+        "may sign in with the OpenID provider: the first sign-in then binds their provider account; off, no sign-in is taken for them",
+    }),
+  ),
   disabled: Type.Optional(
     Type.Boolean({
       description:

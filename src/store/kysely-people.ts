@@ -23,6 +23,7 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
         mfaState: row.mfa_state ?? "none",
         requireMfa: row.require_mfa === 1,
         disabled: row.disabled === 1,
+        sso: row.sso === 1,
       };
     },
 
@@ -37,6 +38,7 @@ export function kyselyPeople(db: Kysely<Database>): PeopleStore {
         updated_at: user.updatedAt,
         require_mfa: flag(user.requireMfa),
         disabled: flag(user.disabled),
+        sso: flag(user.sso),
       };
       // An existing person's mfa_state is the second factor's (KyselySecondFactorStore): never overwritten here.
       await db

@@ -375,8 +375,9 @@ const migrations: Record<string, Migration> = {
   },
   "0014-oidc": {
     async up(db: Kysely<unknown>) {
-      // Sign-in with an OpenID provider, and a person blocked by an admin.
+      // Sign-in with an OpenID provider (who may), and a person blocked by an admin.
       await db.schema.alterTable("users").addColumn("disabled", "integer").execute();
+      await db.schema.alterTable("users").addColumn("sso", "integer").execute();
       await db.schema
         .createTable("oidc_config")
         .addColumn("id", "integer", (c) => c.primaryKey())

@@ -159,6 +159,8 @@ export interface UserTable {
   require_mfa: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
   /** Blocked by an admin: no login, no token of theirs holds (null: never set). */
   disabled: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
+  /** May sign in with the OpenID provider: set by an admin, or by the sign-in that created them. */
+  sso: ColumnType<Flag | null, Flag | null | undefined, Flag | null>;
 }
 
 type MfaState = UserRecord["mfaState"];

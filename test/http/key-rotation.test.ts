@@ -110,6 +110,7 @@ async function signInWithProvider(): Promise<string> {
     people: { "sub-rosa": { username: "rosa", password: "rosa-at-the-provider" } },
   });
   const admin = (path: string, body: unknown) => t.call("PUT", path, { token: root, body });
+  expect((await admin("/v1/auth/userpass/users/rosa", { sso: true })).status).toBe(204); // she exists already
   const config = {
     oidc_discovery_url: idp.issuer,
     oidc_client_id: idp.clientId,

@@ -238,6 +238,44 @@ describe("sign-in with an OpenID provider (auth/oidc)", () => {
     expect(odd.json.errors[0]).toContain("not a breakglass username");
   });
 
+  it("never hands over a person who exists already until an admin allows their sign-in; then binds that account", async () => {
+    expect(
+      (
+        await admin("PUT", "/v1/auth/userpass/users/dora", {
+          password: "dora's own long password",
+          policies: ["admin"],
+        })
+      ).status,
+    ).toBe(204);
+    idp.people.set("sub-dora-lookalike", { username: "dora", password: "chosen-at-the-provider" });
+    const taken = await signIn("dora", "chosen-at-the-provider");
+    expect(taken.status).toBe(400);
+    expect(taken.json.errors[0]).toContain("user:dora exists and may not sign in with the provider");
+    expect((await admin("GET", "/v1/auth/userpass/users/dora")).json.data).toMatchObject({ sso: false });
+    expect((await admin("PUT", "/v1/auth/userpass/users/dora", { sso: true })).status).toBe(204);
+    const allowed = await signIn("dora", "chosen-at-the-provider");
+    expect(allowed.status, allowed.text).toBe(200);
+    expect(allowed.json.auth.metadata).toMatchObject({ username: "dora", subject: "sub-dora-lookalike" });
+    // Bound now: another provider account claiming her name is refused.
+    idp.people.set("sub-dora-other", { username: "dora", password: "another" });
+    idp.people.delete("sub-dora-lookalike");
+    const other = await signIn("dora", "another");
+    expect(other.status).toBe(400);
+    expect(other.json.errors[0]).toContain("user:dora is bound to another provider account");
+  });
+
+  it("the web UI's end refuses a sign-in started without a client_nonce (someone else's, carried here)", async () => {
+    const started = await t.call("POST", "/v1/auth/oidc/oidc/auth_url", { body: { redirect_uri: REDIRECT } });
+    const back = await signInAtProvider(started.json.data.auth_url, "bob", "bob-pw");
+    const carried = await t.call("POST", "/v1/ui/session/oidc", {
+      headers: { "content-type": "application/json" },
+      body: { ...Object.fromEntries(back.searchParams), client_nonce: "a-victim-tabs-nonce-000" },
+    });
+    expect(carried.status).toBe(400);
+    expect(carried.json.errors[0]).toContain("started without one");
+    expect(carried.headers.get("set-cookie")).toBeNull();
+  });
+
   it("takes up a rotated signing key at the next sign-in", async () => {
     const before = idp.currentKid();
     await idp.rotateKey();

@@ -207,6 +207,7 @@ beforeAll(async () => {
     people: { "sub-erin": { username: "erin", password: "erin-at-the-provider" } },
   });
   keep("the provider's client secret", idp.clientSecret);
+  await call(plain, "PUT", "/v1/auth/userpass/users/erin", { token: root, body: { sso: true } }); // she exists already
   idp.alterTokens(async (body) => {
     for (const name of ["id_token", "access_token", "refresh_token"] as const)
       if (typeof body[name] === "string") keep(`the provider's ${name}`, body[name] as string);

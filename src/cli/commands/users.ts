@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Argument, type Command } from "commander";
 import type { PutUserBody } from "../../api/people.js";
 import type { BreakglassClient } from "../client.js";
 import { commaList, contextOf, listNames } from "../command-context.js";
@@ -102,6 +102,23 @@ function registerPutUserBodys(users: Command): void {
         ctx,
         { username: name, second_factor: "none" },
         () => `Second factor of ${name} reset: they log in without one until they enrol a new one.`,
+      );
+    });
+
+  users
+    .command("sso")
+    .description(
+      "allow (on) or stop (off) a user's sign-in with the identity provider; their first sign-in binds their provider account",
+    )
+    .argument("<name>")
+    .addArgument(new Argument("<on|off>").choices(["on", "off"]))
+    .action(async (name: string, state: "on" | "off", _options, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.client.call("POST", userPath(name), { body: { sso: state === "on" } });
+      emit(ctx, { username: name, sso: state === "on" }, () =>
+        state === "on"
+          ? `${name} may sign in with the identity provider.`
+          : `${name} may no longer sign in with the identity provider.`,
       );
     });
 

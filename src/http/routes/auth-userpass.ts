@@ -23,6 +23,7 @@ const userProperties = {
   mfa: { type: "string", description: "the person's own second factor: none, pending or enabled" },
   require_mfa: { type: "boolean" },
   disabled: { type: "boolean", description: "blocked by an admin" },
+  sso: { type: "boolean", description: "may sign in with the OpenID provider" },
 };
 
 export function authUserpassRoutes(app: RouteApp, services: Services): void {
@@ -91,6 +92,7 @@ export function authUserpassRoutes(app: RouteApp, services: Services): void {
           email: body.email,
           requireMfa: body.require_mfa,
           disabled: body.disabled,
+          sso: body.sso,
         },
         request.ctx,
       );
@@ -233,5 +235,6 @@ function userBody(user: UserView) {
     mfa: user.mfaState,
     require_mfa: user.requireMfa,
     disabled: user.disabled,
+    sso: user.sso,
   };
 }

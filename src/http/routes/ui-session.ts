@@ -86,7 +86,7 @@ export function uiSessionRoutes(app: RouteApp, services: Services): void {
     },
     async (request, reply) => {
       requireJsonBody(request);
-      const { token, record } = await oidc.callback(request.body, request.ctx);
+      const { token, record } = await oidc.callback(request.body, request.ctx, true);
       const { tokenHmac: _hmac, ...actor } = record;
       reply.header("set-cookie", sessionCookie(token, actor.expiresAt, services.clock.now()));
       return sessionBody(token, actor);

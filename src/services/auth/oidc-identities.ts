@@ -24,7 +24,8 @@ export const identityRefused = (problem: string) => new BreakglassError("OIDC_LO
 const NO_PASSWORD = "!oidc";
 
 /**
- * Which person a provider account is. The role's `user_claim` names them; the first sign-in binds
+ * Which person a provider account is. The role's `user_claim` names them, who must be someone an
+ * admin allowed to sign in this way (`sso`), or someone the sign-in creates; the first sign-in binds
  * the provider account (issuer and `sub`) to that person, and from then on the two go together:
  * another account claiming the same name, or the same account under another name, is refused. The
  * provider's groups become the groups the role maps them to, and only those (explicit mappings).
@@ -74,11 +75,17 @@ export class OidcIdentities {
         mfaState: "none",
         requireMfa: false,
         disabled: false,
+        sso: true,
       };
       await this.store.putUser(user);
       created = true;
     }
     if (user.disabled) throw identityRefused(`user:${username} is blocked by an admin`);
+    // A name alone never hands over someone who exists: an admin says who may sign in this way.
+    if (!user.sso)
+      throw identityRefused(
+        `user:${username} exists and may not sign in with the provider: an admin allows it (breakglass users sso ${username} on)`,
+      );
     const newlyBound =
       !bound && (await this.store.oidc.bindIdentity({ subjectKey, username, createdAt: now }));
     if (!bound && !newlyBound) throw identityRefused(`user:${username} is bound to another provider account`);

@@ -83,7 +83,12 @@ export class OidcLogin {
   }
 
   /** Finishes a sign-in: the person's login token, or a refusal that says why (and is on the record). */
-  async callback(query: CallbackQuery, ctx: RequestContext): Promise<IssuedToken> {
+  async callback(
+    query: CallbackQuery,
+    ctx: RequestContext,
+    /** The web UI's end: a sign-in started without a client_nonce is not this browser's (login CSRF). */
+    needsClientNonce = false,
+  ): Promise<IssuedToken> {
     const taken = await this.store.oidc.takeState(this.mac("state", query.state), isoTime(this.clock));
     if (!taken)
       return this.refuse(
@@ -92,6 +97,12 @@ export class OidcLogin {
         "expired or missing OAuth state: the sign-in was used already or took over 10 minutes; start again",
       );
     const target = `oidc-role:${taken.role}`;
+    if (needsClientNonce && taken.clientNonceHmac === null)
+      return this.refuse(
+        ctx,
+        target,
+        "invalid client_nonce: the sign-in was started without one, not by this browser",
+      );
     if (
       taken.clientNonceHmac !== null &&
       !sameSecret(taken.clientNonceHmac, this.mac("client-nonce", query.client_nonce ?? ""))

@@ -25,6 +25,8 @@ export interface UserInput {
   requireMfa?: boolean;
   /** Blocked: no login succeeds and every token of theirs ends, until set false again. */
   disabled?: boolean;
+  /** May sign in with the OpenID provider (docs/sso.md). */
+  sso?: boolean;
 }
 
 export interface UserView extends Omit<UserRecord, "passwordHash"> {
@@ -85,6 +87,7 @@ export class PeopleService {
         password_changed: input.password !== undefined,
         require_mfa: input.requireMfa ?? null,
         disabled: input.disabled ?? null,
+        sso: input.sso ?? null,
       },
     });
     await this.store.putUser({
@@ -98,6 +101,7 @@ export class PeopleService {
       mfaState: existing?.mfaState ?? "none",
       requireMfa: input.requireMfa ?? existing?.requireMfa ?? false,
       disabled: input.disabled ?? existing?.disabled ?? false,
+      sso: input.sso ?? existing?.sso ?? false,
     });
     if (groups) await this.setMembership(username, groups, now);
     // A new password ends the sessions made with the old one.

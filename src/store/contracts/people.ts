@@ -29,6 +29,11 @@ export interface UserRecord {
   requireMfa: boolean;
   /** Blocked by an admin: no login succeeds and no token of theirs holds, until unblocked. */
   disabled: boolean;
+  /**
+   * May sign in with the OpenID provider: an admin allows it for a person who exists already (a
+   * provider account never takes over someone by name alone); a person a sign-in created may.
+   */
+  sso: boolean;
 }
 
 export interface GroupRecord {

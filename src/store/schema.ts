@@ -1,3 +1,4 @@
+// Over 400 lines: the whole schema, one interface per table, is one place (the store, backups and the migration tool read it).
 import type { ColumnType } from "kysely";
 import type { AuditEntry } from "../core/audit-chain.js";
 import type { DeviceKind, DeviceStatus } from "../core/devices.js";

@@ -133,7 +133,11 @@ describe.skipIf(SKIP_UI)("web UI: passkeys", () => {
 
   it("reads a code whose rule asks for a step-up: the passkey is asked, the read names it", async () => {
     const { page } = laptop;
+    // The page learns the rule (step_up) from the credentials list: wait for it, as a person sees
+    // the page before clicking (under load, a click before it reads once unasked and is told).
+    const listed = page.waitForResponse((response) => response.url().includes("/v1/ui/credentials"));
     await page.goto(`${base}/ui/credentials/aws-prod-root`);
+    await listed;
     await button(page, "Show code").click();
     await page.getByTestId("totp-code").waitFor();
     expect(await page.getByTestId("totp-code").textContent()).toMatch(/^\d{3} \d{3}$/);
